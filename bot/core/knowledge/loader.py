@@ -1,0 +1,220 @@
+"""Load and validate the knowledge base from YAML.
+
+Every problem is reported with the file, the entry and what is wrong; loading collects all of them so that
+one run of `python -m bot check` shows everything to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .models import AppealCategory, Bundle, Department, Entry, Exemption, Item
+
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parents[3] / "knowledge"
+
+
+class KnowledgeError(Exception):
+    """Raised when the knowledge base is invalid; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("知识库校验未通过：\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass
+class KnowledgeBase:
+    root: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    bundles: dict[str, Bundle] = field(default_factory=dict)
+    exemptions: dict[str, Exemption] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    appeal_categories: dict[str, AppealCategory] = field(default_factory=dict)
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    confusables: dict[str, str] = field(default_factory=dict)
+    # raw YAML of files owned by other parts of the core (e.g. sla.yaml), keyed by file stem
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        return {**self.items, **self.bundles, **self.exemptions}
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self.items.get(entry_id) or self.bundles.get(entry_id) or self.exemptions.get(entry_id)
+
+    def exemptions_for(self, item_id: str) -> list[Exemption]:
+        return [e for e in self.exemptions.values() if item_id in e.items]
+
+    def department(self, name: str) -> Department | None:
+        if name in self.departments:
+            return self.departments[name]
+        for d in self.departments.values():
+            if name in d.aliases:
+                return d
+        return None
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "items": Item,
+    "bundles": Bundle,
+    "exemptions": Exemption,
+    "departments": Department,
+    "appeal_categories": AppealCategory,
+}
+_TARGET = {
+    "items": "items",
+    "bundles": "bundles",
+    "exemptions": "exemptions",
+    "departments": "departments",
+    "appeal_categories": "appeal_categories",
+}
+_MAPPINGS = {"synonyms", "abbreviations", "confusables"}
+
+
+def _fmt_validation(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(条目)"
+        out.append(f"字段 {loc}: {e['msg']}")
+    return out
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def load_knowledge(root: Path | str | None = None) -> KnowledgeBase:
+    root = Path(root) if root else DEFAULT_KNOWLEDGE_DIR
+    if not root.is_dir():
+        raise KnowledgeError([f"{root}: 知识库目录不存在"])
+    kb = KnowledgeBase(root=root)
+    problems: list[str] = []
+    origin: dict[str, str] = {}  # entry key -> file, for duplicate reports
+
+    files = sorted(p for p in root.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    if not files:
+        problems.append(f"{root}: 没有找到任何 YAML 知识文件")
+    for path in files:
+        rel = _rel(path, root)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+            problems.append(f"{rel}: YAML 格式错误 {where}: {getattr(exc, 'problem', exc)}")
+            continue
+        except UnicodeDecodeError:
+            problems.append(f"{rel}: 文件不是 UTF-8 编码")
+            continue
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{rel}: 顶层必须是映射（如 items: [...]），实际是 {type(data).__name__}")
+            continue
+        for section, body in data.items():
+            if section == "meta":
+                if not isinstance(body, dict):
+                    problems.append(f"{rel}: meta 必须是映射")
+                else:
+                    kb.meta.update(body)
+                continue
+            if section in _MAPPINGS:
+                if not isinstance(body, dict):
+                    problems.append(f"{rel}: {section} 必须是映射")
+                    continue
+                target = getattr(kb, section)
+                for k, v in body.items():
+                    if section == "synonyms":
+                        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+                            problems.append(f"{rel}: synonyms.{k}: 必须是字符串列表")
+                            continue
+                        target.setdefault(str(k), []).extend(v)
+                    else:
+                        if not isinstance(v, str):
+                            problems.append(f"{rel}: {section}.{k}: 必须是字符串")
+                            continue
+                        target[str(k)] = v
+                continue
+            model = _SECTIONS.get(section)
+            if model is None:
+                kb.extra.setdefault(section, body)
+                continue
+            if not isinstance(body, list):
+                problems.append(f"{rel}: {section} 必须是列表")
+                continue
+            store: dict[str, Any] = getattr(kb, _TARGET[section])
+            for i, raw in enumerate(body):
+                label = raw.get("id") or raw.get("name") if isinstance(raw, dict) else None
+                label = label or f"第 {i + 1} 条"
+                if not isinstance(raw, dict):
+                    problems.append(f"{rel}: {section} {label}: 条目必须是映射")
+                    continue
+                try:
+                    obj = model.model_validate(raw)
+                except ValidationError as exc:
+                    problems.extend(f"{rel}: 条目 {label}: {m}" for m in _fmt_validation(exc))
+                    continue
+                key = getattr(obj, "id", None) or obj.name  # type: ignore[attr-defined]
+                if section in {"items", "bundles", "exemptions"} and key in origin:
+                    problems.append(f"{rel}: 条目 {key}: id 重复（已在 {origin[key]} 中定义）")
+                    continue
+                if key in store:
+                    problems.append(f"{rel}: {section} {key}: 名称重复")
+                    continue
+                origin[key] = rel
+                store[key] = obj
+
+    problems.extend(_cross_check(kb, origin))
+    if problems:
+        raise KnowledgeError(problems)
+    return kb
+
+
+def _cross_check(kb: KnowledgeBase, origin: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    entries = kb.entries
+    have_departments = bool(kb.departments)
+
+    def p(entry_id: str, msg: str) -> None:
+        problems.append(f"{origin.get(entry_id, '?')}: 条目 {entry_id}: {msg}")
+
+    for e in entries.values():
+        if have_departments and kb.department(e.department) is None:
+            p(e.id, f"department「{e.department}」未在 departments 中定义")
+    for e in [*kb.items.values(), *kb.bundles.values()]:
+        for m in e.materials:
+            if m.exempted_by is None:
+                continue
+            ex = kb.exemptions.get(m.exempted_by)
+            if ex is None:
+                p(e.id, f"材料「{m.name}」的 exempted_by 引用了不存在的免证明条目 {m.exempted_by}")
+            elif e.id not in ex.items and e.kind == "item":
+                p(e.id, f"材料「{m.name}」标注由 {ex.id} 免除，但 {ex.id}.items 未列出本事项")
+    for b in kb.bundles.values():
+        for ref in b.items:
+            if ref not in kb.items:
+                p(b.id, f"items 引用了不存在的事项 {ref}")
+        for m in b.materials:
+            for ref in m.for_items:
+                if ref not in b.items:
+                    p(b.id, f"材料「{m.name}」的 for_items 中 {ref} 不属于本一件事")
+    for ex in kb.exemptions.values():
+        for ref in ex.items:
+            target = kb.items.get(ref) or kb.bundles.get(ref)
+            if target is None:
+                p(ex.id, f"items 引用了不存在的事项 {ref}")
+            elif not any(m.exempted_by == ex.id for m in target.materials):
+                p(ex.id, f"适用事项 {ref} 的材料清单中没有标注 exempted_by: {ex.id} 的材料")
+    for c in kb.appeal_categories.values():
+        if have_departments and kb.department(c.department) is None:
+            problems.append(f"appeal_categories {c.name}: department「{c.department}」未在 departments 中定义")
+    return problems
