@@ -2,18 +2,26 @@
 
 An adapter turns its updates into `Incoming`, calls `handle`, and sends back the returned replies to the same
 chat. Notifications for anybody else (staff groups, the citizen when staff reply, reminders, digests) are queued
-in the store's persisted outbox; the adapter drains it with `outbox_due` / `outbox_sent` / `outbox_failed`.
+in the store's persisted outbox; the adapter drains it with `store.outbox_due` / `outbox_sent` / `outbox_failed`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
+from bot.core.dialogue.context import ContextStore
+from bot.core.dialogue.engine import Dialogue, DialogueResult
 from bot.core.knowledge import KnowledgeBase, load_knowledge
+from bot.core.matching.matcher import Matcher
 from bot.core.messages import Incoming, Reply
+from bot.core.render import Renderer
+from bot.core.text.normalize import compact
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,27 +29,129 @@ class CoreConfig:
     """What the core needs to know; bot.config.Settings builds one from the environment."""
 
     knowledge_dir: Path | None = None
-    database_path: str = "zwfw.db"
+    intents_dir: Path | None = None
+    templates_dir: Path | None = None
+    database_path: str = "data/zwfw.db"
     timezone: dt.tzinfo = DEFAULT_TZ
     admin_ids: set[str] = field(default_factory=set)
     # minutes a dialogue context (last item, last choices) stays valid
     context_ttl_minutes: int = 30
 
 
+_CANCEL_WORDS = {"取消", "算了", "不办了", "退出", "/cancel"}
+
+
 class Assistant:
-    def __init__(self, kb: KnowledgeBase, config: CoreConfig, clock: Clock):
+    def __init__(self, kb: KnowledgeBase, config: CoreConfig, clock: Clock, store=None):  # noqa: ANN001
         self.kb = kb
         self.config = config
         self.clock = clock
+        self.matcher = Matcher(kb, intents_dir=config.intents_dir)
+        self.renderer = Renderer(kb, config.templates_dir)
+        self.dialogue = Dialogue(kb, self.matcher, self.renderer, ContextStore(clock, config.context_ttl_minutes))
+        self.store = store
+        self.service = self.commands = self.intake = None
+        if store is not None:
+            from bot.core.tickets import IntakeFlow, TicketCommands, TicketService, load_policies
+
+            self.service = TicketService(store, kb, clock, load_policies(kb), set(config.admin_ids))
+            self.commands = TicketCommands(self.service)
+            self.intake = IntakeFlow(self.service, store, kb, clock)
 
     @classmethod
-    async def create(cls, config: CoreConfig, clock: Clock | None = None) -> Assistant:
+    async def create(cls, config: CoreConfig, clock: Clock | None = None, *, with_tickets: bool = True) -> Assistant:
         kb = load_knowledge(config.knowledge_dir)
-        return cls(kb, config, clock or SystemClock(config.timezone))
+        store = None
+        if with_tickets:
+            from bot.core.tickets import open_sqlite_store
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
-        """Answer one message or button press; replies go to msg.chat_id."""
-        raise NotImplementedError
+            Path(config.database_path).parent.mkdir(parents=True, exist_ok=True)
+            store = await open_sqlite_store(config.database_path)
+        return cls(kb, config, clock or SystemClock(config.timezone), store)
 
     async def close(self) -> None:
-        pass
+        if self.store is not None:
+            await self.store.close()
+
+    # -- entry point -------------------------------------------------------------------------------------
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Answer one message or button press; replies go to msg.chat_id."""
+        if msg.callback:
+            return await self._callback(msg)
+        text = msg.text or ""
+        stripped = text.strip()
+        if stripped.startswith("/"):
+            return await self._command(msg, stripped)
+        if msg.is_group:
+            return []  # in staff groups only commands and buttons are for us
+        if self.intake is not None and await self.intake.active(msg.user_id):
+            return await self.intake.handle(msg)
+        result = self.dialogue.respond(msg.user_id, text)
+        await self._log_question(msg, result)
+        return await self._finish(msg, result)
+
+    async def _finish(self, msg: Incoming, result: DialogueResult) -> list[Reply]:
+        replies = list(result.replies)
+        if result.start_ticket is not None:
+            if self.intake is None:
+                replies.append(Reply("抱歉，诉求登记暂不可用，请拨打 12345 热线反映。"))
+            else:
+                replies += await self.intake.start(msg, result.start_ticket)
+        return replies
+
+    async def _callback(self, msg: Incoming) -> list[Reply]:
+        data = msg.callback or ""
+        prefix = data.split(":", 1)[0]
+        if prefix == "in" and self.intake is not None:
+            return await self.intake.handle(msg)
+        if prefix in ("a", "pick", "t"):
+            return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
+        if self.commands is not None:
+            got = await self.commands.handle(msg)
+            if got is not None:
+                return got
+        return [Reply("这个按钮已过期，请重新操作。")]
+
+    async def _command(self, msg: Incoming, text: str) -> list[Reply]:
+        head = text.split()[0].split("@")[0].lower()
+        if head in ("/start", "/help"):
+            return [Reply(self.renderer.render("help.html.j2"))]
+        if head == "/cancel":
+            if self.intake is not None and await self.intake.active(msg.user_id):
+                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+            return [Reply("当前没有进行中的操作。")]
+        if self.commands is not None:
+            got = await self.commands.handle(msg)
+            if got is not None:
+                return got
+        return [Reply(self.renderer.render("unknown_command.html.j2", command=head))]
+
+    async def _log_question(self, msg: Incoming, result: DialogueResult) -> None:
+        u = result.understanding
+        if self.store is None or u is None or u.intent == "smalltalk" or not compact(msg.text):
+            return
+        try:
+            await self.store.log_question(
+                user_id=msg.user_id,
+                text=msg.text[:500],
+                intent=u.intent,
+                target=u.target,
+                answered=result.answered,
+                at=self.clock.now(),
+            )
+        except Exception:  # the answer matters more than the statistics; log and go on
+            log.exception("could not log question")
+
+    # -- periodic work -----------------------------------------------------------------------------------
+    async def tick(self) -> int:
+        """Queue due reminders (and auto-closes); returns how many notifications were queued."""
+        if self.service is None:
+            return 0
+        from bot.core.tickets import tick
+
+        return await tick(self.service, self.clock.now())
+
+    async def digest(self, department: str | None = None, date: dt.date | None = None, period: str = "day") -> Reply:
+        from bot.core.tickets import build_digest
+
+        return await build_digest(self.service, date=date, period=period, department=department)

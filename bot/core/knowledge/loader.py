@@ -92,7 +92,7 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_knowledge(root: Path | str | None = None) -> KnowledgeBase:
+def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) -> KnowledgeBase:
     root = Path(root) if root else DEFAULT_KNOWLEDGE_DIR
     if not root.is_dir():
         raise KnowledgeError([f"{root}: 知识库目录不存在"])
@@ -173,7 +173,8 @@ def load_knowledge(root: Path | str | None = None) -> KnowledgeBase:
                 origin[key] = rel
                 store[key] = obj
 
-    problems.extend(_cross_check(kb, origin))
+    if cross_check:
+        problems.extend(_cross_check(kb, origin))
     if problems:
         raise KnowledgeError(problems)
     return kb

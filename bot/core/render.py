@@ -1,0 +1,73 @@
+"""Jinja2 rendering of answers. Autoescape is on for every template: values (including anything a user typed)
+are escaped for Telegram HTML, and only the tags written in the templates themselves are markup."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.core.knowledge import Entry, KnowledgeBase
+
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+ASPECT_LABELS = {
+    "overview": "概况",
+    "materials": "材料",
+    "conditions": "条件",
+    "time": "时限",
+    "fee": "费用",
+    "location": "地点",
+    "online": "网办",
+    "process": "流程",
+}
+
+
+def working_days(n: int | None) -> str:
+    if n is None:
+        return "未规定"
+    return "即办（当场办结）" if n == 0 else f"{n}个工作日"
+
+
+class Renderer:
+    def __init__(self, kb: KnowledgeBase, templates_dir: Path | None = None):
+        self.kb = kb
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates_dir or DEFAULT_TEMPLATES_DIR)),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["working_days"] = working_days
+        self.env.globals["aspect_labels"] = ASPECT_LABELS
+        self.env.globals["meta"] = kb.meta
+
+    def render(self, name: str, **ctx: Any) -> str:
+        text = self.env.get_template(name).render(**ctx)
+        # templates are written for readability; collapse the blank lines their blocks leave behind
+        return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+    def entry_context(self, entry: Entry) -> dict[str, Any]:
+        ctx: dict[str, Any] = {"entry": entry, "department": self.kb.department(entry.department)}
+        if entry.kind == "exemption":
+            ctx["applies_to"] = [self.kb.get(i) for i in entry.items if self.kb.get(i)]
+        else:
+            ctx["exemptions"] = {e.id: e for e in self.kb.exemptions_for(entry.id)}
+            for m in entry.materials:
+                if m.exempted_by and m.exempted_by in self.kb.exemptions:
+                    ctx["exemptions"][m.exempted_by] = self.kb.exemptions[m.exempted_by]
+            ctx["bundles"] = [b for b in self.kb.bundles.values() if entry.id in b.items]
+            if entry.kind == "bundle":
+                ctx["parts"] = [self.kb.items[i] for i in entry.items if i in self.kb.items]
+        return ctx
+
+    def answer(self, entry: Entry, aspect: str | None) -> str:
+        ctx = self.entry_context(entry)
+        if entry.kind == "exemption":
+            return self.render("exemption.html.j2", **ctx)
+        aspect = aspect if aspect in ASPECT_LABELS else "overview"
+        return self.render(f"item/{aspect}.html.j2", aspect=aspect, **ctx)
