@@ -95,13 +95,16 @@ class GramIndex:
         e_ids = np.concatenate([self.entry_post[g] for g in known])
         e_w = np.repeat(w, [len(self.entry_post[g]) for g in known])
 
-        hit_p, inv = np.unique(p_ids, return_inverse=True)
-        matched = np.bincount(inv, weights=p_w).astype(np.float32)
+        # bincount over all phrases/entries beats np.unique on small and large bases alike
+        matched_p = np.bincount(p_ids, weights=p_w, minlength=len(self.phrase_total))
+        hit_p = np.flatnonzero(matched_p)
+        matched = matched_p[hit_p].astype(np.float32)
         cov = matched / self.phrase_total[hit_p] * self.phrase_weight[hit_p]
         ents = self.phrase_entry[hit_p]
 
-        hit_e, einv = np.unique(e_ids, return_inverse=True)
-        matched_e = np.bincount(einv, weights=e_w)
+        matched_all = np.bincount(e_ids, weights=e_w, minlength=self.n_entries)
+        hit_e = np.flatnonzero(matched_all)
+        matched_e = matched_all[hit_e]
         qcov = matched_e / q_total
 
         # best phrase per entry: sort by (entry, cov) and take the last of each entry group

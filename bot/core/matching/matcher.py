@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rapidfuzz import fuzz
 from bot.core.knowledge import KnowledgeBase
 from bot.core.text.correct import Corrector
 from bot.core.text.normalize import compact, normalize
+from bot.core.text.trie import PhraseTrie
 
 from .cues import Cues, load_cues
 from .index import GramIndex, grams
@@ -90,8 +92,7 @@ class Matcher:
         self.index = GramIndex(phrases, len(entries))
         # question words are stripped, except where they are part of a phrase of the base ("卖药需要什么证")
         self._protected = {p[1] for p in phrases if len(p[1]) >= 3}
-        words = sorted({*self._protected, *self.cues.strip_words}, key=len, reverse=True)
-        self._strip_re = re.compile("|".join(re.escape(w) for w in words if w))
+        self._strip = PhraseTrie({*self._protected, *self.cues.strip_words})
 
     # -- public ------------------------------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:
@@ -130,7 +131,7 @@ class Matcher:
 
     def content(self, corrected: str) -> str:
         """The part of a question that names its subject."""
-        out = self._strip_re.sub(lambda m: m.group(0) if m.group(0) in self._protected else " ", corrected)
+        out = self._strip.sub(corrected, lambda w: w if w in self._protected else " ")
         return " ".join(out.split())
 
     # -- scoring -----------------------------------------------------------------------------------------
@@ -171,6 +172,13 @@ class Matcher:
     def _mask(self, flat: str, ei: int) -> str:
         """The question without the words that name the entry, so 资格认证 or 进度查询 are not read as
         aspect cues."""
+        for c in self._mask_parts(ei):
+            if c in flat:
+                flat = flat.replace(c, "|")
+        return flat
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _mask_parts(self, ei: int) -> tuple[str, ...]:
         entry = self.kb.get(self.ids[ei])
         # whole aliases, and runs of three or more characters of the official name ("资格认证" of
         # 养老保险待遇领取资格认证). Keywords are left alone: they are phrased like questions ("开旅行社要什么
@@ -178,10 +186,7 @@ class Matcher:
         name = compact(_PAREN.sub("", entry.name))
         parts = {name[i:j] for i in range(len(name)) for j in range(i + 3, len(name) + 1)}
         parts |= {compact(a) for a in entry.aliases if len(compact(a)) >= 2}
-        for c in sorted(parts, key=len, reverse=True):
-            if c in flat:
-                flat = flat.replace(c, "|")
-        return flat
+        return tuple(sorted(parts, key=len, reverse=True))
 
 
 def _calibrate(raw: float) -> float:

@@ -6,6 +6,7 @@ so a deployment that adds entries gets typo tolerance for their words without co
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import defaultdict
@@ -13,7 +14,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from .normalize import compact, has_cjk
-from .pinyin import full_pinyin, fuzzy_keys
+from .pinyin import full_pinyin, fuzzy_readings
+from .trie import PhraseTrie
 
 # grammatical characters are never the typo: "孩子上小学的手续" must not become "…地手续"
 _FUNCTION_CHARS = frozenset("的地得了着过吗呢吧啊呀哦嘛么我你他她它们是在有个这那和与或及把被给让就都也还又很")
@@ -37,13 +39,6 @@ def common_words() -> frozenset[str]:
     return frozenset(words)
 
 
-def _alternation(words: Iterable[str]) -> re.Pattern[str] | None:
-    words = sorted({w for w in words if w}, key=len, reverse=True)
-    if not words:
-        return None
-    return re.compile("|".join(re.escape(w) for w in words))
-
-
 class Corrector:
     def __init__(
         self,
@@ -54,7 +49,7 @@ class Corrector:
         protect: Iterable[str] = (),
     ):
         self.confusables = {compact(k): compact(v) for k, v in confusables.items() if compact(k)}
-        self._confusable_re = _alternation(self.confusables)
+        self._confusables = PhraseTrie(self.confusables)
 
         # variant -> canonical, applied to queries and entry text alike
         self.synonym_map: dict[str, str] = {}
@@ -67,18 +62,19 @@ class Corrector:
         # canonical terms map to themselves, so "营业执照" is never re-expanded through its variant "执照"
         for canon in synonyms:
             self.synonym_map.setdefault(compact(canon), compact(canon))
-        self._synonym_re = _alternation(self.synonym_map)
+        self._synonyms = PhraseTrie(self.synonym_map)
         # On queries, whole phrases of the knowledge base are kept as they are: "无房证明" must not become
         # "无" + a synonym of "房证" + "明". Entries are indexed in both raw and canonical form, so either matches.
         self._protected = {compact(p) for p in protect if len(compact(p)) >= 3}
-        self._query_re = _alternation([*self.synonym_map, *self._protected])
+        self._query_trie = PhraseTrie([*self.synonym_map, *self._protected])
 
         phrases = [compact(p) for p in phrases]
         vocab_words: set[str] = set()
+        whole_words: set[str] = set()
         for p in phrases:
             for run in _CJK_RUN.findall(p):
                 if 2 <= len(run) <= 6:
-                    vocab_words.add(run)
+                    whole_words.add(run)
                 # substrings of 3–4 characters: enough context that a homophone match is not a coincidence
                 for n in (3, 4):
                     for i in range(len(run) - n + 1):
@@ -87,17 +83,19 @@ class Corrector:
             for w in [canon, *variants]:
                 w = compact(w)
                 if has_cjk(w) and 2 <= len(w) <= 6:
-                    vocab_words.add(w)
+                    whole_words.add(w)
+        vocab_words |= whole_words
         self.vocab = vocab_words
         self._bigrams = {w[i : i + 2] for w in vocab_words for i in range(len(w) - 1)}
-        self._by_key: dict[str, list[str]] = defaultdict(list)
-        for w in vocab_words:
-            if len(w) <= 4:
-                for k in fuzzy_keys(w):
-                    self._by_key[k].append(w)
+        # characters that sound alike (same fuzzy reading), among the characters the base uses: a typo is
+        # one of these swapped for another, so candidates are generated per character, not per word
+        self._sounds: dict[str, set[str]] = defaultdict(set)
+        for ch in {c for w in vocab_words for c in w}:
+            for r in fuzzy_readings(ch):
+                self._sounds[r].add(ch)
 
         self.latin: dict[str, str] = {}
-        for w in vocab_words:
+        for w in sorted(whole_words, key=len):
             if len(w) <= 4:
                 self.latin.setdefault(full_pinyin(w), w)
         for k, v in abbreviations.items():
@@ -105,9 +103,7 @@ class Corrector:
 
     # -- steps -------------------------------------------------------------------------------------------
     def fix_confusables(self, text: str) -> str:
-        if self._confusable_re is None:
-            return text
-        return self._confusable_re.sub(lambda m: self.confusables[m.group(0)], text)
+        return self._confusables.sub(text, self.confusables.__getitem__)
 
     def expand_latin(self, text: str) -> str:
         def sub(m: re.Match[str]) -> str:
@@ -186,35 +182,44 @@ class Corrector:
             )
         return False
 
+    def _alike(self, ch: str) -> set[str]:
+        out: set[str] = set()
+        for r in fuzzy_readings(ch):
+            out |= self._sounds.get(r, set())
+        out.discard(ch)
+        return out
+
     def _candidate(self, window: str, suspicious: list[bool]) -> str | None:
         """The vocabulary word this window is most likely a mistyping of: same fuzzy pinyin, at most one
         character changed (two in four), and only characters that looked wrong in context changed."""
-        allowed = 1 if len(window) <= 3 else 2
-        best, best_same = None, -1
-        for k in fuzzy_keys(window):
-            for w in self._by_key.get(k, ()):
-                if len(w) != len(window):
-                    continue
-                diff = [n for n, (a, b) in enumerate(zip(w, window, strict=True)) if a != b]
-                if not diff or len(diff) > allowed:
-                    continue
-                if any(window[n] in _FUNCTION_CHARS or not suspicious[n] for n in diff):
-                    continue
-                same = len(w) - len(diff)
-                if same > best_same:
-                    best, best_same = w, same
-        return best
+        spots = [n for n, ch in enumerate(window) if suspicious[n] and ch not in _FUNCTION_CHARS]
+        if not spots:
+            return None
+        chars = list(window)
+        for n in spots:  # one character changed
+            for alt in self._alike(window[n]):
+                chars[n] = alt
+                word = "".join(chars)
+                if word in self.vocab:
+                    return word
+            chars[n] = window[n]
+        if len(window) >= 4:  # two changed, in four characters
+            for a, b in itertools.combinations(spots, 2):
+                for x in self._alike(window[a]):
+                    for y in self._alike(window[b]):
+                        chars[a], chars[b] = x, y
+                        word = "".join(chars)
+                        if word in self.vocab:
+                            return word
+                chars[a], chars[b] = window[a], window[b]
+        return None
 
     def canonical(self, text: str) -> str:
         """Variants replaced by canonical terms (used for the entries' canonical phrases)."""
-        if self._synonym_re is None:
-            return text
-        return self._synonym_re.sub(lambda m: self.synonym_map[m.group(0)], text)
+        return self._synonyms.sub(text, self.synonym_map.__getitem__)
 
     def canonical_query(self, text: str) -> str:
-        if self._query_re is None:
-            return text
-        return self._query_re.sub(lambda m: self.synonym_map.get(m.group(0), m.group(0)), text)
+        return self._query_trie.sub(text, lambda w: self.synonym_map.get(w, w))
 
     def fix(self, text: str) -> str:
         """Normalised query text with mistakes fixed (spaces between runs are kept)."""
