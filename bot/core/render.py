@@ -25,10 +25,12 @@ ASPECT_LABELS = {
 }
 
 
-def working_days(n: int | None) -> str:
+def working_days(n: int | None, unit: str = "工作日") -> str:
     if n is None:
         return "未规定"
-    return "即办（当场办结）" if n == 0 else f"{n}个工作日"
+    if n == 0:
+        return "即办（当场办结）"
+    return f"{n}个工作日" if unit == "工作日" else f"{n}日"
 
 
 class Renderer:

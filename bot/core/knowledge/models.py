@@ -30,10 +30,16 @@ class Material(Strict):
     for_items: list[str] = []
 
 
+DayUnit = Literal["工作日", "日"]
+
+
 class TimeLimit(Strict):
-    # working days; 0 means 即办 (handled on the spot)
+    # 0 means 即办 (handled on the spot). Most limits are working days; laws often count natural days ("60日"),
+    # so each limit carries its unit.
     legal: int | None = Field(default=None, ge=0)
+    legal_unit: DayUnit = "工作日"
     promised: int = Field(ge=0)
+    promised_unit: DayUnit = "工作日"
     note: str = ""
 
 
