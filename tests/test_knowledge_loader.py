@@ -60,7 +60,9 @@ def test_bad_yaml_names_the_file_and_line(tmp_path):
 def test_missing_field_names_file_entry_and_field(tmp_path):
     kb = _copy_kb(tmp_path)
     path = kb / "items" / "items.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("    summary: 内地居民结婚登记。\n", ""), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    summary: 内地居民结婚登记。\n", ""), encoding="utf-8"
+    )
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(kb)
     assert any("items.yaml" in p and "t-marriage" in p and "summary" in p for p in err.value.problems)
@@ -69,7 +71,9 @@ def test_missing_field_names_file_entry_and_field(tmp_path):
 def test_misspelt_field_is_rejected_not_ignored(tmp_path):
     kb = _copy_kb(tmp_path)
     path = kb / "items" / "items.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("    visits: 1\n", "    visit: 1\n", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    visits: 1\n", "    visit: 1\n", 1), encoding="utf-8"
+    )
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(kb)
     assert any("t-id-reissue" in p and "visit" in p for p in err.value.problems)
@@ -78,7 +82,9 @@ def test_misspelt_field_is_rejected_not_ignored(tmp_path):
 def test_unknown_reference_and_duplicate_id_are_reported(tmp_path):
     kb = _copy_kb(tmp_path)
     path = kb / "exemptions.yaml"
-    text = path.read_text(encoding="utf-8").replace("items: [t-id-reissue, t-marriage]", "items: [t-id-reissue, t-marriage, no-such-item]")
+    text = path.read_text(encoding="utf-8").replace(
+        "items: [t-id-reissue, t-marriage]", "items: [t-id-reissue, t-marriage, no-such-item]"
+    )
     path.write_text(text, encoding="utf-8")
     (kb / "items" / "dup.yaml").write_text(
         (kb / "items" / "items.yaml").read_text(encoding="utf-8"), encoding="utf-8"
@@ -95,7 +101,9 @@ def test_check_command_fails_with_the_problem_on_stderr(tmp_path):
     (kb / "departments.yaml").write_text("departments: {not: a list}\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--knowledge", str(kb), "check"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.returncode == 1
     assert "departments.yaml" in proc.stderr

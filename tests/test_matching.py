@@ -59,7 +59,9 @@ def test_long_rambling_message_still_finds_the_item(real_matcher):
     assert u.target == "social-card-reissue"
 
 
-@pytest.mark.parametrize("text", ["宠物医院哪家好", "帮我订一张去三亚的机票", "今天股市怎么样", "红烧肉怎么做好吃"])
+@pytest.mark.parametrize(
+    "text", ["宠物医院哪家好", "帮我订一张去三亚的机票", "今天股市怎么样", "红烧肉怎么做好吃"]
+)
 def test_does_not_guess_when_nothing_matches(real_matcher, text):
     u = real_matcher.understand(text)
     assert u.target is None and u.intent == "unknown", (text, u.target, u.score)
@@ -67,7 +69,11 @@ def test_does_not_guess_when_nothing_matches(real_matcher, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["小区门口的垃圾好几天没人清运了，我要投诉", "举报有人在小区绿地里私搭乱建", "工地半夜还在施工，噪音扰民，谁来管管"],
+    [
+        "小区门口的垃圾好几天没人清运了，我要投诉",
+        "举报有人在小区绿地里私搭乱建",
+        "工地半夜还在施工，噪音扰民，谁来管管",
+    ],
 )
 def test_complaints_and_reports_are_appeals(real_matcher, text):
     assert real_matcher.understand(text).intent == "appeal"
@@ -85,7 +91,10 @@ def test_certificate_questions_find_the_exemption(real_matcher, text, target):
     assert (u.intent, u.target) == ("exemption", target)
 
 
-@pytest.mark.parametrize(("text", "kind"), [("您好", "greeting"), ("谢谢啦", "thanks"), ("拜拜", "goodbye"), ("你能做什么", "help")])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("您好", "greeting"), ("谢谢啦", "thanks"), ("拜拜", "goodbye"), ("你能做什么", "help")],
+)
 def test_small_talk(real_matcher, text, kind):
     u = real_matcher.understand(text)
     assert (u.intent, u.smalltalk) == ("smalltalk", kind)

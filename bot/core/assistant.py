@@ -38,9 +38,6 @@ class CoreConfig:
     context_ttl_minutes: int = 30
 
 
-_CANCEL_WORDS = {"取消", "算了", "不办了", "退出", "/cancel"}
-
-
 class Assistant:
     def __init__(self, kb: KnowledgeBase, config: CoreConfig, clock: Clock, store=None):  # noqa: ANN001
         self.kb = kb
@@ -48,26 +45,32 @@ class Assistant:
         self.clock = clock
         self.matcher = Matcher(kb, intents_dir=config.intents_dir)
         self.renderer = Renderer(kb, config.templates_dir)
-        self.dialogue = Dialogue(kb, self.matcher, self.renderer, ContextStore(clock, config.context_ttl_minutes))
+        self.dialogue = Dialogue(
+            kb, self.matcher, self.renderer, ContextStore(clock, config.context_ttl_minutes)
+        )
         self.store = store
         self.service = self.commands = self.intake = None
         if store is not None:
-            from bot.core.tickets import IntakeFlow, TicketCommands, TicketService, load_policies
+            from bot.core.tickets import TicketCommands, TicketService, policies_from_kb
+            from bot.core.tickets.intake import IntakeFlow
 
-            self.service = TicketService(store, kb, clock, load_policies(kb), set(config.admin_ids))
+            self.service = TicketService(store, kb, clock, policies_from_kb(kb), set(config.admin_ids))
             self.commands = TicketCommands(self.service)
             self.intake = IntakeFlow(self.service, store, kb, clock)
 
     @classmethod
-    async def create(cls, config: CoreConfig, clock: Clock | None = None, *, with_tickets: bool = True) -> Assistant:
+    async def create(
+        cls, config: CoreConfig, clock: Clock | None = None, *, with_tickets: bool = True
+    ) -> Assistant:
         kb = load_knowledge(config.knowledge_dir)
+        clock = clock or SystemClock(config.timezone)
         store = None
         if with_tickets:
             from bot.core.tickets import open_sqlite_store
 
             Path(config.database_path).parent.mkdir(parents=True, exist_ok=True)
-            store = await open_sqlite_store(config.database_path)
-        return cls(kb, config, clock or SystemClock(config.timezone), store)
+            store = await open_sqlite_store(config.database_path, tz=config.timezone, clock=clock)
+        return cls(kb, config, clock, store)
 
     async def close(self) -> None:
         if self.store is not None:
@@ -151,7 +154,22 @@ class Assistant:
 
         return await tick(self.service, self.clock.now())
 
-    async def digest(self, department: str | None = None, date: dt.date | None = None, period: str = "day") -> Reply:
+    async def digest(
+        self, department: str | None = None, date: dt.date | None = None, period: str = "day"
+    ) -> Reply:
+        """The digest as it would be sent on `date` (default today) for one department or overall."""
+        if self.service is None:
+            return Reply("诉求功能未启用，没有日报可看。")
         from bot.core.tickets import build_digest
 
-        return await build_digest(self.service, date=date, period=period, department=department)
+        now = self.clock.now()
+        if date is not None and date != now.date():
+            now = dt.datetime.combine(date, dt.time(8, 30), tzinfo=now.tzinfo)
+        return await build_digest(
+            self.store,
+            now=now,
+            period=period,
+            department=department,
+            kb=self.kb,
+            policies=self.service.policies,
+        )

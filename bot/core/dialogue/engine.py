@@ -18,7 +18,9 @@ from .context import Context, ContextStore
 _PICK = re.compile(r"^(?:选|要)?第?([1-9一二三四五六七八九])(?:个|项|条|种)?$")
 _CN_DIGITS = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
 # asking for a person or to file an appeal, in so many words
-_HANDOFF = re.compile(r"^(?:我要|我想|帮我)?(?:转)?(?:人工|人工客服|人工服务|找人工|提交?诉求|提个诉求|登记诉求|留言|反映问题)$")
+_HANDOFF = re.compile(
+    r"^(?:我要|我想|帮我)?(?:转)?(?:人工|人工客服|人工服务|找人工|提交?诉求|提个诉求|登记诉求|留言|反映问题)$"
+)
 # characters that name nothing: "那要多少钱" has no subject of its own and follows up on the last one
 _FUNCTION_CHARS = "那这个的了吗呢吧啊呀哦嘛我你他是在有还再也就都要想请问"
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
@@ -36,7 +38,9 @@ class DialogueResult:
 
 def _emoji_only(text: str) -> bool:
     t = text.strip()
-    return bool(t) and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Cf", "Zs") or c in "\ufe0f" for c in t)
+    return bool(t) and all(
+        unicodedata.category(c) in ("So", "Sk", "Mn", "Cf", "Zs") or c in "\ufe0f" for c in t
+    )
 
 
 class Dialogue:
@@ -52,7 +56,12 @@ class Dialogue:
         if entry is None:
             return Reply(self.renderer.render("nomatch.html.j2", suggestions=[]), [self.ticket_button()])
         html = self.renderer.answer(entry, aspect)
-        return Reply(html, self.aspect_buttons(entry_id, aspect) if entry.kind != "exemption" else self.exemption_buttons(entry))
+        return Reply(
+            html,
+            self.aspect_buttons(entry_id, aspect)
+            if entry.kind != "exemption"
+            else self.exemption_buttons(entry),
+        )
 
     def aspect_buttons(self, entry_id: str, current: str | None) -> list[list[Button]]:
         order = ["materials", "conditions", "time", "fee", "location", "online", "process", "overview"]
@@ -62,7 +71,11 @@ class Dialogue:
         return rows
 
     def exemption_buttons(self, entry) -> list[list[Button]]:  # noqa: ANN001
-        rows = [[Button(f"{self.kb.get(i).name} · 材料", f"a:materials:{i}")] for i in entry.items[:4] if self.kb.get(i)]
+        rows = [
+            [Button(f"{self.kb.get(i).name} · 材料", f"a:materials:{i}")]
+            for i in entry.items[:4]
+            if self.kb.get(i)
+        ]
         rows.append([Button("没解决，提交诉求", "t:new")])
         return rows
 
@@ -74,7 +87,10 @@ class Dialogue:
         entries = [self.kb.get(i) for i in ids]
         ctx.choices, ctx.choice_aspect = ids, aspect
         html = self.renderer.render("clarify.html.j2", choices=entries)
-        rows = [[Button(f"{n}. {e.name}"[:40], f"pick:{e.id}:{aspect or 'overview'}")] for n, e in enumerate(entries, 1)]
+        rows = [
+            [Button(f"{n}. {e.name}"[:40], f"pick:{e.id}:{aspect or 'overview'}")]
+            for n, e in enumerate(entries, 1)
+        ]
         rows.append(self.ticket_button())
         return Reply(html, rows)
 
@@ -136,7 +152,9 @@ class Dialogue:
             return res
         return self._answer(user_id, ctx, u.target, u.aspect, res)
 
-    def _answer(self, user_id: str, ctx: Context, entry_id: str, aspect: str | None, res: DialogueResult) -> DialogueResult:
+    def _answer(
+        self, user_id: str, ctx: Context, entry_id: str, aspect: str | None, res: DialogueResult
+    ) -> DialogueResult:
         res.replies.append(self.answer(entry_id, aspect))
         res.answered = True
         ctx.last_target, ctx.last_aspect = entry_id, aspect

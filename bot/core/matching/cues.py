@@ -10,6 +10,7 @@ import yaml
 
 from bot.core.knowledge import KnowledgeError
 from bot.core.text.normalize import compact
+from bot.core.text.trie import PhraseTrie
 
 DEFAULT_INTENTS_DIR = Path(__file__).resolve().parents[3] / "intents"
 ASPECTS = ("overview", "materials", "conditions", "time", "fee", "location", "online", "process")
@@ -29,6 +30,8 @@ class Cues:
     default_aspect: str = "overview"
     smalltalk: dict[str, list[str]] = field(default_factory=dict)
     appeal: dict[str, float] = field(default_factory=dict)
+    long_message_chars: int = 80
+    long_message_weight: float = 0.0
     appeal_threshold: float = 2.0
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
@@ -40,13 +43,16 @@ class Cues:
         self.strip_words = {*self.fillers, *self.question_words, *self.aspect_nouns}
         self.smalltalk_res = {k: _alternation(v) for k, v in self.smalltalk.items()}
         self.smalltalk_all = _alternation([w for v in self.smalltalk.values() for w in v] + self.fillers)
-        self.appeal_re = _alternation(list(self.appeal))
+        self.appeal_trie = PhraseTrie(self.appeal)
         self.exemption_re = _alternation(self.exemption)
         self.bundle_re = _alternation(self.bundle)
 
     # -- detectors -------------------------------------------------------------------------------------
     def appeal_score(self, text: str) -> float:
-        return sum(self.appeal[m] for m in set(self.appeal_re.findall(text)))
+        score = sum(self.appeal[m] for m in set(self.appeal_trie.findall(text)))
+        if len(text) > self.long_message_chars:
+            score += self.long_message_weight
+        return score
 
     def smalltalk_kind(self, text: str) -> str | None:
         """The kind of small talk when the message is nothing but small talk."""
@@ -71,7 +77,6 @@ class Cues:
 
     def aspect(self, text: str) -> str:
         return self.aspect_cue(text) or self.default_aspect
-
 
 
 def _read(path: Path) -> dict:
@@ -105,20 +110,27 @@ def load_cues(root: Path | str | None = None) -> Cues:
     for n, rule in enumerate(asp.get("rules") or [], 1):
         name = rule.get("aspect") if isinstance(rule, dict) else None
         if name not in ASPECTS:
-            problems.append(f"intents/aspects.yaml: 第 {n} 条规则的 aspect「{name}」无效（应为 {', '.join(ASPECTS)} 之一）")
+            problems.append(
+                f"intents/aspects.yaml: 第 {n} 条规则的 aspect「{name}」无效（应为 {', '.join(ASPECTS)} 之一）"
+            )
             continue
         aspects.append((name, words(rule.get("cues", []), f"aspects.yaml: 第 {n} 条规则 cues")))
     default = asp.get("default", "overview")
     if default not in ASPECTS:
         problems.append(f"intents/aspects.yaml: default 取值 {default} 无效")
-    st = {k: words(v, f"smalltalk.yaml: smalltalk.{k}") for k, v in (_read(root / "smalltalk.yaml").get("smalltalk") or {}).items()}
+    st = {
+        k: words(v, f"smalltalk.yaml: smalltalk.{k}")
+        for k, v in (_read(root / "smalltalk.yaml").get("smalltalk") or {}).items()
+    }
     ap = _read(root / "appeal.yaml")
     appeal: dict[str, float] = {}
-    for k, v in (ap.get("cues") or {}).items():
-        if not isinstance(v, int | float):
-            problems.append(f"intents/appeal.yaml: cues.{k}: 权重必须是数字")
-            continue
-        appeal[compact(str(k))] = float(v)
+    for section in ("cues", "question_cues"):
+        for k, v in (ap.get(section) or {}).items():
+            if not isinstance(v, int | float):
+                problems.append(f"intents/appeal.yaml: {section}.{k}: 权重必须是数字")
+                continue
+            appeal[compact(str(k))] = float(v)
+    long_message = ap.get("long_message") or {}
     ex = words(_read(root / "exemption.yaml").get("cues", []), "exemption.yaml: cues")
     bu = words(_read(root / "bundle.yaml").get("cues", []), "bundle.yaml: cues")
     if problems:
@@ -133,6 +145,8 @@ def load_cues(root: Path | str | None = None) -> Cues:
         appeal=appeal,
         appeal_threshold=float(ap.get("threshold", 2.0)),
         appeal_weak_threshold=float(ap.get("weak_threshold", 1.0)),
+        long_message_chars=int(long_message.get("chars", 80)),
+        long_message_weight=float(long_message.get("weight", 0.0)),
         exemption=ex,
         bundle=bu,
     )

@@ -92,8 +92,12 @@ def evaluate(matcher: Matcher, rows: list[dict]) -> Report:
         elif exp_intent == "appeal":
             rep.appeal_detected[1] += 1
             rep.appeal_detected[0] += u.intent == "appeal"
-        if not ok_intent or (row.get("target") and u.target != row["target"]) or (
-            u.target and u.target == row.get("target") and row.get("aspect") and u.aspect != row["aspect"]
+        if (
+            not ok_intent
+            or (row.get("target") and u.target != row["target"])
+            or (
+                u.target and u.target == row.get("target") and row.get("aspect") and u.aspect != row["aspect"]
+            )
         ):
             rep.errors.append((row, u))
         if not ok_intent and exp_intent not in ("item", "exemption"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -93,6 +93,11 @@ class Matcher:
         # question words are stripped, except where they are part of a phrase of the base ("卖药需要什么证")
         self._protected = {p[1] for p in phrases if len(p[1]) >= 3}
         self._strip = PhraseTrie({*self._protected, *self.cues.strip_words})
+        # names and aliases of entries, masked before appeal cues are counted: "无违法违规证明" names a
+        # certificate, it does not report a violation
+        self._names = PhraseTrie(
+            {compact(t) for e in entries for t in [e.name, *e.aliases] if len(compact(t)) >= 3}
+        )
 
     # -- public ------------------------------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:
@@ -109,7 +114,9 @@ class Matcher:
             u.intent, u.smalltalk = "smalltalk", kind
             return u
 
-        u.appeal_score = self.cues.appeal_score(flat)
+        # cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
+        own = fixed.replace(" ", "")
+        u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
         content = self.content(corrected)
         ranked = self._rank(content, flat)
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]

@@ -6,7 +6,6 @@ so a deployment that adds entries gets typo tolerance for their words without co
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections import defaultdict
@@ -18,7 +17,11 @@ from .pinyin import full_pinyin, fuzzy_readings
 from .trie import PhraseTrie
 
 # grammatical characters are never the typo: "孩子上小学的手续" must not become "…地手续"
-_FUNCTION_CHARS = frozenset("的地得了着过吗呢吧啊呀哦嘛么我你他她它们是在有个这那和与或及把被给让就都也还又很")
+_FUNCTION_CHARS = frozenset(
+    "的地得了着过吗呢吧啊呀哦嘛么我你他她它们是在有个这那和与或及把被给让就都也还又很"
+)
+# most windows a query may try to correct; typos sit in the few words that name the subject
+MAX_WINDOWS = 40
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 
@@ -89,6 +92,7 @@ class Corrector:
         self._bigrams = {w[i : i + 2] for w in vocab_words for i in range(len(w) - 1)}
         # characters that sound alike (same fuzzy reading), among the characters the base uses: a typo is
         # one of these swapped for another, so candidates are generated per character, not per word
+        self._alike_cache: dict[str, tuple[str, ...]] = {}
         self._sounds: dict[str, set[str]] = defaultdict(set)
         for ch in {c for w in vocab_words for c in w}:
             for r in fuzzy_readings(ch):
@@ -125,9 +129,10 @@ class Corrector:
         return _LATIN_RUN.sub(sub, text)
 
     def fix_homophones(self, text: str) -> str:
-        return _CJK_RUN.sub(lambda m: self._fix_run(m.group(0)), text)
+        budget = [MAX_WINDOWS]  # shared by all runs of the message: bounded work on long, rambling ones
+        return _CJK_RUN.sub(lambda m: self._fix_run(m.group(0), budget), text)
 
-    def _fix_run(self, run: str) -> str:
+    def _fix_run(self, run: str, budget: list[int]) -> str:
         n = len(run)
         if n < 2:
             return run
@@ -141,7 +146,7 @@ class Corrector:
             return run
         chars = list(run)
         i = 0
-        while i < n:
+        while i < n and budget[0] > 0:
             done = False
             for size in (4, 3, 2):
                 j = i + size
@@ -150,6 +155,7 @@ class Corrector:
                 window = "".join(chars[i:j])
                 if window in self.vocab or self._everyday(chars, i, j):
                     continue
+                budget[0] -= 1
                 best = self._candidate(window, suspicious[i:j])
                 if best and self._breaks_neighbour(chars, i, j, best):
                     best = None
@@ -182,36 +188,28 @@ class Corrector:
             )
         return False
 
-    def _alike(self, ch: str) -> set[str]:
-        out: set[str] = set()
-        for r in fuzzy_readings(ch):
-            out |= self._sounds.get(r, set())
-        out.discard(ch)
-        return out
+    def _alike(self, ch: str) -> tuple[str, ...]:
+        got = self._alike_cache.get(ch)
+        if got is None:
+            out: set[str] = set()
+            for r in fuzzy_readings(ch):
+                out |= self._sounds.get(r, set())
+            out.discard(ch)
+            got = self._alike_cache[ch] = tuple(out)
+        return got
 
     def _candidate(self, window: str, suspicious: list[bool]) -> str | None:
-        """The vocabulary word this window is most likely a mistyping of: same fuzzy pinyin, at most one
-        character changed (two in four), and only characters that looked wrong in context changed."""
-        spots = [n for n, ch in enumerate(window) if suspicious[n] and ch not in _FUNCTION_CHARS]
-        if not spots:
-            return None
-        chars = list(window)
-        for n in spots:  # one character changed
-            for alt in self._alike(window[n]):
-                chars[n] = alt
-                word = "".join(chars)
-                if word in self.vocab:
+        """The vocabulary word this window is most likely a mistyping of: one character swapped for a
+        similar-sounding one, and only a character that looked wrong in context."""
+        vocab = self.vocab
+        for n, ch in enumerate(window):
+            if not suspicious[n] or ch in _FUNCTION_CHARS:
+                continue
+            head, tail = window[:n], window[n + 1 :]
+            for alt in self._alike(ch):
+                word = head + alt + tail
+                if word in vocab:
                     return word
-            chars[n] = window[n]
-        if len(window) >= 4:  # two changed, in four characters
-            for a, b in itertools.combinations(spots, 2):
-                for x in self._alike(window[a]):
-                    for y in self._alike(window[b]):
-                        chars[a], chars[b] = x, y
-                        word = "".join(chars)
-                        if word in self.vocab:
-                            return word
-                chars[a], chars[b] = window[a], window[b]
         return None
 
     def canonical(self, text: str) -> str:
