@@ -97,6 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
+    from bot.core.tickets.classify import classify
+
     m = _matcher(args)
     for line in sys.stdin:
         text = line.rstrip("\n")
@@ -106,6 +108,9 @@ def cmd_match(args: argparse.Namespace) -> int:
             except json.JSONDecodeError:
                 pass
         out = m.understand(text).as_contract()
+        if out["intent"] == "appeal":
+            ranked = classify(text, m.kb)
+            out["category"] = ranked[0][0] if ranked else "其他"
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0
 

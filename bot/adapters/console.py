@@ -80,11 +80,15 @@ class Console:
         if store is None:
             return
         for row in await store.outbox_due(self.clock.now(), 100):
+            rcpt, reply = row.notification.recipient, row.notification.reply
             who = {"user": "市民", "department": "部门工作群", "staff": "工作人员", "admins": "管理员"}.get(
-                row.recipient_kind, row.recipient_kind
+                rcpt.kind, rcpt.kind
             )
-            self.say(f"📨 通知 → {who} {row.recipient_id}：")
-            self.say("   " + to_plain(row.html).replace("\n", "\n   "))
+            self.say(f"📨 通知 → {who} {rcpt.id}：")
+            self.say("   " + to_plain(reply.html).replace("\n", "\n   "))
+            labels = [b.label for r in reply.buttons for b in r]
+            if labels:
+                self.say("   ［" + " | ".join(labels) + "］")
             await store.outbox_sent(row.id, self.clock.now())
 
     def prompt(self) -> str:
@@ -97,7 +101,10 @@ class Console:
         cmd = text.strip()
         if cmd.startswith(":"):
             return await self.control(cmd[1:].split())
-        if cmd.isdigit() and self.buttons and 1 <= int(cmd) <= len(self.buttons):
+        if cmd.isdigit() and self.buttons and len(cmd) <= 2:
+            if not 1 <= int(cmd) <= len(self.buttons):
+                self.say(f"没有这个序号的按钮，请输入 1–{len(self.buttons)} 之间的数字。")
+                return True
             msg = Incoming(self.user, self.chat, callback=self.buttons[int(cmd) - 1], is_group=self.group)
         else:
             msg = Incoming(self.user, self.chat, text=text, is_group=self.group)

@@ -99,7 +99,9 @@ class Assistant:
             if self.intake is None:
                 replies.append(Reply("抱歉，诉求登记暂不可用，请拨打 12345 热线反映。"))
             else:
-                replies += await self.intake.start(msg, result.start_ticket)
+                replies += await self.intake.start(
+                    msg, result.start_ticket, source_question=result.source_question or None
+                )
         return replies
 
     async def _callback(self, msg: Incoming) -> list[Reply]:

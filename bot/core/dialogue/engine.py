@@ -33,6 +33,8 @@ class DialogueResult:
     understanding: Understanding | None = None
     # set when the person should be taken into 诉求 intake, with the description to start from
     start_ticket: str | None = None
+    # the question we could not answer, when the ticket starts from one
+    source_question: str | None = None
     answered: bool = False
 
 
@@ -104,7 +106,7 @@ class Dialogue:
             res.replies.append(Reply(self.renderer.render("empty.html.j2", kind=kind)))
             return res
         if _HANDOFF.match(flat):
-            res.start_ticket = ctx.unanswered or ""
+            res.start_ticket = res.source_question = ctx.unanswered or ""
             return res
 
         pick = _PICK.match(flat)
@@ -137,7 +139,8 @@ class Dialogue:
                 replies.append(Reply(self.renderer.render("followup_needed.html.j2", aspect=aspect)))
                 return res
             ctx.unanswered = text
-            ctx.choices = [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN]
+            # suggestions only when the question had a subject of its own to be near to
+            ctx.choices = [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN] if len(subject) >= 2 else []
             ctx.choice_aspect = None
             suggestions = [self.kb.get(i) for i in ctx.choices]
             rows = [[Button(e.name[:40], f"pick:{e.id}:overview")] for e in suggestions]
@@ -172,7 +175,7 @@ class Dialogue:
         if parts[0] == "pick" and len(parts) == 3 and self.kb.get(parts[1]):
             return self._answer(user_id, ctx, parts[1], parts[2], res)
         if parts[0] == "t":
-            res.start_ticket = ctx.unanswered or ""
+            res.start_ticket = res.source_question = ctx.unanswered or ""
             return res
         res.replies.append(Reply("这个按钮已过期，请重新提问。"))
         return res

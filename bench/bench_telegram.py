@@ -1,0 +1,156 @@
+"""Throughput and handling latency of the whole Telegram stack against the local Bot API stand-in.
+
+One process: the stand-in (its own thread and event loop, on 127.0.0.1) serves queued updates through
+getUpdates; the real python-telegram-bot Application polls them, the real core answers them (knowledge
+matching, dialogue, the SQLite ticket store), and every reply goes back through sendMessage over HTTP.
+
+Figures:
+- updates/s: all updates queued up front, from the first getUpdates to the last reply recorded;
+- handling latency per update: from the first handler to the last reply sent, minus the stand-in's own
+  processing time for the calls made for that update (so the figure is ours, not the fake server's).
+
+    python bench/bench_telegram.py [--updates 3000] [--users 500] [--callbacks 0.2]
+
+Targets (issue 4): >= 300 updates/s, p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import TypeHandler  # noqa: E402
+from tg_standin import TOKEN, BotApiStandIn  # noqa: E402
+
+from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.core.assistant import Assistant, CoreConfig  # noqa: E402
+
+DEVSET = ROOT.parent / "shared" / "spec" / "devset.jsonl"
+FALLBACK = ["身份证丢了怎么补办", "社保卡怎么办", "公积金租房提取要什么材料", "营业执照丢了怎么补", "你好", "结婚登记要带什么"]
+
+
+def questions() -> list[str]:
+    if DEVSET.exists():
+        out = []
+        for line in DEVSET.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append(json.loads(line)["text"])
+        return out
+    return FALLBACK
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+async def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    stand = BotApiStandIn().start()
+    tmp = tempfile.mkdtemp(prefix="bench-tg-")
+    try:
+        assistant = await Assistant.create(CoreConfig(database_path=f"{tmp}/bench.db"))
+        tickets = "on"
+    except Exception as exc:  # the ticket store may not be available in a partial checkout
+        print(f"(ticket store unavailable: {type(exc).__name__}: {exc}; running without tickets)")
+        assistant = await Assistant.create(CoreConfig(database_path=f"{tmp}/bench.db"), with_tickets=False)
+        tickets = "off"
+    settings = Settings(
+        telegram_bot_token=TOKEN,
+        telegram_base_url=stand.base_url,
+        staff_groups={"*": (-1009999,)},
+        rate_limit=0,
+    )
+    app = build_application(settings, assistant, concurrency=args.concurrency)
+
+    starts: dict[int, tuple[int, float]] = {}
+    spans: dict[int, tuple[int, float, float]] = {}
+
+    async def stamp_start(update: Update, context) -> None:
+        chat = update.effective_chat.id if update.effective_chat else 0
+        starts[update.update_id] = (chat, time.monotonic())
+
+    async def stamp_end(update: Update, context) -> None:
+        chat, t0 = starts.pop(update.update_id)
+        spans[update.update_id] = (chat, t0, time.monotonic())
+
+    app.add_handler(TypeHandler(Update, stamp_start), group=-10)
+    app.add_handler(TypeHandler(Update, stamp_end), group=10)
+
+    rng = random.Random(7)
+    texts = questions()
+    item_ids = list(assistant.kb.items)
+    aspects = ["materials", "conditions", "time", "fee", "location", "online", "process"]
+    # warm-up (first-use costs: jieba dictionaries, template compilation, SQLite pages)
+    await start_polling(app, poll_timeout=1)
+    warm_user = 10_000_000
+    for t in texts[:20]:
+        stand.push_message(warm_user, t)
+    await stand.wait_for(lambda: bridge_of(app).handled >= 20, limit=120)
+    await asyncio.sleep(0.3)
+    stand.reset_calls()
+    spans.clear()
+    handled0 = bridge_of(app).handled
+
+    n = args.updates
+    for i in range(n):
+        user = 20_000_000 + (i % args.users)
+        if rng.random() < args.callbacks:
+            stand.push_callback(user, f"a:{rng.choice(aspects)}:{rng.choice(item_ids)}")
+        else:
+            stand.push_message(user, rng.choice(texts))
+    t0 = time.monotonic()
+    await stand.wait_for(lambda: len(spans) >= n, limit=600, what="all updates handled")
+    t1 = time.monotonic()
+    await asyncio.sleep(0.2)
+    calls = stand.calls
+    await stop_polling(app)
+    await assistant.close()
+    stand.stop()
+
+    # stand-in time per chat, attributed to the update being handled for that chat at the time
+    by_chat: dict[int, list[tuple[float, float]]] = {}
+    for c in calls:
+        if c.method in ("sendMessage", "answerCallbackQuery", "editMessageText", "editMessageReplyMarkup"):
+            chat = int(c.params.get("chat_id", 0) or 0)
+            by_chat.setdefault(chat, []).append((c.at, c.server_seconds))
+    raw, ours = [], []
+    for chat, start, end in spans.values():
+        standin = sum(s for at, s in by_chat.get(chat, ()) if start <= at <= end + 0.002)
+        raw.append((end - start) * 1000)
+        ours.append(max(0.0, end - start - standin) * 1000)
+    sends = sum(1 for c in calls if c.method == "sendMessage")
+    standin_total = sum(c.server_seconds for c in calls if c.method != "getUpdates")
+    handled = bridge_of(app).handled - handled0
+    print(f"updates: {n} ({args.users} users, {args.callbacks:.0%} button presses), tickets {tickets}, "
+          f"concurrency {args.concurrency}")
+    print(f"handled by the core: {handled}; sendMessage calls: {sends}; stand-in time total {standin_total:.2f} s")
+    print(f"throughput: {n / (t1 - t0):.0f} updates/s ({t1 - t0:.2f} s wall)")
+    print(
+        f"handling latency excl. stand-in: p50 {statistics.median(ours):.1f} ms, p90 {pct(ours, 90):.1f} ms, "
+        f"p99 {pct(ours, 99):.1f} ms, max {max(ours):.1f} ms"
+    )
+    print(f"handling latency incl. stand-in:  p50 {statistics.median(raw):.1f} ms, p99 {pct(raw, 99):.1f} ms")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--updates", type=int, default=3000)
+    ap.add_argument("--users", type=int, default=500)
+    ap.add_argument("--callbacks", type=float, default=0.2)
+    ap.add_argument("--concurrency", type=int, default=64)
+    asyncio.run(main(ap.parse_args()))

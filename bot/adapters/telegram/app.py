@@ -1,0 +1,456 @@
+"""The Telegram adapter: python-telegram-bot v22 around the channel-free core.
+
+Updates become `Incoming` messages for `Assistant.handle`; the replies go back to the same chat as HTML with
+inline keyboards. Everything addressed to somebody else (staff groups, a citizen when staff reply, reminders,
+digests) travels through the core's persisted outbox, drained by a JobQueue job. In groups only commands and
+button presses are handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import CATCH_ALL, ConfigError, Settings
+from bot.core.messages import Incoming, Notification, Recipient, Reply
+
+from .guards import PerChatUpdateProcessor, RateLimiter, UpdateDeduplicator
+from .masking import install_log_masking, mask_sensitive
+from .outbox import OutboxDispatcher
+from .sending import ReplySender, is_transient
+
+log = logging.getLogger("bot.telegram")
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+MSG_ERROR = (
+    "抱歉，系统暂时出了点问题，您刚才的操作没有完成，请稍后再试。如有急事，可拨打 12345 政务服务便民热线。"
+)
+MSG_RATE_LIMIT = "您发送得有点快了，请稍等一分钟再继续，我会接着为您服务。"
+MSG_NOT_TEXT = "目前我只能看懂文字消息。请用文字描述您要办的事或遇到的问题，例如“身份证丢了怎么补办”。"
+
+CITIZEN_COMMANDS = [
+    BotCommand("start", "开始使用与示例"),
+    BotCommand("help", "使用帮助"),
+    BotCommand("my", "我的诉求"),
+    BotCommand("ticket", "查看诉求进度：/ticket 诉求编号"),
+]
+STAFF_COMMANDS = [
+    BotCommand("tickets", "诉求列表：mine / overdue / due / new / dept 部门"),
+    BotCommand("ticket", "诉求详情：/ticket 编号"),
+    BotCommand("claim", "认领：/claim 编号"),
+    BotCommand("assign", "指派：/assign 编号 工作人员"),
+    BotCommand("transfer", "转派：/transfer 编号 部门 理由"),
+    BotCommand("contact", "记录已联系：/contact 编号 记录"),
+    BotCommand("reply", "答复群众：/reply 编号 内容"),
+    BotCommand("note", "内部备注：/note 编号 内容"),
+    BotCommand("resolve", "办结：/resolve 编号 结果"),
+    BotCommand("reopen", "重新办理：/reopen 编号 理由"),
+    BotCommand("close", "关闭：/close 编号"),
+    BotCommand("stats", "统计：day / week / month"),
+    BotCommand("help", "使用帮助"),
+]
+ADMIN_COMMANDS = [*STAFF_COMMANDS, BotCommand("staff", "工作人员管理：add / remove / list")]
+
+_COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(.*)$", re.S)
+
+
+class TelegramBridge:
+    """Holds the adapter's state and implements the handlers and jobs (tests call the jobs directly)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        assistant: Any,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        dedup_capacity: int = 10_000,
+    ):
+        self.settings = settings
+        self.assistant = assistant
+        self.dedup = UpdateDeduplicator(dedup_capacity)
+        self.limiter = RateLimiter(settings.rate_limit, monotonic=monotonic)
+        self.bot_username: str = ""
+        self.sender: ReplySender | None = None
+        self.outbox: OutboxDispatcher | None = None
+        self.handled = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def now(self) -> dt.datetime:
+        clock = getattr(self.assistant, "clock", None)
+        return clock.now() if clock is not None else dt.datetime.now(self.settings.timezone)
+
+    def attach(self, application: Application) -> None:
+        self.sender = ReplySender(application.bot)
+        self.outbox = OutboxDispatcher(self.assistant.store, self.settings, self.sender, self.now)
+
+    async def on_startup(self, application: Application) -> None:
+        """After the bot is initialised (getMe done): remember our name, set the command menus."""
+        self.bot_username = (application.bot.username or "").lower()
+        await self.set_command_menus(application)
+
+    async def on_shutdown(self, application: Application) -> None:
+        if self.outbox is not None:
+            await self.outbox.close()
+
+    async def set_command_menus(self, application: Application) -> None:
+        bot = application.bot
+        scopes: list[tuple[list[BotCommand], Any]] = [(CITIZEN_COMMANDS, BotCommandScopeDefault())]
+        admin_chats = set(self.settings.admin_ids)
+        staff_chats: set[int] = set(self.settings.staff_chat_ids())
+        store = getattr(self.assistant, "store", None)
+        if store is not None and hasattr(store, "list_staff"):
+            try:
+                for member in await store.list_staff():
+                    uid = str(getattr(member, "user_id", ""))
+                    if uid.lstrip("-").isdigit():
+                        staff_chats.add(int(uid))
+            except Exception:  # noqa: BLE001 - menus are a convenience, never a reason not to start
+                log.exception("读取工作人员名单失败，仅为工作群设置命令菜单")
+        for chat in sorted(staff_chats - admin_chats):
+            scopes.append((STAFF_COMMANDS, BotCommandScopeChat(chat)))
+        for chat in sorted(admin_chats):
+            scopes.append((ADMIN_COMMANDS, BotCommandScopeChat(chat)))
+        for commands, scope in scopes:
+            try:
+                await bot.set_my_commands(commands, scope=scope)
+            except TelegramError as exc:
+                # e.g. the bot is not (yet) a member of a configured group
+                log.warning("设置命令菜单失败（%s）：%s", getattr(scope, "chat_id", scope.type), exc)
+
+    # ------------------------------------------------------------------ guards (handler groups -3, -2)
+
+    async def guard_duplicates(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self.dedup.first_time(update.update_id):
+            log.info("重复的更新 %s 已忽略", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def guard_rate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is None or user.id in self.settings.admin_ids:
+            return
+        chat = update.effective_chat
+        if chat is not None and chat.type != ChatType.PRIVATE and not self._is_group_input(update):
+            return  # group chatter we ignore anyway must not eat anybody's allowance
+        verdict = self.limiter.check(str(user.id))
+        if verdict == "ok":
+            return
+        if update.callback_query is not None:
+            await self._answer_callback(update, MSG_RATE_LIMIT)
+        if verdict == "notify" and chat is not None:
+            await self._send(chat.id, Reply(MSG_RATE_LIMIT))
+        raise ApplicationHandlerStop
+
+    @staticmethod
+    def _is_group_input(update: Update) -> bool:
+        if update.callback_query is not None:
+            return True
+        msg = update.message
+        return bool(msg and msg.text and msg.text.startswith("/"))
+
+    # ------------------------------------------------------------------ handlers
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = update.message
+        user = update.effective_user
+        chat = update.effective_chat
+        if msg is None or user is None or chat is None or msg.text is None:
+            return
+        text = msg.text
+        is_group = chat.type != ChatType.PRIVATE
+        if text.startswith("/"):
+            m = _COMMAND_RE.match(text)
+            if m:
+                command, target, rest = m.group(1), m.group(2), m.group(3)
+                if target and self.bot_username and target.lower() != self.bot_username:
+                    return  # a command for another bot in the same group
+                text = f"/{command}{rest}"
+        incoming = Incoming(
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            text=text,
+            display_name=user.full_name,
+            is_group=is_group,
+        )
+        await self._handle(incoming, chat.id)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        user = update.effective_user
+        if query is None or user is None:
+            return
+        await self._answer_callback(update)
+        chat = query.message.chat if query.message is not None else None
+        chat_id = chat.id if chat is not None else user.id
+        incoming = Incoming(
+            user_id=str(user.id),
+            chat_id=str(chat_id),
+            callback=query.data or "",
+            display_name=user.full_name,
+            is_group=chat is not None and chat.type != ChatType.PRIVATE,
+        )
+        await self._handle(incoming, chat_id)
+
+    async def on_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None:
+            await self._send(chat.id, Reply(MSG_NOT_TEXT))
+
+    async def _handle(self, incoming: Incoming, chat_id: int) -> None:
+        replies = await self.assistant.handle(incoming)
+        self.handled += 1
+        await self.deliver(chat_id, replies)
+        if self.outbox is not None:
+            self.outbox.kick()
+
+    async def deliver(self, chat_id: int | str, replies: list[Reply]) -> None:
+        """Send replies in order. If Telegram keeps failing transiently, the rest is parked in the outbox
+        (delivered later, in order) instead of being lost."""
+        assert self.sender is not None
+        for i, reply in enumerate(replies):
+            try:
+                await self.sender.send(chat_id, reply)
+            except TelegramError as exc:
+                if not is_transient(exc) or not hasattr(self.assistant.store, "enqueue"):
+                    raise
+                log.warning("回复发送到 %s 暂时失败（%s），已转入待发通知稍后重发", chat_id, exc)
+                for later in replies[i:]:
+                    await self.assistant.store.enqueue(Notification(Recipient("user", str(chat_id)), later))
+                return
+
+    async def _send(self, chat_id: int | str, reply: Reply) -> None:
+        assert self.sender is not None
+        await self.sender.send(chat_id, reply)
+
+    async def _answer_callback(self, update: Update, text: str | None = None) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer(text)
+        except BadRequest as exc:
+            # "query is too old": the person still gets the reply as a message
+            log.info("answerCallbackQuery 失败：%s", exc)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        err = context.error
+        where = ""
+        if isinstance(update, Update):
+            u = update.effective_user
+            c = update.effective_chat
+            where = f"（更新 {update.update_id}，用户 {u.id if u else '-'}，会话 {c.id if c else '-'}）"
+        log.error("处理出错%s：%s", where, mask_sensitive(f"{type(err).__name__}: {err}"), exc_info=err)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                assert self.sender is not None
+                await self.sender.send(update.effective_chat.id, Reply(MSG_ERROR), retry=False)
+            except Exception:  # noqa: BLE001 - nothing more we can do for this person now
+                log.warning("无法向会话 %s 发送出错提示", update.effective_chat.id)
+
+    # ------------------------------------------------------------------ jobs
+
+    async def drain_outbox(self) -> int:
+        assert self.outbox is not None
+        return await self.outbox.drain()
+
+    async def reminder_tick(self) -> int:
+        """The reminder tick: the core queues what fell due; the outbox sends it."""
+        await self.assistant.tick()
+        return await self.drain_outbox()
+
+    def is_workday(self, day: dt.date) -> bool:
+        calendar = getattr(self.assistant, "calendar", None)
+        try:
+            if calendar is not None and hasattr(calendar, "is_workday"):
+                return bool(calendar.is_workday(day))
+            from bot.core.tickets.calendar import is_workday
+
+            return bool(is_workday(day))
+        except ValueError as exc:  # CalendarError: the calendar does not cover this year
+            log.error("%s 今天（%s）按周一至周五判断是否发送日报。", exc, day.isoformat())
+            return day.weekday() < 5
+
+    async def send_digests(self, today: dt.date | None = None) -> int:
+        """Queue each staff group's digest for today (working days only) and send it. Returns the number of
+        digests queued."""
+        day = today or self.now().astimezone(self.settings.timezone).date()
+        if not self.is_workday(day):
+            log.info("%s 不是工作日，不发送日报", day.isoformat())
+            return 0
+        queued = 0
+        for department in self.settings.staff_groups:
+            reply = await self.assistant.digest(None if department == CATCH_ALL else department)
+            note = Notification(
+                Recipient("department", department), reply, dedup_key=f"digest:{day.isoformat()}:{department}"
+            )
+            if await self.assistant.store.enqueue(note) is not False:
+                queued += 1
+        await self.drain_outbox()
+        return queued
+
+    async def _job_outbox(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.drain_outbox()
+
+    async def _job_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.reminder_tick()
+
+    async def _job_digest(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.send_digests()
+
+
+def _file_url(base_url: str) -> str:
+    return (
+        base_url[: -len("/bot")] + "/file/bot"
+        if base_url.endswith("/bot")
+        else base_url.rstrip("/") + "/file/bot"
+    )
+
+
+def build_application(
+    settings: Settings,
+    assistant: Any,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+    concurrency: int = 64,
+    jobs: bool = True,
+) -> Application:
+    """The python-telegram-bot Application with every handler and job; the bridge is in bot_data."""
+    if not settings.telegram_bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "未设置：请填写从 @BotFather 获得的机器人令牌。")
+    bridge = TelegramBridge(settings, assistant, monotonic=monotonic)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .concurrent_updates(PerChatUpdateProcessor(concurrency))
+        .connection_pool_size(max(8, concurrency // 2))
+        .post_init(bridge.on_startup)
+        .post_shutdown(bridge.on_shutdown)
+    )
+    if settings.telegram_base_url:
+        base = settings.telegram_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(_file_url(base))
+    application = builder.build()
+    application.bot_data["bridge"] = bridge
+    bridge.attach(application)
+
+    application.add_handler(TypeHandler(Update, bridge.guard_duplicates), group=-3)
+    application.add_handler(TypeHandler(Update, bridge.guard_rate), group=-2)
+    private_msg = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handler(MessageHandler(private_msg & filters.TEXT, bridge.on_text))
+    application.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, bridge.on_text)
+    )
+    application.add_handler(CallbackQueryHandler(bridge.on_callback))
+    application.add_handler(MessageHandler(private_msg & ~filters.TEXT, bridge.on_not_text))
+    application.add_error_handler(bridge.on_error)
+
+    jq = application.job_queue
+    if jobs and jq is not None:
+        jq.run_repeating(
+            bridge._job_outbox, interval=settings.outbox_interval_seconds, first=1.0, name="outbox"
+        )
+        jq.run_repeating(
+            bridge._job_tick, interval=settings.reminder_interval_seconds, first=5.0, name="tick"
+        )
+        jq.run_daily(
+            bridge._job_digest, time=settings.digest_time.replace(tzinfo=settings.timezone), name="digest"
+        )
+    return application
+
+
+def bridge_of(application: Application) -> TelegramBridge:
+    return application.bot_data["bridge"]
+
+
+async def start_polling(
+    application: Application, *, poll_timeout: int = 10, poll_interval: float = 0.0
+) -> None:
+    """Start an application by hand (tests, benchmarks): initialise, run the start-up hook, poll."""
+    await application.initialize()
+    await bridge_of(application).on_startup(application)
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+    )
+    await application.start()
+
+
+async def stop_polling(application: Application) -> None:
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await bridge_of(application).on_shutdown(application)
+    await application.shutdown()
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, which contains the bot token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    install_log_masking()
+
+
+def run(settings: Settings) -> None:
+    """Run the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
+    from bot.core.assistant import Assistant
+
+    _setup_logging(settings.log_level)
+    Path(settings.database_path).parent.mkdir(parents=True, exist_ok=True)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    assistant = loop.run_until_complete(Assistant.create(settings.core_config()))
+    try:
+        kb = getattr(assistant, "kb", None)
+        if kb is not None and getattr(kb, "departments", None):
+            settings.check_departments(set(kb.departments))
+        application = build_application(settings, assistant)
+        if settings.use_webhook:
+            assert settings.webhook_url is not None
+            log.info("以 Webhook 模式启动：%s（本机端口 %s）", settings.webhook_url, settings.webhook_port)
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port or 8443,
+                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+                close_loop=False,
+            )
+        else:
+            log.info("以长轮询模式启动")
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
+    finally:
+        loop.run_until_complete(assistant.close())
+        loop.close()

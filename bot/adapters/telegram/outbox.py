@@ -1,0 +1,170 @@
+"""The outbox dispatcher: sends the core's persisted notifications (new tickets to staff groups, replies to
+citizens, reminders) and records the outcome in the store.
+
+Transient failures (429 RetryAfter, timeouts, network errors, 5xx) are retried with exponential backoff for
+as long as it takes: nothing is dropped. Permanent failures (chat not found, bot blocked, bad request) are
+retried a bounded number of times and then parked with the error kept (`outbox_failed` with a retry time far
+ahead), so an operator can see and requeue them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram.error import RetryAfter
+
+from bot.config import Settings
+from bot.core.messages import Recipient
+
+from .sending import ReplySender, describe_error, is_transient, retry_after_seconds
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 5.0
+BACKOFF_MAX = 15 * 60.0
+PERMANENT_ATTEMPTS = 3
+PARKED_FOR = dt.timedelta(days=365)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """5 s, 10 s, 20 s, … capped at 15 minutes (attempts = failures so far, before this one)."""
+    return dt.timedelta(seconds=min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts)))
+
+
+def resolve_chats(recipient: Recipient, settings: Settings) -> list[int | str]:
+    """Recipient -> Telegram chat ids: user/staff -> their private chat; department -> its staff group(s)
+    (or the catch-all group); admins -> every admin."""
+    if recipient.kind in ("user", "staff"):
+        return [_chat_id(recipient.id)]
+    if recipient.kind == "department":
+        return list(settings.chats_for_department(recipient.id))
+    if recipient.kind == "admins":
+        return sorted(settings.admin_ids)
+    return []
+
+
+def _chat_id(raw: str) -> int | str:
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        store: Any,
+        settings: Settings,
+        sender: ReplySender,
+        now: Callable[[], dt.datetime],
+        *,
+        batch: int = 50,
+        permanent_attempts: int = PERMANENT_ATTEMPTS,
+    ):
+        self.store = store
+        self.settings = settings
+        self.sender = sender
+        self.now = now
+        self.batch = batch
+        self.permanent_attempts = permanent_attempts
+        self._lock = asyncio.Lock()
+        # row id -> chats already delivered (a row for several chats that failed half-way)
+        self._delivered: dict[int, set[int | str]] = {}
+        self._kick: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.sent = 0
+        self.failed = 0
+
+    def kick(self, delay: float = 0.05) -> None:
+        """Drain soon (debounced): called after an update that may have queued notifications."""
+        if self._kick is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._kick = None
+            task = loop.create_task(self.drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._kick = loop.call_later(delay, fire)
+
+    async def close(self) -> None:
+        if self._kick is not None:
+            self._kick.cancel()
+            self._kick = None
+        for task in list(self._tasks):
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def drain(self, max_rounds: int = 20) -> int:
+        """Send every due notification; returns how many were delivered."""
+        delivered = 0
+        async with self._lock:
+            for _ in range(max_rounds):
+                rows = await self.store.outbox_due(self.now(), self.batch)
+                if not rows:
+                    break
+                n, stop = await self._send_rows(rows)
+                delivered += n
+                if stop or len(rows) < self.batch:
+                    break
+        return delivered
+
+    async def _send_rows(self, rows: list[Any]) -> tuple[int, bool]:
+        delivered = 0
+        for row in rows:
+            notification = row.notification
+            chats = resolve_chats(notification.recipient, self.settings)
+            if not chats:
+                await self._fail(
+                    row,
+                    f"没有可发送的聊天：{notification.recipient.kind}={notification.recipient.id}"
+                    "（请检查 STAFF_GROUPS / ADMIN_IDS）",
+                    transient=False,
+                )
+                continue
+            done = self._delivered.setdefault(row.id, set())
+            try:
+                for chat in chats:
+                    if chat in done:
+                        continue
+                    await self.sender.send(chat, notification.reply, retry=False)
+                    done.add(chat)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
+                await self._fail(row, describe_error(exc), transient=is_transient(exc), exc=exc)
+                if isinstance(exc, RetryAfter):
+                    # flood control: stop this round, the rest waits for the next drain
+                    return delivered, True
+                continue
+            self._delivered.pop(row.id, None)
+            await self.store.outbox_sent(row.id, self.now())
+            self.sent += 1
+            delivered += 1
+        return delivered, False
+
+    async def _fail(self, row: Any, error: str, *, transient: bool, exc: BaseException | None = None) -> None:
+        now = self.now()
+        self.failed += 1
+        if isinstance(exc, RetryAfter):
+            retry_at = now + dt.timedelta(seconds=retry_after_seconds(exc))
+        elif transient:
+            retry_at = now + backoff(row.attempts)
+        elif row.attempts + 1 >= self.permanent_attempts:
+            retry_at = now + PARKED_FOR
+            self._delivered.pop(row.id, None)
+            log.error("通知 #%s 多次发送失败，已停止重试并保留记录：%s", row.id, error)
+        else:
+            retry_at = now + dt.timedelta(minutes=1) * (row.attempts + 1)
+        if transient:
+            log.warning(
+                "通知 #%s 发送失败（第 %d 次），%s 重试：%s",
+                row.id,
+                row.attempts + 1,
+                retry_at.isoformat(timespec="seconds"),
+                error,
+            )
+        await self.store.outbox_failed(row.id, error, retry_at)

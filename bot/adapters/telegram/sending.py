@@ -1,0 +1,137 @@
+"""Turn core replies into Telegram messages: split long HTML, attach inline keyboards, retry what is
+retryable."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html as html_lib
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.core.messages import Button, Reply
+
+from .splitting import split_html
+
+log = logging.getLogger(__name__)
+
+CALLBACK_DATA_LIMIT = 64
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    ra = getattr(exc, "_retry_after", None)
+    if isinstance(ra, dt.timedelta):
+        return max(0.0, ra.total_seconds())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying without limit: flood control, timeouts, network trouble and 5xx answers.
+    (python-telegram-bot reports 5xx as NetworkError; BadRequest/Forbidden are its subclasses' siblings.)"""
+    return isinstance(exc, RetryAfter | TimedOut) or (
+        isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+    )
+
+
+def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    for row in buttons:
+        out: list[InlineKeyboardButton] = []
+        for b in row:
+            if len(b.data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+                log.error("按钮数据超过 64 字节，已略去该按钮：%r", b.label)
+                continue
+            out.append(InlineKeyboardButton(b.label, callback_data=b.data))
+        if out:
+            rows.append(out)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def html_to_plain(html: str) -> str:
+    return html_lib.unescape(re.sub(r"<[^>]*>", "", html))
+
+
+class ReplySender:
+    """Sends replies to one chat. Direct answers retry a few times in place (honouring RetryAfter up to
+    `max_wait` seconds in all); what still fails raises, so the caller can park it in the outbox."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        attempts: int = 4,
+        max_wait: float = 15.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self.bot = bot
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    async def send(self, chat_id: int | str, reply: Reply, *, retry: bool = True) -> list[Message]:
+        parts = split_html(reply.html) if reply.html.strip() else []
+        markup = keyboard(reply.buttons)
+        if not parts:
+            if markup is None:
+                return []
+            parts = ["请选择："]
+        sent: list[Message] = []
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            sent.append(await self._send_part(chat_id, part, markup if last else None, retry=retry))
+        return sent
+
+    async def _send_part(
+        self, chat_id: int | str, text: str, markup: InlineKeyboardMarkup | None, *, retry: bool
+    ) -> Message:
+        waited = 0.0
+        attempt = 0
+        plain = False
+        while True:
+            attempt += 1
+            try:
+                if plain:
+                    return await self.bot.send_message(
+                        chat_id, html_to_plain(text), reply_markup=markup, link_preview_options=NO_PREVIEW
+                    )
+                return await self.bot.send_message(
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+            except ChatMigrated as exc:
+                log.warning("群组 %s 已升级为超级群 %s，请更新 STAFF_GROUPS。", chat_id, exc.new_chat_id)
+                chat_id = exc.new_chat_id
+                continue
+            except BadRequest as exc:
+                if not plain and "parse entities" in str(exc).lower():
+                    # should never happen (the core escapes); still better a plain message than none
+                    log.error("HTML 无法解析，改为纯文本发送：%s", exc)
+                    plain = True
+                    continue
+                raise
+            except TelegramError as exc:
+                if not retry or not is_transient(exc) or attempt >= self.attempts:
+                    raise
+                delay = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else 0.25 * 2 ** (attempt - 1)
+                if waited + delay > self.max_wait:
+                    raise
+                waited += delay
+                log.warning("发送到 %s 失败（%s），%.1f 秒后重试", chat_id, exc, delay)
+                await self.sleep(delay)
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:500]

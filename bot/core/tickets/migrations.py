@@ -1,0 +1,116 @@
+"""Numbered schema migrations of the ticket database; applied in order, each recorded in schema_migrations.
+
+Never edit a migration that has shipped: add the next number.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "tickets, events, staff, reminders, outbox, drafts, questions",
+        [
+            "CREATE TABLE ticket_counters (day TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID",
+            """CREATE TABLE tickets (
+                id INTEGER PRIMARY KEY,
+                number TEXT NOT NULL UNIQUE,
+                day TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                citizen_id TEXT NOT NULL,
+                description TEXT NOT NULL,
+                category TEXT NOT NULL,
+                department TEXT NOT NULL,
+                place TEXT,
+                phone TEXT,
+                anonymous INTEGER NOT NULL DEFAULT 0,
+                priority TEXT NOT NULL DEFAULT 'normal',
+                policy TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('待受理','办理中','已办结','已关闭')),
+                handler TEXT,
+                source_question TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                contact_due INTEGER, contact_met INTEGER,
+                feedback_due INTEGER, feedback_met INTEGER,
+                resolve_due INTEGER, resolve_met INTEGER,
+                round INTEGER NOT NULL DEFAULT 0,
+                round_started_at INTEGER NOT NULL,
+                resolution TEXT,
+                closed_at INTEGER,
+                rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+                comment TEXT,
+                rated_at INTEGER,
+                rated_round INTEGER,
+                rating_due INTEGER,
+                next_due_at INTEGER,
+                version INTEGER NOT NULL DEFAULT 0,
+                UNIQUE (day, seq)
+            )""",
+            "CREATE INDEX tickets_next_due ON tickets(next_due_at) WHERE next_due_at IS NOT NULL",
+            "CREATE INDEX tickets_created ON tickets(created_at, department)",
+            "CREATE INDEX tickets_resolved ON tickets(resolve_met, department) WHERE resolve_met IS NOT NULL",
+            "CREATE INDEX tickets_state ON tickets(state, department)",
+            "CREATE INDEX tickets_citizen ON tickets(citizen_id, id)",
+            "CREATE INDEX tickets_handler ON tickets(handler, state) WHERE handler IS NOT NULL",
+            "CREATE INDEX tickets_seq ON tickets(seq)",
+            "CREATE INDEX tickets_contact_due ON tickets(contact_due, department, contact_met)",
+            "CREATE INDEX tickets_feedback_due ON tickets(feedback_due, department, feedback_met)",
+            "CREATE INDEX tickets_resolve_due ON tickets(resolve_due, department, resolve_met)",
+            "CREATE INDEX tickets_rated ON tickets(rated_at, department, rating) WHERE rated_at IS NOT NULL",
+            """CREATE TABLE ticket_events (
+                id INTEGER PRIMARY KEY,
+                ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+                at INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                text TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX ticket_events_ticket ON ticket_events(ticket_id, id)",
+            """CREATE TABLE staff (
+                user_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('admin','supervisor','handler')),
+                departments TEXT NOT NULL DEFAULT '[]',
+                updated_at INTEGER NOT NULL
+            )""",
+            """CREATE TABLE staff_log (
+                id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                user_id TEXT NOT NULL, text TEXT NOT NULL DEFAULT ''
+            )""",
+            """CREATE TABLE reminders_sent (
+                ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+                milestone TEXT NOT NULL,
+                level TEXT NOT NULL,
+                round INTEGER NOT NULL,
+                repeat INTEGER NOT NULL,
+                sent_at INTEGER NOT NULL,
+                PRIMARY KEY (ticket_id, milestone, level, round, repeat)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                recipient_kind TEXT NOT NULL,
+                recipient_id TEXT NOT NULL,
+                html TEXT NOT NULL,
+                buttons TEXT NOT NULL DEFAULT '[]',
+                dedup_key TEXT UNIQUE,
+                created_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                sent_at INTEGER,
+                last_error TEXT
+            )""",
+            "CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE sent_at IS NULL",
+            "CREATE TABLE drafts (user_id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+            """CREATE TABLE questions (
+                id INTEGER PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                text TEXT NOT NULL,
+                intent TEXT NOT NULL,
+                target TEXT,
+                answered INTEGER NOT NULL,
+                at INTEGER NOT NULL
+            )""",
+            "CREATE INDEX questions_at ON questions(at)",
+        ],
+    ),
+]

@@ -1,0 +1,197 @@
+"""Plain data types of the ticket domain (no storage, no channel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.core.messages import Notification
+
+# States, in the order a ticket normally passes through them.
+PENDING = "待受理"
+IN_PROGRESS = "办理中"
+RESOLVED = "已办结"
+CLOSED = "已关闭"
+STATES = (PENDING, IN_PROGRESS, RESOLVED, CLOSED)
+OPEN_STATES = (PENDING, IN_PROGRESS)
+
+PRIORITIES = ("normal", "urgent")
+Role = Literal["admin", "supervisor", "handler"]
+ROLES: tuple[str, ...] = ("admin", "supervisor", "handler")
+ROLE_LABELS = {"admin": "管理员", "supervisor": "负责人", "handler": "办理人"}
+
+# Columns of a ticket that a change may set (everything else is fixed at creation or derived).
+MUTABLE_FIELDS = frozenset(
+    {
+        "department",
+        "priority",
+        "policy",
+        "state",
+        "handler",
+        "contact_due",
+        "contact_met",
+        "feedback_due",
+        "feedback_met",
+        "resolve_due",
+        "resolve_met",
+        "round",
+        "round_started_at",
+        "resolution",
+        "closed_at",
+        "rating",
+        "comment",
+        "rated_at",
+        "rated_round",
+        "rating_due",
+        "next_due_at",
+    }
+)
+
+
+@dataclass
+class NewTicket:
+    citizen_id: str
+    description: str
+    category: str
+    department: str
+    created_at: dt.datetime
+    policy: str
+    place: str | None = None
+    phone: str | None = None
+    anonymous: bool = False
+    priority: str = "normal"
+    source_question: str | None = None
+    contact_due: dt.datetime | None = None
+    feedback_due: dt.datetime | None = None
+    resolve_due: dt.datetime | None = None
+    next_due_at: dt.datetime | None = None
+
+
+@dataclass
+class Ticket:
+    id: int
+    number: str
+    seq: int
+    citizen_id: str
+    description: str
+    category: str
+    department: str
+    place: str | None
+    phone: str | None
+    anonymous: bool
+    priority: str
+    policy: str
+    state: str
+    handler: str | None
+    source_question: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    contact_due: dt.datetime | None
+    contact_met: dt.datetime | None
+    feedback_due: dt.datetime | None
+    feedback_met: dt.datetime | None
+    resolve_due: dt.datetime | None
+    resolve_met: dt.datetime | None
+    round: int  # how many times the ticket was reopened; reminders are counted per round
+    round_started_at: dt.datetime  # when the current round (creation or last reopen) began
+    resolution: str | None
+    closed_at: dt.datetime | None
+    rating: int | None
+    comment: str | None
+    rated_at: dt.datetime | None
+    rated_round: int | None  # the round the rating was given in; a reopened ticket can be rated again
+    rating_due: dt.datetime | None
+    next_due_at: dt.datetime | None
+    version: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def due(self, milestone: str) -> dt.datetime | None:
+        return getattr(self, f"{milestone}_due")
+
+    def met(self, milestone: str) -> dt.datetime | None:
+        return getattr(self, f"{milestone}_met")
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    ticket_id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    text: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class EventIn:
+    """An event to append; `at` and the ticket are filled in by the change that carries it."""
+
+    actor: str
+    action: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ReminderKey:
+    milestone: str  # contact | feedback | resolve | rating
+    level: str  # yellow | red | close
+    repeat: int = 0
+
+
+@dataclass
+class Change:
+    """One atomic change to a ticket: new column values, its events, reminders recorded and notifications.
+
+    Applied only if the ticket still has `version` (optimistic concurrency); otherwise nothing is written.
+    """
+
+    ticket: Ticket
+    at: dt.datetime
+    fields: dict[str, Any]
+    events: list[EventIn]
+    notifications: list[Notification] = field(default_factory=list)
+    reminders: list[ReminderKey] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    user_id: str
+    name: str
+    role: str
+    departments: tuple[str, ...] = ()
+
+    def covers(self, department: str) -> bool:
+        return self.role == "admin" or department in self.departments
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    notification: Notification
+    created_at: dt.datetime
+    attempts: int
+    next_attempt_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class TicketQuery:
+    """Filters for listing tickets; every given filter must hold."""
+
+    departments: tuple[str, ...] | None = None  # None: any department
+    states: tuple[str, ...] | None = None
+    handler: str | None = None
+    citizen_id: str | None = None
+    # some unmet milestone of an open ticket falls due in [due_from, due_to): overdue is (None, now)
+    due_from: dt.datetime | None = None
+    due_to: dt.datetime | None = None
+    seq: int | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    limit: int = 50
+    newest_first: bool = True

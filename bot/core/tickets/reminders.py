@@ -1,0 +1,110 @@
+"""The periodic reminder tick: warnings and breaches per milestone, and the automatic close of unrated tickets.
+
+Only tickets whose indexed `next_due_at` has passed are read, so a tick costs nothing per idle ticket. Each
+reminder is recorded in `reminders_sent` in the same transaction as its outbox notification and its event, so
+a restart sends nothing twice and a tick after downtime sends what fell due meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+from typing import TYPE_CHECKING
+
+from bot.core.messages import Notification, Recipient, Reply
+
+from .models import CLOSED, Change, EventIn, ReminderKey, Ticket
+from .schedule import Alert, due_alerts, next_due_at, sent_after
+from .sla import MILESTONE_LABELS
+from .views import fmt_time, summary
+
+if TYPE_CHECKING:
+    from .service import TicketService
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_ROUNDS = 1000  # a safety stop; each round handles up to BATCH tickets
+
+
+def _recipients(ticket: Ticket, alert: Alert, supervisors: dict[str, list[str]]) -> list[Recipient]:
+    first = (
+        Recipient("staff", ticket.handler) if ticket.handler else Recipient("department", ticket.department)
+    )
+    out = [first]
+    if alert.level == "red":
+        out += [Recipient("staff", s) for s in supervisors.get(ticket.department, []) if s != ticket.handler]
+    return out
+
+
+def _text(ticket: Ticket, alert: Alert) -> str:
+    label = MILESTONE_LABELS[alert.milestone]
+    who = "" if ticket.handler else "（尚未认领，请尽快认领）"
+    if alert.level == "yellow":
+        head = f"🟡 诉求 <b>{ticket.number}</b> 的「{label}」时限将于 {fmt_time(alert.due)} 到期，请抓紧办理{who}。"
+    else:
+        again = f"（第 {alert.repeat + 1} 次提醒）" if alert.repeat else ""
+        head = f"🔴 诉求 <b>{ticket.number}</b> 已超过「{label}」时限（{fmt_time(alert.due)}），请尽快处理{who}。{again}"
+    return f"{head}\n{escape(ticket.department)}｜{summary(ticket, 40)}"
+
+
+def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, supervisors) -> tuple[Change, int]:
+    policy = service.policies.get(t.policy)
+    alerts = due_alerts(t, policy, sent, now)
+    keys = [ReminderKey(a.milestone, a.level, a.repeat) for a in alerts]
+    if any(a.level == "close" for a in alerts):
+        ev = EventIn(
+            "system",
+            "close",
+            f"办结后{service.policies.rating_window_working_days}个工作日内未评价，自动关闭",
+        )
+        return Change(t, now, {"state": CLOSED, "closed_at": now, "next_due_at": None}, [ev], [], keys), len(
+            keys
+        )
+    notes: list[Notification] = []
+    events: list[EventIn] = []
+    for a in alerts:
+        html = _text(t, a)
+        for r in _recipients(t, a, supervisors):
+            key = f"remind:{t.number}:{a.milestone}:{a.level}:{t.round}:{a.repeat}:{r.kind}:{r.id}"
+            notes.append(Notification(r, Reply(html), key))
+        level = (
+            "黄牌预警"
+            if a.level == "yellow"
+            else ("超时提醒" if a.repeat == 0 else f"超时再次提醒（第{a.repeat + 1}次）")
+        )
+        events.append(EventIn("system", "remind", f"{MILESTONE_LABELS[a.milestone]}{level}"))
+    nxt = next_due_at(t, policy, sent_after(sent, t, alerts), now)
+    return Change(t, now, {"next_due_at": nxt}, events, notes, keys), len(keys)
+
+
+async def tick(service: TicketService, now: dt.datetime | None = None) -> int:
+    """Queue every reminder due at `now` and close unrated tickets whose rating window ended.
+
+    Returns how many reminders (including automatic closes) were recorded.
+    """
+    store = service.store
+    now = now or service.clock.now()
+    supervisors: dict[str, list[str]] = {}
+    staff_loaded = False
+    total = 0
+    for _ in range(MAX_ROUNDS):
+        due = await store.due_for_reminders(now, BATCH)
+        if not due:
+            break
+        if not staff_loaded:
+            for m in await store.list_staff():
+                if m.role == "supervisor":
+                    for d in m.departments:
+                        supervisors.setdefault(d, []).append(m.user_id)
+            staff_loaded = True
+        sent = await store.reminders_sent([t.id for t in due])
+        planned = [_change_for(service, t, sent[t.id], now, supervisors) for t in due]
+        results = await store.apply_many([c for c, _ in planned])
+        total += sum(n for (_, n), r in zip(planned, results, strict=True) if r is not None)
+        if len(due) < BATCH:
+            break
+    if total:
+        log.info("reminder tick at %s: %d reminders", now.isoformat(), total)
+    return total

@@ -1,0 +1,88 @@
+"""When a ticket's next reminder falls due, and which reminders are due now. Pure functions, no I/O.
+
+Per unmet milestone of an open ticket: a yellow warning when `warn_at` of its window has passed, then a red
+breach at the deadline, repeated every `red_repeat` until the milestone is met. After downtime only what is
+still meaningful is sent: a yellow whose deadline has already passed gives way to the red, and of several
+missed red repeats only the latest is sent. A resolved ticket left unrated closes at its rating deadline.
+Each reminder is identified by (milestone, level, round, repeat); the round changes when a ticket is reopened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .models import OPEN_STATES, RESOLVED, Ticket
+from .sla import MILESTONES, Policy
+
+Sent = set[tuple[str, str, int, int]]
+
+
+@dataclass(frozen=True)
+class Alert:
+    milestone: str  # contact | feedback | resolve | rating
+    level: str  # yellow | red | close
+    repeat: int
+    at: dt.datetime  # when it fell due
+    due: dt.datetime | None = None  # the milestone's deadline
+
+
+def _window_start(ticket: Ticket, milestone: str) -> dt.datetime:
+    return ticket.round_started_at if milestone == "resolve" else ticket.created_at
+
+
+def _last_red(sent: Sent, milestone: str, rnd: int) -> int:
+    reds = [rep for m, lv, r, rep in sent if m == milestone and lv == "red" and r == rnd]
+    return max(reds) if reds else -1
+
+
+def awaiting_rating(ticket: Ticket) -> bool:
+    return ticket.state == RESOLVED and (ticket.rated_round is None or ticket.rated_round < ticket.round)
+
+
+def _candidates(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) -> list[Alert]:
+    """The next reminder of each kind still to be sent (some may lie in the future)."""
+    out: list[Alert] = []
+    if ticket.state in OPEN_STATES:
+        for m in MILESTONES:
+            due, met = ticket.due(m), ticket.met(m)
+            if due is None or met is not None:
+                continue
+            if now < due and (m, "yellow", ticket.round, 0) not in sent:
+                start = _window_start(ticket, m)
+                out.append(Alert(m, "yellow", 0, start + (due - start) * policy.warn_at, due))
+                continue
+            last = _last_red(sent, m, ticket.round)
+            if now < due:
+                out.append(Alert(m, "red", 0, due, due))
+            else:
+                # the latest repeat that has fallen due, if it was not sent yet; otherwise the next one
+                k = int((now - due) / policy.red_repeat)
+                k = k if k > last else last + 1
+                out.append(Alert(m, "red", k, due + policy.red_repeat * k, due))
+    elif awaiting_rating(ticket) and ticket.rating_due is not None:
+        out.append(Alert("rating", "close", 0, ticket.rating_due, ticket.rating_due))
+    return out
+
+
+def due_alerts(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) -> list[Alert]:
+    return [a for a in _candidates(ticket, policy, sent, now) if a.at <= now]
+
+
+def next_due_at(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) -> dt.datetime | None:
+    """Earliest time a reminder (or the automatic close) is due; None when nothing is pending."""
+    times = [a.at for a in _candidates(ticket, policy, sent, now)]
+    return min(times) if times else None
+
+
+def first_due_at(
+    created: dt.datetime, dues: Iterable[dt.datetime | None], policy: Policy
+) -> dt.datetime | None:
+    """The first reminder of a new ticket: the earliest yellow warning among its deadlines."""
+    times = [created + (d - created) * policy.warn_at for d in dues if d is not None]
+    return min(times) if times else None
+
+
+def sent_after(sent: Sent, ticket: Ticket, alerts: list[Alert]) -> Sent:
+    return sent | {(a.milestone, a.level, ticket.round, a.repeat) for a in alerts}

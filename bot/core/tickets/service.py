@@ -1,0 +1,469 @@
+"""The ticket lifecycle: create, claim, assign, transfer, contact, reply, note, resolve, rate, reopen, close.
+
+Every operation checks the caller's role and department, builds one `Change` (new values, its events, the
+notifications it causes) and lets the store apply it atomically. A concurrent change to the same ticket makes
+the store refuse ours; the operation then reads the ticket again and retries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from html import escape
+from typing import Any
+
+from bot.core.clock import Clock
+from bot.core.messages import Notification, Recipient, Reply
+
+from . import views
+from .mask import mask_pii
+from .models import (
+    CLOSED,
+    IN_PROGRESS,
+    OPEN_STATES,
+    PENDING,
+    RESOLVED,
+    Change,
+    EventIn,
+    NewTicket,
+    StaffMember,
+    Ticket,
+    TicketEvent,
+    TicketQuery,
+)
+from .permissions import PermissionDenied, require_staff_for
+from .schedule import awaiting_rating, first_due_at, next_due_at
+from .sla import MILESTONES, SlaPolicies
+from .store import ConflictError, TicketStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEPARTMENT = "行政审批服务局"
+SYSTEM = "system"
+MAX_TEXT = 4000
+
+
+class TicketError(Exception):
+    """A request that cannot be carried out; the message is polite Chinese for the person who asked."""
+
+
+class TicketService:
+    def __init__(
+        self,
+        store: TicketStore,
+        kb: Any,
+        clock: Clock,
+        policies: SlaPolicies,
+        admin_ids: set[str] | frozenset[str] = frozenset(),
+    ):
+        self.store = store
+        self.kb = kb
+        self.clock = clock
+        self.policies = policies
+        self.admin_ids = {str(a) for a in admin_ids}
+
+    # ------------------------------------------------------------------ people
+    async def staff_member(self, user_id: str) -> StaffMember | None:
+        member = await self.store.get_staff(user_id)
+        if user_id in self.admin_ids:
+            return StaffMember(
+                user_id, member.name if member else "管理员", "admin", member.departments if member else ()
+            )
+        return member
+
+    async def staff_names(self) -> dict[str, str]:
+        return {m.user_id: m.name for m in await self.store.list_staff()}
+
+    async def supervisors_of(self, department: str) -> list[StaffMember]:
+        return [
+            m for m in await self.store.list_staff() if m.role == "supervisor" and department in m.departments
+        ]
+
+    def department_names(self) -> list[str]:
+        names = list(getattr(self.kb, "departments", {}) or {})
+        return names or [DEFAULT_DEPARTMENT]
+
+    def canonical_department(self, name: str) -> str | None:
+        name = name.strip()
+        finder = getattr(self.kb, "department", None)
+        dep = finder(name) if finder else None
+        if dep is not None:
+            return dep.name
+        return name if name in self.department_names() else None
+
+    def default_department(self, category: str) -> str:
+        cat = (getattr(self.kb, "appeal_categories", {}) or {}).get(category)
+        if cat is not None:
+            return self.canonical_department(cat.department) or cat.department
+        return DEFAULT_DEPARTMENT
+
+    # ------------------------------------------------------------------ reading
+    async def get(self, number: str) -> Ticket | None:
+        return await self.store.get_ticket(number)
+
+    async def events(self, ticket: Ticket) -> list[TicketEvent]:
+        return await self.store.events(ticket.id)
+
+    async def _must_get(self, number: str) -> Ticket:
+        ticket = await self.store.get_ticket(number)
+        if ticket is None:
+            raise TicketError(f"没有找到诉求 {escape(number)}，请核对编号。")
+        return ticket
+
+    async def list(self, query: TicketQuery) -> list[Ticket]:
+        return await self.store.list_tickets(query)
+
+    # ------------------------------------------------------------------ create
+    async def create(
+        self,
+        *,
+        citizen_id: str,
+        description: str,
+        category: str,
+        department: str | None = None,
+        place: str | None = None,
+        phone: str | None = None,
+        anonymous: bool = False,
+        priority: str = "normal",
+        source_question: str | None = None,
+    ) -> Ticket:
+        description = (description or "").strip()[:MAX_TEXT]
+        if not description:
+            raise TicketError("诉求内容不能为空，请简要说明您反映的问题。")
+        dept = (self.canonical_department(department) if department else None) or self.default_department(
+            category
+        )
+        now = self.clock.now().replace(microsecond=0)
+        policy = self.policies.select(category, priority)
+        deadlines = self.policies.deadlines(policy, now)
+        new = NewTicket(
+            citizen_id=str(citizen_id),
+            description=description,
+            category=category,
+            department=dept,
+            created_at=now,
+            policy=policy.name,
+            place=(place or None) and place.strip()[:500],
+            phone=phone or None,
+            anonymous=anonymous,
+            priority=priority,
+            source_question=source_question,
+            contact_due=deadlines.due["contact"],
+            feedback_due=deadlines.due["feedback"],
+            resolve_due=deadlines.due["resolve"],
+            next_due_at=first_due_at(now, deadlines.due.values(), policy),
+        )
+
+        def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
+            events = [EventIn(str(citizen_id), "create", f"{category}｜{policy.label}")]
+            notes = [
+                Notification(
+                    Recipient("department", dept),
+                    Reply(
+                        "<b>新诉求，请及时认领</b>\n" + views.staff_card(ticket),
+                        views.new_ticket_buttons(ticket.number),
+                    ),
+                    f"new:{ticket.number}",
+                )
+            ]
+            if deadlines.problems:
+                why = "；".join(deadlines.problems)
+                events.append(EventIn(SYSTEM, "deadline_unset", why))
+                notes.append(
+                    Notification(
+                        Recipient("admins", "all"),
+                        Reply(
+                            f"<b>诉求 {ticket.number} 的办理时限未能设定</b>\n{escape(why)}\n"
+                            "诉求已正常登记，请补充工作日历后人工跟进时限。"
+                        ),
+                        f"calendar:{ticket.number}",
+                    )
+                )
+            return events, notes
+
+        ticket = await self.store.create_ticket(new, hook)
+        if deadlines.problems:
+            log.warning(
+                "ticket %s created without deadlines: %s", ticket.number, "; ".join(deadlines.problems)
+            )
+        log.info("ticket %s created: %s", ticket.number, mask_pii(views.short(description, 40)))
+        return ticket
+
+    # ------------------------------------------------------------------ the change loop
+    async def _change(
+        self,
+        number: str,
+        build: Callable[
+            [Ticket, dt.datetime], Awaitable[tuple[dict[str, Any], list[EventIn], list[Notification]]]
+        ],
+    ) -> Ticket:
+        for _ in range(5):
+            ticket = await self._must_get(number)
+            now = self.clock.now()
+            fields, events, notes = await build(ticket, now)
+            preview = dataclasses.replace(ticket, **fields)
+            sent = {k for k in (await self.store.reminders_sent([ticket.id]))[ticket.id]}
+            fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
+            try:
+                return await self.store.apply(Change(ticket, now, fields, events, notes))
+            except ConflictError:
+                continue
+        raise TicketError("该诉求正被他人同时处理，请稍后再试。")
+
+    def _notify_citizen(self, ticket: Ticket, html: str, key: str, buttons=None) -> Notification:
+        return Notification(
+            Recipient("user", ticket.citizen_id), Reply(html, buttons or []), f"{ticket.number}:{key}"
+        )
+
+    def _claim_fields(self, ticket: Ticket, actor: StaffMember) -> tuple[dict[str, Any], list[EventIn]]:
+        """Working on an unclaimed ticket claims it for the one doing the work."""
+        if ticket.handler is None and ticket.state == PENDING:
+            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim", "")]
+        return {}, []
+
+    # ------------------------------------------------------------------ staff operations
+    async def claim(self, number: str, actor_id: str) -> Ticket:
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "claim")
+            if t.state not in OPEN_STATES:
+                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，无需认领。")
+            if t.handler == actor.user_id:
+                raise TicketError(f"诉求 {t.number} 已由您认领。")
+            if t.handler is not None:
+                names = await self.staff_names()
+                raise TicketError(
+                    f"诉求 {t.number} 已由 {escape(names.get(t.handler, t.handler))} 认领；如需改派，请负责人使用 /assign。"
+                )
+            note = self._notify_citizen(
+                t,
+                f"您的诉求 <b>{t.number}</b> 已由{escape(t.department)}受理，工作人员将尽快与您联系。",
+                f"claimed:{t.version}",
+            )
+            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim")], [note]
+
+        return await self._change(number, build)
+
+    async def assign(self, number: str, actor_id: str, staff_id: str) -> Ticket:
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "assign")
+            if t.state not in OPEN_STATES:
+                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能指派。")
+            target = await self.staff_member(staff_id)
+            if target is None:
+                raise TicketError(f"{escape(staff_id)} 不是工作人员，请先用 /staff add 添加。")
+            if not target.covers(t.department):
+                raise TicketError(f"{escape(target.name)} 不属于{escape(t.department)}，不能承办该诉求。")
+            notes = [
+                Notification(
+                    Recipient("staff", target.user_id),
+                    Reply(
+                        f"<b>您被指派办理诉求 {t.number}</b>\n"
+                        + views.staff_card(t, target.name, group=False)
+                    ),
+                    f"{t.number}:assigned:{t.version}",
+                )
+            ]
+            if t.handler is None:
+                notes.append(
+                    self._notify_citizen(
+                        t,
+                        f"您的诉求 <b>{t.number}</b> 已由{escape(t.department)}受理，工作人员将尽快与您联系。",
+                        f"claimed:{t.version}",
+                    )
+                )
+            ev = EventIn(actor.user_id, "assign", f"指派给 {target.name}（{target.user_id}）")
+            return {"handler": target.user_id, "state": IN_PROGRESS}, [ev], notes
+
+        return await self._change(number, build)
+
+    async def transfer(self, number: str, actor_id: str, department: str, reason: str) -> Ticket:
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "transfer")
+            if t.state not in OPEN_STATES:
+                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能转派。")
+            dept = self.canonical_department(department)
+            if dept is None:
+                raise TicketError(f"没有找到部门「{escape(department)}」，请核对部门名称。")
+            if dept == t.department:
+                raise TicketError(f"诉求 {t.number} 已在{escape(dept)}办理，无需转派。")
+            why = reason.strip() or "未说明理由"
+            moved = dataclasses.replace(t, department=dept, handler=None, state=PENDING)
+            notes = [
+                Notification(
+                    Recipient("department", dept),
+                    Reply(
+                        f"<b>转派来的诉求，请及时认领</b>（来自{escape(t.department)}，理由：{escape(mask_pii(why))}）\n"
+                        + views.staff_card(moved),
+                        views.new_ticket_buttons(t.number),
+                    ),
+                    f"{t.number}:xfer:{t.version}",
+                ),
+                self._notify_citizen(
+                    t,
+                    f"您的诉求 <b>{t.number}</b> 已转交{escape(dept)}办理，办理时限不变。",
+                    f"transferred:{t.version}",
+                ),
+            ]
+            ev = EventIn(actor.user_id, "transfer", f"{t.department} → {dept}：{why}")
+            return {"department": dept, "handler": None, "state": PENDING}, [ev], notes
+
+        return await self._change(number, build)
+
+    async def record_contact(self, number: str, actor_id: str, text: str) -> Ticket:
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "contact")
+            if t.state not in OPEN_STATES:
+                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，无需再记录联系。")
+            fields, events = self._claim_fields(t, actor)
+            if t.contact_met is None:
+                fields["contact_met"] = now
+            events.append(EventIn(actor.user_id, "contact", text.strip()[:MAX_TEXT]))
+            return fields, events, []
+
+        return await self._change(number, build)
+
+    async def reply(self, number: str, actor_id: str, text: str) -> Ticket:
+        text = text.strip()[:MAX_TEXT]
+        if not text:
+            raise TicketError("答复内容不能为空。用法：/reply 编号 答复内容")
+
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "reply")
+            if t.state == CLOSED:
+                raise TicketError(f"诉求 {t.number} 已关闭，不能再答复。")
+            fields, events = self._claim_fields(t, actor)
+            for m in ("contact", "feedback"):
+                if t.met(m) is None:
+                    fields[f"{m}_met"] = now
+            events.append(EventIn(actor.user_id, "reply", text))
+            note = self._notify_citizen(
+                t,
+                f"关于您的诉求 <b>{t.number}</b>，{escape(t.department)}答复如下：\n{escape(text)}",
+                f"reply:{t.version}",
+            )
+            return fields, events, [note]
+
+        return await self._change(number, build)
+
+    async def note(self, number: str, actor_id: str, text: str) -> Ticket:
+        text = text.strip()[:MAX_TEXT]
+        if not text:
+            raise TicketError("备注内容不能为空。用法：/note 编号 内部备注")
+
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "note")
+            return {}, [EventIn(actor.user_id, "note", text)], []
+
+        return await self._change(number, build)
+
+    async def resolve(self, number: str, actor_id: str, result: str) -> Ticket:
+        result = result.strip()[:MAX_TEXT]
+        if not result:
+            raise TicketError("请写明办理结果。用法：/resolve 编号 办理结果")
+
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await require_staff_for(self, actor_id, t, "resolve")
+            if t.state not in OPEN_STATES:
+                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能再办结。")
+            fields, events = self._claim_fields(t, actor)
+            for m in MILESTONES:
+                if t.met(m) is None:
+                    fields[f"{m}_met"] = now
+            rating_due = self.policies.rating_deadline(now)
+            fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
+            events.append(EventIn(actor.user_id, "resolve", result))
+            if rating_due is None:
+                events.append(EventIn(SYSTEM, "deadline_unset", "工作日历不覆盖评价期限，诉求不会自动关闭"))
+            note = self._notify_citizen(
+                t,
+                f"您的诉求 <b>{t.number}</b> 已办结。\n办理结果：{escape(result)}\n\n"
+                "请您对本次办理进行评价（1–5分），您的意见将帮助我们改进工作：",
+                f"resolved:{t.version}",
+                views.rating_buttons(t.number),
+            )
+            return fields, events, [note]
+
+        return await self._change(number, build)
+
+    async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
+        async def build(t: Ticket, now: dt.datetime):
+            if not _citizen:
+                await require_staff_for(self, actor_id, t, "reopen")
+            if t.state not in (RESOLVED, CLOSED):
+                raise TicketError(f"诉求 {t.number} 仍在办理中，无需重新办理。")
+            return (
+                self._reopen_fields(t, now),
+                [EventIn(actor_id, "reopen", reason.strip() or "未说明理由")],
+                [],
+            )
+
+        return await self._change(number, build)
+
+    def _reopen_fields(self, t: Ticket, now: dt.datetime) -> dict[str, Any]:
+        policy = self.policies.get(t.policy)
+        resolve_due = self.policies.deadlines(policy, now, ("resolve",)).due["resolve"]
+        return {
+            "state": IN_PROGRESS if t.handler else PENDING,
+            "round": t.round + 1,
+            "round_started_at": now,
+            "resolve_due": resolve_due,
+            "resolve_met": None,
+            "closed_at": None,
+            "rating_due": None,
+        }
+
+    async def close(self, number: str, actor_id: str, reason: str = "", *, system: bool = False) -> Ticket:
+        async def build(t: Ticket, now: dt.datetime):
+            if t.state == CLOSED:
+                raise TicketError(f"诉求 {t.number} 已经关闭。")
+            if not system:
+                await require_staff_for(self, actor_id, t, "close" if t.state == RESOLVED else "close_open")
+            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
+
+        return await self._change(number, build)
+
+    # ------------------------------------------------------------------ citizen operations
+    async def rate(self, number: str, citizen_id: str, score: int, comment: str | None = None) -> Ticket:
+        if not 1 <= int(score) <= 5:
+            raise TicketError("评分应为 1 到 5 分。")
+        score = int(score)
+        comment = (comment or "").strip()[:1000] or None
+
+        async def build(t: Ticket, now: dt.datetime):
+            if t.citizen_id != str(citizen_id):
+                raise PermissionDenied("只有提出该诉求的本人可以评价。")
+            if not awaiting_rating(t):
+                raise TicketError(f"诉求 {t.number} 当前不在待评价状态，感谢您的关注。")
+            label = views.RATING_LABELS[score]
+            fields: dict[str, Any] = {"rating": score, "comment": comment, "rated_at": now, "rated_round": t.round}
+            events = [
+                EventIn(
+                    str(citizen_id), "rate", f"{score}分（{label}）" + (f"：{comment}" if comment else "")
+                )
+            ]
+            notes: list[Notification] = []
+            if score <= 2:
+                fields.update(self._reopen_fields(t, now))
+                events.append(EventIn(SYSTEM, "reopen", f"诉求人评价为{label}，自动重新办理"))
+                alert = Reply(
+                    f"<b>诉求 {t.number} 收到{label}评价，已重新办理</b>\n"
+                    + (f"诉求人意见：{escape(mask_pii(comment))}\n" if comment else "")
+                    + views.staff_card(dataclasses.replace(t, **fields))
+                )
+                sups = await self.supervisors_of(t.department)
+                targets = [Recipient("staff", s.user_id) for s in sups] or [Recipient("admins", "all")]
+                notes += [Notification(r, alert, f"{t.number}:lowrating:{t.version}:{r.id}") for r in targets]
+                notes.append(
+                    Notification(
+                        Recipient("department", t.department), alert, f"{t.number}:lowrating:{t.version}"
+                    )
+                )
+            return fields, events, notes
+
+        return await self._change(number, build)
+
+    # ------------------------------------------------------------------ people's views
+    async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:
+        return await self.store.list_tickets(TicketQuery(citizen_id=str(citizen_id), limit=limit))

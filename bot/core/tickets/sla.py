@@ -1,0 +1,157 @@
+"""SLA policies as data (knowledge/sla.yaml) and the deadlines they give a ticket.
+
+Three milestones: contact (联系诉求人), feedback (首次反馈), resolve (办结). Each has a window in natural hours
+or in working days; a yellow warning falls when `warn_at` of the window has passed, a red breach at the deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .calendar import CalendarError, WorkingCalendar
+
+MILESTONES = ("contact", "feedback", "resolve")
+MILESTONE_LABELS = {"contact": "联系诉求人", "feedback": "首次反馈", "resolve": "办结"}
+DEFAULT_SLA_FILE = Path(__file__).resolve().parents[3] / "knowledge" / "sla.yaml"
+
+
+class SlaConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Window:
+    hours: float | None = None
+    working_days: int | None = None
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+        if self.hours is not None:
+            return start + dt.timedelta(hours=self.hours)
+        assert self.working_days is not None
+        return calendar.add_working_days(start, self.working_days)
+
+    def describe(self) -> str:
+        if self.hours is not None:
+            h = int(self.hours) if float(self.hours).is_integer() else self.hours
+            return f"{h}小时"
+        return f"{self.working_days}个工作日"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    label: str
+    windows: dict[str, Window]
+    priority: str | None = None
+    categories: tuple[str, ...] = ()
+    warn_at: float = 0.75
+    red_repeat: dt.timedelta = dt.timedelta(hours=24)
+
+    def matches(self, category: str, priority: str) -> bool:
+        if self.priority is None and not self.categories:
+            return False
+        if self.priority is not None and self.priority != priority:
+            return False
+        return not self.categories or category in self.categories
+
+
+@dataclass
+class Deadlines:
+    due: dict[str, dt.datetime | None]
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SlaPolicies:
+    policies: dict[str, Policy]
+    default: str
+    calendar: WorkingCalendar
+    rating_window_working_days: int = 3
+
+    def select(self, category: str, priority: str = "normal") -> Policy:
+        for p in self.policies.values():
+            if p.matches(category, priority):
+                return p
+        return self.policies[self.default]
+
+    def get(self, name: str) -> Policy:
+        return self.policies.get(name) or self.policies[self.default]
+
+    def deadlines(self, policy: Policy, start: dt.datetime, milestones=MILESTONES) -> Deadlines:
+        """Deadline per milestone; a milestone the calendar cannot place is None with the reason in problems."""
+        out = Deadlines(due={})
+        for m in milestones:
+            try:
+                out.due[m] = policy.windows[m].due(start, self.calendar)
+            except CalendarError as exc:
+                out.due[m] = None
+                out.problems.append(f"{MILESTONE_LABELS[m]}时限无法计算：{exc}")
+        return out
+
+    def rating_deadline(self, resolved_at: dt.datetime) -> dt.datetime | None:
+        try:
+            return self.calendar.add_working_days(resolved_at, self.rating_window_working_days)
+        except CalendarError:
+            return None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], calendar: WorkingCalendar | None = None) -> SlaPolicies:
+        calendar = calendar or WorkingCalendar()
+        if not isinstance(data, dict) or not isinstance(data.get("policies"), list) or not data["policies"]:
+            raise SlaConfigError("sla.yaml: 需要 sla.policies 列表")
+        warn_at = float(data.get("warn_at", 0.75))
+        repeat_h = float(data.get("red_repeat_hours", 24))
+        policies: dict[str, Policy] = {}
+        for raw in data["policies"]:
+            name = str(raw.get("name", ""))
+            if not name:
+                raise SlaConfigError("sla.yaml: 每个策略都需要 name")
+            windows = {}
+            for m in MILESTONES:
+                w = raw.get(m)
+                if not isinstance(w, dict) or (("hours" in w) == ("working_days" in w)):
+                    raise SlaConfigError(
+                        f"sla.yaml: 策略 {name} 的 {m} 需要且只能有 hours 或 working_days 之一"
+                    )
+                windows[m] = Window(hours=w.get("hours"), working_days=w.get("working_days"))
+            p_warn = float(raw.get("warn_at", warn_at))
+            if not 0 < p_warn < 1:
+                raise SlaConfigError(f"sla.yaml: 策略 {name} 的 warn_at 应在 0 和 1 之间")
+            policies[name] = Policy(
+                name=name,
+                label=str(raw.get("label", name)),
+                windows=windows,
+                priority=raw.get("priority"),
+                categories=tuple(raw.get("categories") or ()),
+                warn_at=p_warn,
+                red_repeat=dt.timedelta(hours=float(raw.get("red_repeat_hours", repeat_h))),
+            )
+        default = str(data.get("default", next(iter(policies))))
+        if default not in policies:
+            raise SlaConfigError(f"sla.yaml: default「{default}」不是已定义的策略")
+        return cls(
+            policies=policies,
+            default=default,
+            calendar=calendar,
+            rating_window_working_days=int(data.get("rating_window_working_days", 3)),
+        )
+
+
+def load_policies(sla_file: Path | str | None = None, calendar: WorkingCalendar | None = None) -> SlaPolicies:
+    path = Path(sla_file) if sla_file else DEFAULT_SLA_FILE
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return SlaPolicies.from_data(data.get("sla") or {}, calendar or WorkingCalendar.from_file())
+
+
+def policies_from_kb(kb: Any) -> SlaPolicies:
+    """Policies from a loaded knowledge base (its sla.yaml and calendar.yaml sections)."""
+    extra = getattr(kb, "extra", {}) or {}
+    calendar = WorkingCalendar(extra.get("working_calendar") or {})
+    if "sla" in extra:
+        return SlaPolicies.from_data(extra["sla"], calendar)
+    return load_policies(calendar=calendar)

@@ -1,0 +1,568 @@
+"""A local stand-in for the Telegram Bot API, so tests run the real python-telegram-bot networking stack
+without touching Telegram.
+
+An HTTP/1.1 server on 127.0.0.1 (asyncio streams, its own event loop in a background thread) answering
+getMe, getUpdates (serving queued updates, long-polling), sendMessage, editMessageText,
+editMessageReplyMarkup, answerCallbackQuery, setMyCommands, getMyCommands, deleteMyCommands, deleteWebhook,
+setWebhook, getWebhookInfo, and recording every call. Failures can be injected for the next N calls
+(429 with retry_after, 500, …) or for a chat (chat not found, blocked).
+
+    stand = BotApiStandIn().start()
+    app = ApplicationBuilder().token(TOKEN).base_url(stand.base_url).base_file_url(stand.base_file_url)...
+    stand.push_message(42, "身份证丢了怎么补办")
+    await stand.wait_for(lambda: stand.sent_messages(42))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+TOKEN = "123456:TEST-standin-token-abcdefghijklmnop"
+
+# parameters that python-telegram-bot sends JSON-encoded (strings are sent raw)
+_JSON_PARAMS = {
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "allowed_updates",
+    "reply_markup",
+    "commands",
+    "scope",
+    "show_alert",
+    "cache_time",
+    "link_preview_options",
+    "reply_parameters",
+    "disable_notification",
+    "protect_content",
+    "entities",
+    "drop_pending_updates",
+    "max_connections",
+}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    status: int
+    server_seconds: float  # the stand-in's own handling time (long-poll waiting excluded)
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _FailRule:
+    remaining: int
+    status: int
+    description: str
+    retry_after: int | None
+    methods: frozenset[str] | None
+
+
+def _u16len(s: str) -> int:
+    return len(s.encode("utf-16-le")) // 2
+
+
+class BotApiStandIn:
+    def __init__(self, *, bot_id: int = 7000001, username: str = "zwfw_test_bot", token: str = TOKEN):
+        self.token = token
+        self.bot_user = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "政务服务助手",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.port = 0
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._fail_rules: list[_FailRule] = []
+        self._chat_failures: dict[int, tuple[int, str]] = {}
+        self.commands: dict[str, list[dict[str, str]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._new_update: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> BotApiStandIn:
+        self._thread = threading.Thread(target=self._run, name="bot-api-standin", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("stand-in did not start")
+        return self
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> BotApiStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        self._new_update = asyncio.Event()
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+            self.port = self._server.sockets[0].getsockname()[1]
+
+        loop.run_until_complete(serve())
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            assert self._server is not None
+            self._server.close()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+    # ------------------------------------------------------------------ injecting updates
+
+    def _user(self, user_id: int, first_name: str | None = None) -> dict[str, Any]:
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name or f"用户{user_id}",
+            "language_code": "zh-hans",
+        }
+
+    @staticmethod
+    def _chat(chat_id: int, chat_type: str | None = None, first_name: str | None = None) -> dict[str, Any]:
+        kind = chat_type or ("private" if chat_id > 0 else "supergroup")
+        if kind == "private":
+            return {"id": chat_id, "type": "private", "first_name": first_name or f"用户{chat_id}"}
+        return {"id": chat_id, "type": kind, "title": f"工作群{chat_id}"}
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update (an update_id is assigned when missing); returns its update_id."""
+        with self._lock:
+            if "update_id" not in update:
+                update = {"update_id": next(self._update_ids), **update}
+            self._updates.append(update)
+        self._wake()
+        return int(update["update_id"])
+
+    def push_message(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        first_name: str | None = None,
+        update_id: int | None = None,
+    ) -> int:
+        chat = self._chat(chat_id if chat_id is not None else user_id, first_name=first_name)
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self._user(user_id, first_name),
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": _u16len(text.split()[0])}]
+        update: dict[str, Any] = {"message": message}
+        if update_id is not None:
+            update["update_id"] = update_id
+        return self.push_update(update)
+
+    def push_sticker(self, user_id: int) -> int:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(user_id),
+            "from": self._user(user_id),
+            "sticker": {
+                "file_id": "s1",
+                "file_unique_id": "s1u",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            },
+        }
+        return self.push_update({"message": message})
+
+    def push_callback(
+        self, user_id: int, data: str, *, chat_id: int | None = None, message_id: int | None = None
+    ) -> int:
+        chat_id = chat_id if chat_id is not None else user_id
+        with self._lock:
+            stored = self._messages.get((chat_id, message_id or 0))
+        message = {
+            "message_id": message_id or 1,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self.bot_user,
+            "text": (stored or {}).get("text", "…"),
+        }
+        query = {
+            "id": str(next(self._callback_ids)),
+            "from": self._user(user_id),
+            "chat_instance": f"ci{chat_id}",
+            "message": message,
+            "data": data,
+        }
+        return self.push_update({"callback_query": query})
+
+    def press(self, user_id: int, label: str, *, chat_id: int | None = None) -> int:
+        """Press the button labelled `label` (exactly, or contained in the label) on the newest message in
+        the chat that has one."""
+        chat_id = chat_id if chat_id is not None else user_id
+        for msg in reversed(self.sent_messages(chat_id)):
+            for row in msg.get("buttons", []):
+                for text, data in row:
+                    if text == label or label in text:
+                        return self.push_callback(
+                            user_id, data, chat_id=chat_id, message_id=msg["message_id"]
+                        )
+        raise AssertionError(f"没有找到按钮“{label}”；会话 {chat_id} 的消息：{self.texts(chat_id)}")
+
+    def _wake(self) -> None:
+        loop, ev = self._loop, self._new_update
+        if loop is not None and ev is not None:
+            loop.call_soon_threadsafe(ev.set)
+
+    # ------------------------------------------------------------------ injecting failures
+
+    def fail_next(
+        self,
+        n: int = 1,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        description: str | None = None,
+        methods: Iterable[str] | None = ("sendMessage",),
+    ) -> None:
+        """The next `n` calls (of `methods`, None = any method but getUpdates) fail with `status`."""
+        if description is None:
+            description = {
+                429: f"Too Many Requests: retry after {retry_after}",
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+                400: "Bad Request: chat not found",
+                403: "Forbidden: bot was blocked by the user",
+            }.get(status, f"Error {status}")
+        with self._lock:
+            self._fail_rules.append(
+                _FailRule(
+                    n,
+                    status,
+                    description,
+                    retry_after if status == 429 else None,
+                    frozenset(methods) if methods is not None else None,
+                )
+            )
+
+    def fail_chat(
+        self, chat_id: int, *, status: int = 400, description: str = "Bad Request: chat not found"
+    ) -> None:
+        """Every send to `chat_id` fails (permanently) until `clear_chat_failure`."""
+        with self._lock:
+            self._chat_failures[chat_id] = (status, description)
+
+    def clear_chat_failure(self, chat_id: int) -> None:
+        with self._lock:
+            self._chat_failures.pop(chat_id, None)
+
+    # ------------------------------------------------------------------ records
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def sent_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages the bot sent successfully (in order), with text, parse_mode and buttons [(label, data)]."""
+        out = []
+        for c in self.calls:
+            if c.method != "sendMessage" or c.status != 200:
+                continue
+            if chat_id is not None and int(c.params.get("chat_id", 0)) != chat_id:
+                continue
+            out.append(self._describe(c.params))
+        return out
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [m["text"] for m in self.sent_messages(chat_id)]
+
+    @staticmethod
+    def _describe(params: dict[str, Any]) -> dict[str, Any]:
+        markup = params.get("reply_markup") or {}
+        buttons = [
+            [(b.get("text", ""), b.get("callback_data", "")) for b in row]
+            for row in (markup.get("inline_keyboard") or [])
+        ]
+        return {
+            "chat_id": int(params.get("chat_id", 0)),
+            "text": params.get("text", ""),
+            "parse_mode": params.get("parse_mode"),
+            "buttons": buttons,
+            "message_id": params.get("_message_id"),
+        }
+
+    def pending_updates(self) -> int:
+        with self._lock:
+            return len(self._updates)
+
+    async def wait_for(self, predicate: Callable[[], Any], limit: float = 10.0, what: str = "") -> Any:
+        """Wait (on the caller's loop) until predicate() is truthy; fail with the recent calls if it never is."""
+        deadline = time.monotonic() + limit
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                recent = [(c.method, c.status, str(c.params.get("text", ""))[:60]) for c in self.calls[-10:]]
+                raise AssertionError(f"等待超时：{what or predicate}；最近的调用：{recent}")
+            await asyncio.sleep(0.01)
+
+    async def wait_for_messages(
+        self, chat_id: int, count: int, limit: float = 10.0
+    ) -> list[dict[str, Any]]:
+        await self.wait_for(
+            lambda: len(self.sent_messages(chat_id)) >= count, limit, f"会话 {chat_id} 收到 {count} 条消息"
+        )
+        return self.sent_messages(chat_id)
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    break
+                headers: dict[str, str] = {}
+                while True:
+                    line = await reader.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    k, _, v = line.decode("latin-1").partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                body = await reader.readexactly(length) if length else b""
+                started = time.perf_counter()
+                parts = request_line.decode("latin-1").split()
+                path = parts[1] if len(parts) > 1 else "/"
+                status, payload = await self._dispatch(path, headers.get("content-type", ""), body, started)
+                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                writer.write(
+                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                    b"Connection: keep-alive\r\n\r\n"
+                    % (status, b"OK" if status == 200 else b"Error", len(data))
+                    + data
+                )
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _parse(self, content_type: str, body: bytes) -> dict[str, Any]:
+        if not body:
+            return {}
+        if "application/json" in content_type:
+            return json.loads(body)
+        params: dict[str, Any] = {}
+        for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
+            if k in _JSON_PARAMS:
+                try:
+                    params[k] = json.loads(v)
+                    continue
+                except ValueError:
+                    pass
+            params[k] = v
+        return params
+
+    async def _dispatch(
+        self, path: str, content_type: str, body: bytes, started: float
+    ) -> tuple[int, dict[str, Any]]:
+        prefix = f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        method = path[len(prefix) :].split("?")[0]
+        params = self._parse(content_type, body)
+        waited = 0.0
+        failure = self._take_failure(method, params)
+        if failure is not None:
+            status, payload = failure
+        elif method == "getUpdates":
+            status, payload, waited = await self._get_updates(params)
+        else:
+            status, payload = self._handle(method, params)
+        server_seconds = time.perf_counter() - started - waited
+        with self._lock:
+            self._calls.append(Call(method, params, status, server_seconds))
+        return status, payload
+
+    def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if method == "getUpdates":
+            return None
+        with self._lock:
+            chat = params.get("chat_id")
+            if chat is not None and int(chat) in self._chat_failures and method.startswith(("send", "edit")):
+                status, description = self._chat_failures[int(chat)]
+                return status, {"ok": False, "error_code": status, "description": description}
+            for rule in self._fail_rules:
+                if rule.remaining > 0 and (rule.methods is None or method in rule.methods):
+                    rule.remaining -= 1
+                    payload: dict[str, Any] = {
+                        "ok": False,
+                        "error_code": rule.status,
+                        "description": rule.description,
+                    }
+                    if rule.retry_after is not None:
+                        payload["parameters"] = {"retry_after": rule.retry_after}
+                    return rule.status, payload
+        return None
+
+    async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        waited = 0.0
+        deadline = time.monotonic() + timeout
+        assert self._new_update is not None
+        while True:
+            with self._lock:
+                if offset:
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                batch = self._updates[:limit]
+                if batch:
+                    return 200, {"ok": True, "result": batch}, waited
+                self._new_update.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return 200, {"ok": True, "result": []}, waited
+            t0 = time.perf_counter()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), min(remaining, 0.5))
+            except TimeoutError:
+                pass
+            waited += time.perf_counter() - t0
+
+    def _handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        ok = lambda result: (200, {"ok": True, "result": result})  # noqa: E731
+        if method in ("getMe",):
+            return ok(self.bot_user)
+        if method in ("deleteWebhook", "setWebhook", "close", "logOut"):
+            return ok(True)
+        if method == "getWebhookInfo":
+            return ok({"url": "", "has_custom_certificate": False, "pending_update_count": 0})
+        if method == "setMyCommands":
+            key = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+            with self._lock:
+                self.commands[key] = list(params.get("commands") or [])
+            return ok(True)
+        if method == "getMyCommands":
+            key = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+            with self._lock:
+                return ok(self.commands.get(key, []))
+        if method == "deleteMyCommands":
+            key = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+            with self._lock:
+                self.commands.pop(key, None)
+            return ok(True)
+        if method == "answerCallbackQuery":
+            return ok(True)
+        if method == "sendChatAction":
+            return ok(True)
+        if method == "sendMessage":
+            text = str(params.get("text", ""))
+            if not text:
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message text is empty",
+                }
+            if _u16len(text) > 4096:
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is too long",
+                }
+            chat_id = int(params["chat_id"])
+            mid = next(self._message_ids)
+            params["_message_id"] = mid
+            message = {
+                "message_id": mid,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id),
+                "from": self.bot_user,
+                "text": text,
+            }
+            if params.get("reply_markup"):
+                message["reply_markup"] = params["reply_markup"]
+            with self._lock:
+                self._messages[(chat_id, mid)] = message
+            return ok(message)
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            chat_id = int(params.get("chat_id", 0))
+            mid = int(params.get("message_id", 0))
+            with self._lock:
+                message = self._messages.get((chat_id, mid))
+                if message is None:
+                    return 400, {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: message to edit not found",
+                    }
+                if method == "editMessageText":
+                    message["text"] = str(params.get("text", ""))
+                if params.get("reply_markup"):
+                    message["reply_markup"] = params["reply_markup"]
+                else:
+                    message.pop("reply_markup", None)
+                return ok(dict(message))
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
