@@ -38,9 +38,17 @@ from tg_standin import TOKEN, BotApiStandIn  # noqa: E402
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.assistant import Assistant, CoreConfig  # noqa: E402
+from bot.core.messages import Reply  # noqa: E402
 
 DEVSET = ROOT.parent / "shared" / "spec" / "devset.jsonl"
-FALLBACK = ["身份证丢了怎么补办", "社保卡怎么办", "公积金租房提取要什么材料", "营业执照丢了怎么补", "你好", "结婚登记要带什么"]
+FALLBACK = [
+    "身份证丢了怎么补办",
+    "社保卡怎么办",
+    "公积金租房提取要什么材料",
+    "营业执照丢了怎么补",
+    "你好",
+    "结婚登记要带什么",
+]
 
 
 def questions() -> list[str]:
@@ -60,11 +68,31 @@ def pct(xs: list[float], p: float) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING)
-    stand = BotApiStandIn().start()
+    stand = BotApiStandIn()
+    if args.standin_thread:
+        stand.start()
+    else:
+        await stand.start_here()
     tmp = tempfile.mkdtemp(prefix="bench-tg-")
     try:
         assistant = await Assistant.create(CoreConfig(database_path=f"{tmp}/bench.db"))
         tickets = "on"
+        if args.echo:
+            real = assistant
+
+            class Echo:
+                kb = real.kb
+                store = real.store
+                clock = real.clock
+
+                async def handle(self, msg):
+                    return [Reply(f"收到：{msg.text or msg.callback}")]
+
+                async def close(self):
+                    await real.close()
+
+            assistant = Echo()
+            tickets = "echo core"
     except Exception as exc:  # the ticket store may not be available in a partial checkout
         print(f"(ticket store unavailable: {type(exc).__name__}: {exc}; running without tickets)")
         assistant = await Assistant.create(CoreConfig(database_path=f"{tmp}/bench.db"), with_tickets=False)
@@ -75,7 +103,7 @@ async def main(args: argparse.Namespace) -> None:
         staff_groups={"*": (-1009999,)},
         rate_limit=0,
     )
-    app = build_application(settings, assistant, concurrency=args.concurrency)
+    app = build_application(settings, assistant, concurrency=args.concurrency, pool_size=args.pool)
 
     starts: dict[int, tuple[int, float]] = {}
     spans: dict[int, tuple[int, float, float]] = {}
@@ -114,8 +142,10 @@ async def main(args: argparse.Namespace) -> None:
         else:
             stand.push_message(user, rng.choice(texts))
     t0 = time.monotonic()
+    c0 = time.process_time()
     await stand.wait_for(lambda: len(spans) >= n, limit=600, what="all updates handled")
     t1 = time.monotonic()
+    c1 = time.process_time()
     await asyncio.sleep(0.2)
     calls = stand.calls
     await stop_polling(app)
@@ -136,10 +166,18 @@ async def main(args: argparse.Namespace) -> None:
     sends = sum(1 for c in calls if c.method == "sendMessage")
     standin_total = sum(c.server_seconds for c in calls if c.method != "getUpdates")
     handled = bridge_of(app).handled - handled0
-    print(f"updates: {n} ({args.users} users, {args.callbacks:.0%} button presses), tickets {tickets}, "
-          f"concurrency {args.concurrency}")
-    print(f"handled by the core: {handled}; sendMessage calls: {sends}; stand-in time total {standin_total:.2f} s")
+    print(
+        f"updates: {n} ({args.users} users, {args.callbacks:.0%} button presses), tickets {tickets}, "
+        f"concurrency {args.concurrency}"
+    )
+    print(
+        f"handled by the core: {handled}; sendMessage calls: {sends}; stand-in time total {standin_total:.2f} s"
+    )
     print(f"throughput: {n / (t1 - t0):.0f} updates/s ({t1 - t0:.2f} s wall)")
+    print(
+        f"CPU (all threads of this process, stand-in included): {(c1 - c0) / n * 1000:.2f} ms per update "
+        f"-> {n / (c1 - c0):.0f} updates/s per CPU-second"
+    )
     print(
         f"handling latency excl. stand-in: p50 {statistics.median(ours):.1f} ms, p90 {pct(ours, 90):.1f} ms, "
         f"p99 {pct(ours, 99):.1f} ms, max {max(ours):.1f} ms"
@@ -152,5 +190,12 @@ if __name__ == "__main__":
     ap.add_argument("--updates", type=int, default=3000)
     ap.add_argument("--users", type=int, default=500)
     ap.add_argument("--callbacks", type=float, default=0.2)
-    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument(
+        "--pool", type=int, default=None, help="HTTP connection pool size (default: the adapter's)"
+    )
+    ap.add_argument("--standin-thread", action="store_true", help="run the stand-in in its own thread")
+    ap.add_argument(
+        "--echo", action="store_true", help="a trivial echo core instead of the real one (adapter ceiling)"
+    )
     asyncio.run(main(ap.parse_args()))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.test_tickets_helpers import Env, at, outbox
 
 from bot.core.clock import FixedClock
 from bot.core.tickets import CalendarError, WorkingCalendar, add_working_days, load_policies
+from tests.test_tickets_helpers import Env, at, outbox
 
 
 def test_national_day_2026_holidays_are_skipped():

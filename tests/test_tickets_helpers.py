@@ -8,8 +8,8 @@ from pathlib import Path
 from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.loader import KnowledgeBase
 from bot.core.knowledge.models import AppealCategory, Department
-from bot.core.tickets import StaffMember, TicketCommands, TicketService, load_policies, open_sqlite_store
 from bot.core.messages import Incoming
+from bot.core.tickets import StaffMember, TicketCommands, TicketService, load_policies, open_sqlite_store
 
 TZ = DEFAULT_TZ
 ADMIN = "admin-1"
@@ -28,9 +28,19 @@ def small_kb() -> KnowledgeBase:
         ("行政审批服务局", ["审批局"]),
     ]:
         kb.departments[name] = Department(
-            name=name, aliases=aliases, window="1号窗口", address="人民路100号", phone="0000-1", hours="工作日"
+            name=name,
+            aliases=aliases,
+            window="1号窗口",
+            address="人民路100号",
+            phone="0000-1",
+            hours="工作日",
         )
-    for cat, dept in [("城乡建设", "城市管理局"), ("公安政法", "公安局"), ("劳动和社会保障", "民政局"), ("其他", "行政审批服务局")]:
+    for cat, dept in [
+        ("城乡建设", "城市管理局"),
+        ("公安政法", "公安局"),
+        ("劳动和社会保障", "民政局"),
+        ("其他", "行政审批服务局"),
+    ]:
         kb.appeal_categories[cat] = AppealCategory(name=cat, department=dept, keywords=[cat])
     return kb
 
@@ -50,10 +60,14 @@ async def make_service(path: Path, clock: FixedClock, *, staff: bool = True) -> 
 
 
 def say(user: str, text: str = "", callback: str | None = None, group: bool = False) -> Incoming:
-    return Incoming(user_id=user, chat_id=("group" if group else user), text=text, callback=callback, is_group=group)
+    return Incoming(
+        user_id=user, chat_id=("group" if group else user), text=text, callback=callback, is_group=group
+    )
 
 
-async def run(cmds: TicketCommands, user: str, text: str = "", callback: str | None = None, group: bool = False) -> str:
+async def run(
+    cmds: TicketCommands, user: str, text: str = "", callback: str | None = None, group: bool = False
+) -> str:
     replies = await cmds.handle(say(user, text, callback, group))
     assert replies is not None, f"not handled: {text or callback}"
     return "\n".join(r.html for r in replies)
@@ -86,4 +100,7 @@ class Env:
 
 
 async def outbox(service: TicketService) -> list:
-    return [r.notification for r in await service.store.outbox_due(service.clock.now() + dt.timedelta(days=3650), 10_000)]
+    return [
+        r.notification
+        for r in await service.store.outbox_due(service.clock.now() + dt.timedelta(days=3650), 10_000)
+    ]

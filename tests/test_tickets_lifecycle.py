@@ -68,7 +68,18 @@ async def test_full_lifecycle_records_every_step_and_tells_the_citizen(env):
     assert t.state == CLOSED and t.rating == 5
 
     actions = [e.action for e in await s.events(t)]
-    assert actions == ["create", "claim", "contact", "note", "reply", "transfer", "claim", "resolve", "rate", "close"]
+    assert actions == [
+        "create",
+        "claim",
+        "contact",
+        "note",
+        "reply",
+        "transfer",
+        "claim",
+        "resolve",
+        "rate",
+        "close",
+    ]
     to_citizen = [n for n in await outbox(s) if n.recipient.kind == "user" and n.recipient.id == "c1"]
     texts = "\n".join(n.reply.html for n in to_citizen)
     assert "已由城市管理局受理" in texts
@@ -77,7 +88,9 @@ async def test_full_lifecycle_records_every_step_and_tells_the_citizen(env):
     assert "已补装井盖并设置警示" in texts
     assert "需要市政配合" not in texts  # internal notes never reach the citizen
     resolved = [n for n in to_citizen if "已办结" in n.reply.html][0]
-    assert [b.data for row in resolved.reply.buttons for b in row] == [f"rate:{t.number}:{n}" for n in (5, 4, 3, 2, 1)]
+    assert [b.data for row in resolved.reply.buttons for b in row] == [
+        f"rate:{t.number}:{n}" for n in (5, 4, 3, 2, 1)
+    ]
     assert resolved.reply.buttons[0][0].label.endswith("非常满意")
     assert resolved.reply.buttons[-1][0].label.endswith("非常不满意")
 
@@ -103,7 +116,10 @@ async def test_low_rating_reopens_and_alerts_the_supervisor(env):
     assert t.state == IN_PROGRESS and t.handler == "h-cg" and t.round == 1 and t.resolve_met is None
     assert t.resolve_due == at(2026, 12, 8)  # ten working days from the reopening (Mon 23 Nov)
     alerts = [n for n in await outbox(s) if "lowrating" in (n.dedup_key or "")]
-    assert {(n.recipient.kind, n.recipient.id) for n in alerts} == {("staff", "s-cg"), ("department", "城市管理局")}
+    assert {(n.recipient.kind, n.recipient.id) for n in alerts} == {
+        ("staff", "s-cg"),
+        ("department", "城市管理局"),
+    }
     assert "不满意" in alerts[0].reply.html
     # the next resolution can be rated again, and a good rating does not reopen
     await run(cmds, "h-cg", f"/resolve {t.number} 已加派车辆每日清运")
@@ -146,7 +162,9 @@ async def test_reopen_and_close_by_staff(env):
     s, cmds = env.service, env.cmds
     t = await s.create(citizen_id="c1", description="违章搭建", category="城乡建设")
     assert "仍在办理中" in await run(cmds, "s-cg", f"/reopen {t.number} 复查")
-    assert "负责人" in await run(cmds, "h-cg", f"/close {t.number} 重复诉求")  # handlers cannot close open ones
+    assert "负责人" in await run(
+        cmds, "h-cg", f"/close {t.number} 重复诉求"
+    )  # handlers cannot close open ones
     await run(cmds, "s-cg", f"/close {t.number} 重复诉求")
     assert (await s.get(t.number)).state == CLOSED
     await run(cmds, "s-cg", f"/reopen {t.number} 诉求人补充了新情况")
@@ -170,3 +188,46 @@ async def test_not_our_command_returns_none(env):
     assert await env.cmds.handle(say("c1", "你好")) is None
     assert await env.cmds.handle(say("c1", "/start")) is None
     assert await env.cmds.handle(say("c1", callback="aspect:fee")) is None
+
+
+async def test_anonymous_ticket_hides_the_citizen_from_staff(env):
+    s, cmds = env.service, env.cmds
+    t = await s.create(
+        citizen_id="tg-998877",
+        description="举报无证经营",
+        category="城乡建设",
+        phone="13812345678",
+        anonymous=True,
+    )
+    new = [n for n in await outbox(s) if n.dedup_key == f"new:{t.number}"][0].reply.html
+    card = await run(cmds, "h-cg", f"/ticket {t.number}")
+    for shown in (new, card):
+        assert "匿名" in shown
+        assert "5678" not in shown and "tg-998877" not in shown
+    assert "诉求人 登记" in card
+    # the citizen is still told about progress
+    await run(cmds, "h-cg", f"/claim {t.number}")
+    assert any(n.recipient.id == "tg-998877" for n in await outbox(s))
+
+
+async def test_ticket_lists_for_staff(env):
+    s, cmds, clock = env.service, env.cmds, env.clock
+    a = await s.create(citizen_id="c1", description="井盖松动", category="城乡建设")  # 09:30
+    clock.set(at(2026, 11, 23, 10, 45))
+    b = await s.create(citizen_id="c2", description="树枝压线", category="城乡建设")
+    await run(cmds, "h-cg", f"/claim {b.number}")
+    clock.set(
+        at(2026, 11, 23, 12, 0)
+    )  # a's contact deadline (11:30) passed; b's warning point (12:15) not yet
+    overdue = await run(cmds, "s-cg", "/tickets overdue")
+    assert a.number in overdue and b.number not in overdue and "共 1 件" in overdue
+    clock.set(at(2026, 11, 23, 12, 20))
+    due = await run(cmds, "s-cg", "/tickets due")
+    assert b.number in due and a.number not in due
+    assert a.number in await run(cmds, "s-cg", "/tickets new")
+    assert b.number not in await run(cmds, "s-cg", "/tickets new")
+    mine = await run(cmds, "h-cg", "/tickets mine")
+    assert b.number in mine and a.number not in mine
+    assert "暂无" in await run(cmds, "h-cg2", "/tickets mine")
+    stats = await run(cmds, "s-cg", "/stats day")
+    assert "新增 2 件" in stats and "已超时 1 件" in stats

@@ -33,7 +33,9 @@ async def _snapshot(env, number):
     return (t.state, t.handler, t.department, t.version, len(await env.service.events(t)))
 
 
-@pytest.mark.parametrize("template", [*STAFF_COMMANDS, "/tickets", "/tickets overdue", "/stats", "/staff list"])
+@pytest.mark.parametrize(
+    "template", [*STAFF_COMMANDS, "/tickets", "/tickets overdue", "/stats", "/staff list"]
+)
 async def test_citizen_is_refused_every_staff_command(env, template):
     t = await env.service.create(citizen_id="c1", description="路面塌陷", category="城乡建设")
     before = await _snapshot(env, t.number)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import signal
 import sqlite3
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -41,25 +40,29 @@ CHILD = textwrap.dedent(
 
 async def test_sigkill_during_creation_loses_no_returned_ticket(tmp_path):
     db = tmp_path / "t.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(db), str(ROOT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CHILD,
+        str(db),
+        str(ROOT),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
     )
     returned: list[str] = []
     try:
         assert proc.stdout is not None
         while len(returned) < 1500:
-            line = proc.stdout.readline()
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
             if not line:
                 break
             if line.endswith(b"\n"):
                 returned.append(line.decode().strip())
-        os.kill(proc.pid, signal.SIGKILL)  # in the middle of the load
-        rest, err = proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGKILL)  # in the middle of the load
+        rest, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
     returned += [ln.decode().strip() for ln in rest.splitlines(keepends=True) if ln.endswith(b"\n")]
     assert len(returned) >= 1500, err.decode()[-2000:]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib.util
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +48,12 @@ from .outbox import OutboxDispatcher
 from .sending import ReplySender, is_transient
 
 log = logging.getLogger("bot.telegram")
+
+# httpcore calls `import sniffio` on every request to detect trio; when sniffio is not installed that failed
+# import walks sys.path each time (about a third of the adapter's CPU per message in bench/bench_telegram.py).
+# Recording the module as absent makes the failure instant; httpcore then assumes asyncio, which is what we run.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
@@ -338,7 +346,8 @@ def build_application(
     assistant: Any,
     *,
     monotonic: Callable[[], float] = time.monotonic,
-    concurrency: int = 64,
+    concurrency: int = 16,
+    pool_size: int | None = None,
     jobs: bool = True,
 ) -> Application:
     """The python-telegram-bot Application with every handler and job; the bridge is in bot_data."""
@@ -349,7 +358,11 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .concurrent_updates(PerChatUpdateProcessor(concurrency))
-        .connection_pool_size(max(8, concurrency // 2))
+        # httpcore scans every pooled connection for each request: a small pool is faster than a big one
+        .request(
+            JsonHTTPXRequest(connection_pool_size=pool_size or max(4, min(concurrency, 8)), pool_timeout=10.0)
+        )
+        .get_updates_request(JsonHTTPXRequest(connection_pool_size=1))
         .post_init(bridge.on_startup)
         .post_shutdown(bridge.on_shutdown)
     )

@@ -140,7 +140,9 @@ class Dialogue:
                 return res
             ctx.unanswered = text
             # suggestions only when the question had a subject of its own to be near to
-            ctx.choices = [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN] if len(subject) >= 2 else []
+            ctx.choices = (
+                [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN] if len(subject) >= 2 else []
+            )
             ctx.choice_aspect = None
             suggestions = [self.kb.get(i) for i in ctx.choices]
             rows = [[Button(e.name[:40], f"pick:{e.id}:overview")] for e in suggestions]

@@ -30,6 +30,7 @@ class Cues:
     default_aspect: str = "overview"
     smalltalk: dict[str, list[str]] = field(default_factory=dict)
     appeal: dict[str, float] = field(default_factory=dict)
+    smalltalk_short_chars: int = 16
     long_message_chars: int = 80
     long_message_weight: float = 0.0
     appeal_threshold: float = 2.0
@@ -54,18 +55,28 @@ class Cues:
             score += self.long_message_weight
         return score
 
-    def smalltalk_kind(self, text: str) -> str | None:
-        """The kind of small talk when the message is nothing but small talk."""
-        rest = self.smalltalk_all.sub(" ", text).replace(" ", "")
-        if len(rest) > 1 or not text.strip():
+    def smalltalk_kind(self, text: str, *, loose: bool = False) -> str | None:
+        """The kind of small talk when the message is nothing but small talk — or, `loose`, when a short
+        message has a small-talk cue at all (used once nothing else claimed it)."""
+        if not text.strip():
             return None
+        if loose:
+            if len(text) > self.smalltalk_short_chars:
+                return None
+        else:
+            rest = self.smalltalk_all.sub(" ", text).replace(" ", "")
+            if len(rest) > 1:
+                return None
         # the kind whose cue covers most of the message: "您好" is a greeting although "好" alone is thanks
         best, best_len = None, 0
         for kind in ("help", "goodbye", "thanks", "greeting"):
             r = self.smalltalk_res.get(kind)
-            n = sum(len(m) for m in r.findall(text)) if r is not None else 0
+            n = sum(len(m) for m in r.findall(text) if not loose or len(m) >= 2) if r is not None else 0
             if n > best_len:
                 best, best_len = kind, n
+        # loosely, the small talk must still be a good part of the message, not one word in a question
+        if loose and best_len * 5 < len(text) * 2:
+            return None
         return best
 
     def aspect_cue(self, text: str) -> str | None:
@@ -118,10 +129,8 @@ def load_cues(root: Path | str | None = None) -> Cues:
     default = asp.get("default", "overview")
     if default not in ASPECTS:
         problems.append(f"intents/aspects.yaml: default 取值 {default} 无效")
-    st = {
-        k: words(v, f"smalltalk.yaml: smalltalk.{k}")
-        for k, v in (_read(root / "smalltalk.yaml").get("smalltalk") or {}).items()
-    }
+    st_data = _read(root / "smalltalk.yaml")
+    st = {k: words(v, f"smalltalk.yaml: smalltalk.{k}") for k, v in (st_data.get("smalltalk") or {}).items()}
     ap = _read(root / "appeal.yaml")
     appeal: dict[str, float] = {}
     for section in ("cues", "question_cues"):
@@ -143,6 +152,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         default_aspect=default,
         smalltalk=st,
         appeal=appeal,
+        smalltalk_short_chars=int(st_data.get("short_message_chars", 16)),
         appeal_threshold=float(ap.get("threshold", 2.0)),
         appeal_weak_threshold=float(ap.get("weak_threshold", 1.0)),
         long_message_chars=int(long_message.get("chars", 80)),

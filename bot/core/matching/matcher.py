@@ -16,6 +16,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.text.correct import Corrector
+from bot.core.text.lexicon import unseen_weight
 from bot.core.text.normalize import compact, normalize
 from bot.core.text.trie import PhraseTrie
 
@@ -24,6 +25,8 @@ from .index import GramIndex, grams
 
 # Confidence at or above which a target is given; below it the answer is `target: null`.
 ACCEPT = 0.5
+# Confidence a match needs to win over a weak appeal cue ("…坏了", "希望…")
+ACCEPT_OVER_APPEAL = 0.8
 # Runners-up within this distance of the best make the dialogue ask which one was meant.
 AMBIGUOUS_GAP = 0.1
 
@@ -122,18 +125,24 @@ class Matcher:
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
         strong_appeal = u.appeal_score >= self.cues.appeal_threshold
-        if top and top[1] >= ACCEPT and not strong_appeal:
+        weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
+        # a weak appeal cue gives way only to a match we are sure of
+        needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
+        if top and top[1] >= needed and not strong_appeal:
             ei, score, phrase = top
             u.target, u.score = self.ids[ei], score
             u.intent = "exemption" if self.kinds[ei] == "exemption" else "item"
             if u.intent == "item":
                 u.aspect = self.cues.aspect(self._mask(fixed.replace(" ", ""), ei))
             u.ambiguous = len(ranked) > 1 and ranked[1][1] >= ACCEPT and score - ranked[1][1] < AMBIGUOUS_GAP
-        elif u.appeal_score >= self.cues.appeal_weak_threshold or strong_appeal:
+        elif weak_appeal or strong_appeal:
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
         else:
             u.score = top[1] if top else 0.0
+            kind = self.cues.smalltalk_kind(own, loose=True)
+            if kind:
+                u.intent, u.smalltalk = "smalltalk", kind
         return u
 
     def content(self, corrected: str) -> str:
@@ -143,38 +152,58 @@ class Matcher:
 
     # -- scoring -----------------------------------------------------------------------------------------
     def _rank(self, content: str, flat: str) -> list[tuple[int, float, int]]:
+        """Candidates best first: (entry index, calibrated confidence, best phrase index)."""
+        scored = self._raw_scores(content, flat)
+        if not scored:
+            return []
+        raws = [s[1] for s in scored]
+        out = []
+        for n, (ei, raw, phrase, feats) in enumerate(scored):
+            others = raws[:n] + raws[n + 1 :]
+            margin = raw - max(others) if others else raw
+            out.append((ei, _confidence(raw, feats, margin), phrase))
+        out.sort(key=lambda t: -t[1])
+        return out
+
+    def _raw_scores(
+        self, content: str, flat: str
+    ) -> list[tuple[int, float, int, tuple[float, float, float]]]:
+        """Retrieval hits reranked: (entry index, raw score, best phrase, (phrase cov, query cov, fuzzy))."""
         hits = self.index.search(content, top=8)
         if not hits:
             return []
         exemption_cue = bool(self.cues.exemption_re.search(flat))
         bundle_cue = bool(self.cues.bundle_re.search(flat))
-        # unseen grams made with function characters carry no meaning; leave them out of the query's length
-        informative = self._informative_share(content)
-        q_mass = sum(self.index.gram_idf(g) for g in grams(content))
+        q_mass = self._informative_mass(content)
         out = []
         for h in hits:
             phrase = self.index.phrase_text[h.best_phrase]
             fz = fuzz.partial_ratio(phrase, content.replace(" ", "")) / 100.0 if len(phrase) >= 2 else 0.0
-            qcov = min(1.0, h.matched / max(min(q_mass * informative, self.index.ref_mass), 1e-9))
-            raw = 0.45 * h.phrase_cov + 0.35 * qcov + 0.20 * fz
+            qcov = min(1.0, h.matched / max(min(q_mass, self.index.ref_mass), 1e-9))
+            raw = 0.35 * h.phrase_cov + 0.45 * qcov + 0.20 * fz
             kind = self.kinds[h.entry]
             if kind == "exemption":
-                raw += 0.08 if exemption_cue else -0.15
+                raw += 0.12 if exemption_cue else -0.15
             elif kind == "bundle":
                 raw += 0.06 if bundle_cue else -0.03
-            out.append((h.entry, _calibrate(raw), h.best_phrase))
+            out.append((h.entry, raw, h.best_phrase, (h.phrase_cov, qcov, fz)))
         out.sort(key=lambda t: -t[1])
         return out
 
-    def _informative_share(self, content: str) -> float:
-        """Share of the query's IDF mass that is not noise (unseen grams containing function characters)."""
-        total = noise = 0.0
+    def _informative_mass(self, content: str) -> float:
+        """IDF mass of the question's content. Grams the base knows count in full; an unseen gram counts by
+        what it is: an unknown noun (烟草, 商标) fully, a verb, a connective or a gram across two words barely."""
+        total = 0.0
+        idf = self.index.idf
         for g in grams(content):
             w = self.index.gram_idf(g)
+            if g not in idf:
+                if len(g) == 2:
+                    w *= unseen_weight(g)
+                elif g in _STOP_CHARS:
+                    w = 0.0
             total += w
-            if g not in self.index.idf and any(c in _STOP_CHARS for c in g):
-                noise += w
-        return (total - noise) / total if total else 0.0
+        return total
 
     def _mask(self, flat: str, ei: int) -> str:
         """The question without the words that name the entry, so 资格认证 or 进度查询 are not read as
@@ -192,10 +221,20 @@ class Matcher:
         # 条件") and would mask the very cue asked about.
         name = compact(_PAREN.sub("", entry.name))
         parts = {name[i:j] for i in range(len(name)) for j in range(i + 3, len(name) + 1)}
-        parts |= {compact(a) for a in entry.aliases if len(compact(a)) >= 2}
+        # an alias phrased as a question ("算不算工伤") would mask the very cue asked about
+        parts |= {
+            a for a in (compact(x) for x in entry.aliases) if len(a) >= 2 and self.cues.aspect_cue(a) is None
+        }
         return tuple(sorted(parts, key=len, reverse=True))
 
 
-def _calibrate(raw: float) -> float:
-    # logistic squashing of the raw blend; centre and slope chosen so raw 0.6 ≈ 0.5 confidence
-    return 1.0 / (1.0 + math.exp(-10.0 * (raw - 0.6)))
+# Logistic calibration of "the best candidate is the right one", fitted on the dev set by
+# bench/fit_calibration.py: features are the raw blend, its parts, and the margin over the runner-up.
+CALIBRATION = (-3.35, 1.681, 1.782, 1.713, 0.718, 1.538)
+
+
+def _confidence(raw: float, feats: tuple[float, float, float], margin: float) -> float:
+    pc, qc, fz = feats
+    b, w_raw, w_pc, w_qc, w_fz, w_margin = CALIBRATION
+    z = b + w_raw * raw + w_pc * pc + w_qc * qc + w_fz * fz + w_margin * margin
+    return 1.0 / (1.0 + math.exp(-z))

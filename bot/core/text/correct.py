@@ -6,12 +6,11 @@ so a deployment that adds entries gets typo tolerance for their words without co
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import lru_cache
 
+from .lexicon import everyday_words
 from .normalize import compact, has_cjk
 from .pinyin import full_pinyin, fuzzy_readings
 from .trie import PhraseTrie
@@ -26,20 +25,8 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 
 
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Everyday Chinese words (jieba's dictionary). A window of the query that is an everyday word ("下个",
-    "收费") is not a typo of a similar-sounding domain word, however alike they sound."""
-    import jieba
-
-    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
-    words = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            w, _, _ = line.partition(" ")
-            if 2 <= len(w) <= 4:
-                words.add(w)
-    return frozenset(words)
+def common_words():
+    return everyday_words()
 
 
 class Corrector:
@@ -170,12 +157,12 @@ class Corrector:
 
     @staticmethod
     def _breaks_neighbour(chars: list[str], i: int, j: int, best: str) -> bool:
-        """A changed character at the window's edge that forms an everyday word with the character just
-        outside the window was probably right: "执照收费" is not "执照授" + "费"."""
+        """A window whose edge cuts through an everyday word was probably read wrongly: in "执照收费" the
+        "收" belongs to 收费, and in "挂牌保护找谁" the "护" belongs to 保护 — neither is a typo of 执照授 or 护照."""
         words = common_words()
-        if best[0] != chars[i] and i > 0 and chars[i - 1] + chars[i] in words:
+        if i > 0 and chars[i - 1] + chars[i] in words:
             return True
-        return best[-1] != chars[j - 1] and j < len(chars) and chars[j - 1] + chars[j] in words
+        return j < len(chars) and chars[j - 1] + chars[j] in words
 
     @staticmethod
     def _everyday(chars: list[str], i: int, j: int) -> bool:

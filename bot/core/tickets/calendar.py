@@ -47,6 +47,9 @@ class WorkingCalendar:
         self.extra_holidays: set[dt.date] = set()
         self.extra_workdays: set[dt.date] = set()
         self.override_years: set[int] = set()
+        # memo: the package validates its whole table on every call, which is slow in a hot path
+        self._workday: dict[dt.date, bool] = {}
+        self._ends: dict[tuple[dt.date, int], dt.date] = {}
         for year, body in (overrides or {}).items():
             self._add_year(year, body)
 
@@ -81,6 +84,12 @@ class WorkingCalendar:
         return self.first_year <= day.year <= self.last_year or day.year in self.override_years
 
     def is_workday(self, day: dt.date) -> bool:
+        known = self._workday.get(day)
+        if known is None:
+            known = self._workday[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:
@@ -101,12 +110,16 @@ class WorkingCalendar:
             raise ValueError("add_working_days needs a timezone-aware datetime")
         if n < 1:
             raise ValueError("n must be at least 1")
-        day = start.date()
-        counted = 0
-        while counted < n:
-            day += dt.timedelta(days=1)
-            if self.is_workday(day):
-                counted += 1
+        key = (start.date(), n)
+        day = self._ends.get(key)
+        if day is None:
+            day = start.date()
+            counted = 0
+            while counted < n:
+                day += dt.timedelta(days=1)
+                if self.is_workday(day):
+                    counted += 1
+            self._ends[key] = day
         end = day + dt.timedelta(days=1)
         return dt.datetime.combine(end, dt.time(0, 0), tzinfo=start.tzinfo)
 

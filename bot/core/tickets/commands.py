@@ -6,7 +6,6 @@ button is not one of these commands. Notifications for anybody else go through t
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from html import escape
 
@@ -132,12 +131,18 @@ class TicketCommands:
         if kind == "mine":
             query = TicketQuery(handler=member.user_id, states=OPEN_STATES, limit=20)
             title = "我办理中的诉求"
-        elif kind == "overdue":
-            query.due_to = now
-            title = "已超时的诉求"
-        elif kind == "due":
-            query.due_from, query.due_to = now, now + dt.timedelta(hours=24)
-            title = "24小时内到期的诉求"
+        elif kind in ("overdue", "due"):
+            pol = self.service.policies
+            found, counts = await self.service.store.attention(
+                now,
+                "red" if kind == "overdue" else "yellow",
+                warn_at={p.name: p.warn_at for p in pol.policies.values()},
+                default_warn=pol.get(pol.default).warn_at,
+                departments=scope,
+                limit=20,
+            )
+            title = "已超时的诉求" if kind == "overdue" else "临近时限的诉求（已过预警点）"
+            return [await self._listing(title, found, sum(counts.values()))]
         elif kind == "new":
             query.states = (PENDING,)
             title = "待受理的诉求"
@@ -154,13 +159,16 @@ class TicketCommands:
         elif kind:
             return [usage("tickets")]
         total = await self.service.store.count_tickets(query)
-        found = await self.service.list(query)
+        return [await self._listing(title, await self.service.list(query), total)]
+
+    async def _listing(self, title: str, found: list[Ticket], total: int) -> Reply:
         if not found:
-            return [Reply(f"<b>{escape(title)}</b>：暂无。")]
+            return Reply(f"<b>{escape(title)}</b>：暂无。")
         names = await self.service.staff_names()
-        lines = [f"<b>{escape(title)}</b>（共 {total} 件{'，显示前 20 件' if total > len(found) else ''}）"]
+        more = "，显示前 20 件" if total > len(found) else ""
+        lines = [f"<b>{escape(title)}</b>（共 {total} 件{more}）"]
         lines += [self._line(t, names) for t in found]
-        return [Reply("\n".join(lines))]
+        return Reply("\n".join(lines))
 
     async def _cmd_ticket(self, msg: Incoming, rest: str) -> list[Reply]:
         if not rest:
@@ -169,9 +177,11 @@ class TicketCommands:
         ticket = await self._find(rest.split()[0], msg.user_id, member)
         if member is not None and member.covers(ticket.department):
             names = await self.service.staff_names()
-            html = views.staff_card(ticket, names.get(ticket.handler or ""), group=msg.is_group)
+            html = views.staff_card(ticket, names.get(ticket.handler or ""), group=msg.is_group, full=True)
             events = await self.service.events(ticket)
-            html += "\n<b>办理记录</b>\n" + "\n".join(views.history_lines(events, names))
+            html += "\n<b>办理记录</b>\n" + "\n".join(
+                views.history_lines(events, names, citizen_id=ticket.citizen_id)
+            )
             return [Reply(html)]
         if ticket.citizen_id == msg.user_id:
             return [Reply(views.citizen_card(ticket))]

@@ -191,6 +191,7 @@ class TicketQuery:
     due_from: dt.datetime | None = None
     due_to: dt.datetime | None = None
     seq: int | None = None
+    after_id: int | None = None  # for paging in id order (with newest_first=False)
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
     limit: int = 50

@@ -12,7 +12,7 @@ import logging
 from html import escape
 from typing import TYPE_CHECKING
 
-from bot.core.messages import Notification, Recipient, Reply
+from bot.core.messages import Button, Notification, Recipient, Reply
 
 from .models import CLOSED, Change, EventIn, ReminderKey, Ticket
 from .schedule import Alert, due_alerts, next_due_at, sent_after
@@ -38,15 +38,26 @@ def _recipients(ticket: Ticket, alert: Alert, supervisors: dict[str, list[str]])
     return out
 
 
+def _overdue_for(alert: Alert) -> str:
+    if alert.due is None:
+        return ""
+    hours = int((alert.at - alert.due).total_seconds() // 3600)
+    return f"{hours // 24} 天" if hours >= 48 else f"{hours} 小时"
+
+
 def _text(ticket: Ticket, alert: Alert) -> str:
     label = MILESTONE_LABELS[alert.milestone]
-    who = "" if ticket.handler else "（尚未认领，请尽快认领）"
     if alert.level == "yellow":
-        head = f"🟡 诉求 <b>{ticket.number}</b> 的「{label}」时限将于 {fmt_time(alert.due)} 到期，请抓紧办理{who}。"
+        head = (
+            f"🟡 诉求 <b>{ticket.number}</b> 的「{label}」时限将于 {fmt_time(alert.due)} 到期，请抓紧办理。"
+        )
     else:
-        again = f"（第 {alert.repeat + 1} 次提醒）" if alert.repeat else ""
-        head = f"🔴 诉求 <b>{ticket.number}</b> 已超过「{label}」时限（{fmt_time(alert.due)}），请尽快处理{who}。{again}"
-    return f"{head}\n{escape(ticket.department)}｜{summary(ticket, 40)}"
+        over = f"，已超时 {_overdue_for(alert)}" if alert.repeat else ""
+        head = f"🔴 诉求 <b>{ticket.number}</b> 已超过「{label}」时限（{fmt_time(alert.due)}）{over}，请尽快处理。"
+    lines = [head, f"{escape(ticket.department)}｜{summary(ticket, 40)}"]
+    if not ticket.handler:
+        lines.append("该诉求尚未认领，请尽快认领。")
+    return "\n".join(lines)
 
 
 def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, supervisors) -> tuple[Change, int]:
@@ -68,7 +79,10 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
         html = _text(t, a)
         for r in _recipients(t, a, supervisors):
             key = f"remind:{t.number}:{a.milestone}:{a.level}:{t.round}:{a.repeat}:{r.kind}:{r.id}"
-            notes.append(Notification(r, Reply(html), key))
+            buttons = (
+                [[Button("认领", f"claim:{t.number}")]] if not t.handler and r.kind == "department" else []
+            )
+            notes.append(Notification(r, Reply(html, buttons), key))
         level = (
             "黄牌预警"
             if a.level == "yellow"

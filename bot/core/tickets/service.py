@@ -24,6 +24,7 @@ from .models import (
     IN_PROGRESS,
     OPEN_STATES,
     PENDING,
+    PRIORITIES,
     RESOLVED,
     Change,
     EventIn,
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEPARTMENT = "行政审批服务局"
 SYSTEM = "system"
-MAX_TEXT = 4000
+MAX_TEXT = 4000  # replies, notes, results: one chat message
+MAX_DESCRIPTION = 20000  # a citizen's description is kept whole (well beyond one chat message)
 
 
 class TicketError(Exception):
@@ -129,7 +131,8 @@ class TicketService:
         priority: str = "normal",
         source_question: str | None = None,
     ) -> Ticket:
-        description = (description or "").strip()[:MAX_TEXT]
+        description = (description or "").strip()[:MAX_DESCRIPTION]
+        priority = priority if priority in PRIORITIES else "normal"
         if not description:
             raise TicketError("诉求内容不能为空，请简要说明您反映的问题。")
         dept = (self.canonical_department(department) if department else None) or self.default_department(
@@ -251,6 +254,9 @@ class TicketService:
             if t.state not in OPEN_STATES:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能指派。")
             target = await self.staff_member(staff_id)
+            if target is None:  # a name works too when it is unique
+                same = [m for m in await self.store.list_staff() if m.name == staff_id]
+                target = same[0] if len(same) == 1 else None
             if target is None:
                 raise TicketError(f"{escape(staff_id)} 不是工作人员，请先用 /staff add 添加。")
             if not target.covers(t.department):
@@ -437,7 +443,12 @@ class TicketService:
             if not awaiting_rating(t):
                 raise TicketError(f"诉求 {t.number} 当前不在待评价状态，感谢您的关注。")
             label = views.RATING_LABELS[score]
-            fields: dict[str, Any] = {"rating": score, "comment": comment, "rated_at": now, "rated_round": t.round}
+            fields: dict[str, Any] = {
+                "rating": score,
+                "comment": comment,
+                "rated_at": now,
+                "rated_round": t.round,
+            }
             events = [
                 EventIn(
                     str(citizen_id), "rate", f"{score}分（{label}）" + (f"：{comment}" if comment else "")

@@ -7,6 +7,7 @@ Times are stored as integer Unix seconds (UTC); the store turns them back into a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
@@ -63,6 +64,13 @@ _UNMET_DUE_SQL = (
     " OR (resolve_met IS NULL AND resolve_due >= :a AND resolve_due < :b))"
 )
 
+# most urgent first: the earliest deadline among the unmet milestones
+_URGENCY_ORDER = (
+    "MIN(COALESCE(CASE WHEN contact_met IS NULL THEN contact_due END, 1e18),"
+    " COALESCE(CASE WHEN feedback_met IS NULL THEN feedback_due END, 1e18),"
+    " COALESCE(CASE WHEN resolve_met IS NULL THEN resolve_due END, 1e18))"
+)
+
 
 def to_ts(value: dt.datetime | None) -> int | None:
     if value is None:
@@ -87,6 +95,10 @@ class SqliteTicketStore:
         self._conn = conn
         self.tz = tz
         self.clock = clock
+        # group commit of concurrent creations: one transaction for all creations waiting at that moment
+        self._pending_creates: list[tuple[NewTicket, CreateHook, asyncio.Future]] = []
+        self._flushing = False
+        self._flush_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ plumbing
     @classmethod
@@ -104,6 +116,8 @@ class SqliteTicketStore:
         return store
 
     async def close(self) -> None:
+        if self._flush_task is not None and not self._flush_task.done():
+            await self._flush_task
         await self._conn.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -170,54 +184,94 @@ class SqliteTicketStore:
 
     # ------------------------------------------------------------------ tickets
     async def create_ticket(self, new: NewTicket, hook: CreateHook) -> Ticket:
+        """Insert a ticket, numbering it inside the transaction; returns once it is committed.
+
+        Creations that arrive while another creation transaction runs are committed together in the next one
+        (group commit), each inside its own savepoint so one failing creation does not affect the others.
+        """
+        fut: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
+        self._pending_creates.append((new, hook, fut))
+        if not self._flushing:
+            self._flushing = True
+            self._flush_task = asyncio.create_task(self._flush_creates())
+        return await fut
+
+    async def _flush_creates(self) -> None:
+        try:
+            while self._pending_creates:
+                batch, self._pending_creates = self._pending_creates[:500], self._pending_creates[500:]
+
+                def tx(db: sqlite3.Connection, batch=batch) -> list[Ticket | BaseException]:
+                    results: list[Ticket | BaseException] = []
+                    for new, hook, _ in batch:
+                        db.execute("SAVEPOINT create_ticket")
+                        try:
+                            results.append(self._create_one(db, new, hook))
+                        except Exception as exc:
+                            db.execute("ROLLBACK TO create_ticket")
+                            results.append(exc)
+                        db.execute("RELEASE create_ticket")
+                    return results
+
+                try:
+                    results = await self._write(tx)
+                except Exception as exc:  # the whole transaction failed: nothing was created
+                    results = [exc] * len(batch)
+                for (_, _, fut), result in zip(batch, results, strict=True):
+                    if fut.done():  # the caller gave up waiting; the ticket exists all the same
+                        continue
+                    if isinstance(result, BaseException):
+                        fut.set_exception(result)
+                    else:
+                        fut.set_result(result)
+        finally:
+            self._flushing = False
+
+    def _create_one(self, db: sqlite3.Connection, new: NewTicket, hook: CreateHook) -> Ticket:
         created = new.created_at.astimezone(self.tz)
         day = created.strftime("%Y%m%d")
         at = to_ts(created)
-
-        def tx(db: sqlite3.Connection) -> Ticket:
-            (seq,) = db.execute(
-                "INSERT INTO ticket_counters(day, last) VALUES (?, 1)"
-                " ON CONFLICT(day) DO UPDATE SET last = last + 1 RETURNING last",
-                (day,),
-            ).fetchone()
-            number = f"SQ{day}-{seq:04d}"
-            cur = db.execute(
-                "INSERT INTO tickets(number, day, seq, citizen_id, description, category, department, place, phone,"
-                " anonymous, priority, policy, state, created_at, updated_at, round_started_at, contact_due,"
-                " feedback_due, resolve_due, next_due_at, source_question)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'待受理',?,?,?,?,?,?,?,?)",
-                (
-                    number,
-                    day,
-                    seq,
-                    new.citizen_id,
-                    new.description,
-                    new.category,
-                    new.department,
-                    new.place,
-                    new.phone,
-                    int(new.anonymous),
-                    new.priority,
-                    new.policy,
-                    at,
-                    at,
-                    at,
-                    to_ts(new.contact_due),
-                    to_ts(new.feedback_due),
-                    to_ts(new.resolve_due),
-                    to_ts(new.next_due_at),
-                    new.source_question,
-                ),
-            )
-            ticket = self._ticket(
-                db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id=?", (cur.lastrowid,)).fetchone()
-            )
-            events, notes = hook(ticket)
-            self._insert_events(db, ticket.id, at, events)
-            self._insert_notifications(db, at, notes)
-            return ticket
-
-        return await self._write(tx)
+        (seq,) = db.execute(
+            "INSERT INTO ticket_counters(day, last) VALUES (?, 1)"
+            " ON CONFLICT(day) DO UPDATE SET last = last + 1 RETURNING last",
+            (day,),
+        ).fetchone()
+        number = f"SQ{day}-{seq:04d}"
+        cur = db.execute(
+            "INSERT INTO tickets(number, day, seq, citizen_id, description, category, department, place, phone,"
+            " anonymous, priority, policy, state, created_at, updated_at, round_started_at, contact_due,"
+            " feedback_due, resolve_due, next_due_at, source_question)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'待受理',?,?,?,?,?,?,?,?)",
+            (
+                number,
+                day,
+                seq,
+                new.citizen_id,
+                new.description,
+                new.category,
+                new.department,
+                new.place,
+                new.phone,
+                int(new.anonymous),
+                new.priority,
+                new.policy,
+                at,
+                at,
+                at,
+                to_ts(new.contact_due),
+                to_ts(new.feedback_due),
+                to_ts(new.resolve_due),
+                to_ts(new.next_due_at),
+                new.source_question,
+            ),
+        )
+        ticket = self._ticket(
+            db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id=?", (cur.lastrowid,)).fetchone()
+        )
+        events, notes = hook(ticket)
+        self._insert_events(db, ticket.id, at, events)
+        self._insert_notifications(db, at, notes)
+        return ticket
 
     def _insert_events(
         self, db: sqlite3.Connection, ticket_id: int, at: int | None, events: Iterable
@@ -261,6 +315,9 @@ class SqliteTicketStore:
         if q.citizen_id is not None:
             where.append("citizen_id = :citizen")
             params["citizen"] = q.citizen_id
+        if q.after_id is not None:
+            where.append("id > :after")
+            params["after"] = q.after_id
         if q.seq is not None:
             where.append("seq = :seq")
             params["seq"] = q.seq
@@ -280,9 +337,7 @@ class SqliteTicketStore:
         where, params = self._where(query)
         order = "id DESC" if query.newest_first else "id"
         if query.due_to is not None:
-            order = (
-                "MIN(COALESCE(contact_due, 1e18), COALESCE(feedback_due, 1e18), COALESCE(resolve_due, 1e18))"
-            )
+            order = _URGENCY_ORDER
         params["limit"] = query.limit
         rows = await self._fetchall(
             f"SELECT {TICKET_COLUMNS} FROM tickets{where} ORDER BY {order} LIMIT :limit", params
@@ -550,11 +605,7 @@ class SqliteTicketStore:
         counts = await self._by_department(
             f"SELECT department, COUNT(*) FROM tickets WHERE {where} GROUP BY department", params
         )
-        order = (
-            "MIN(COALESCE(CASE WHEN contact_met IS NULL THEN contact_due END, 1e18),"
-            " COALESCE(CASE WHEN feedback_met IS NULL THEN feedback_due END, 1e18),"
-            " COALESCE(CASE WHEN resolve_met IS NULL THEN resolve_due END, 1e18))"
-        )
+        order = _URGENCY_ORDER
         params["limit"] = limit
         rows = await self._fetchall(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE {where} ORDER BY {order} LIMIT :limit", params

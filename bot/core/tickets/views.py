@@ -72,9 +72,13 @@ def next_deadline(ticket: Ticket) -> str:
     return ""
 
 
-def staff_card(ticket: Ticket, handler_name: str | None = None, *, group: bool = True) -> str:
+def staff_card(
+    ticket: Ticket, handler_name: str | None = None, *, group: bool = True, full: bool = False
+) -> str:
     """The ticket as staff see it. In groups (group=True) phone and ID numbers are masked."""
     desc = mask_pii(ticket.description) if group else ticket.description
+    if group and not full and len(desc) > 800:
+        desc = desc[:800] + f"…（共 {len(ticket.description)} 字，全文请发送 /ticket {ticket.number}）"
     lines = [
         f"<b>诉求 {ticket.number}</b>（{escape(ticket.state)}）",
         f"类别：{escape(ticket.category)}　承办：{escape(ticket.department)}",
@@ -115,11 +119,19 @@ def citizen_card(ticket: Ticket) -> str:
     return "\n".join(lines)
 
 
-def history_lines(events: list[TicketEvent], names: dict[str, str], *, limit: int = 15) -> list[str]:
+def history_lines(
+    events: list[TicketEvent], names: dict[str, str], *, limit: int = 15, citizen_id: str | None = None
+) -> list[str]:
+    """The ticket's history for staff; the citizen appears as 诉求人, never by their account id."""
     shown = events[-limit:]
     lines = [] if len(events) <= limit else [f"（仅显示最近 {limit} 条，共 {len(events)} 条）"]
     for e in shown:
-        who = "系统" if e.actor == "system" else names.get(e.actor, e.actor)
+        if e.actor == "system":
+            who = "系统"
+        elif citizen_id is not None and e.actor == citizen_id:
+            who = "诉求人"
+        else:
+            who = names.get(e.actor, e.actor)
         label = ACTION_LABELS.get(e.action, e.action)
         text = f"：{escape(short(mask_pii(e.text), 80))}" if e.text else ""
         lines.append(f"· {fmt_stamp(e.at)} {escape(who)} {label}{text}")

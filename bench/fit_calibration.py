@@ -1,0 +1,86 @@
+"""Fit the matcher's confidence calibration (bot/core/matching/matcher.py: CALIBRATION).
+
+For every labelled question that is about an entry (item/exemption) or about nothing we know (unknown), take the
+matcher's best candidate and its features; the label is whether that candidate is the right answer. A logistic
+regression on (raw score, phrase coverage, query coverage, fuzzy ratio, margin over the runner-up) turns the raw
+blend into a probability, so `score` means what it says and the 0.5 threshold is a real decision boundary.
+
+Run: python bench/fit_calibration.py FILE.jsonl [FILE2.jsonl …]   (prints the tuple to paste, and the fit's
+accuracy on each file)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.knowledge import load_knowledge
+from bot.core.matching.matcher import Matcher
+
+
+def features(m: Matcher, text: str):
+    u = m.understand(text)
+    if u.empty or u.intent in ("smalltalk", "appeal"):
+        return None
+    flat = u.corrected.replace(" ", "")
+    scored = m._raw_scores(m.content(u.corrected), flat)
+    if not scored:
+        return None
+    ei, raw, _, (pc, qc, fz) = scored[0]
+    margin = raw - scored[1][1] if len(scored) > 1 else raw
+    return m.ids[ei], [1.0, raw, pc, qc, fz, margin]
+
+
+def load(m: Matcher, path: Path):
+    X, y = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["intent"] not in ("item", "exemption", "unknown"):
+            continue
+        got = features(m, row["text"])
+        if got is None:
+            continue
+        top, x = got
+        X.append(x)
+        y.append(1.0 if row["intent"] != "unknown" and top == row["target"] else 0.0)
+    return np.array(X), np.array(y)
+
+
+# A wrong answer costs more than an honest "I don't know" (which still offers a 诉求): weigh them so.
+WRONG_COST = 4.0
+
+
+def fit(X: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 20000, lr: float = 0.5) -> np.ndarray:
+    w = np.zeros(X.shape[1])
+    cost = np.where(y == 1, 1.0, WRONG_COST)
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-X @ w))
+        grad = X.T @ ((p - y) * cost) / cost.sum() + l2 * np.r_[0, w[1:]]
+        w -= lr * grad
+    return w
+
+
+def main() -> None:
+    m = Matcher(load_knowledge())
+    paths = [Path(p) for p in sys.argv[1:]] or [
+        Path(__file__).resolve().parents[2] / "shared/spec/devset.jsonl"
+    ]
+    X, y = load(m, paths[0])
+    w = fit(X, y)
+    print("CALIBRATION =", tuple(round(float(v), 3) for v in w))
+    for path in paths:
+        Xp, yp = load(m, path)
+        p = 1 / (1 + np.exp(-Xp @ w))
+        acc = ((p >= 0.5) == (yp == 1)).mean()
+        fa = ((p >= 0.5) & (yp == 0)).sum()
+        fr = ((p < 0.5) & (yp == 1)).sum()
+        print(
+            f"{path.name}: n={len(yp)} decision accuracy {acc:.3f}; accepted-but-wrong {fa}; rejected-but-right {fr}"
+        )
+
+
+if __name__ == "__main__":
+    main()

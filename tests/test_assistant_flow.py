@@ -1,0 +1,132 @@
+"""The whole product through the channel-free facade, as the console and Telegram drive it: a question, an
+appeal that becomes a ticket, staff handling it by chat commands, the citizen told at each step and rating."""
+
+import io
+import re
+
+import pytest
+
+from bot.adapters.console import Console, OffsetClock
+from bot.core.assistant import Assistant, CoreConfig
+from bot.core.messages import Incoming
+
+CITIZEN, STAFF = "c1", "s1"
+
+
+@pytest.fixture
+async def assistant(tmp_path, clock):
+    a = await Assistant.create(CoreConfig(database_path=str(tmp_path / "t.db"), admin_ids={STAFF}), clock)
+    yield a
+    await a.close()
+
+
+async def as_citizen(a, text="", callback=None):
+    return await a.handle(Incoming(CITIZEN, CITIZEN, text=text, callback=callback))
+
+
+async def as_staff(a, text):
+    return await a.handle(Incoming(STAFF, STAFF, text=text))
+
+
+async def drain(a, clock):
+    rows = await a.store.outbox_due(clock.now(), 100)
+    for r in rows:
+        await a.store.outbox_sent(r.id, clock.now())
+    return [r.notification for r in rows]
+
+
+def button(replies, label_part):
+    for r in replies:
+        for row in r.buttons:
+            for b in row:
+                if label_part in b.label:
+                    return b.data
+    raise AssertionError(
+        f"no button with {label_part!r} in {[b.label for r in replies for row in r.buttons for b in row]}"
+    )
+
+
+async def file_ticket(a):
+    replies = await as_citizen(a, "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险")
+    replies = await as_citizen(a, callback=button(replies, "是这一类"))
+    replies = await as_citizen(a, "幸福小区东门")
+    replies = await as_citizen(a, "13812345678")
+    replies = await as_citizen(a, callback=button(replies, "实名"))
+    replies = await as_citizen(a, callback=button(replies, "提交"))
+    text = " ".join(r.html for r in replies)
+    number = re.search(r"SQ\d{8}-\d{4}", text).group(0)
+    return number, text
+
+
+async def test_question_is_answered_and_logged(assistant):
+    [r] = await as_citizen(assistant, "社保卡丢了怎么补办")
+    assert "社会保障卡挂失补换" in r.html
+
+
+async def test_appeal_to_resolution_and_rating(assistant, clock):
+    number, text = await file_ticket(assistant)
+    assert "2小时" in text  # the contact deadline is shown
+    notes = await drain(assistant, clock)
+    group = [n for n in notes if n.recipient.kind == "department"]
+    assert group and number in group[0].reply.html
+    assert "138****5678" in group[0].reply.html and "13812345678" not in group[0].reply.html
+
+    [claimed] = await as_staff(assistant, f"/claim {number}")
+    assert number in claimed.html
+    await as_staff(assistant, f"/reply {number} 您好，已通知路灯维护单位，明天上午维修。")
+    to_citizen = [
+        n for n in await drain(assistant, clock) if n.recipient == n.recipient.__class__("user", CITIZEN)
+    ]
+    assert any("明天上午维修" in n.reply.html for n in to_citizen)
+
+    await as_staff(assistant, f"/resolve {number} 路灯已修复。")
+    notes = await drain(assistant, clock)
+    rating = [n for n in notes if n.recipient.kind == "user" and n.reply.buttons]
+    assert rating, "the citizen is asked to rate"
+    rate5 = next(b.data for row in rating[0].reply.buttons for b in row if b.data.endswith(":5"))
+    thanks = await as_citizen(assistant, callback=rate5)
+    assert thanks and "感谢" in thanks[0].html
+
+    [mine] = await as_citizen(assistant, "/my")
+    assert number in mine.html
+
+
+async def test_citizen_cannot_use_staff_commands(assistant):
+    number, _ = await file_ticket(assistant)
+    [r] = await as_citizen(assistant, f"/claim {number}")
+    assert "工作人员" in r.html or "权限" in r.html
+    ticket = await assistant.service.get(number)
+    assert ticket.handler is None
+
+
+async def test_unanswered_question_can_become_a_ticket(assistant):
+    replies = await as_citizen(assistant, "我家门口的古树想申请挂牌保护找谁")
+    assert any("提交诉求" in b.label for r in replies for row in r.buttons for b in row)
+    replies = await as_citizen(assistant, callback=button(replies, "提交诉求"))
+    assert any("古树" in r.html for r in replies)
+
+
+async def test_console_plays_both_sides(tmp_path, clock):
+    cfg = CoreConfig(database_path=str(tmp_path / "c.db"), admin_ids={"console:staff"})
+    oclock = OffsetClock(clock)
+    a = await Assistant.create(cfg, oclock)
+    out = io.StringIO()
+    console = Console(a, oclock, out)
+    for line in [
+        "身份证丢了怎么办",
+        "4",
+        "楼上天天往下扔垃圾，差点砸到人，我要投诉",
+        "1",
+        "跳过",
+        "不留",
+        "2",
+        "1",
+        ":staff",
+        "/tickets new",
+    ]:
+        assert await console.step(line)
+    await a.close()
+    text = out.getvalue()
+    assert "居民身份证补领" in text and "收费标准" in text  # button 4 pressed: 费用
+    assert re.search(r"SQ\d{8}-\d{4}", text)
+    assert "通知 → 部门工作群" in text

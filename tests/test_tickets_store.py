@@ -1,0 +1,85 @@
+"""The store: migrations, concurrent numbering, the persisted outbox, intake drafts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+
+from bot.core.clock import FixedClock
+from bot.core.messages import Button, Notification, Recipient, Reply
+from bot.core.tickets import open_sqlite_store
+from tests.test_tickets_helpers import at, make_service
+
+
+async def test_migrations_are_numbered_and_applied_once(tmp_path):
+    db = tmp_path / "t.db"
+    store = await open_sqlite_store(db)
+    assert await store.schema_versions() == [1]
+    await store.close()
+    store = await open_sqlite_store(db)
+    assert await store.schema_versions() == [1]
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+
+
+async def test_hundred_concurrent_creators_get_unique_consecutive_numbers(tmp_path):
+    clock = FixedClock(at(2026, 11, 22, 23, 59))
+    service = await make_service(tmp_path / "t.db", clock, staff=False)
+    try:
+
+        async def create(i: int):
+            return await service.create(citizen_id=f"c{i}", description=f"诉求{i}", category="其他")
+
+        tickets = await asyncio.gather(*(create(i) for i in range(100)))
+        numbers = [t.number for t in tickets]
+        assert len(set(numbers)) == 100
+        assert sorted(numbers) == [f"SQ20261122-{i:04d}" for i in range(1, 101)]
+        clock.advance(minutes=1)  # a new day starts a new sequence
+        assert (await create(0)).number == "SQ20261123-0001"
+    finally:
+        await service.store.close()
+
+
+async def test_outbox_dedup_due_sent_and_retry(tmp_path):
+    clock = FixedClock(at(2026, 11, 23, 9, 0))
+    store = await open_sqlite_store(tmp_path / "t.db", clock=clock)
+    try:
+        n = Notification(
+            Recipient("user", "42"), Reply("<b>您好</b>", [[Button("认领", "claim:SQ20261123-0001")]]), "k1"
+        )
+        assert await store.enqueue(n) is True
+        assert await store.enqueue(n) is False  # same dedup_key: queued once
+        assert await store.enqueue(Notification(Recipient("department", "公安局"), Reply("x"))) is True
+        due = await store.outbox_due(clock.now(), 10)
+        assert [r.notification.dedup_key for r in due] == ["k1", None]
+        assert due[0].notification == n  # buttons survive the round trip
+        await store.outbox_failed(due[0].id, "RetryAfter 30", clock.now() + dt.timedelta(seconds=30))
+        await store.outbox_sent(due[1].id, clock.now())
+        assert await store.outbox_due(clock.now(), 10) == []
+        later = await store.outbox_due(clock.now() + dt.timedelta(seconds=30), 10)
+        assert [(r.notification.dedup_key, r.attempts, r.last_error) for r in later] == [
+            ("k1", 1, "RetryAfter 30")
+        ]
+        await store.outbox_sent(later[0].id, clock.now())
+        assert await store.enqueue(n) is False  # still deduplicated after sending
+    finally:
+        await store.close()
+
+
+async def test_drafts_survive_a_restart(tmp_path):
+    db = tmp_path / "t.db"
+    store = await open_sqlite_store(db)
+    await store.save_draft("u1", {"step": "phone", "description": "路灯坏了", "when": at(2026, 11, 23)})
+    await store.save_draft("u1", {"step": "confirm", "description": "路灯坏了"})
+    await store.close()
+    store = await open_sqlite_store(db)
+    try:
+        assert await store.load_draft("u1") == {"step": "confirm", "description": "路灯坏了"}
+        assert await store.load_draft("nobody") is None
+        await store.delete_draft("u1")
+        assert await store.load_draft("u1") is None
+    finally:
+        await store.close()
