@@ -33,17 +33,21 @@ def working_days(n: int | None, unit: str = "工作日") -> str:
     return f"{n}个工作日" if unit == "工作日" else f"{n}日"
 
 
+def template_env(directory: Path) -> Environment:
+    """The one Jinja2 setup every answer uses: autoescaped for Telegram HTML, strict about missing values."""
+    return Environment(
+        loader=FileSystemLoader(str(directory)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 class Renderer:
     def __init__(self, kb: KnowledgeBase, templates_dir: Path | None = None):
         self.kb = kb
-        self.env = Environment(
-            loader=FileSystemLoader(str(templates_dir or DEFAULT_TEMPLATES_DIR)),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
+        self.env = template_env(templates_dir or DEFAULT_TEMPLATES_DIR)
         self.env.filters["working_days"] = working_days
         self.env.globals["aspect_labels"] = ASPECT_LABELS
         self.env.globals["meta"] = kb.meta

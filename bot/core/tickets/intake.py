@@ -29,10 +29,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
+from bot.core.render import template_env
 
 from .classify import FALLBACK, classify
 from .phone import find_phone
@@ -203,13 +202,7 @@ class IntakeFlow:
         self.store = store
         self.kb = kb
         self.clock = clock
-        self.env = Environment(
-            loader=FileSystemLoader(str(templates_dir or TEMPLATES_DIR)),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = template_env(templates_dir or TEMPLATES_DIR)
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ public API
