@@ -10,6 +10,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+import numpy as np
+
 from .lexicon import everyday_words
 from .normalize import compact, has_cjk
 from .pinyin import full_pinyin, fuzzy_readings
@@ -25,6 +27,33 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
 
 
+def _cjk_substrings(texts: list[str], sizes: tuple[int, ...]) -> dict[int, set[str]]:
+    """size -> every distinct substring of that size inside the CJK runs of the texts. Vectorised: a base of
+    10,000 entries has over a million of them, mostly repeats. The CJK ranges are all in the BMP, so a
+    substring of up to four characters packs into one 64-bit key."""
+    codes = np.frombuffer("\0".join(texts).encode("utf-16-le"), dtype=np.uint16)
+    cjk = ((codes >= 0x3400) & (codes <= 0x9FFF)) | ((codes >= 0xF900) & (codes <= 0xFAFF))
+    found: dict[int, set[str]] = {}
+    for size in sizes:
+        out = found[size] = set()
+        m = len(codes) - size + 1
+        if m <= 0:
+            continue
+        inside = np.ones(m, dtype=bool)
+        key = np.zeros(m, dtype=np.uint64)
+        for j in range(size):
+            inside &= cjk[j : j + m]
+            key = (key << np.uint64(16)) | codes[j : j + m].astype(np.uint64)
+        key = np.sort(key[inside])  # sorted, then de-duplicated (faster than np.unique's hashing)
+        key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+        chars = np.stack(
+            [(key >> np.uint64(16 * (size - 1 - j))) & np.uint64(0xFFFF) for j in range(size)], 1
+        )
+        text = chars.astype(np.uint16).tobytes().decode("utf-16-le")
+        out.update(text[i : i + size] for i in range(0, len(text), size))
+    return found
+
+
 def common_words():
     return everyday_words()
 
@@ -37,7 +66,11 @@ class Corrector:
         abbreviations: dict[str, str],
         confusables: dict[str, str],
         protect: Iterable[str] = (),
+        *,
+        compacted: bool = False,
     ):
+        """phrases and protect: texts of the knowledge base; `compacted` says they are already compact()
+        (the matcher compacts each text once and passes the same strings everywhere)."""
         self.confusables = {compact(k): compact(v) for k, v in confusables.items() if compact(k)}
         self._confusables = PhraseTrie(self.confusables)
 
@@ -55,33 +88,31 @@ class Corrector:
         self._synonyms = PhraseTrie(self.synonym_map)
         # On queries, whole phrases of the knowledge base are kept as they are: "无房证明" must not become
         # "无" + a synonym of "房证" + "明". Entries are indexed in both raw and canonical form, so either matches.
-        self._protected = {compact(p) for p in protect if len(compact(p)) >= 3}
-        self._query_trie = PhraseTrie([*self.synonym_map, *self._protected])
+        protected = {p for p in (protect if compacted else map(compact, protect)) if len(p) >= 3}
+        self._query_trie = PhraseTrie([*self.synonym_map, *protected])
 
-        phrases = [compact(p) for p in phrases]
-        vocab_words: set[str] = set()
-        whole_words: set[str] = set()
-        for p in phrases:
-            for run in _CJK_RUN.findall(p):
-                if 2 <= len(run) <= 6:
-                    whole_words.add(run)
-                # substrings of 3–4 characters: enough context that a homophone match is not a coincidence
-                for n in (3, 4):
-                    for i in range(len(run) - n + 1):
-                        vocab_words.add(run[i : i + n])
-        for canon, variants in synonyms.items():
-            for w in [canon, *variants]:
-                w = compact(w)
-                if has_cjk(w) and 2 <= len(w) <= 6:
-                    whole_words.add(w)
+        # each distinct text once: on a large base most phrases are shared by many entries
+        distinct = list(set(phrases if compacted else map(compact, phrases)))
+        whole_words = {run for p in distinct for run in _CJK_RUN.findall(p) if 2 <= len(run) <= 6}
+        # substrings of 3–4 characters: enough context that a homophone match is not a coincidence
+        substrings = _cjk_substrings(distinct, (2, 3, 4))
+        vocab_words = substrings[3] | substrings[4]
+        synonym_words = {
+            w
+            for canon, variants in synonyms.items()
+            for w in map(compact, [canon, *variants])
+            if has_cjk(w) and 2 <= len(w) <= 6
+        }
+        whole_words |= synonym_words
         vocab_words |= whole_words
         self.vocab = vocab_words
-        self._bigrams = {w[i : i + 2] for w in vocab_words for i in range(len(w) - 1)}
+        # the bigrams of the vocabulary: those inside the texts' CJK runs, and those of the synonyms' words
+        self._bigrams = substrings[2] | {w[i : i + 2] for w in synonym_words for i in range(len(w) - 1)}
         # characters that sound alike (same fuzzy reading), among the characters the base uses: a typo is
         # one of these swapped for another, so candidates are generated per character, not per word
         self._alike_cache: dict[str, tuple[str, ...]] = {}
         self._sounds: dict[str, set[str]] = defaultdict(set)
-        for ch in {c for w in vocab_words for c in w}:
+        for ch in {c for b in self._bigrams for c in b}:
             for r in fuzzy_readings(ch):
                 self._sounds[r].add(ch)
 
