@@ -268,6 +268,9 @@ class Matcher:
             kind = self.kinds[h.entry]
             if kind == "exemption":
                 raw += 0.12 if exemption_cue else -0.15
+                # "办X还要Y证明吗" asks about Y: a certificate named in full, with the cue, outweighs X
+                if exemption_cue and h.phrase_cov >= 0.95:
+                    raw += 0.1
             elif kind == "bundle":
                 raw += 0.06 if bundle_cue else -0.03
             out.append((h.entry, raw, h.best_phrase, (h.phrase_cov, qcov, fz)))
