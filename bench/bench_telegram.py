@@ -9,7 +9,7 @@ Figures:
 - handling latency per update: from the first handler to the last reply sent, minus the stand-in's own
   processing time for the calls made for that update (so the figure is ours, not the fake server's).
 
-    python bench/bench_telegram.py [--updates 3000] [--users 500] [--callbacks 0.2]
+    python bench/bench_telegram.py [--updates 3000] [--users 500] [--callbacks 0.2] [--rate 100] [--echo]
 
 Targets (issue 4): >= 300 updates/s, p99 <= 50 ms.
 """
@@ -134,13 +134,16 @@ async def main(args: argparse.Namespace) -> None:
     spans.clear()
     handled0 = bridge_of(app).handled
 
-    n = args.updates
-    for i in range(n):
-        user = 20_000_000 + (i % args.users)
+    def push(i: int, base: int) -> None:
+        user = base + (i % args.users)
         if rng.random() < args.callbacks:
             stand.push_callback(user, f"a:{rng.choice(aspects)}:{rng.choice(item_ids)}")
         else:
             stand.push_message(user, rng.choice(texts))
+
+    n = args.updates
+    for i in range(n):
+        push(i, 20_000_000)
     t0 = time.monotonic()
     c0 = time.process_time()
     await stand.wait_for(lambda: len(spans) >= n, limit=600, what="all updates handled")
@@ -148,24 +151,30 @@ async def main(args: argparse.Namespace) -> None:
     c1 = time.process_time()
     await asyncio.sleep(0.2)
     calls = stand.calls
+    handled = bridge_of(app).handled - handled0
+    saturated = latencies(calls, spans)
+
+    # phase 2: a steady offered load below saturation, to see handling latency without a queue in front
+    paced: tuple[list[float], list[float]] | None = None
+    if args.paced:
+        stand.reset_calls()
+        spans.clear()
+        start = time.monotonic()
+        for i in range(args.paced):
+            delay = start + i / args.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            push(i, 30_000_000)
+        await stand.wait_for(lambda: len(spans) >= args.paced, limit=600, what="paced updates handled")
+        await asyncio.sleep(0.2)
+        paced = latencies(stand.calls, spans)
     await stop_polling(app)
     await assistant.close()
     stand.stop()
 
-    # stand-in time per chat, attributed to the update being handled for that chat at the time
-    by_chat: dict[int, list[tuple[float, float]]] = {}
-    for c in calls:
-        if c.method in ("sendMessage", "answerCallbackQuery", "editMessageText", "editMessageReplyMarkup"):
-            chat = int(c.params.get("chat_id", 0) or 0)
-            by_chat.setdefault(chat, []).append((c.at, c.server_seconds))
-    raw, ours = [], []
-    for chat, start, end in spans.values():
-        standin = sum(s for at, s in by_chat.get(chat, ()) if start <= at <= end + 0.002)
-        raw.append((end - start) * 1000)
-        ours.append(max(0.0, end - start - standin) * 1000)
+    raw, ours = saturated
     sends = sum(1 for c in calls if c.method == "sendMessage")
     standin_total = sum(c.server_seconds for c in calls if c.method != "getUpdates")
-    handled = bridge_of(app).handled - handled0
     print(
         f"updates: {n} ({args.users} users, {args.callbacks:.0%} button presses), tickets {tickets}, "
         f"concurrency {args.concurrency}"
@@ -178,11 +187,39 @@ async def main(args: argparse.Namespace) -> None:
         f"CPU (all threads of this process, stand-in included): {(c1 - c0) / n * 1000:.2f} ms per update "
         f"-> {n / (c1 - c0):.0f} updates/s per CPU-second"
     )
+    print("saturated (all queued at once; includes waiting for the per-chat lock and HTTP pool):")
+    report(raw, ours)
+    if paced is not None:
+        print(f"paced at {args.rate:.0f} updates/s ({args.paced} updates):")
+        report(*paced)
+
+
+def latencies(calls: list, spans: dict[int, tuple[int, float, float]]) -> tuple[list[float], list[float]]:
+    """Per update: (including the stand-in's time, excluding it), in ms. The stand-in's own time for a chat
+    is attributed to the update being handled for that chat at that moment (one at a time per chat)."""
+    by_chat: dict[int, list[tuple[float, float]]] = {}
+    for c in calls:
+        if c.method in ("sendMessage", "answerCallbackQuery", "editMessageText", "editMessageReplyMarkup"):
+            chat = int(c.params.get("chat_id", 0) or 0)
+            if c.method == "answerCallbackQuery":
+                chat = -1  # not per chat; counted below by time overlap only when unambiguous
+            by_chat.setdefault(chat, []).append((c.at, c.server_seconds))
+    raw, ours = [], []
+    for chat, start, end in spans.values():
+        standin = sum(s for at, s in by_chat.get(chat, ()) if start <= at <= end + 0.002)
+        raw.append((end - start) * 1000)
+        ours.append(max(0.0, end - start - standin) * 1000)
+    return raw, ours
+
+
+def report(raw: list[float], ours: list[float]) -> None:
     print(
-        f"handling latency excl. stand-in: p50 {statistics.median(ours):.1f} ms, p90 {pct(ours, 90):.1f} ms, "
+        f"  handling latency excl. stand-in: p50 {statistics.median(ours):.1f} ms, p90 {pct(ours, 90):.1f} ms, "
         f"p99 {pct(ours, 99):.1f} ms, max {max(ours):.1f} ms"
     )
-    print(f"handling latency incl. stand-in:  p50 {statistics.median(raw):.1f} ms, p99 {pct(raw, 99):.1f} ms")
+    print(
+        f"  handling latency incl. stand-in: p50 {statistics.median(raw):.1f} ms, p99 {pct(raw, 99):.1f} ms"
+    )
 
 
 if __name__ == "__main__":
@@ -190,7 +227,11 @@ if __name__ == "__main__":
     ap.add_argument("--updates", type=int, default=3000)
     ap.add_argument("--users", type=int, default=500)
     ap.add_argument("--callbacks", type=float, default=0.2)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument(
+        "--rate", type=float, default=100.0, help="offered load (updates/s) for the latency phase"
+    )
+    ap.add_argument("--paced", type=int, default=1500, help="updates in the latency phase (0: skip it)")
     ap.add_argument(
         "--pool", type=int, default=None, help="HTTP connection pool size (default: the adapter's)"
     )

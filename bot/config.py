@@ -2,7 +2,8 @@
 
 Every variable is documented in `.env.example`. Values set in the real environment win over `.env`.
 A missing or malformed setting raises `ConfigError`, whose message names the variable and says, in Chinese,
-what is wrong and what a correct value looks like; `python -m bot run` prints it and exits with status 2.
+what is wrong and what a correct value looks like; `python -m bot run` prints it (after "配置错误：") and exits
+with status 2.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class ConfigError(Exception):
     def __init__(self, variable: str, problem: str):
         self.variable = variable
         self.problem = problem
-        super().__init__(f"配置错误：{variable} {problem}")
+        super().__init__(f"{variable} {problem}")
 
 
 # --------------------------------------------------------------------------------------------- .env parsing

@@ -45,6 +45,7 @@ class FakeStore:
         self.clock = clock
         self.rows: dict[int, Row] = {}
         self.keys: set[str] = set()
+        self.staff: list[str] = [str(STAFF)]
 
     async def enqueue(self, n: Notification) -> bool:
         if n.dedup_key is not None:
@@ -69,7 +70,7 @@ class FakeStore:
         row.next_attempt_at = retry_at
 
     async def list_staff(self) -> list[Any]:
-        return [SimpleNamespace(user_id=str(STAFF))]
+        return [SimpleNamespace(user_id=uid) for uid in self.staff]
 
     def pending(self) -> list[Row]:
         return [r for r in self.rows.values() if r.sent_at is None]
@@ -113,6 +114,9 @@ class FakeAssistant:
                 )
             )
             return [Reply("已为您登记诉求 SQ20261123-0001。")]
+        if text.startswith("/staff add ") and msg.user_id == str(ADMIN):
+            self.store.staff.append(text.split()[2])
+            return [Reply("已登记。")]
         if text.startswith("/claim"):
             if msg.user_id != str(STAFF):
                 return [Reply("抱歉，该命令仅限工作人员使用。")]
@@ -394,6 +398,15 @@ async def test_command_menus_per_scope(env: Env):
     assert "staff" in admin
 
 
+async def test_new_staff_get_staff_menu_without_restart(env: Env):
+    key = '{"chat_id": 777, "type": "chat"}'
+    assert key not in env.stand.commands
+    env.stand.push_message(ADMIN, "/staff add 777 handler 公安局 王警官")
+    await env.stand.wait_for_messages(ADMIN, 1)
+    await env.stand.wait_for(lambda: key in env.stand.commands, what="staff menu for 777")
+    assert "claim" in {c["command"] for c in env.stand.commands[key]}
+
+
 async def test_reminder_tick_sends_to_catch_all_group(env: Env):
     await env.bridge.reminder_tick()
     assert env.stand.texts(CATCH_ALL_GROUP) == ["提醒：诉求即将超时"]
@@ -425,3 +438,56 @@ def test_jobs_are_scheduled_from_settings():
     digest = pending["digest"].trigger
     assert "hour='9'" in str(digest) and "minute='15'" in str(digest)
     assert str(digest.timezone) == "Asia/Shanghai"
+
+
+async def test_webhook_redelivery_handled_once_and_secret_enforced():
+    import socket
+
+    import httpx
+
+    stand = BotApiStandIn().start()
+    assistant = FakeAssistant()
+    app = build_application(make_settings(stand), assistant, jobs=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    await app.initialize()
+    await bridge_of(app).on_startup(app)
+    await app.updater.start_webhook(
+        listen="127.0.0.1",
+        port=port,
+        url_path="tg/hook",
+        webhook_url="https://bot.example.gov.cn/tg/hook",
+        secret_token="s3cret",
+    )
+    await app.start()
+    update = {
+        "update_id": 77,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": CITIZEN, "type": "private"},
+            "from": {"id": CITIZEN, "is_bot": False, "first_name": "x"},
+            "text": "社保卡丢了怎么办",
+        },
+    }
+    try:
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/tg/hook"
+            bad = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+            assert bad.status_code == 403
+            for _ in range(2):  # Telegram retries a webhook it thinks failed
+                ok = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+                )
+                assert ok.status_code == 200
+            later = {**update, "update_id": 78, "message": {**update["message"], "text": "再见"}}
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            assert (await client.post(url, json=later, headers=headers)).status_code == 200
+        # one chat is handled in order, so once "再见" is answered the redelivery has been dealt with
+        await stand.wait_for(lambda: "您问的是：再见" in stand.texts(CITIZEN))
+        assert [m.text for m in assistant.seen] == ["社保卡丢了怎么办", "再见"]
+        assert stand.calls_of("setWebhook")[0].params["secret_token"] == "s3cret"
+    finally:
+        await stop_polling(app)
+        stand.stop()

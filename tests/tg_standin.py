@@ -66,6 +66,7 @@ class _FailRule:
     description: str
     retry_after: int | None
     methods: frozenset[str] | None
+    chat_id: int | None = None
 
 
 def _u16len(s: str) -> int:
@@ -289,8 +290,10 @@ class BotApiStandIn:
         retry_after: int | None = 1,
         description: str | None = None,
         methods: Iterable[str] | None = ("sendMessage",),
+        chat_id: int | None = None,
     ) -> None:
-        """The next `n` calls (of `methods`, None = any method but getUpdates) fail with `status`."""
+        """The next `n` calls (of `methods`, None = any method but getUpdates; to `chat_id` if given) fail
+        with `status`."""
         if description is None:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
@@ -307,6 +310,7 @@ class BotApiStandIn:
                     description,
                     retry_after if status == 429 else None,
                     frozenset(methods) if methods is not None else None,
+                    chat_id,
                 )
             )
 
@@ -471,7 +475,11 @@ class BotApiStandIn:
                 status, description = self._chat_failures[int(chat)]
                 return status, {"ok": False, "error_code": status, "description": description}
             for rule in self._fail_rules:
-                if rule.remaining > 0 and (rule.methods is None or method in rule.methods):
+                if (
+                    rule.remaining > 0
+                    and (rule.methods is None or method in rule.methods)
+                    and (rule.chat_id is None or (chat is not None and int(chat) == rule.chat_id))
+                ):
                     rule.remaining -= 1
                     payload: dict[str, Any] = {
                         "ok": False,

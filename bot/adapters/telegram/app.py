@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import importlib.util
 import logging
+import os
 import re
 import sys
 import time
@@ -68,6 +69,7 @@ CITIZEN_COMMANDS = [
     BotCommand("help", "使用帮助"),
     BotCommand("my", "我的诉求"),
     BotCommand("ticket", "查看诉求进度：/ticket 诉求编号"),
+    BotCommand("cancel", "取消正在填写的诉求"),
 ]
 STAFF_COMMANDS = [
     BotCommand("tickets", "诉求列表：mine / overdue / due / new / dept 部门"),
@@ -107,7 +109,9 @@ class TelegramBridge:
         self.bot_username: str = ""
         self.sender: ReplySender | None = None
         self.outbox: OutboxDispatcher | None = None
+        self.application: Application | None = None
         self.handled = 0
+        self._menu_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -116,6 +120,7 @@ class TelegramBridge:
         return clock.now() if clock is not None else dt.datetime.now(self.settings.timezone)
 
     def attach(self, application: Application) -> None:
+        self.application = application
         self.sender = ReplySender(application.bot)
         self.outbox = OutboxDispatcher(self.assistant.store, self.settings, self.sender, self.now)
 
@@ -125,6 +130,8 @@ class TelegramBridge:
         await self.set_command_menus(application)
 
     async def on_shutdown(self, application: Application) -> None:
+        if self._menu_task is not None:
+            await asyncio.gather(self._menu_task, return_exceptions=True)
         if self.outbox is not None:
             await self.outbox.close()
 
@@ -237,6 +244,10 @@ class TelegramBridge:
         await self.deliver(chat_id, replies)
         if self.outbox is not None:
             self.outbox.kick()
+        if incoming.text.startswith("/staff") and self.application is not None:
+            # the staff list may have changed: staff get their command menu without a restart
+            if self._menu_task is None or self._menu_task.done():
+                self._menu_task = asyncio.create_task(self.set_command_menus(self.application))
 
     async def deliver(self, chat_id: int | str, replies: list[Reply]) -> None:
         """Send replies in order. If Telegram keeps failing transiently, the rest is parked in the outbox
@@ -346,7 +357,7 @@ def build_application(
     assistant: Any,
     *,
     monotonic: Callable[[], float] = time.monotonic,
-    concurrency: int = 16,
+    concurrency: int = 4,
     pool_size: int | None = None,
     jobs: bool = True,
 ) -> Application:
@@ -359,10 +370,8 @@ def build_application(
         .token(settings.telegram_bot_token)
         .concurrent_updates(PerChatUpdateProcessor(concurrency))
         # httpcore scans every pooled connection for each request: a small pool is faster than a big one
-        .request(
-            JsonHTTPXRequest(connection_pool_size=pool_size or max(4, min(concurrency, 8)), pool_timeout=10.0)
-        )
-        .get_updates_request(JsonHTTPXRequest(connection_pool_size=1))
+        .connection_pool_size(pool_size or max(2, min(concurrency // 2, 8)))
+        .pool_timeout(10.0)
         .post_init(bridge.on_startup)
         .post_shutdown(bridge.on_shutdown)
     )
@@ -432,22 +441,33 @@ def _setup_logging(level: str) -> None:
     )
     # httpx logs every request URL, which contains the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     install_log_masking()
 
 
 def run(settings: Settings) -> None:
     """Run the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
     from bot.core.assistant import Assistant
+    from bot.core.knowledge import KnowledgeError
 
     _setup_logging(settings.log_level)
+    os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta, without warnings
     Path(settings.database_path).parent.mkdir(parents=True, exist_ok=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    assistant = loop.run_until_complete(Assistant.create(settings.core_config()))
+    try:
+        assistant = loop.run_until_complete(Assistant.create(settings.core_config()))
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
     try:
         kb = getattr(assistant, "kb", None)
         if kb is not None and getattr(kb, "departments", None):
-            settings.check_departments(set(kb.departments))
+            try:
+                settings.check_departments(set(kb.departments))
+            except ConfigError as exc:
+                print(f"配置错误：{exc}", file=sys.stderr)
+                raise SystemExit(2) from None
         application = build_application(settings, assistant)
         if settings.use_webhook:
             assert settings.webhook_url is not None
