@@ -41,6 +41,8 @@ def template_env(directory: Path) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # templates do not change while the process runs; skip the per-render file check
+        auto_reload=False,
     )
 
 
@@ -48,6 +50,7 @@ class Renderer:
     def __init__(self, kb: KnowledgeBase, templates_dir: Path | None = None):
         self.kb = kb
         self.env = template_env(templates_dir or DEFAULT_TEMPLATES_DIR)
+        self._answers: dict[tuple[str, str | None], str] = {}
         self.env.filters["working_days"] = working_days
         self.env.globals["aspect_labels"] = ASPECT_LABELS
         self.env.globals["meta"] = kb.meta
@@ -72,6 +75,14 @@ class Renderer:
         return ctx
 
     def answer(self, entry: Entry, aspect: str | None) -> str:
+        # the knowledge base is immutable while the process runs, so an answer is rendered once
+        key = (entry.id, aspect)
+        html = self._answers.get(key)
+        if html is None:
+            html = self._answers[key] = self._render_answer(entry, aspect)
+        return html
+
+    def _render_answer(self, entry: Entry, aspect: str | None) -> str:
         ctx = self.entry_context(entry)
         if entry.kind == "exemption":
             return self.render("exemption.html.j2", **ctx)
