@@ -11,7 +11,7 @@ import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -20,6 +20,8 @@ from bot.core.messages import Button, Reply
 from .splitting import split_html
 
 log = logging.getLogger(__name__)
+# sendMessage goes through do_api_request on purpose (see _send_part); PTB warns about that on every call
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=UserWarning)
 
 CALLBACK_DATA_LIMIT = 64
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -78,14 +80,14 @@ class ReplySender:
         self.max_wait = max_wait
         self.sleep = sleep
 
-    async def send(self, chat_id: int | str, reply: Reply, *, retry: bool = True) -> list[Message]:
+    async def send(self, chat_id: int | str, reply: Reply, *, retry: bool = True) -> list[dict]:
         parts = split_html(reply.html) if reply.html.strip() else []
         markup = keyboard(reply.buttons)
         if not parts:
             if markup is None:
                 return []
             parts = ["请选择："]
-        sent: list[Message] = []
+        sent: list[dict] = []
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             sent.append(await self._send_part(chat_id, part, markup if last else None, retry=retry))
@@ -93,24 +95,23 @@ class ReplySender:
 
     async def _send_part(
         self, chat_id: int | str, text: str, markup: InlineKeyboardMarkup | None, *, retry: bool
-    ) -> Message:
+    ) -> dict:
         waited = 0.0
         attempt = 0
         plain = False
         while True:
             attempt += 1
             try:
+                # do_api_request returns the raw JSON: nobody reads the sent Message back, and building
+                # it is a large share of python-telegram-bot's cost per update
+                kwargs: dict = {"chat_id": chat_id, "link_preview_options": NO_PREVIEW}
+                if markup is not None:
+                    kwargs["reply_markup"] = markup
                 if plain:
-                    return await self.bot.send_message(
-                        chat_id, html_to_plain(text), reply_markup=markup, link_preview_options=NO_PREVIEW
-                    )
-                return await self.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    link_preview_options=NO_PREVIEW,
-                )
+                    kwargs["text"] = html_to_plain(text)
+                else:
+                    kwargs["text"], kwargs["parse_mode"] = text, ParseMode.HTML
+                return await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)
             except ChatMigrated as exc:
                 log.warning("群组 %s 已升级为超级群 %s，请更新 STAFF_GROUPS。", chat_id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
