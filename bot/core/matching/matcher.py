@@ -32,6 +32,9 @@ from .index import GramIndex, grams
 ACCEPT = 0.5
 # Confidence a match needs to win over a weak appeal cue ("…坏了", "希望…")
 ACCEPT_OVER_APPEAL = 0.8
+# Above this confidence the best match is answered directly unless a runner-up ties with it
+AMBIGUOUS_BELOW = 0.8
+TIE_GAP = 0.02
 # Runners-up within this distance of the best make the dialogue ask which one was meant.
 AMBIGUOUS_GAP = 0.1
 
@@ -218,7 +221,10 @@ class Matcher:
             u.intent = "exemption" if self.kinds[ei] == "exemption" else "item"
             if u.intent == "item":
                 u.aspect = self.cues.aspect(self._mask(fixed.replace(" ", ""), ei))
-            u.ambiguous = len(ranked) > 1 and ranked[1][1] >= ACCEPT and score - ranked[1][1] < AMBIGUOUS_GAP
+            # ask which one when a runner-up ties with the best ("公积金": rent, purchase or retirement?), or is
+            # close behind a best that is not sure of itself
+            gap = score - ranked[1][1] if len(ranked) > 1 and ranked[1][1] >= ACCEPT else 1.0
+            u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
         elif weak_appeal or strong_appeal:
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
