@@ -26,7 +26,7 @@ def features(m: Matcher, text: str):
     if u.empty or u.intent in ("smalltalk", "appeal"):
         return None
     flat = u.corrected.replace(" ", "")
-    scored = m._raw_scores(m.content(u.corrected), flat)
+    scored = m._raw_scores(u.content, flat)
     if not scored:
         return None
     ei, raw, _, (pc, qc, fz) = scored[0]

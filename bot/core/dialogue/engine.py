@@ -132,7 +132,7 @@ class Dialogue:
         if u.target is None:
             # a follow-up about the item just discussed: "那要多少钱", "在哪办呢"
             aspect = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
-            subject = [c for c in self.matcher.content(u.corrected) if c not in _FUNCTION_CHARS + " "]
+            subject = [c for c in u.content if c not in _FUNCTION_CHARS + " "]
             if aspect and aspect != "overview" and len(subject) <= 1:
                 if ctx.last_target:
                     return self._answer(user_id, ctx, ctx.last_target, aspect, res)

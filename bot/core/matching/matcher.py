@@ -62,6 +62,7 @@ class Understanding:
     appeal_score: float = 0.0
     ambiguous: bool = False
     empty: bool = False
+    content: str = ""  # the words that name the subject, once question words are stripped
 
     def as_contract(self) -> dict:
         return {
@@ -207,7 +208,7 @@ class Matcher:
         # cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
         own = fixed.replace(" ", "")
         u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
-        content = self.content(corrected)
+        content = u.content = self.content(corrected)
         ranked = self._rank(content, flat)
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
