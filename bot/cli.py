@@ -66,14 +66,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.adapters.console import to_plain
     from bot.core.assistant import Assistant
     from bot.core.messages import Incoming
+    from bot.core.text.markup import html_to_text
 
     async def go() -> int:
         a = await Assistant.create(_core_config(args), with_tickets=False)
         for reply in await a.handle(Incoming("cli", "cli", text=" ".join(args.question))):
-            print(reply.html if args.html else to_plain(reply.html))
+            print(reply.html if args.html else html_to_text(reply.html))
             labels = [b.label for row in reply.buttons for b in row]
             if labels:
                 print("［" + " | ".join(labels) + "］")

@@ -85,9 +85,9 @@ def _db_path(args: argparse.Namespace) -> str:
 
 def _plain(html: str) -> str:
     try:
-        from bot.adapters.console import to_plain
+        from bot.core.text.markup import html_to_text
 
-        return to_plain(html)
+        return html_to_text(html)
     except ImportError:  # the console adapter is optional here
         return unescape(re.sub(r"<[^>]+>", "", html))
 

@@ -129,6 +129,8 @@ class Settings:
     # messages per minute per person; 0 switches the limit off
     rate_limit: int = 20
     log_level: str = "INFO"
+    # the HTTP client under python-telegram-bot: "aiohttp" (faster) or "httpx" (PTB's own, e.g. for SOCKS)
+    http_client: str = "aiohttp"
 
     # ------------------------------------------------------------------ loading
 
@@ -229,6 +231,13 @@ class Settings:
                 "LOG_LEVEL", f"取值“{get('LOG_LEVEL')}”无效：应为 {'、'.join(LOG_LEVELS)} 之一。"
             )
 
+        http_client = (get("TELEGRAM_HTTP_CLIENT") or "aiohttp").strip().lower()
+        if http_client not in HTTP_CLIENTS:
+            raise ConfigError(
+                "TELEGRAM_HTTP_CLIENT",
+                f"取值“{get('TELEGRAM_HTTP_CLIENT')}”无效：应为 {' 或 '.join(HTTP_CLIENTS)}。",
+            )
+
         return cls(
             telegram_bot_token=token,
             telegram_base_url=base_url,
@@ -250,6 +259,7 @@ class Settings:
             ),
             rate_limit=_int("RATE_LIMIT", get("RATE_LIMIT") or "20", 0, 10000),
             log_level=log_level,
+            http_client=http_client,
         )
 
     # ------------------------------------------------------------------ derived
@@ -309,7 +319,9 @@ _KNOWN = {
     "OUTBOX_INTERVAL_SECONDS",
     "RATE_LIMIT",
     "LOG_LEVEL",
+    "TELEGRAM_HTTP_CLIENT",
 }
+HTTP_CLIENTS = ("aiohttp", "httpx")
 
 
 def _int(name: str, s: str, lo: int, hi: int) -> int:

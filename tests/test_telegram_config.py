@@ -27,6 +27,7 @@ def test_defaults_with_only_a_token(tmp_path: Path):
     assert s.reminder_interval_seconds == 60 and s.rate_limit == 20
     assert s.log_level == "INFO" and not s.use_webhook
     assert s.staff_groups == {} and s.admin_ids == frozenset()
+    assert s.http_client == "aiohttp"
 
 
 def test_full_env_file_with_comments_quotes_and_export(tmp_path: Path):
@@ -100,6 +101,11 @@ def test_core_config_carries_paths_timezone_and_admins(tmp_path: Path):
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nREMINDER_INTERVAL_SECONDS=1分钟", "REMINDER_INTERVAL_SECONDS", "整数"),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nRATE_LIMIT=-1", "RATE_LIMIT", "范围"),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nLOG_LEVEL=LOUD", "LOG_LEVEL", "LOUD"),
+        (
+            f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_HTTP_CLIENT=curl",
+            "TELEGRAM_HTTP_CLIENT",
+            "aiohttp 或 httpx",
+        ),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nKNOWLEDGE_DIR=/no/such/dir", "KNOWLEDGE_DIR", "不存在"),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_BASE_URL=localhost:8081", "TELEGRAM_BASE_URL", "http://"),
     ],

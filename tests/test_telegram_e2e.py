@@ -265,3 +265,82 @@ def _callback_body(env: Env, data: str, message_id: int) -> dict:
             "data": data,
         }
     }
+
+
+@pytest.mark.parametrize(
+    ("started_at", "expected"),
+    [
+        (dt.datetime(2026, 11, 23, 10, 15, tzinfo=DEFAULT_TZ), 1),  # Monday, digest time passed while down
+        (dt.datetime(2026, 11, 23, 8, 0, tzinfo=DEFAULT_TZ), 0),  # before digest time: the job will send it
+        (dt.datetime(2026, 11, 28, 10, 15, tzinfo=DEFAULT_TZ), 0),  # Saturday: no digest at all
+    ],
+)
+async def test_digest_missed_while_down_is_sent_once_at_start(tmp_path: Path, started_at, expected: int):
+    stand = BotApiStandIn().start()
+    clock = FixedClock(started_at)
+    assistant = await Assistant.create(CoreConfig(database_path=str(tmp_path / "t.db")), clock)
+    settings = Settings(
+        telegram_bot_token=TOKEN,
+        telegram_base_url=stand.base_url,
+        staff_groups={"公安局": (POLICE_GROUP,)},
+        rate_limit=0,
+    )
+    try:
+        for _ in range(2):  # started, stopped, started again the same day
+            app = build_application(settings, assistant)  # with jobs: the catch-up runs at start
+            await start_polling(app, poll_timeout=1)
+            await bridge_of(app)._catch_up_task
+            await stop_polling(app)
+    finally:
+        await assistant.close()
+        stand.stop()
+    digests = [t for t in stand.texts(POLICE_GROUP) if "日报" in t]
+    assert len(digests) == expected
+
+
+async def test_two_group_notification_parked_then_requeued_by_admin_across_a_restart(tmp_path: Path):
+    """A department with two groups; the bot was removed from the second. The first group gets the new ticket
+    once, the second is parked after bounded attempts, and after a restart an admin re-queues it."""
+    second_group = -1001002
+    stand = BotApiStandIn().start()
+    clock = FixedClock(dt.datetime(2026, 11, 23, 9, 30, tzinfo=DEFAULT_TZ))
+    assistant = await Assistant.create(
+        CoreConfig(database_path=str(tmp_path / "t.db"), admin_ids={str(ADMIN)}), clock
+    )
+    settings = Settings(
+        telegram_bot_token=TOKEN,
+        telegram_base_url=stand.base_url,
+        staff_groups={"公安局": (POLICE_GROUP, second_group), "*": (CATCH_ALL_GROUP,)},
+        admin_ids=frozenset({ADMIN}),
+        rate_limit=0,
+    )
+    stand.fail_chat(second_group, description="Bad Request: chat not found")
+    app = build_application(settings, assistant, jobs=False)
+    await start_polling(app, poll_timeout=1)
+    try:
+        env = Env(stand, assistant, app, clock)
+        number = await file_appeal(env)
+        for _ in range(3):
+            await env.drain()
+            clock.advance(minutes=5)
+        await stop_polling(app)
+        # restart: a new application and dispatcher over the same database
+        stand.clear_chat_failure(second_group)
+        app = env.app = build_application(settings, assistant, jobs=False)
+        await start_polling(app, poll_timeout=1)
+        await env.drain()
+        assert not any(number in t for t in stand.texts(second_group))  # parked: no automatic retry
+        listing = await env.say(ADMIN, "/outbox")
+        assert "chat not found" in listing["text"].lower() and "公安局工作群" in listing["text"]
+        refused = await env.say(CITIZEN, "/outbox retry all")
+        assert "仅供工作人员使用" in refused["text"]
+        requeued = await env.say(ADMIN, "/outbox retry all")
+        assert "已将 1 条通知重新排队" in requeued["text"]
+        await env.drain()
+        assert len([t for t in stand.texts(POLICE_GROUP) if number in t and "新诉求" in t]) == 1
+        assert len([t for t in stand.texts(second_group) if number in t]) == 1
+        assert "没有发送失败" in (await env.say(ADMIN, "/outbox"))["text"]
+    finally:
+        await stop_polling(app)
+        await assistant.close()
+        stand.stop()

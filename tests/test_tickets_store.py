@@ -15,14 +15,39 @@ from tests.test_tickets_helpers import at, make_service
 async def test_migrations_are_numbered_and_applied_once(tmp_path):
     db = tmp_path / "t.db"
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == [1]
+    assert await store.schema_versions() == [1, 2]
     await store.close()
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == [1]
+    assert await store.schema_versions() == [1, 2]
     await store.close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 2
+
+
+async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp_path):
+    from bot.core.tickets.migrations import MIGRATIONS
+
+    db = tmp_path / "v1.db"
+    with sqlite3.connect(db) as conn:  # a database as the first release left it
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+        )
+        version, name, statements = MIGRATIONS[0]
+        for sql in statements:
+            conn.execute(sql)
+        conn.execute("INSERT INTO schema_migrations VALUES (?,?,0)", (version, name))
+        conn.execute(
+            "INSERT INTO outbox(recipient_kind, recipient_id, html, created_at) VALUES ('user','42','您好',0)"
+        )
+    clock = FixedClock(at(2026, 11, 23, 9, 0))
+    store = await open_sqlite_store(db, clock=clock)
+    try:
+        assert await store.schema_versions() == [1, 2]
+        (row,) = await store.outbox_due(clock.now())
+        assert row.notification.reply.html == "您好" and row.delivered == () and row.parked_at is None
+    finally:
+        await store.close()
 
 
 async def test_hundred_concurrent_creators_get_unique_consecutive_numbers(tmp_path):
@@ -81,5 +106,44 @@ async def test_drafts_survive_a_restart(tmp_path):
         assert await store.load_draft("nobody") is None
         await store.delete_draft("u1")
         assert await store.load_draft("u1") is None
+    finally:
+        await store.close()
+
+
+async def test_parked_notification_waits_for_requeue(tmp_path):
+    clock = FixedClock(at(2026, 11, 23, 9, 0))
+    store = await open_sqlite_store(tmp_path / "t.db", clock=clock)
+    try:
+        await store.enqueue(Notification(Recipient("user", "42"), Reply("诉求已办结")))
+        await store.enqueue(Notification(Recipient("user", "43"), Reply("诉求已受理")))
+        first, second = await store.outbox_due(clock.now(), 10)
+        await store.outbox_failed(first.id, "Forbidden: bot was blocked by the user", clock.now(), park=True)
+        clock.advance(days=400)
+        assert [r.id for r in await store.outbox_due(clock.now(), 10)] == [second.id]  # never due again
+        (parked,) = await store.outbox_parked()
+        assert parked.id == first.id and "blocked" in parked.last_error and parked.parked_at is not None
+        assert await store.outbox_requeue([second.id], clock.now()) == 0  # not parked: untouched
+        assert await store.outbox_requeue(None, clock.now()) == 1
+        due = await store.outbox_due(clock.now(), 10)
+        assert sorted((r.id, r.attempts, r.parked_at) for r in due) == [
+            (first.id, 0, None),
+            (second.id, 0, None),
+        ]
+        assert await store.outbox_parked() == []
+    finally:
+        await store.close()
+
+
+async def test_delivery_progress_of_a_multi_chat_notification_survives_reopening(tmp_path):
+    clock = FixedClock(at(2026, 11, 23, 9, 0))
+    store = await open_sqlite_store(tmp_path / "t.db", clock=clock)
+    await store.enqueue(Notification(Recipient("department", "公安局"), Reply("新诉求")))
+    (row,) = await store.outbox_due(clock.now(), 10)
+    await store.outbox_delivered(row.id, ["-1001"])
+    await store.close()
+    store = await open_sqlite_store(tmp_path / "t.db", clock=clock)
+    try:
+        (row,) = await store.outbox_due(clock.now(), 10)
+        assert row.delivered == ("-1001",)
     finally:
         await store.close()

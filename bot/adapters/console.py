@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html
 import re
 import sys
 from typing import TextIO
@@ -16,6 +15,7 @@ from typing import TextIO
 from bot.core.assistant import Assistant, CoreConfig
 from bot.core.clock import Clock, SystemClock
 from bot.core.messages import Incoming, Reply
+from bot.core.text.markup import html_to_text
 
 CITIZEN = "console:citizen"
 STAFF = "console:staff"
@@ -42,15 +42,6 @@ class OffsetClock:
         return self.base.now() + self.offset
 
 
-_TAG = re.compile(r"<[^>]+>")
-
-
-def to_plain(markup: str) -> str:
-    text = re.sub(r"<s>(.*?)</s>", r"\1", markup, flags=re.S)
-    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2（\1）", text, flags=re.S)
-    return html.unescape(_TAG.sub("", text))
-
-
 class Console:
     def __init__(self, assistant: Assistant, clock: OffsetClock, out: TextIO = sys.stdout):
         self.a = assistant
@@ -65,7 +56,7 @@ class Console:
     def show(self, replies: list[Reply]) -> None:
         self.buttons = []
         for r in replies:
-            self.say(to_plain(r.html))
+            self.say(html_to_text(r.html))
             labels = []
             for row in r.buttons:
                 for b in row:
@@ -85,7 +76,7 @@ class Console:
                 rcpt.kind, rcpt.kind
             )
             self.say(f"📨 通知 → {who} {rcpt.id}：")
-            self.say("   " + to_plain(reply.html).replace("\n", "\n   "))
+            self.say("   " + html_to_text(reply.html).replace("\n", "\n   "))
             labels = [b.label for r in reply.buttons for b in r]
             if labels:
                 self.say("   ［" + " | ".join(labels) + "］")
@@ -156,7 +147,7 @@ async def run_console(config: CoreConfig, stdin: TextIO = sys.stdin, out: TextIO
     assistant = await Assistant.create(config, clock)
     console = Console(assistant, clock, out)
     interactive = stdin.isatty()
-    console.say(to_plain(assistant.renderer.render("help.html.j2")))
+    console.say(html_to_text(assistant.renderer.render("help.html.j2")))
     console.say("\n（控制台模式：输入 :help 查看控制台命令，:quit 退出）\n")
     loop = asyncio.get_running_loop()
     try:

@@ -44,6 +44,7 @@ from bot.config import CATCH_ALL, ConfigError, Settings
 from bot.core.messages import Incoming, Notification, Recipient, Reply
 
 from .guards import PerChatUpdateProcessor, RateLimiter, UpdateDeduplicator
+from .http import AiohttpRequest
 from .masking import install_log_masking, mask_sensitive
 from .outbox import OutboxDispatcher
 from .sending import ReplySender, is_transient
@@ -86,7 +87,11 @@ STAFF_COMMANDS = [
     BotCommand("stats", "统计：day / week / month"),
     BotCommand("help", "使用帮助"),
 ]
-ADMIN_COMMANDS = [*STAFF_COMMANDS, BotCommand("staff", "工作人员管理：add / remove / list")]
+ADMIN_COMMANDS = [
+    *STAFF_COMMANDS,
+    BotCommand("staff", "工作人员管理：add / remove / list"),
+    BotCommand("outbox", "发送失败的通知：查看 / retry 重发"),
+]
 
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(.*)$", re.S)
 
@@ -101,8 +106,10 @@ class TelegramBridge:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         dedup_capacity: int = 10_000,
+        jobs: bool = True,
     ):
         self.settings = settings
+        self.jobs = jobs
         self.assistant = assistant
         self.dedup = UpdateDeduplicator(dedup_capacity)
         self.limiter = RateLimiter(settings.rate_limit, monotonic=monotonic)
@@ -112,6 +119,7 @@ class TelegramBridge:
         self.application: Application | None = None
         self.handled = 0
         self._menu_task: asyncio.Task[None] | None = None
+        self._catch_up_task: asyncio.Task[int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -128,10 +136,13 @@ class TelegramBridge:
         """After the bot is initialised (getMe done): remember our name, set the command menus."""
         self.bot_username = (application.bot.username or "").lower()
         await self.set_command_menus(application)
+        if self.jobs:
+            self._catch_up_task = asyncio.create_task(self.catch_up_digest())
 
     async def on_shutdown(self, application: Application) -> None:
-        if self._menu_task is not None:
-            await asyncio.gather(self._menu_task, return_exceptions=True)
+        for task in (self._menu_task, self._catch_up_task):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
         if self.outbox is not None:
             await self.outbox.close()
 
@@ -334,6 +345,21 @@ class TelegramBridge:
         await self.drain_outbox()
         return queued
 
+    async def catch_up_digest(self) -> int:
+        """At start-up: if today's digest time has passed (the bot was down then), send today's digest now.
+        Digests already sent today are not sent again (each has a per-day key in the outbox)."""
+        now = self.now().astimezone(self.settings.timezone)
+        if now.time() < self.settings.digest_time:
+            return 0
+        try:
+            queued = await self.send_digests(now.date())
+        except Exception:  # noqa: BLE001 - the daily job will try again tomorrow; starting matters more
+            log.exception("补发今日工作摘要失败")
+            return 0
+        if queued:
+            log.info("启动时补发了今日工作摘要 %d 份（发送时间 %s 已过）", queued, self.settings.digest_time)
+        return queued
+
     async def _job_outbox(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.drain_outbox()
 
@@ -364,17 +390,20 @@ def build_application(
     """The python-telegram-bot Application with every handler and job; the bridge is in bot_data."""
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN", "未设置：请填写从 @BotFather 获得的机器人令牌。")
-    bridge = TelegramBridge(settings, assistant, monotonic=monotonic)
+    bridge = TelegramBridge(settings, assistant, monotonic=monotonic, jobs=jobs)
+    # a small pool is enough: one request per handled update at a time, kept alive between updates
+    pool = pool_size or max(2, min(concurrency // 2, 8))
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .concurrent_updates(PerChatUpdateProcessor(concurrency))
-        # httpcore scans every pooled connection for each request: a small pool is faster than a big one
-        .connection_pool_size(pool_size or max(2, min(concurrency // 2, 8)))
-        .pool_timeout(10.0)
         .post_init(bridge.on_startup)
         .post_shutdown(bridge.on_shutdown)
     )
+    if settings.http_client == "aiohttp":
+        builder = builder.request(AiohttpRequest(pool)).get_updates_request(AiohttpRequest(1))
+    else:
+        builder = builder.connection_pool_size(pool).pool_timeout(10.0)
     if settings.telegram_base_url:
         base = settings.telegram_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_url(base))

@@ -3,8 +3,11 @@ citizens, reminders) and records the outcome in the store.
 
 Transient failures (429 RetryAfter, timeouts, network errors, 5xx) are retried with exponential backoff for
 as long as it takes: nothing is dropped. Permanent failures (chat not found, bot blocked, bad request) are
-retried a bounded number of times and then parked with the error kept (`outbox_failed` with a retry time far
-ahead), so an operator can see and requeue them.
+retried a bounded number of times and then parked with the error kept; an admin lists them with `/outbox` and
+re-queues them with `/outbox retry` once the cause is fixed (e.g. the bot added back to a group).
+
+A notification for several chats (a department with two groups) records each chat it reaches, so a restart
+half-way does not post it to the first group again.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = 5.0
 BACKOFF_MAX = 15 * 60.0
 PERMANENT_ATTEMPTS = 3
-PARKED_FOR = dt.timedelta(days=365)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -72,8 +74,6 @@ class OutboxDispatcher:
         self.batch = batch
         self.permanent_attempts = permanent_attempts
         self._lock = asyncio.Lock()
-        # row id -> chats already delivered (a row for several chats that failed half-way)
-        self._delivered: dict[int, set[int | str]] = {}
         self._kick: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.sent = 0
@@ -127,20 +127,21 @@ class OutboxDispatcher:
                     transient=False,
                 )
                 continue
-            done = self._delivered.setdefault(row.id, set())
+            done = set(row.delivered)
             try:
                 for chat in chats:
-                    if chat in done:
+                    if str(chat) in done:
                         continue
                     await self.sender.send(chat, notification.reply, retry=False)
-                    done.add(chat)
+                    done.add(str(chat))
+                    if len(chats) > 1:
+                        await self.store.outbox_delivered(row.id, sorted(done))
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
                 await self._fail(row, describe_error(exc), transient=is_transient(exc), exc=exc)
                 if isinstance(exc, RetryAfter):
                     # flood control: stop this round, the rest waits for the next drain
                     return delivered, True
                 continue
-            self._delivered.pop(row.id, None)
             await self.store.outbox_sent(row.id, self.now())
             self.sent += 1
             delivered += 1
@@ -154,9 +155,13 @@ class OutboxDispatcher:
         elif transient:
             retry_at = now + backoff(row.attempts)
         elif row.attempts + 1 >= self.permanent_attempts:
-            retry_at = now + PARKED_FOR
-            self._delivered.pop(row.id, None)
-            log.error("通知 #%s 多次发送失败，已停止重试并保留记录：%s", row.id, error)
+            log.error(
+                "通知 #%s 多次发送失败，已停止重试并保留记录（管理员可用 /outbox 查看、重发）：%s",
+                row.id,
+                error,
+            )
+            await self.store.outbox_failed(row.id, error, now, park=True)
+            return
         else:
             retry_at = now + dt.timedelta(minutes=1) * (row.attempts + 1)
         if transient:

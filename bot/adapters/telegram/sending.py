@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html as html_lib
 import logging
-import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -16,6 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.core.messages import Button, Reply
+from bot.core.text.markup import html_to_text
 
 from .splitting import split_html
 
@@ -57,10 +56,6 @@ def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None
         if out:
             rows.append(out)
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-def html_to_plain(html: str) -> str:
-    return html_lib.unescape(re.sub(r"<[^>]*>", "", html))
 
 
 class ReplySender:
@@ -108,7 +103,7 @@ class ReplySender:
                 if markup is not None:
                     kwargs["reply_markup"] = markup
                 if plain:
-                    kwargs["text"] = html_to_plain(text)
+                    kwargs["text"] = html_to_text(text)
                 else:
                     kwargs["text"], kwargs["parse_mode"] = text, ParseMode.HTML
                 return await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)

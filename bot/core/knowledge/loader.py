@@ -217,5 +217,7 @@ def _cross_check(kb: KnowledgeBase, origin: dict[str, str]) -> list[str]:
                 p(ex.id, f"适用事项 {ref} 的材料清单中没有标注 exempted_by: {ex.id} 的材料")
     for c in kb.appeal_categories.values():
         if have_departments and kb.department(c.department) is None:
-            problems.append(f"appeal_categories {c.name}: department「{c.department}」未在 departments 中定义")
+            problems.append(
+                f"appeal_categories {c.name}: department「{c.department}」未在 departments 中定义"
+            )
     return problems

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from bot.core.messages import Button, Incoming, Reply
+from bot.core.messages import Button, Incoming, Recipient, Reply
+from bot.core.text.markup import html_to_text
 
 from . import views
 from .models import OPEN_STATES, PENDING, ROLE_LABELS, StaffMember, Ticket, TicketQuery
@@ -30,6 +31,7 @@ USAGE = {
     "reopen": "/reopen 编号 理由 — 重新办理",
     "close": "/close 编号 [说明] — 关闭诉求",
     "stats": "/stats [day|week|month] — 办理统计",
+    "outbox": "/outbox — 查看发送失败的通知 | /outbox retry 编号[ 编号…] | /outbox retry all — 排除原因后重新发送",
     "staff": "/staff add 用户ID 角色(admin|supervisor|handler) 部门[,部门] [姓名] | /staff remove 用户ID | /staff list",
 }
 CITIZEN_COMMANDS = {"my", "ticket"}
@@ -318,6 +320,42 @@ class TicketCommands:
             return [Reply(f"已登记 {escape(name)}（{escape(user_id)}）为{ROLE_LABELS[role]}{where}。")]
         return [usage("staff")]
 
+    async def _cmd_outbox(self, msg: Incoming, rest: str) -> list[Reply]:
+        """Notifications that failed permanently (bot blocked, removed from a group, …) wait here until an
+        admin has fixed the cause and sends them again."""
+        await require_admin(self.service, msg.user_id)
+        store = self.service.store
+        parts = rest.split()
+        if not parts or parts == ["list"]:
+            rows = await store.outbox_parked(20)
+            if not rows:
+                return [Reply("没有发送失败、等待处理的通知。")]
+            lines = ["<b>发送失败的通知</b>"]
+            for r in rows:
+                when = r.parked_at.strftime("%m-%d %H:%M") if r.parked_at else "-"
+                preview = html_to_text(r.notification.reply.html).replace("\n", " ")[:40]
+                lines.append(
+                    f"#{r.id}｜发给{escape(_recipient_text(r.notification.recipient))}｜{when}"
+                    f"｜{escape((r.last_error or '')[:80])}\n　{escape(preview)}"
+                )
+            lines.append(
+                "排除原因后（如把机器人重新拉进工作群），发送 /outbox retry 编号 或 /outbox retry all 重新发送。"
+            )
+            return [Reply("\n".join(lines))]
+        if parts[0] == "retry" and len(parts) >= 2:
+            now = self.service.clock.now()
+            if parts[1:] == ["all"]:
+                n = await store.outbox_requeue(None, now)
+            else:
+                ids = [p.lstrip("#") for p in parts[1:]]
+                if not all(i.isdigit() for i in ids):
+                    return [usage("outbox")]
+                n = await store.outbox_requeue([int(i) for i in ids], now)
+            if n == 0:
+                return [Reply("没有找到可重新发送的通知，请用 /outbox 核对编号。")]
+            return [Reply(f"已将 {n} 条通知重新排队，稍后自动发送。")]
+        return [usage("outbox")]
+
     # ------------------------------------------------------------------ buttons
     async def _callback(self, msg: Incoming) -> list[Reply] | None:
         data = msg.callback or ""
@@ -354,3 +392,11 @@ class TicketCommands:
                 return [Reply("已收到您的评价。很抱歉没能让您满意，您的诉求已重新交办，负责人将跟进处理。")]
             return [Reply(f"感谢您的评价（{views.RATING_LABELS[int(score)]}）！如有新的问题，随时告诉我。")]
         return None
+
+
+def _recipient_text(r: Recipient) -> str:
+    if r.kind == "department":
+        return f"{r.id}工作群"
+    if r.kind == "admins":
+        return "管理员"
+    return f"{'工作人员' if r.kind == 'staff' else '用户'} {r.id}"

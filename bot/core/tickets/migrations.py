@@ -113,4 +113,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX questions_at ON questions(at)",
         ],
     ),
+    (
+        2,
+        "outbox: parked notifications and per-chat delivery progress",
+        [
+            # set when a notification failed permanently: no more automatic attempts until re-queued
+            "ALTER TABLE outbox ADD COLUMN parked_at INTEGER",
+            # chats already reached by a notification meant for several (a department with two groups)
+            "ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '[]'",
+        ],
+    ),
 ]

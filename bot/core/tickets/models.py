@@ -177,6 +177,9 @@ class OutboxRow:
     next_attempt_at: dt.datetime
     sent_at: dt.datetime | None = None
     last_error: str | None = None
+    parked_at: dt.datetime | None = None
+    # chat ids (as text) already reached, for a notification that goes to several chats
+    delivered: tuple[str, ...] = ()
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,6 +33,8 @@ from .models import (
     TicketQuery,
 )
 from .store import ConflictError, CreateHook, QuestionCount, SlaCount
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -99,6 +102,12 @@ class SqliteTicketStore:
         self._pending_creates: list[tuple[NewTicket, CreateHook, asyncio.Future]] = []
         self._flushing = False
         self._flush_task: asyncio.Task | None = None
+        # question-log rows waiting for their batch insert (statistics: one transaction for many rows)
+        self._pending_questions: list[tuple] = []
+        self._questions_task: asyncio.Task | None = None
+        # who has an intake draft: most messages come from people without one, and this spares them a
+        # database read. This process is the only writer of drafts (one bot per database).
+        self._draft_users: set[str] = set()
 
     # ------------------------------------------------------------------ plumbing
     @classmethod
@@ -113,11 +122,13 @@ class SqliteTicketStore:
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         store = cls(conn, tz, clock or SystemClock(tz))
         await store._run(lambda db: store._setup(db, durable))
+        store._draft_users = {r[0] for r in await store._fetchall("SELECT user_id FROM drafts")}
         return store
 
     async def close(self) -> None:
         if self._flush_task is not None and not self._flush_task.done():
             await self._flush_task
+        await self.flush_questions()
         await self._conn.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -472,25 +483,53 @@ class SqliteTicketStore:
         at = to_ts(self.clock.now())
         return bool(await self._write(lambda db: self._insert_notifications(db, at, [notification])))
 
+    _OUTBOX_COLUMNS = (
+        "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
+        " next_attempt_at, sent_at, last_error, parked_at, delivered"
+    )
+
+    def _outbox_row(self, r: tuple) -> OutboxRow:
+        return OutboxRow(
+            id=r[0],
+            notification=Notification(Recipient(r[1], r[2]), Reply(r[3], _buttons_from(r[4])), r[5]),
+            created_at=self._dt(r[6]),
+            attempts=r[7],
+            next_attempt_at=self._dt(r[8]),
+            sent_at=self._dt(r[9]),
+            last_error=r[10],
+            parked_at=self._dt(r[11]),
+            delivered=tuple(json.loads(r[12] or "[]")),
+        )
+
     async def outbox_due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]:
         rows = await self._fetchall(
-            "SELECT id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
-            " next_attempt_at, sent_at, last_error FROM outbox"
-            " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            f"SELECT {self._OUTBOX_COLUMNS} FROM outbox"
+            " WHERE sent_at IS NULL AND next_attempt_at <= ? AND parked_at IS NULL"
+            " ORDER BY next_attempt_at, id LIMIT ?",
             (to_ts(now), limit),
         )
-        return [
-            OutboxRow(
-                id=r[0],
-                notification=Notification(Recipient(r[1], r[2]), Reply(r[3], _buttons_from(r[4])), r[5]),
-                created_at=self._dt(r[6]),
-                attempts=r[7],
-                next_attempt_at=self._dt(r[8]),
-                sent_at=self._dt(r[9]),
-                last_error=r[10],
-            )
-            for r in rows
-        ]
+        return [self._outbox_row(r) for r in rows]
+
+    async def outbox_parked(self, limit: int = 50) -> list[OutboxRow]:
+        rows = await self._fetchall(
+            f"SELECT {self._OUTBOX_COLUMNS} FROM outbox"
+            " WHERE sent_at IS NULL AND parked_at IS NOT NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [self._outbox_row(r) for r in rows]
+
+    async def outbox_requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
+        def tx(db: sqlite3.Connection) -> int:
+            sql = "UPDATE outbox SET parked_at=NULL, attempts=0, next_attempt_at=? WHERE sent_at IS NULL AND parked_at IS NOT NULL"
+            if ids is None:
+                return db.execute(sql, (to_ts(now),)).rowcount
+            return sum(db.execute(sql + " AND id=?", (to_ts(now), i)).rowcount for i in ids)
+
+        return await self._write(tx)
+
+    async def outbox_delivered(self, id: int, chats: list[str]) -> None:
+        raw = json.dumps(sorted(chats))
+        await self._write(lambda db: db.execute("UPDATE outbox SET delivered=? WHERE id=?", (raw, id)))
 
     async def outbox_sent(self, id: int, at: dt.datetime) -> None:
         await self._write(
@@ -499,11 +538,12 @@ class SqliteTicketStore:
             )
         )
 
-    async def outbox_failed(self, id: int, error: str, retry_at: dt.datetime) -> None:
+    async def outbox_failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
+        parked = to_ts(self.clock.now()) if park else None
         await self._write(
             lambda db: db.execute(
-                "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=? WHERE id=?",
-                (error[:2000], to_ts(retry_at), id),
+                "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, parked_at=? WHERE id=?",
+                (error[:2000], to_ts(retry_at), parked, id),
             )
         )
 
@@ -521,13 +561,17 @@ class SqliteTicketStore:
                 (user_id, raw, at),
             )
         )
+        self._draft_users.add(user_id)
 
     async def load_draft(self, user_id: str) -> dict | None:
+        if user_id not in self._draft_users:
+            return None
         rows = await self._fetchall("SELECT data FROM drafts WHERE user_id=?", (user_id,))
         return json.loads(rows[0][0]) if rows else None
 
     async def delete_draft(self, user_id: str) -> None:
         await self._write(lambda db: db.execute("DELETE FROM drafts WHERE user_id=?", (user_id,)))
+        self._draft_users.discard(user_id)
 
     async def log_question(
         self,
@@ -539,12 +583,33 @@ class SqliteTicketStore:
         at: dt.datetime | None = None,
     ) -> None:
         ts = to_ts(at or self.clock.now())
-        await self._write(
-            lambda db: db.execute(
-                "INSERT INTO questions(user_id, text, intent, target, answered, at) VALUES (?,?,?,?,?,?)",
-                (user_id, text[:500], intent, target, int(answered), ts),
-            )
-        )
+        # Queued and written in batches: a question's answer never waits for its statistics row.
+        self._pending_questions.append((user_id, text[:500], intent, target, int(answered), ts))
+        if self._questions_task is None or self._questions_task.done():
+            self._questions_task = asyncio.create_task(self._write_questions())
+
+    async def _write_questions(self) -> None:
+        await asyncio.sleep(0.02)  # gather the rows of the messages being handled right now
+        while self._pending_questions:
+            rows, self._pending_questions = self._pending_questions, []
+            try:
+                await self._write(
+                    lambda db, rows=rows: db.executemany(
+                        "INSERT INTO questions(user_id, text, intent, target, answered, at)"
+                        " VALUES (?,?,?,?,?,?)",
+                        rows,
+                    )
+                )
+            except Exception:
+                log.exception("could not write %d question-log rows", len(rows))
+
+    async def flush_questions(self) -> None:
+        """Wait until every logged question is written (readers of the log call this first)."""
+        while self._questions_task is not None and not self._questions_task.done():
+            await self._questions_task
+        if self._pending_questions:
+            self._questions_task = asyncio.create_task(self._write_questions())
+            await self._questions_task
 
     # ------------------------------------------------------------------ aggregates
     async def _by_department(self, sql: str, params: Any) -> dict[str, int]:
@@ -645,6 +710,7 @@ class SqliteTicketStore:
                 "SELECT target, COUNT(*) AS n FROM questions WHERE at >= ? AND at < ? AND target IS NOT NULL"
                 " GROUP BY target ORDER BY n DESC, target LIMIT ?"
             )
+        await self.flush_questions()
         rows = await self._fetchall(sql, (to_ts(start), to_ts(end), limit))
         return [QuestionCount(key=k, count=n) for k, n in rows]
 

@@ -83,7 +83,15 @@ class TicketStore(Protocol):
     async def enqueue(self, notification: Notification) -> bool: ...
     async def outbox_due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]: ...
     async def outbox_sent(self, id: int, at: dt.datetime) -> None: ...
-    async def outbox_failed(self, id: int, error: str, retry_at: dt.datetime) -> None: ...
+    async def outbox_failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
+        """Record a failed attempt; park=True stops automatic attempts until outbox_requeue."""
+
+    async def outbox_delivered(self, id: int, chats: list[str]) -> None:
+        """Record the chats a multi-chat notification has reached so far (survives a restart)."""
+
+    async def outbox_parked(self, limit: int = 50) -> list[OutboxRow]: ...
+    async def outbox_requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
+        """Give parked notifications (the given ids, or all when None) a fresh start; returns how many."""
 
     # intake drafts and the question log
     async def save_draft(self, user_id: str, data: dict) -> None: ...
@@ -97,7 +105,11 @@ class TicketStore(Protocol):
         target: str | None,
         answered: bool,
         at: dt.datetime | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Record an asked question; may be written later in a batch (see flush_questions)."""
+
+    async def flush_questions(self) -> None:
+        """Write every question logged so far."""
 
     # aggregates for digests and /stats (SQL aggregation; never a scan in Python)
     async def count_created(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]: ...
