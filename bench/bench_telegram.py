@@ -41,7 +41,7 @@ from tg_standin import TOKEN, BotApiStandIn  # noqa: E402
 
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.core.assistant import Assistant, CoreConfig  # noqa: E402
+from bot.core.assistant import Assistant, CoreConfig, freeze_startup_objects  # noqa: E402
 from bot.core.messages import Reply  # noqa: E402
 
 DEVSET = ROOT.parent / "shared" / "spec" / "devset.jsonl"
@@ -70,8 +70,8 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def _standin_process(conn) -> None:  # noqa: ANN001 - a multiprocessing Connection
-    stand = BotApiStandIn().start()
+def _standin_process(conn, latency: float) -> None:  # noqa: ANN001 - a multiprocessing Connection
+    stand = BotApiStandIn(latency=latency).start()
     conn.send(stand.port)
     while True:
         op, arg = conn.recv()
@@ -92,9 +92,11 @@ class RemoteStandIn:
     """The stand-in in its own process, driven over a pipe: pushes are batched, calls fetched on demand.
     Its Call.at stamps are time.monotonic(), which is system-wide on Linux, so spans stay comparable."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         self._conn, child = mp.Pipe()
-        self._proc = mp.get_context("spawn").Process(target=_standin_process, args=(child,), daemon=True)
+        self._proc = mp.get_context("spawn").Process(
+            target=_standin_process, args=(child, latency), daemon=True
+        )
         self._proc.start()
         self.port = self._conn.recv()
         self._batch: list[tuple[str, int, str]] = []
@@ -139,9 +141,9 @@ class RemoteStandIn:
 async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING)
     if args.standin == "process":
-        stand = RemoteStandIn()
+        stand = RemoteStandIn(args.rtt / 1000)
     else:
-        stand = BotApiStandIn()
+        stand = BotApiStandIn(latency=args.rtt / 1000)
         if args.standin == "thread":
             stand.start()
         else:
@@ -180,7 +182,10 @@ async def main(args: argparse.Namespace) -> None:
         staff_groups={"*": (-1009999,)},
         rate_limit=0,
     )
-    app = build_application(settings, assistant, concurrency=args.concurrency, pool_size=args.pool)
+    kwargs = {"concurrency": args.concurrency} if args.concurrency else {}
+    app = build_application(settings, assistant, pool_size=args.pool, **kwargs)
+    if not args.no_freeze:
+        freeze_startup_objects()  # as `python -m bot run` does
 
     starts: dict[int, tuple[int, float]] = {}
     spans: dict[int, tuple[int, float, float]] = {}
@@ -255,7 +260,7 @@ async def main(args: argparse.Namespace) -> None:
     standin_total = sum(c.server_seconds for c in calls if c.method != "getUpdates")
     print(
         f"updates: {n} ({args.users} users, {args.callbacks:.0%} button presses), tickets {tickets}, "
-        f"concurrency {args.concurrency}, stand-in in {'its own process' if args.standin == 'process' else 'the bot process (' + args.standin + ')'}"
+        f"concurrency {args.concurrency or 'default'}, rtt {args.rtt:g} ms, stand-in in {'its own process' if args.standin == 'process' else 'the bot process (' + args.standin + ')'}"
     )
     print(
         f"handled by the core: {handled}; sendMessage calls: {sends}; stand-in time total {standin_total:.2f} s"
@@ -273,14 +278,13 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def latencies(calls: list, spans: dict[int, tuple[int, float, float]]) -> tuple[list[float], list[float]]:
-    """Per update: (including the stand-in's time, excluding it), in ms. The stand-in's own time for a chat
-    is attributed to the update being handled for that chat at that moment (one at a time per chat)."""
+    """Per update: (including the stand-in's time, excluding it), in ms. The stand-in's own time (and its
+    simulated network delay) for a chat is attributed to the update being handled for that chat at that
+    moment (one at a time per chat)."""
     by_chat: dict[int, list[tuple[float, float]]] = {}
     for c in calls:
         if c.method in ("sendMessage", "answerCallbackQuery", "editMessageText", "editMessageReplyMarkup"):
-            chat = int(c.params.get("chat_id", 0) or 0)
-            if c.method == "answerCallbackQuery":
-                chat = -1  # not per chat; counted below by time overlap only when unambiguous
+            chat = int(c.params.get("chat_id") or c.params.get("_chat_id") or 0)
             by_chat.setdefault(chat, []).append((c.at, c.server_seconds))
     raw, ours = [], []
     for chat, start, end in spans.values():
@@ -305,11 +309,19 @@ if __name__ == "__main__":
     ap.add_argument("--updates", type=int, default=3000)
     ap.add_argument("--users", type=int, default=500)
     ap.add_argument("--callbacks", type=float, default=0.2)
-    ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument(
-        "--rate", type=float, default=100.0, help="offered load (updates/s) for the latency phase"
+        "--concurrency", type=int, default=None, help="updates handled at once (default: the adapter's)"
     )
-    ap.add_argument("--paced", type=int, default=1500, help="updates in the latency phase (0: skip it)")
+    ap.add_argument(
+        "--rtt",
+        type=float,
+        default=0.0,
+        help="ms the stand-in waits before answering each call (network + Telegram)",
+    )
+    ap.add_argument(
+        "--rate", type=float, default=300.0, help="offered load (updates/s) for the latency phase"
+    )
+    ap.add_argument("--paced", type=int, default=3000, help="updates in the latency phase (0: skip it)")
     ap.add_argument(
         "--pool", type=int, default=None, help="HTTP connection pool size (default: the adapter's)"
     )
@@ -318,6 +330,9 @@ if __name__ == "__main__":
         choices=("process", "loop", "thread"),
         default="process",
         help="where the stand-in runs: its own process (default), the bot's event loop, or a thread",
+    )
+    ap.add_argument(
+        "--no-freeze", action="store_true", help="leave start-up objects in the cyclic GC (before the fix)"
     )
     ap.add_argument(
         "--echo", action="store_true", help="a trivial echo core instead of the real one (adapter ceiling)"

@@ -131,6 +131,8 @@ class Settings:
     log_level: str = "INFO"
     # the HTTP client under python-telegram-bot: "aiohttp" (faster) or "httpx" (PTB's own, e.g. for SOCKS)
     http_client: str = "aiohttp"
+    # updates handled at once (one at a time per chat): their Bot API calls overlap on the network
+    concurrent_updates: int = 64
 
     # ------------------------------------------------------------------ loading
 
@@ -260,6 +262,7 @@ class Settings:
             rate_limit=_int("RATE_LIMIT", get("RATE_LIMIT") or "20", 0, 10000),
             log_level=log_level,
             http_client=http_client,
+            concurrent_updates=_int("CONCURRENT_UPDATES", get("CONCURRENT_UPDATES") or "64", 1, 1024),
         )
 
     # ------------------------------------------------------------------ derived
@@ -320,6 +323,7 @@ _KNOWN = {
     "RATE_LIMIT",
     "LOG_LEVEL",
     "TELEGRAM_HTTP_CLIENT",
+    "CONCURRENT_UPDATES",
 }
 HTTP_CLIENTS = ("aiohttp", "httpx")
 

@@ -74,8 +74,18 @@ def _u16len(s: str) -> int:
 
 
 class BotApiStandIn:
-    def __init__(self, *, bot_id: int = 7000001, username: str = "zwfw_test_bot", token: str = TOKEN):
+    def __init__(
+        self,
+        *,
+        bot_id: int = 7000001,
+        username: str = "zwfw_test_bot",
+        token: str = TOKEN,
+        latency: float = 0.0,
+    ):
         self.token = token
+        # seconds each call but getUpdates takes before answering: the network and Telegram's servers
+        # (benchmarks: concurrency only pays off when the other side is not instant)
+        self.latency = latency
         self.bot_user = {
             "id": bot_id,
             "is_bot": True,
@@ -92,6 +102,9 @@ class BotApiStandIn:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._callback_chats: dict[
+            str, int
+        ] = {}  # callback query id -> chat, to attribute answerCallbackQuery
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._fail_rules: list[_FailRule] = []
         self._chat_failures: dict[int, tuple[int, str]] = {}
@@ -253,8 +266,11 @@ class BotApiStandIn:
             "from": self.bot_user,
             "text": (stored or {}).get("text", "…"),
         }
+        query_id = str(next(self._callback_ids))
+        with self._lock:
+            self._callback_chats[query_id] = chat_id
         query = {
-            "id": str(next(self._callback_ids)),
+            "id": query_id,
             "from": self._user(user_id),
             "chat_instance": f"ci{chat_id}",
             "message": message,
@@ -433,7 +449,15 @@ class BotApiStandIn:
         if not body:
             return {}
         if "application/json" in content_type:
-            return json.loads(body)
+            # like the Bot API: an object parameter may come as an object or as a JSON-serialised string
+            params = json.loads(body)
+            for k in _JSON_PARAMS & params.keys():
+                if isinstance(params[k], str):
+                    try:
+                        params[k] = json.loads(params[k])
+                    except ValueError:
+                        pass
+            return params
         params: dict[str, Any] = {}
         for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
             if k in _JSON_PARAMS:
@@ -460,9 +484,16 @@ class BotApiStandIn:
         elif method == "getUpdates":
             status, payload, waited = await self._get_updates(params)
         else:
+            if self.latency:
+                await asyncio.sleep(self.latency)
             status, payload = self._handle(method, params)
         server_seconds = time.perf_counter() - started - waited
         with self._lock:
+            if method == "answerCallbackQuery":
+                params = {
+                    **params,
+                    "_chat_id": self._callback_chats.get(str(params.get("callback_query_id"))),
+                }
             self._calls.append(Call(method, params, status, server_seconds))
         return status, payload
 

@@ -383,7 +383,7 @@ def build_application(
     assistant: Any,
     *,
     monotonic: Callable[[], float] = time.monotonic,
-    concurrency: int = 4,
+    concurrency: int | None = None,
     pool_size: int | None = None,
     jobs: bool = True,
 ) -> Application:
@@ -391,8 +391,10 @@ def build_application(
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN", "未设置：请填写从 @BotFather 获得的机器人令牌。")
     bridge = TelegramBridge(settings, assistant, monotonic=monotonic, jobs=jobs)
-    # a small pool is enough: one request per handled update at a time, kept alive between updates
-    pool = pool_size or max(2, min(concurrency // 2, 8))
+    # Each update waits on the network for its Bot API calls (tens of ms to Telegram), so many are handled
+    # at once (one at a time per chat); each may have one request in flight.
+    concurrency = concurrency or settings.concurrent_updates
+    pool = pool_size or concurrency
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -476,7 +478,7 @@ def _setup_logging(level: str) -> None:
 
 def run(settings: Settings) -> None:
     """Run the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
-    from bot.core.assistant import Assistant
+    from bot.core.assistant import Assistant, freeze_startup_objects
     from bot.core.knowledge import KnowledgeError
 
     _setup_logging(settings.log_level)
@@ -489,6 +491,7 @@ def run(settings: Settings) -> None:
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(1) from None
+    freeze_startup_objects()
     try:
         kb = getattr(assistant, "kb", None)
         if kb is not None and getattr(kb, "departments", None):
