@@ -130,3 +130,44 @@ async def test_console_plays_both_sides(tmp_path, clock):
     assert "居民身份证补领" in text and "收费标准" in text  # button 4 pressed: 费用
     assert re.search(r"SQ\d{8}-\d{4}", text)
     assert "通知 → 部门工作群" in text
+
+
+async def _resolved_and_rated(a, clock, score: int):
+    number, _ = await file_ticket(a)
+    await as_staff(a, f"/claim {number}")
+    await as_staff(a, f"/resolve {number} 路灯已修复。")
+    notes = await drain(a, clock)
+    rating = next(n for n in notes if n.recipient.kind == "user" and n.reply.buttons)
+    rate = next(b.data for row in rating.reply.buttons for b in row if b.data.endswith(f":{score}"))
+    return number, await as_citizen(a, callback=rate)
+
+
+async def test_comment_after_a_low_rating_reaches_the_department(assistant, clock):
+    number, rated = await _resolved_and_rated(assistant, clock, 1)
+    await drain(assistant, clock)
+    [ask] = await as_citizen(assistant, callback=button(rated, "写几句意见"))
+    assert "请直接输入您的意见" in ask.html
+    [thanks] = await as_citizen(assistant, "修了两天又坏了，联系电话13812345678")
+    assert "已收到您的意见" in thanks.html
+    notes = await drain(assistant, clock)
+    dept = [n for n in notes if n.recipient.kind == "department" and "评价意见" in n.reply.html]
+    assert dept and "又坏了" in dept[0].reply.html and "13812345678" not in dept[0].reply.html
+    ticket = await assistant.service.get(number)
+    assert ticket.comment.startswith("修了两天又坏了")
+    # the next message is a question again, not a second comment
+    [answer] = await as_citizen(assistant, "社保卡丢了怎么补办")
+    assert "社会保障卡挂失补换" in answer.html
+
+
+async def test_comment_can_be_cancelled_and_expires(assistant, clock):
+    number, rated = await _resolved_and_rated(assistant, clock, 5)
+    offer = button(rated, "写几句意见")
+    await as_citizen(assistant, callback=offer)
+    [cancelled] = await as_citizen(assistant, "取消")
+    assert "不填写意见" in cancelled.html
+    assert (await assistant.service.get(number)).comment is None
+    await as_citizen(assistant, callback=offer)
+    clock.advance(hours=1)  # asked long ago: the message is a question
+    [answer] = await as_citizen(assistant, "社保卡丢了怎么补办")
+    assert "社会保障卡挂失补换" in answer.html
+    assert (await assistant.service.get(number)).comment is None

@@ -90,6 +90,10 @@ class Assistant:
             return []  # in staff groups only commands and buttons are for us
         if self.intake is not None and await self.intake.active(msg.user_id):
             return await self.intake.handle(msg)
+        if self.commands is not None:
+            comment = await self.commands.take_comment(msg)
+            if comment is not None:
+                return comment
         result = self.dialogue.respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)

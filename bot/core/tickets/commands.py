@@ -6,6 +6,7 @@ button is not one of these commands. Notifications for anybody else go through t
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import escape
 
@@ -35,6 +36,8 @@ USAGE = {
     "staff": "/staff add 用户ID 角色(admin|supervisor|handler) 部门[,部门] [姓名] | /staff remove 用户ID | /staff list",
 }
 CITIZEN_COMMANDS = {"my", "ticket"}
+# how long after pressing "写几句意见" the next message is taken as the comment
+COMMENT_WAIT = dt.timedelta(minutes=30)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 _FULL = re.compile(r"^(?:SQ)?(\d{8})-(\d{1,6})$", re.I)
 _SHORT = re.compile(r"^#?(\d{1,6})$")
@@ -388,10 +391,50 @@ class TicketCommands:
             if not score.isdigit():
                 raise TicketError("评价选项无效，请重新选择。")
             t = await self.service.rate(number, msg.user_id, int(score))
+            offer = [[Button("写几句意见", f"cmt:{t.number}")]]
             if t.state in OPEN_STATES:
-                return [Reply("已收到您的评价。很抱歉没能让您满意，您的诉求已重新交办，负责人将跟进处理。")]
-            return [Reply(f"感谢您的评价（{views.RATING_LABELS[int(score)]}）！如有新的问题，随时告诉我。")]
+                return [
+                    Reply(
+                        "已收到您的评价。很抱歉没能让您满意，您的诉求已重新交办，负责人将跟进处理。"
+                        "如方便，请告诉我们哪里做得不好。",
+                        offer,
+                    )
+                ]
+            return [
+                Reply(f"感谢您的评价（{views.RATING_LABELS[int(score)]}）！如有新的问题，随时告诉我。", offer)
+            ]
+        if kind == "cmt" and rest:
+            ticket = await self.service.get(rest)
+            if ticket is None or ticket.citizen_id != msg.user_id or ticket.rating is None:
+                raise TicketError("这个按钮已过期，请重新操作。")
+            now = self.service.clock.now()
+            await self.service.store.save_draft(
+                _comment_key(msg.user_id), {"number": ticket.number, "at": now.isoformat()}
+            )
+            return [Reply("请直接输入您的意见，发送“取消”可放弃。")]
         return None
+
+    async def take_comment(self, msg: Incoming) -> list[Reply] | None:
+        """The text after the "写几句意见" button is the comment; None when no comment is awaited."""
+        key = _comment_key(msg.user_id)
+        pending = await self.service.store.load_draft(key)
+        if pending is None:
+            return None
+        await self.service.store.delete_draft(key)
+        try:
+            asked = dt.datetime.fromisoformat(pending.get("at", ""))
+        except (TypeError, ValueError):
+            return None
+        if self.service.clock.now() - asked > COMMENT_WAIT:
+            return None  # asked long ago: this is a new question, not the comment
+        text = (msg.text or "").strip()
+        if text in ("取消", "算了", "不用了", "不写了"):
+            return [Reply("好的，不填写意见了。感谢您的评价！")]
+        try:
+            await self.service.comment(pending["number"], msg.user_id, text)
+        except (PermissionDenied, TicketError) as exc:
+            return [Reply(str(exc))]
+        return [Reply("已收到您的意见，我们会认真改进。感谢您的反馈！")]
 
 
 def _recipient_text(r: Recipient) -> str:
@@ -400,3 +443,8 @@ def _recipient_text(r: Recipient) -> str:
     if r.kind == "admins":
         return "管理员"
     return f"{'工作人员' if r.kind == 'staff' else '用户'} {r.id}"
+
+
+def _comment_key(user_id: str) -> str:
+    # kept with the intake drafts: survives a restart, and costs nothing for people without one
+    return f"comment:{user_id}"

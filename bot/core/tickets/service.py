@@ -475,6 +475,33 @@ class TicketService:
 
         return await self._change(number, build)
 
+    async def comment(self, number: str, citizen_id: str, text: str) -> Ticket:
+        """The citizen's words after a rating: kept on the ticket and in its history; after a low rating they
+        also go to the department, which is handling the ticket again."""
+        text = text.strip()[:1000]
+        if not text:
+            raise TicketError("意见内容为空，请直接输入您的意见。")
+
+        async def build(t: Ticket, now: dt.datetime):
+            if t.citizen_id != str(citizen_id):
+                raise PermissionDenied("只有提出该诉求的本人可以填写评价意见。")
+            if t.rating is None:
+                raise TicketError(f"诉求 {t.number} 还没有评价，请先选择满意程度。")
+            notes: list[Notification] = []
+            if t.rating <= 2:
+                alert = Reply(
+                    f"<b>诉求 {t.number} 的诉求人补充了评价意见</b>\n"
+                    f"评价：{views.RATING_LABELS[t.rating]}\n意见：{escape(mask_pii(text))}"
+                )
+                notes.append(
+                    Notification(
+                        Recipient("department", t.department), alert, f"{t.number}:comment:{t.version}"
+                    )
+                )
+            return {"comment": text}, [EventIn(str(citizen_id), "comment", text)], notes
+
+        return await self._change(number, build)
+
     # ------------------------------------------------------------------ people's views
     async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:
         return await self.store.list_tickets(TicketQuery(citizen_id=str(citizen_id), limit=limit))

@@ -22,6 +22,7 @@ ACTION_LABELS = {
     "note": "内部备注",
     "resolve": "办结",
     "rate": "评价",
+    "comment": "评价意见",
     "reopen": "重新办理",
     "close": "关闭",
     "remind": "提醒",
