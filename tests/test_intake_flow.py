@@ -487,7 +487,7 @@ async def test_when_creation_fails_the_person_is_told_and_the_draft_is_kept(tmp_
 
 async def test_a_polite_refusal_from_the_service_is_passed_on(tmp_path, appeals_kb, clock):
     class Refusing:
-        policies = None
+        policies = load_policies()
 
         async def create(self, **kw):
             raise TicketError("诉求内容不能为空，请简要说明您反映的问题。")
@@ -503,7 +503,7 @@ async def test_a_polite_refusal_from_the_service_is_passed_on(tmp_path, appeals_
 
 async def test_a_deadline_the_calendar_cannot_compute_is_explained(tmp_path, appeals_kb, clock):
     class NoCalendar:
-        policies = None
+        policies = load_policies()
 
         async def create(self, **kw):
             return SimpleNamespace(
@@ -557,3 +557,43 @@ async def test_a_phone_number_typed_too_early_is_not_added_to_the_description(en
     assert "请点下面的按钮选择类别" in r.html
     draft = await env.store.load_draft(USER)
     assert draft["description"] == APPEAL
+
+
+# ---------------------------------------------------------------------------------------------- urgency
+async def test_danger_in_the_description_makes_the_ticket_urgent(env):
+    await env.start("我们楼道里燃气泄漏了，煤气味很重，物业电话打不通")
+    await env.press("in:ok")
+    await env.press("in:skip")
+    await env.say("13812345678")
+    r = await env.press("in:anon:0")
+    summary = text_of(r)
+    assert "紧急程度：紧急" in summary and "119" in summary
+    r = await env.press("in:submit")
+    assert "1小时内联系您" in text_of(r)  # the urgent policy's contact window
+    (t,) = await env.tickets()
+    assert (t.priority, t.policy) == ("urgent", "urgent")
+
+
+async def test_ordinary_description_stays_normal_and_is_not_told_to_call_119(env):
+    await env.start()
+    await env.press("in:ok")
+    await env.press("in:skip")
+    await env.press("in:nophone")
+    r = await env.press("in:anon:0")
+    assert "紧急" not in text_of(r) and "119" not in text_of(r)
+    await env.press("in:submit")
+    (t,) = await env.tickets()
+    assert (t.priority, t.policy) == ("normal", "2110")
+
+
+def test_urgent_cues_must_be_a_list_of_words():
+    from bot.core.tickets.sla import SlaConfigError, SlaPolicies
+
+    data = {
+        "policies": [
+            {"name": "p", "contact": {"hours": 2}, "feedback": {"hours": 8}, "resolve": {"hours": 9}}
+        ]
+    }
+    assert SlaPolicies.from_data({**data, "urgent_cues": ["漏气"]}).priority_of("厨房漏 气了") == "urgent"
+    with pytest.raises(SlaConfigError, match="urgent_cues"):
+        SlaPolicies.from_data({**data, "urgent_cues": "漏气"})

@@ -439,6 +439,7 @@ class IntakeFlow:
                 phone=draft.get("phone"),
                 anonymous=bool(draft.get("anonymous")),
                 source_question=draft.get("source_question"),
+                priority=self.service.policies.priority_of(draft["description"]),
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
@@ -488,6 +489,8 @@ class IntakeFlow:
             "department": self._department(category) if category else "",
             "max_description": MAX_DESCRIPTION,
             "max_place": MAX_PLACE,
+            "urgent": step == "summary"
+            and self.service.policies.priority_of(draft.get("description", "")) == "urgent",
         }
         if step == "phone":
             ctx["phone_error"] = draft.get("phone_error")

@@ -72,6 +72,15 @@ class SlaPolicies:
     default: str
     calendar: WorkingCalendar
     rating_window_working_days: int = 3
+    # words that make a 诉求 urgent (danger to people or property now); matched in the compacted description
+    urgent_cues: tuple[str, ...] = ()
+
+    def priority_of(self, description: str) -> str:
+        """ "urgent" when the description has an urgency cue, else "normal"."""
+        from bot.core.text.normalize import compact
+
+        text = compact(description)
+        return "urgent" if any(c in text for c in self.urgent_cues) else "normal"
 
     def select(self, category: str, priority: str = "normal") -> Policy:
         for p in self.policies.values():
@@ -134,11 +143,17 @@ class SlaPolicies:
         default = str(data.get("default", next(iter(policies))))
         if default not in policies:
             raise SlaConfigError(f"sla.yaml: default「{default}」不是已定义的策略")
+        cues = data.get("urgent_cues") or []
+        if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
+            raise SlaConfigError("sla.yaml: urgent_cues 应为非空字符串的列表")
+        from bot.core.text.normalize import compact
+
         return cls(
             policies=policies,
             default=default,
             calendar=calendar,
             rating_window_working_days=int(data.get("rating_window_working_days", 3)),
+            urgent_cues=tuple(compact(c) for c in cues),
         )
 
 
