@@ -21,7 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from bot.core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
 from bot.core.knowledge.loader import KnowledgeBase  # noqa: E402
@@ -39,20 +42,13 @@ from bot.core.tickets.models import TicketQuery  # noqa: E402
 TZ = DEFAULT_TZ
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # a Monday morning, when the digest goes out
 DEPARTMENTS = [f"部门{i:02d}" for i in range(20)]
+# the shipped category names (the departments are synthetic: 20 of them, to spread the load)
 CATEGORIES = [
-    "城乡建设",
-    "环境保护",
-    "交通运输",
-    "教育文体",
-    "劳动和社会保障",
-    "商贸旅游",
-    "卫生计生",
-    "公安政法",
-    "市场监管",
-    "政务服务",
-    "其他",
+    c["name"]
+    for c in yaml.safe_load((ROOT / "knowledge" / "appeals.yaml").read_text(encoding="utf-8"))[
+        "appeal_categories"
+    ]
 ]
-OPEN_STATES = ("待受理", "办理中")
 
 
 def kb() -> KnowledgeBase:

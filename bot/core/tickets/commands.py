@@ -14,6 +14,7 @@ from bot.core.messages import Button, Incoming, Recipient, Reply
 from bot.core.text.markup import html_to_text
 
 from . import views
+from .intake import is_cancel
 from .models import OPEN_STATES, PENDING, ROLE_LABELS, StaffMember, Ticket, TicketQuery
 from .permissions import PermissionDenied, department_text, require_admin, require_staff, require_staff_for
 from .service import TicketError, TicketService
@@ -428,7 +429,7 @@ class TicketCommands:
         if self.service.clock.now() - asked > COMMENT_WAIT:
             return None  # asked long ago: this is a new question, not the comment
         text = (msg.text or "").strip()
-        if text in ("取消", "算了", "不用了", "不写了"):
+        if is_cancel(text):
             return [Reply("好的，不填写意见了。感谢您的评价！")]
         try:
             await self.service.comment(pending["number"], msg.user_id, text)

@@ -60,6 +60,7 @@ CANCEL_WORDS = {
     "不反映了",
     "不提交了",
     "不登记了",
+    "不写了",
     "cancel",
     "/cancel",
 }
@@ -159,6 +160,11 @@ def _key(text: str) -> str:
     return _WORD_NOISE.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
+def is_cancel(text: str) -> bool:
+    """'取消', '算了', '不用了'… typed instead of pressing 取消 (intake, and the comment after a rating)."""
+    return _key(text) in CANCEL_WORDS
+
+
 def _is_skip(key: str) -> bool:
     """'跳过', '没有', '不知道具体地址', '不想留' — a short typed refusal."""
     return key in SKIP_WORDS or (len(key) <= 8 and key.startswith(SKIP_PREFIXES))
@@ -251,7 +257,7 @@ class IntakeFlow:
                     return await self._cancel(msg.user_id)
                 return await self._on_button(msg, draft, action)
             text = clean_text(msg.text)
-            if _key(text) in CANCEL_WORDS:
+            if is_cancel(text):
                 return await self._cancel(msg.user_id)
             return await self._on_text(msg, draft, text)
 

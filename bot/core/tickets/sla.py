@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from bot.core.text.normalize import compact
+
 from .calendar import CalendarError, WorkingCalendar
 
 MILESTONES = ("contact", "feedback", "resolve")
@@ -77,8 +79,6 @@ class SlaPolicies:
 
     def priority_of(self, description: str) -> str:
         """ "urgent" when the description has an urgency cue, else "normal"."""
-        from bot.core.text.normalize import compact
-
         text = compact(description)
         return "urgent" if any(c in text for c in self.urgent_cues) else "normal"
 
@@ -146,8 +146,6 @@ class SlaPolicies:
         cues = data.get("urgent_cues") or []
         if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
             raise SlaConfigError("sla.yaml: urgent_cues 应为非空字符串的列表")
-        from bot.core.text.normalize import compact
-
         return cls(
             policies=policies,
             default=default,

@@ -605,10 +605,9 @@ class SqliteTicketStore:
 
     async def flush_questions(self) -> None:
         """Wait until every logged question is written (readers of the log call this first)."""
+        # log_question starts a writer whenever none is running, and the writer drains every row queued
+        # meanwhile, so waiting for the running writer is enough
         while self._questions_task is not None and not self._questions_task.done():
-            await self._questions_task
-        if self._pending_questions:
-            self._questions_task = asyncio.create_task(self._write_questions())
             await self._questions_task
 
     # ------------------------------------------------------------------ aggregates
