@@ -27,7 +27,7 @@ def test_defaults_with_only_a_token(tmp_path: Path):
     assert s.reminder_interval_seconds == 60 and s.rate_limit == 20
     assert s.log_level == "INFO" and not s.use_webhook
     assert s.staff_groups == {} and s.admin_ids == frozenset()
-    assert s.http_client == "aiohttp"
+    assert s.http_client == "aiohttp" and s.concurrent_updates == 64
 
 
 def test_full_env_file_with_comments_quotes_and_export(tmp_path: Path):
