@@ -101,6 +101,7 @@ def test_core_config_carries_paths_timezone_and_admins(tmp_path: Path):
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nREMINDER_INTERVAL_SECONDS=1分钟", "REMINDER_INTERVAL_SECONDS", "整数"),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nRATE_LIMIT=-1", "RATE_LIMIT", "范围"),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nLOG_LEVEL=LOUD", "LOG_LEVEL", "LOUD"),
+        (f"TELEGRAM_BOT_TOKEN={TOKEN}\nCONCURRENT_UPDATES=0", "CONCURRENT_UPDATES", "范围"),
         (
             f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_HTTP_CLIENT=curl",
             "TELEGRAM_HTTP_CLIENT",
