@@ -40,9 +40,10 @@ from telegram.ext import TypeHandler  # noqa: E402
 from tg_standin import TOKEN, BotApiStandIn  # noqa: E402
 
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.core.assistant import Assistant, CoreConfig, freeze_startup_objects  # noqa: E402
+from bot.app import build  # noqa: E402
+from bot.core.assistant import freeze_startup_objects  # noqa: E402
 from bot.core.messages import Reply  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 
 DEVSET = ROOT.parent / "shared" / "spec" / "devset.jsonl"
 FALLBACK = [
@@ -151,7 +152,9 @@ async def main(args: argparse.Namespace) -> None:
     flush = getattr(stand, "flush", lambda: None)
     tmp = tempfile.mkdtemp(prefix="bench-tg-")
     try:
-        assistant = await Assistant.create(CoreConfig(database_path=f"{tmp}/bench.db"))
+        assistant = (
+            await build(Settings.load(environ={}, env_file=None, database_path=f"{tmp}/bench.db"))
+        ).assistant
         tickets = "on"
         if args.echo:
             real = assistant
@@ -174,7 +177,11 @@ async def main(args: argparse.Namespace) -> None:
             tickets = "echo core"
     except Exception as exc:  # the ticket store may not be available in a partial checkout
         print(f"(ticket store unavailable: {type(exc).__name__}: {exc}; running without tickets)")
-        assistant = await Assistant.create(CoreConfig(database_path=f"{tmp}/bench.db"), with_tickets=False)
+        assistant = (
+            await build(
+                Settings.load(environ={}, env_file=None, database_path=f"{tmp}/bench.db"), tickets=False
+            )
+        ).assistant
         tickets = "off"
     settings = Settings(
         telegram_bot_token=TOKEN,

@@ -35,3 +35,48 @@ def mini_kb():
     from bot.core.knowledge import load_knowledge
 
     return load_knowledge(FIXTURE_KB)
+
+
+def make_settings(**overrides):
+    """Settings for a test: nothing from the developer's environment or .env, only what the test says."""
+    from bot.settings import Settings
+
+    return Settings.load(environ={}, env_file=None, **overrides)
+
+
+@pytest.fixture(scope="session")
+def real_answering():
+    """The shipped knowledge base, cues, matcher and templates, loaded once for every façade test."""
+    from bot.app import DataPaths, load_answering
+
+    return load_answering(DataPaths.resolve(make_settings()))
+
+
+@pytest.fixture(scope="session")
+def mini_answering():
+    from bot.app import DataPaths, load_answering
+
+    return load_answering(DataPaths.resolve(make_settings(knowledge_dir=FIXTURE_KB)))
+
+
+@pytest.fixture
+async def build_app(real_answering):
+    """`await build_app(tmp_path / "t.db", clock, extra_admins={"s1"})`: the whole assistant over the shared
+    knowledge base; every app built is closed after the test (closing twice is harmless)."""
+    from bot.app import build
+
+    apps = []
+
+    async def make(db, clock, *, answering=None, extra_admins=(), **settings):
+        app = await build(
+            make_settings(database_path=db, **settings),
+            clock=clock,
+            answering=answering or real_answering,
+            extra_admins=frozenset(extra_admins),
+        )
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        await app.aclose()

@@ -7,17 +7,15 @@ import re
 import pytest
 
 from bot.adapters.console import Console, OffsetClock
-from bot.core.assistant import Assistant, CoreConfig
 from bot.core.messages import Incoming
 
 CITIZEN, STAFF = "c1", "s1"
 
 
 @pytest.fixture
-async def assistant(tmp_path, clock):
-    a = await Assistant.create(CoreConfig(database_path=str(tmp_path / "t.db"), admin_ids={STAFF}), clock)
-    yield a
-    await a.close()
+async def assistant(tmp_path, clock, build_app):
+    app = await build_app(tmp_path / "t.db", clock, extra_admins={STAFF})
+    return app.assistant
 
 
 async def as_citizen(a, text="", callback=None):
@@ -106,10 +104,9 @@ async def test_unanswered_question_can_become_a_ticket(assistant):
     assert any("古树" in r.html for r in replies)
 
 
-async def test_console_plays_both_sides(tmp_path, clock):
-    cfg = CoreConfig(database_path=str(tmp_path / "c.db"), admin_ids={"console:staff"})
+async def test_console_plays_both_sides(tmp_path, clock, build_app):
     oclock = OffsetClock(clock)
-    a = await Assistant.create(cfg, oclock)
+    a = (await build_app(tmp_path / "c.db", oclock, extra_admins={"console:staff"})).assistant
     out = io.StringIO()
     console = Console(a, oclock, out)
     for line in [

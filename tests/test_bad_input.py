@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.core.assistant import Assistant, CoreConfig
+from bot.core.assistant import Assistant
 from bot.core.messages import Incoming
 
 BAD = {
@@ -19,10 +19,10 @@ BAD = {
 
 
 @pytest.fixture(scope="module")
-def assistant(real_kb):
+def assistant(real_answering):
     from bot.core.clock import SystemClock
 
-    return Assistant(real_kb, CoreConfig(), SystemClock())
+    return Assistant(real_answering, SystemClock())
 
 
 @pytest.mark.parametrize("name", list(BAD))

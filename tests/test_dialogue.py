@@ -2,15 +2,13 @@
 
 import pytest
 
-from bot.core.assistant import Assistant, CoreConfig
+from bot.core.assistant import Assistant
 from bot.core.messages import Incoming
-
-from .conftest import FIXTURE_KB
 
 
 @pytest.fixture
-def assistant(mini_kb, clock):
-    return Assistant(mini_kb, CoreConfig(knowledge_dir=FIXTURE_KB), clock)
+def assistant(mini_answering, clock):
+    return Assistant(mini_answering, clock)
 
 
 async def say(a, text, user="u1"):

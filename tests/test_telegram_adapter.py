@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling
-from bot.config import Settings
 from bot.core.clock import FixedClock
 from bot.core.messages import Button, Incoming, Notification, Recipient, Reply
+from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
 
 SH = ZoneInfo("Asia/Shanghai")

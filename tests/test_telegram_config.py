@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, parse_env_file
+from bot.settings import ConfigError, Settings, parse_env_file
 
 TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
 
@@ -15,7 +15,7 @@ TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
 def load(tmp_path: Path, env_text: str = "", **environ: str) -> Settings:
     f = tmp_path / ".env"
     f.write_text(env_text, encoding="utf-8")
-    return Settings.load(environ=environ, env_file=f)
+    return Settings.load(environ=environ, env_file=f, require_token=True)
 
 
 def test_defaults_with_only_a_token(tmp_path: Path):
@@ -62,18 +62,26 @@ def test_environment_wins_over_env_file(tmp_path: Path):
     assert s.rate_limit == 30
 
 
-def test_core_config_carries_paths_timezone_and_admins(tmp_path: Path):
+async def test_built_app_uses_the_configured_paths_timezone_and_admins(tmp_path: Path):
+    import shutil
+
+    from bot.app import build
+
     kdir = tmp_path / "kb"
-    kdir.mkdir()
+    shutil.copytree(Path(__file__).parent / "fixtures" / "kb_min", kdir)
     s = load(
         tmp_path,
-        f"TELEGRAM_BOT_TOKEN={TOKEN}\nADMIN_IDS=7\nDATABASE_PATH={tmp_path}/x.db\nKNOWLEDGE_DIR={kdir}\n",
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nADMIN_IDS=7\nDATABASE_PATH={tmp_path}/x.db\nKNOWLEDGE_DIR={kdir}\n"
+        "TIMEZONE=Asia/Urumqi\n",
     )
-    cc = s.core_config()
-    assert cc.database_path == f"{tmp_path}/x.db"
-    assert Path(cc.knowledge_dir) == kdir
-    assert cc.admin_ids == {"7"}
-    assert str(cc.timezone) == "Asia/Shanghai"
+    app = await build(s)
+    try:
+        assert app.paths.knowledge == kdir and app.kb.root == kdir
+        assert (tmp_path / "x.db").exists()
+        assert await app.assistant.service.staff_member("7") is not None  # an admin from ADMIN_IDS
+        assert str(app.clock.now().tzinfo) == "Asia/Urumqi"
+    finally:
+        await app.aclose()
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling
-from bot.config import Settings
-from bot.core.assistant import Assistant, CoreConfig
+from bot.core.assistant import Assistant
 from bot.core.clock import DEFAULT_TZ, FixedClock
+from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
 
 CITIZEN = 4242
@@ -57,12 +57,10 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path: Path):
+async def env(build_app, tmp_path: Path):
     stand = BotApiStandIn().start()
     clock = FixedClock(dt.datetime(2026, 11, 23, 9, 30, tzinfo=DEFAULT_TZ))  # a Monday, a working day
-    assistant = await Assistant.create(
-        CoreConfig(database_path=str(tmp_path / "tickets.db"), admin_ids={str(ADMIN)}), clock
-    )
+    assistant = (await build_app(tmp_path / "tickets.db", clock, admin_ids=frozenset({ADMIN}))).assistant
     settings = Settings(
         telegram_bot_token=TOKEN,
         telegram_base_url=stand.base_url,
@@ -275,10 +273,12 @@ def _callback_body(env: Env, data: str, message_id: int) -> dict:
         (dt.datetime(2026, 11, 28, 10, 15, tzinfo=DEFAULT_TZ), 0),  # Saturday: no digest at all
     ],
 )
-async def test_digest_missed_while_down_is_sent_once_at_start(tmp_path: Path, started_at, expected: int):
+async def test_digest_missed_while_down_is_sent_once_at_start(
+    build_app, tmp_path: Path, started_at, expected: int
+):
     stand = BotApiStandIn().start()
     clock = FixedClock(started_at)
-    assistant = await Assistant.create(CoreConfig(database_path=str(tmp_path / "t.db")), clock)
+    assistant = (await build_app(tmp_path / "t.db", clock)).assistant
     settings = Settings(
         telegram_bot_token=TOKEN,
         telegram_base_url=stand.base_url,
@@ -298,15 +298,15 @@ async def test_digest_missed_while_down_is_sent_once_at_start(tmp_path: Path, st
     assert len(digests) == expected
 
 
-async def test_two_group_notification_parked_then_requeued_by_admin_across_a_restart(tmp_path: Path):
+async def test_two_group_notification_parked_then_requeued_by_admin_across_a_restart(
+    build_app, tmp_path: Path
+):
     """A department with two groups; the bot was removed from the second. The first group gets the new ticket
     once, the second is parked after bounded attempts, and after a restart an admin re-queues it."""
     second_group = -1001002
     stand = BotApiStandIn().start()
     clock = FixedClock(dt.datetime(2026, 11, 23, 9, 30, tzinfo=DEFAULT_TZ))
-    assistant = await Assistant.create(
-        CoreConfig(database_path=str(tmp_path / "t.db"), admin_ids={str(ADMIN)}), clock
-    )
+    assistant = (await build_app(tmp_path / "t.db", clock, admin_ids=frozenset({ADMIN}))).assistant
     settings = Settings(
         telegram_bot_token=TOKEN,
         telegram_base_url=stand.base_url,

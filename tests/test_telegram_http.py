@@ -16,17 +16,16 @@ from telegram.request import RequestData
 
 from bot.adapters.telegram import build_application, start_polling, stop_polling
 from bot.adapters.telegram.http import AiohttpRequest
-from bot.config import Settings
-from bot.core.assistant import Assistant, CoreConfig
+from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
 
 CITIZEN = 4242
 
 
 @pytest.mark.parametrize("client", ["aiohttp", "httpx"])
-async def test_answer_and_retried_reply_over_each_client(tmp_path: Path, client: str):
+async def test_answer_and_retried_reply_over_each_client(build_app, tmp_path: Path, client: str):
     stand = BotApiStandIn().start()
-    assistant = await Assistant.create(CoreConfig(database_path=str(tmp_path / "t.db")))
+    assistant = (await build_app(tmp_path / "t.db", None)).assistant
     settings = Settings(
         telegram_bot_token=TOKEN, telegram_base_url=stand.base_url, rate_limit=0, http_client=client
     )

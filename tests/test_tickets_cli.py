@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 
-from bot import cli_tickets
+from bot.cli import main
 from bot.core.clock import FixedClock
 from tests.test_tickets_helpers import at, make_service
 
@@ -23,12 +22,7 @@ async def _db(tmp_path):
 
 
 def _parse(argv):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--knowledge", default=None)
-    sub = ap.add_subparsers(dest="command", required=True)
-    commands = cli_tickets.register(sub)
-    args = ap.parse_args(argv)
-    return commands[args.command], args
+    return main, argv
 
 
 async def test_digest_prints_masked_text(tmp_path, capsys):
@@ -66,12 +60,12 @@ async def test_tickets_list_show_export(tmp_path, capsys):
 
 async def test_missing_database_is_a_clear_error(tmp_path, capsys):
     run, args = _parse(["tickets", "list", "--db", str(tmp_path / "none.db")])
-    assert await _in_thread(run, args) == 1
+    assert await _in_thread(run, args) == 2
     assert "找不到诉求数据库" in capsys.readouterr().err
 
 
-async def _in_thread(run, args):
-    # the run_* functions start their own event loop, as they do under python -m bot
+async def _in_thread(run, argv):
+    # the commands start their own event loop, as they do under python -m bot
     import asyncio
 
-    return await asyncio.to_thread(run, args)
+    return await asyncio.to_thread(run, argv)

@@ -10,12 +10,15 @@ import asyncio
 import datetime as dt
 import re
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.core.assistant import Assistant, CoreConfig
 from bot.core.clock import Clock, SystemClock
 from bot.core.messages import Incoming, Reply
 from bot.core.text.markup import html_to_text
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.core.assistant import Assistant
 
 CITIZEN = "console:citizen"
 STAFF = "console:staff"
@@ -141,10 +144,12 @@ class Console:
         await self.drain_outbox()
 
 
-async def run_console(config: CoreConfig, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    clock = OffsetClock(SystemClock(config.timezone))
-    config.admin_ids = {*config.admin_ids, STAFF}
-    assistant = await Assistant.create(config, clock)
+async def run_console(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    from bot.app import build
+
+    clock = OffsetClock(SystemClock(settings.timezone))
+    app = await build(settings, clock=clock, extra_admins=frozenset({STAFF}))
+    assistant = app.assistant
     console = Console(assistant, clock, out)
     interactive = stdin.isatty()
     console.say(html_to_text(assistant.renderer.render("help.html.j2")))
@@ -167,6 +172,6 @@ async def run_console(config: CoreConfig, stdin: TextIO = sys.stdin, out: TextIO
     except KeyboardInterrupt:
         pass
     finally:
-        await assistant.close()
+        await app.aclose()
         console.say("再见！")
     return 0

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
+from bot.core.clock import Clock
 from bot.core.dialogue.context import ContextStore
 from bot.core.dialogue.engine import Dialogue, DialogueResult
-from bot.core.knowledge import KnowledgeBase, load_knowledge
+from bot.core.knowledge import KnowledgeBase
 from bot.core.matching.matcher import Matcher
 from bot.core.messages import Incoming, Reply
 from bot.core.render import Renderer
@@ -25,53 +26,47 @@ from bot.core.text.normalize import compact
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class CoreConfig:
-    """What the core needs to know; bot.config.Settings builds one from the environment."""
+@dataclass(frozen=True)
+class Answering:
+    """Everything that answers questions, built once from one knowledge base (see bot/app.py)."""
 
-    knowledge_dir: Path | None = None
-    intents_dir: Path | None = None
+    kb: KnowledgeBase
+    matcher: Matcher
+    renderer: Renderer
     templates_dir: Path | None = None
-    database_path: str = "data/zwfw.db"
-    timezone: dt.tzinfo = DEFAULT_TZ
-    admin_ids: set[str] = field(default_factory=set)
-    # minutes a dialogue context (last item, last choices) stays valid
-    context_ttl_minutes: int = 30
+
+
+@dataclass
+class TicketDesk:
+    """The 诉求 side: the store, the lifecycle service, staff commands and the intake dialogue."""
+
+    store: Any
+    service: Any
+    commands: Any
+    intake: Any
 
 
 class Assistant:
-    def __init__(self, kb: KnowledgeBase, config: CoreConfig, clock: Clock, store=None):  # noqa: ANN001
-        self.kb = kb
-        self.config = config
+    def __init__(
+        self,
+        answering: Answering,
+        clock: Clock,
+        desk: TicketDesk | None = None,
+        *,
+        context_ttl_minutes: int = 30,
+    ):
+        self.answering = answering
+        self.kb = answering.kb
         self.clock = clock
-        self.matcher = Matcher(kb, intents_dir=config.intents_dir)
-        self.renderer = Renderer(kb, config.templates_dir)
+        self.matcher = answering.matcher
+        self.renderer = answering.renderer
         self.dialogue = Dialogue(
-            kb, self.matcher, self.renderer, ContextStore(clock, config.context_ttl_minutes)
+            self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
         )
-        self.store = store
-        self.service = self.commands = self.intake = None
-        if store is not None:
-            from bot.core.tickets import TicketCommands, TicketService, policies_from_kb
-            from bot.core.tickets.intake import IntakeFlow
-
-            self.service = TicketService(store, kb, clock, policies_from_kb(kb), set(config.admin_ids))
-            self.commands = TicketCommands(self.service)
-            self.intake = IntakeFlow(self.service, store, kb, clock)
-
-    @classmethod
-    async def create(
-        cls, config: CoreConfig, clock: Clock | None = None, *, with_tickets: bool = True
-    ) -> Assistant:
-        kb = load_knowledge(config.knowledge_dir)
-        clock = clock or SystemClock(config.timezone)
-        store = None
-        if with_tickets:
-            from bot.core.tickets import open_sqlite_store
-
-            Path(config.database_path).parent.mkdir(parents=True, exist_ok=True)
-            store = await open_sqlite_store(config.database_path, tz=config.timezone, clock=clock)
-        return cls(kb, config, clock, store)
+        self.store = desk.store if desk else None
+        self.service = desk.service if desk else None
+        self.commands = desk.commands if desk else None
+        self.intake = desk.intake if desk else None
 
     async def close(self) -> None:
         if self.store is not None:

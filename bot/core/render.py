@@ -10,8 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.core.knowledge import Entry, KnowledgeBase
-
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+from bot.core.resources import data_dir
 
 ASPECT_LABELS = {
     "overview": "概况",
@@ -49,11 +48,19 @@ def template_env(directory: Path) -> Environment:
 class Renderer:
     def __init__(self, kb: KnowledgeBase, templates_dir: Path | None = None):
         self.kb = kb
-        self.env = template_env(templates_dir or DEFAULT_TEMPLATES_DIR)
+        self.templates_dir = templates_dir or data_dir("templates")
+        self.env = template_env(self.templates_dir)
         self._answers: dict[tuple[str, str | None], str] = {}
         self.env.filters["working_days"] = working_days
         self.env.globals["aspect_labels"] = ASPECT_LABELS
         self.env.globals["meta"] = kb.meta
+
+    def missing_templates(self) -> list[str]:
+        """Templates the project ships that the configured folder lacks (a deployment's own folder must
+        hold every one: a missing template would otherwise fail in the middle of a conversation)."""
+        shipped = data_dir("templates")
+        names = sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*.j2"))
+        return [n for n in names if not (self.templates_dir / n).is_file()]
 
     def render(self, name: str, **ctx: Any) -> str:
         text = self.env.get_template(name).render(**ctx)

@@ -12,14 +12,11 @@ import asyncio
 import datetime as dt
 import importlib.util
 import logging
-import os
 import re
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
@@ -40,12 +37,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import CATCH_ALL, ConfigError, Settings
 from bot.core.messages import Incoming, Notification, Recipient, Reply
+from bot.settings import CATCH_ALL, ConfigError, Settings
 
 from .guards import PerChatUpdateProcessor, RateLimiter, UpdateDeduplicator
 from .http import AiohttpRequest
-from .masking import install_log_masking, mask_sensitive
+from .masking import mask_sensitive
 from .outbox import OutboxDispatcher
 from .sending import ReplySender, is_transient
 
@@ -463,59 +460,3 @@ async def stop_polling(application: Application) -> None:
         await application.stop()
     await bridge_of(application).on_shutdown(application)
     await application.shutdown()
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, which contains the bot token
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    install_log_masking()
-
-
-def run(settings: Settings) -> None:
-    """Run the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
-    from bot.core.assistant import Assistant, freeze_startup_objects
-    from bot.core.knowledge import KnowledgeError
-
-    _setup_logging(settings.log_level)
-    os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta, without warnings
-    Path(settings.database_path).parent.mkdir(parents=True, exist_ok=True)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        assistant = loop.run_until_complete(Assistant.create(settings.core_config()))
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(1) from None
-    freeze_startup_objects()
-    try:
-        kb = getattr(assistant, "kb", None)
-        if kb is not None and getattr(kb, "departments", None):
-            try:
-                settings.check_departments(set(kb.departments))
-            except ConfigError as exc:
-                print(f"配置错误：{exc}", file=sys.stderr)
-                raise SystemExit(2) from None
-        application = build_application(settings, assistant)
-        if settings.use_webhook:
-            assert settings.webhook_url is not None
-            log.info("以 Webhook 模式启动：%s（本机端口 %s）", settings.webhook_url, settings.webhook_port)
-            application.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port or 8443,
-                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-                close_loop=False,
-            )
-        else:
-            log.info("以长轮询模式启动")
-            application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
-    finally:
-        loop.run_until_complete(assistant.close())
-        loop.close()

@@ -20,8 +20,8 @@ from typing import Any
 
 from telegram.error import RetryAfter
 
-from bot.config import Settings
 from bot.core.messages import Recipient
+from bot.settings import Settings
 
 from .sending import ReplySender, describe_error, is_transient, retry_after_seconds
 

@@ -1,8 +1,7 @@
-from .loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, KnowledgeError, load_knowledge
+from .loader import KnowledgeBase, KnowledgeError, load_knowledge
 from .models import AppealCategory, Bundle, Department, Entry, Exemption, Item, Material
 
 __all__ = [
-    "DEFAULT_KNOWLEDGE_DIR",
     "AppealCategory",
     "Bundle",
     "Department",

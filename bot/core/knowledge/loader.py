@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .models import AppealCategory, Bundle, Department, Entry, Exemption, Item
+from bot.core.resources import data_dir
 
-DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parents[3] / "knowledge"
+from .models import AppealCategory, Bundle, Department, Entry, Exemption, Item
 
 
 class KnowledgeError(Exception):
@@ -93,7 +93,7 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) -> KnowledgeBase:
-    root = Path(root) if root else DEFAULT_KNOWLEDGE_DIR
+    root = Path(root) if root else data_dir("knowledge")
     if not root.is_dir():
         raise KnowledgeError([f"{root}: 知识库目录不存在"])
     kb = KnowledgeBase(root=root)

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 
 from bot.core.knowledge import KnowledgeError
+from bot.core.resources import data_dir
 from bot.core.text.normalize import compact
 from bot.core.text.trie import PhraseTrie
 
-DEFAULT_INTENTS_DIR = Path(__file__).resolve().parents[3] / "intents"
 ASPECTS = ("overview", "materials", "conditions", "time", "fee", "location", "online", "process")
 
 
@@ -103,7 +103,7 @@ def _read(path: Path) -> dict:
 
 
 def load_cues(root: Path | str | None = None) -> Cues:
-    root = Path(root) if root else DEFAULT_INTENTS_DIR
+    root = Path(root) if root else data_dir("intents")
     problems: list[str] = []
 
     def words(v: object, where: str) -> list[str]:

@@ -9,7 +9,7 @@ from .permissions import PermissionDenied
 from .reminders import tick
 from .service import TicketError, TicketService
 from .sla import SlaPolicies, load_policies, policies_from_kb
-from .sqlite_store import SqliteTicketStore, open_sqlite_store
+from .sqlite_store import SqliteTicketStore, StoreOpenError, open_sqlite_store
 from .store import ConflictError, TicketStore
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "SlaPolicies",
     "SqliteTicketStore",
     "StaffMember",
+    "StoreOpenError",
     "Ticket",
     "TicketCommands",
     "TicketError",

@@ -32,14 +32,13 @@ from typing import Any
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.render import template_env
+from bot.core.resources import data_dir
 
 from .classify import FALLBACK, classify
 from .phone import find_phone
 from .service import TicketError
 
 log = logging.getLogger(__name__)
-
-TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates" / "intake"
 
 MAX_DESCRIPTION = 2000
 MAX_PLACE = 200
@@ -208,7 +207,7 @@ class IntakeFlow:
         self.store = store
         self.kb = kb
         self.clock = clock
-        self.env = template_env(templates_dir or TEMPLATES_DIR)
+        self.env = template_env(templates_dir or data_dir("templates") / "intake")
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ public API

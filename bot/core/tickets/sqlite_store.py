@@ -75,6 +75,23 @@ _URGENCY_ORDER = (
 )
 
 
+class StoreOpenError(Exception):
+    """The database file cannot be used; the message names it and says why, in Chinese."""
+
+
+def _open_problem(path: str | Path, exc: BaseException) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        why = "文件不是有效的 SQLite 数据库（可能已损坏，或填错了路径）"
+    elif "readonly" in text or "read-only" in text:
+        why = "文件或所在目录是只读的，无法写入"
+    elif "unable to open" in text:
+        why = "无法打开文件（目录不存在或没有权限）"
+    else:
+        why = text
+    return f"无法使用诉求数据库 {path}：{why}。"
+
+
 def to_ts(value: dt.datetime | None) -> int | None:
     if value is None:
         return None
@@ -119,10 +136,18 @@ class SqliteTicketStore:
         clock: Clock | None = None,
         durable: bool = False,
     ) -> SqliteTicketStore:
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreOpenError(_open_problem(path, exc)) from None
         store = cls(conn, tz, clock or SystemClock(tz))
-        await store._run(lambda db: store._setup(db, durable))
-        store._draft_users = {r[0] for r in await store._fetchall("SELECT user_id FROM drafts")}
+        try:
+            await store._run(lambda db: store._setup(db, durable))
+            store._draft_users = {r[0] for r in await store._fetchall("SELECT user_id FROM drafts")}
+        except (sqlite3.Error, OSError) as exc:
+            # close the connection's thread, or the process would never exit
+            await conn.close()
+            raise StoreOpenError(_open_problem(path, exc)) from None
         return store
 
     async def close(self) -> None:

@@ -1,6 +1,6 @@
-"""Command line for tickets: `python -m bot digest …` and `python -m bot tickets list|show|export …`.
+"""Commands about tickets: `python -m bot digest …` and `python -m bot tickets list|show|export …`.
 
-`register(subparsers)` adds both commands and returns {name: run function}; bot/cli.py calls it.
+They read an existing ticket database (never create one) and the knowledge base for names and SLA policies.
 """
 
 from __future__ import annotations
@@ -10,16 +10,13 @@ import asyncio
 import csv
 import datetime as dt
 import json
-import os
-import re
 import sys
 from html import unescape
-from pathlib import Path
 from typing import Any
 
-from bot.core.clock import DEFAULT_TZ
+from bot.core.text.markup import html_to_text
+from bot.settings import Settings
 
-DEFAULT_DB = "data/zwfw.db"
 EXPORT_FIELDS = [
     "number",
     "state",
@@ -50,16 +47,17 @@ EXPORT_FIELDS = [
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=None, help=f"诉求数据库路径（默认环境变量 DATABASE_PATH 或 {DEFAULT_DB}）")
+    p.add_argument("--db", default=None, help="诉求数据库路径（默认环境变量 DATABASE_PATH 或 data/zwfw.db）")
 
 
-def register(subparsers: Any) -> dict[str, Any]:
+def register(subparsers: Any) -> None:
     d = subparsers.add_parser("digest", help="打印诉求日报或周/月通报")
     d.add_argument("--date", default=None, help="按该日发送的日报统计（YYYY-MM-DD，默认今天）")
     d.add_argument("--period", choices=["day", "week", "month"], default="day")
     d.add_argument("--department", default=None, help="只看一个部门（默认全部门）")
     d.add_argument("--html", action="store_true", help="输出 Telegram HTML 原文")
     _db_arg(d)
+    d.set_defaults(run=run_digest)
 
     t = subparsers.add_parser("tickets", help="查看或导出诉求")
     tsub = t.add_subparsers(dest="tickets_command", required=True)
@@ -76,46 +74,28 @@ def register(subparsers: Any) -> dict[str, Any]:
     ex.add_argument("--output", "-o", default=None, help="输出文件（默认标准输出）")
     ex.add_argument("--mask", action="store_true", help="导出时对电话和证件号脱敏")
     _db_arg(ex)
-    return {"digest": run_digest, "tickets": run_tickets}
+    t.set_defaults(run=run_tickets)
 
 
-def _db_path(args: argparse.Namespace) -> str:
-    return args.db or os.environ.get("DATABASE_PATH") or DEFAULT_DB
+def _kb(settings: Settings) -> Any:
+    from bot.app import DataPaths
+    from bot.core.knowledge import load_knowledge
+
+    return load_knowledge(DataPaths.resolve(settings).knowledge)
 
 
-def _plain(html: str) -> str:
-    try:
-        from bot.core.text.markup import html_to_text
+async def _open(settings: Settings) -> Any:
+    from bot.app import StartupError, open_store
+    from bot.core.clock import SystemClock
 
-        return html_to_text(html)
-    except ImportError:  # the console adapter is optional here
-        return unescape(re.sub(r"<[^>]+>", "", html))
-
-
-def _load_kb(args: argparse.Namespace) -> Any:
-    try:
-        from bot.core.knowledge import load_knowledge
-
-        return load_knowledge(getattr(args, "knowledge", None))
-    except Exception as exc:  # the digest works without item names; say so
-        print(f"（未能加载知识库，事项按编号显示：{str(exc).splitlines()[0]}）", file=sys.stderr)
-        return None
+    if not settings.database_path.exists():
+        raise StartupError(f"找不到诉求数据库 {settings.database_path}，请用 --db 指定。")
+    return await open_store(settings, SystemClock(settings.timezone))
 
 
-async def _open(args: argparse.Namespace):
-    from bot.core.tickets import open_sqlite_store
-
-    return await open_sqlite_store(_db_path(args))
-
-
-def _missing_db(args: argparse.Namespace) -> int:
-    print(f"找不到诉求数据库 {_db_path(args)}，请用 --db 指定。", file=sys.stderr)
-    return 1
-
-
-def run_digest(args: argparse.Namespace) -> int:
+def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import build_digest
-    from bot.core.tickets.sla import load_policies, policies_from_kb
+    from bot.core.tickets.sla import policies_from_kb
 
     if args.date:
         try:
@@ -123,54 +103,49 @@ def run_digest(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"日期「{args.date}」格式应为 YYYY-MM-DD。", file=sys.stderr)
             return 2
-        now = dt.datetime.combine(day, dt.time(8, 30), tzinfo=DEFAULT_TZ)
+        now = dt.datetime.combine(day, settings.digest_time, tzinfo=settings.timezone)
     else:
-        now = dt.datetime.now(DEFAULT_TZ)
-    kb = _load_kb(args)
-
-    if not Path(_db_path(args)).exists():
-        return _missing_db(args)
+        now = dt.datetime.now(settings.timezone)
+    kb = _kb(settings)
 
     async def go() -> int:
-        store = await _open(args)
+        store = await _open(settings)
         try:
-            policies = policies_from_kb(kb) if kb is not None else load_policies()
+            policies = policies_from_kb(kb)
             department = args.department
-            if department and kb is not None and kb.department(department) is not None:
+            if department and kb.department(department) is not None:
                 department = kb.department(department).name
             reply = await build_digest(
                 store, now=now, period=args.period, department=department, kb=kb, policies=policies
             )
         finally:
             await store.close()
-        print(reply.html if args.html else _plain(reply.html))
+        print(reply.html if args.html else html_to_text(reply.html))
         return 0
 
     return asyncio.run(go())
 
 
-def run_tickets(args: argparse.Namespace) -> int:
-    if not Path(_db_path(args)).exists():
-        return _missing_db(args)
+def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
     if args.tickets_command == "export":
         if not args.output:
             try:
-                return asyncio.run(_export(args, sys.stdout))
+                return asyncio.run(_export(args, settings, sys.stdout))
             except BrokenPipeError:  # e.g. piped into head
                 sys.stderr.close()
                 return 0
         with open(args.output, "w", encoding="utf-8", newline="") as out:
-            code = asyncio.run(_export(args, out))
+            code = asyncio.run(_export(args, settings, out))
         print(f"已导出到 {args.output}", file=sys.stderr)
         return code
-    return asyncio.run({"list": _list, "show": _show}[args.tickets_command](args))
+    return asyncio.run({"list": _list, "show": _show}[args.tickets_command](args, settings))
 
 
-async def _list(args: argparse.Namespace) -> int:
+async def _list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import views
     from bot.core.tickets.models import TicketQuery
 
-    store = await _open(args)
+    store = await _open(settings)
     try:
         query = TicketQuery(
             states=(args.state,) if args.state else None,
@@ -191,10 +166,10 @@ async def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _show(args: argparse.Namespace) -> int:
+async def _show(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import views
 
-    store = await _open(args)
+    store = await _open(settings)
     try:
         number = args.number.strip().upper()
         ticket = await store.get_ticket(number)
@@ -208,7 +183,7 @@ async def _show(args: argparse.Namespace) -> int:
                 await store.events(ticket.id), names, limit=1000, citizen_id=ticket.citizen_id
             )
         )
-        print(_plain(html))
+        print(html_to_text(html))
     finally:
         await store.close()
     return 0
@@ -230,10 +205,10 @@ def _export_row(t: Any, mask: bool) -> dict[str, Any]:
     return row
 
 
-async def _export(args: argparse.Namespace, out: Any) -> int:
+async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int:
     from bot.core.tickets.models import TicketQuery
 
-    store = await _open(args)
+    store = await _open(settings)
     try:
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if args.format == "csv" else None
         if writer:

@@ -1,0 +1,169 @@
+"""The composition root: `build(settings)` makes the parts of the assistant in order and hands back an `App`.
+
+Every command asks the App for what it needs, so settings are resolved once and the same way everywhere.
+The order is chosen so that what fails fast fails first: the data folders are checked, the database is opened
+(a bad file is reported in well under a second), then the knowledge base, the cues, the matcher and the
+templates are loaded. When a step fails, everything opened before it is closed again, so a failed start-up
+exits instead of hanging on a database thread, and the error names the path that is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.core.clock import Clock, SystemClock
+from bot.core.resources import DataNotFound, data_dir
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.core.assistant import Answering, Assistant, TicketDesk
+    from bot.core.knowledge import KnowledgeBase
+    from bot.core.tickets import SqliteTicketStore
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The assistant cannot start; the message (Chinese) names the path or setting that is wrong."""
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    knowledge: Path
+    intents: Path
+    templates: Path
+
+    @classmethod
+    def resolve(cls, settings: Settings) -> DataPaths:
+        def one(configured: Path | None, name: str, label: str) -> Path:
+            try:
+                path = configured or data_dir(name)
+            except DataNotFound as exc:
+                raise StartupError(str(exc)) from None
+            if not path.is_dir():
+                raise StartupError(f"{label}目录不存在：{path}")
+            return path
+
+        return cls(
+            knowledge=one(settings.knowledge_dir, "knowledge", "知识库"),
+            intents=one(settings.intents_dir, "intents", "对话规则（intents）"),
+            templates=one(settings.templates_dir, "templates", "模板"),
+        )
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+    paths: DataPaths
+    answering: Answering
+    assistant: Assistant
+    store: SqliteTicketStore | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.answering.kb
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.assistant.close()
+
+
+def load_answering(paths: DataPaths) -> Answering:
+    """The knowledge base, the cues, the matcher and the renderer: everything that answers questions."""
+    from bot.core.assistant import Answering
+    from bot.core.knowledge import load_knowledge
+    from bot.core.matching.cues import load_cues
+    from bot.core.matching.matcher import Matcher
+    from bot.core.render import Renderer
+
+    kb = load_knowledge(paths.knowledge)
+    cues = load_cues(paths.intents)
+    renderer = Renderer(kb, paths.templates)
+    missing = renderer.missing_templates()
+    if missing:
+        raise StartupError(f"模板目录 {paths.templates} 缺少模板：{'、'.join(missing)}")
+    return Answering(kb=kb, matcher=Matcher(kb, cues), renderer=renderer, templates_dir=paths.templates)
+
+
+async def open_store(settings: Settings, clock: Clock) -> SqliteTicketStore:
+    """The ticket database; a file that cannot be used is a StartupError naming it."""
+    from bot.core.tickets import StoreOpenError, open_sqlite_store
+
+    path = settings.database_path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"无法创建诉求数据库所在目录 {path.parent}：{exc.strerror or exc}") from None
+    try:
+        return await open_sqlite_store(path, tz=settings.timezone, clock=clock)
+    except StoreOpenError as exc:
+        raise StartupError(str(exc)) from None
+
+
+async def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    tickets: bool = True,
+    answering: Answering | None = None,
+    extra_admins: frozenset[str] = frozenset(),
+) -> App:
+    """Build the assistant. `answering` lets tests share one loaded knowledge base between many apps;
+    `extra_admins` are ids outside Telegram's (the console's staff member)."""
+    clock = clock or SystemClock(settings.timezone)
+    paths = DataPaths.resolve(settings)
+    store = await open_store(settings, clock) if tickets else None
+    try:
+        # imported only now: a bad path or database is reported before the heavy modules load
+        from bot.core.assistant import Assistant
+
+        answering = answering or load_answering(paths)
+        desk = None
+        if store is not None:
+            desk = await _ticket_desk(settings, clock, store, answering, paths, extra_admins)
+        assistant = Assistant(answering, clock, desk, context_ttl_minutes=settings.context_ttl_minutes)
+    except BaseException:
+        if store is not None:
+            await store.close()
+        raise
+    return App(settings, clock, paths, answering, assistant, store)
+
+
+async def _ticket_desk(
+    settings: Settings,
+    clock: Clock,
+    store: SqliteTicketStore,
+    answering: Answering,
+    paths: DataPaths,
+    extra_admins: frozenset[str],
+) -> TicketDesk:
+    from bot.core.assistant import TicketDesk
+    from bot.core.tickets import TicketCommands, TicketService, policies_from_kb
+    from bot.core.tickets.intake import IntakeFlow
+
+    admins = {str(i) for i in settings.admin_ids} | set(extra_admins)
+    service = TicketService(store, answering.kb, clock, policies_from_kb(answering.kb), admins)
+    return TicketDesk(
+        store=store,
+        service=service,
+        commands=TicketCommands(service),
+        intake=IntakeFlow(service, store, answering.kb, clock, paths.templates / "intake"),
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings, **kwargs: object) -> AsyncIterator[App]:
+    """`async with running(settings) as app:` builds the app and always closes it."""
+    app = await build(settings, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield app
+    finally:
+        await app.aclose()

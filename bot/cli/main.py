@@ -1,0 +1,49 @@
+"""python -m bot …: argparse only. Each command module adds its parsers; every command gets its settings here,
+once, and asks the composition root (bot/app.py) for what it needs.
+
+Exit codes: 0 done; 1 the command ran and found problems (e.g. `check`); 2 the assistant could not start
+(a setting, a data folder, the knowledge base or the database is wrong: one message names it); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from bot.settings import ConfigError, Settings
+
+from . import answering, serve, tickets
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
+    ap.add_argument("--knowledge", default=None, help="知识库目录（默认使用自带的示例知识库）")
+    sub = ap.add_subparsers(dest="command", required=True)
+    for module in (answering, serve, tickets):
+        module.register(sub)
+    return ap
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The environment and .env, then what the command line says."""
+    return Settings.load(knowledge_dir=args.knowledge, database_path=getattr(args, "db", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bot.app import StartupError
+    from bot.core.knowledge import KnowledgeError
+
+    args = build_parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args, settings_for(args))
+    except ConfigError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+    except (StartupError, KnowledgeError) as exc:
+        print(exc, file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2
