@@ -27,8 +27,8 @@ def main() -> None:
 
     import openpyxl
 
+    from bot.core.answering.matcher import Matcher
     from bot.core.knowledge import load_knowledge
-    from bot.core.matching.matcher import Matcher
 
     m = Matcher(load_knowledge())
     path = SHARED / "research-data" / "msgabench" / "Government_affairs_QA_service_scenario.xlsx"

@@ -349,7 +349,7 @@ def worker(size: int, with_msga: bool, baseline_stride: int, repeat: int) -> dic
 
     from rapidfuzz import fuzz, process
 
-    from bot.core.matching.matcher import Matcher
+    from bot.core.answering.matcher import Matcher
     from bot.core.text.lexicon import everyday_words
 
     res: dict = {"size_requested": size, "cpu": cpu}
@@ -470,7 +470,7 @@ def profile(size: int) -> None:
     import pstats
 
     pin_one_core()
-    from bot.core.matching.matcher import Matcher
+    from bot.core.answering.matcher import Matcher
 
     kb, comp = scaled_kb(size)
     print(f"profile at {len(kb.entries)} entries {comp}")

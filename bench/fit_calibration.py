@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.core.answering.matcher import Matcher
 from bot.core.knowledge import load_knowledge
-from bot.core.matching.matcher import Matcher
 
 
 def features(m: Matcher, text: str):

@@ -78,11 +78,11 @@ class App:
 
 def load_answering(paths: DataPaths) -> Answering:
     """The knowledge base, the cues, the matcher and the renderer: everything that answers questions."""
+    from bot.core.answering.cues import load_cues
+    from bot.core.answering.matcher import Matcher
+    from bot.core.answering.render import Renderer
     from bot.core.assistant import Answering
     from bot.core.knowledge import load_knowledge
-    from bot.core.matching.cues import load_cues
-    from bot.core.matching.matcher import Matcher
-    from bot.core.render import Renderer
 
     kb = load_knowledge(paths.knowledge)
     cues = load_cues(paths.intents)

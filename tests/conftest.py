@@ -25,7 +25,7 @@ def real_kb():
 
 @pytest.fixture(scope="session")
 def real_matcher(real_kb):
-    from bot.core.matching.matcher import Matcher
+    from bot.core.answering.matcher import Matcher
 
     return Matcher(real_kb)
 

@@ -1,6 +1,6 @@
 """Answers on the shipped knowledge base say the facts a person needs, correctly."""
 
-from bot.core.render import Renderer
+from bot.core.answering.render import Renderer
 
 
 def test_bundle_materials_say_which_item_needs_them(real_kb):

@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
 
 
-def bot(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "KNOWLEDGE_"))}
+def bot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "KNOWLEDGE_"))
+    }
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(

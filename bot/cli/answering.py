@@ -37,8 +37,8 @@ def _answering(settings: Settings):  # noqa: ANN202 - the lazy import keeps star
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import DataPaths
+    from bot.core.answering.render import ASPECT_LABELS
     from bot.core.knowledge import KnowledgeError
-    from bot.core.render import ASPECT_LABELS
 
     paths = DataPaths.resolve(settings)
     try:
@@ -105,7 +105,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.matching.evaluate import evaluate, read_jsonl
+    from bot.core.answering.evaluate import evaluate, read_jsonl
 
     rep = evaluate(_answering(settings).matcher, read_jsonl(Path(args.file)))
     if args.json:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.answering.context import ContextStore
+from bot.core.answering.dialogue import Dialogue, DialogueResult
+from bot.core.answering.matcher import Matcher
+from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
-from bot.core.dialogue.context import ContextStore
-from bot.core.dialogue.engine import Dialogue, DialogueResult
 from bot.core.knowledge import KnowledgeBase
-from bot.core.matching.matcher import Matcher
 from bot.core.messages import Incoming, Reply
-from bot.core.render import Renderer
 from bot.core.text.normalize import compact
 
 log = logging.getLogger(__name__)

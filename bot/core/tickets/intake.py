@@ -29,9 +29,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bot.core.answering.render import template_env
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
-from bot.core.render import template_env
 from bot.core.resources import data_dir
 
 from .classify import FALLBACK, classify

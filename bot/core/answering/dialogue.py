@@ -6,10 +6,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.core.answering.matcher import Matcher, Understanding
+from bot.core.answering.render import ASPECT_LABELS, Renderer
 from bot.core.knowledge import KnowledgeBase
-from bot.core.matching.matcher import Matcher, Understanding
 from bot.core.messages import Button, Reply
-from bot.core.render import ASPECT_LABELS, Renderer
 from bot.core.text.normalize import MAX_ANALYSED_CHARS, compact
 
 from .context import Context, ContextStore
