@@ -190,7 +190,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export_row(t: Any, mask: bool) -> dict[str, Any]:
-    from bot.core.tickets.mask import mask_phone, mask_pii
+    from bot.core.text.mask import mask_phone, mask_pii
 
     row: dict[str, Any] = {}
     for f in EXPORT_FIELDS:

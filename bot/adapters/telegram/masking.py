@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.tickets.mask import mask_pii
+from bot.core.text.mask import mask_pii
 
 
 def mask_sensitive(text: str) -> str:

@@ -1,9 +1,10 @@
 """诉求 tickets: storage, lifecycle, SLA on the Chinese working-day calendar, reminders, digests, commands."""
 
+from bot.core.text.mask import mask_id_card, mask_phone, mask_phone_numbers, mask_pii
+
 from .calendar import CalendarError, WorkingCalendar, add_working_days
 from .commands import TicketCommands
 from .digest import build_digest
-from .mask import mask_id_card, mask_phone, mask_phone_numbers, mask_pii
 from .models import CLOSED, IN_PROGRESS, OPEN_STATES, PENDING, RESOLVED, StaffMember, Ticket, TicketEvent
 from .permissions import PermissionDenied
 from .reminders import tick

@@ -16,8 +16,8 @@ from html import escape
 from typing import Any
 
 from bot.core.messages import Reply
+from bot.core.text.mask import mask_pii
 
-from .mask import mask_pii
 from .models import IN_PROGRESS, PENDING, Ticket
 from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 from .store import SlaCount, TicketStore

@@ -16,9 +16,9 @@ from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
+from bot.core.text.mask import mask_pii
 
 from . import views
-from .mask import mask_pii
 from .models import (
     CLOSED,
     IN_PROGRESS,

@@ -6,8 +6,8 @@ import datetime as dt
 from html import escape
 
 from bot.core.messages import Button
+from bot.core.text.mask import mask_phone, mask_pii
 
-from .mask import mask_phone, mask_pii
 from .models import Ticket, TicketEvent
 from .sla import MILESTONE_LABELS, MILESTONES
 
