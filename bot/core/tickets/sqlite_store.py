@@ -21,7 +21,6 @@ import aiosqlite
 from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
 from bot.core.messages import Button, Notification, Recipient, Reply
 
-from .migrations import MIGRATIONS
 from .models import (
     OPEN_STATES,
     Change,
@@ -185,6 +184,10 @@ class SqliteTicketStore:
             "CREATE TABLE IF NOT EXISTS schema_migrations"
             " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
         )
+        from bot.core.storage.sqlite.migrations import (
+            MIGRATIONS,  # transitional: this store is being replaced
+        )
+
         done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
         for version, name, statements in MIGRATIONS:
             if version in done:

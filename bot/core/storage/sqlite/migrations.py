@@ -1,4 +1,4 @@
-"""Numbered schema migrations of the ticket database; applied in order, each recorded in schema_migrations.
+"""Numbered schema migrations of the SQLite database; applied in order, each recorded in schema_migrations.
 
 Never edit a migration that has shipped: add the next number.
 """
@@ -121,6 +121,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE outbox ADD COLUMN parked_at INTEGER",
             # chats already reached by a notification meant for several (a department with two groups)
             "ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '[]'",
+        ],
+    ),
+    (
+        3,
+        "meta: facts about the database itself",
+        [
+            # e.g. the fingerprint of the working-day calendar the stored deadlines were computed with
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
         ],
     ),
 ]

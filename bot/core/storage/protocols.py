@@ -1,0 +1,186 @@
+"""The storage seam: small repositories, one per role, that every engine implements the same way.
+
+`Store` bundles them with the engine's lifetime. SQLite (bot/core/storage/sqlite/) is the embedded default;
+another engine serving many processes implements the same protocols and passes the same tests. Rules every
+implementation keeps:
+- every write is one transaction: a change, its events, its recorded reminders and its notifications together;
+- a ticket number is allocated inside the transaction that inserts the ticket, unique under concurrency;
+- `TicketRepository.apply` is optimistic: a change made against an outdated version writes nothing;
+- notifications are de-duplicated by their `dedup_key`, for as long as the row exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.core.messages import Notification
+from bot.core.tickets.models import (
+    Change,
+    EventIn,
+    NewTicket,
+    OutboxRow,
+    StaffMember,
+    Ticket,
+    TicketEvent,
+    TicketQuery,
+)
+
+
+class ConflictError(Exception):
+    """The ticket changed since it was read; read it again and retry."""
+
+
+class StoreOpenError(Exception):
+    """The database cannot be used; the message names it and says why, in Chinese."""
+
+
+class StoreWriteError(Exception):
+    """A write failed for a reason outside the program (a full disk, a locked or read-only file). The message
+    is polite Chinese for the person whose request it was; nothing was written."""
+
+
+# Called inside the creating transaction with the numbered ticket; returns its events and notifications.
+CreateHook = Callable[[Ticket], tuple[list[EventIn], list[Notification]]]
+
+# (milestone, level, round, repeat) of a reminder already recorded for a ticket
+SentKey = tuple[str, str, int, int]
+
+
+@dataclass(frozen=True)
+class SlaCount:
+    met: int  # met on time
+    due: int  # deadlines that fell due (or were met) in the window
+
+
+@dataclass(frozen=True)
+class QuestionCount:
+    key: str  # the target id for asked items; the text for unanswered questions
+    count: int
+
+
+class TicketRepository(Protocol):
+    async def create(self, new: NewTicket, hook: CreateHook) -> Ticket: ...
+    async def get(self, number: str) -> Ticket | None: ...
+    async def list(self, query: TicketQuery) -> list[Ticket]: ...
+    async def count(self, query: TicketQuery) -> int: ...
+    async def apply(self, change: Change) -> Ticket:
+        """Apply one change atomically; raises ConflictError if the ticket's version moved."""
+        ...
+
+    async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
+        """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written."""
+        ...
+
+    async def events(self, ticket_id: int) -> list[TicketEvent]: ...
+    async def due_for_reminders(self, now: dt.datetime, limit: int) -> list[Ticket]: ...
+    async def reminders_sent(self, ticket_ids: list[int]) -> dict[int, set[SentKey]]: ...
+    async def open_tickets(self, after_id: int, limit: int) -> list[Ticket]:
+        """Open tickets and resolved ones still awaiting a rating, in id order (for recomputing deadlines)."""
+        ...
+
+
+class StaffRepository(Protocol):
+    async def get(self, user_id: str) -> StaffMember | None: ...
+    async def list(self) -> list[StaffMember]: ...
+    async def upsert(self, member: StaffMember, actor: str, at: dt.datetime) -> None: ...
+    async def remove(self, user_id: str, actor: str, at: dt.datetime) -> bool: ...
+
+
+class OutboxRepository(Protocol):
+    async def enqueue(self, notification: Notification) -> bool:
+        """Queue a notification; False when one with the same dedup_key exists already."""
+        ...
+
+    async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]: ...
+    async def sent(self, id: int, at: dt.datetime) -> None: ...
+    async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
+        """Record a failed attempt; park=True stops automatic attempts until requeue."""
+
+    async def delivered(self, id: int, chats: list[str]) -> None:
+        """Record the chats a multi-chat notification has reached so far (survives a restart)."""
+
+    async def parked(self, limit: int = 50) -> list[OutboxRow]: ...
+    async def requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
+        """Give parked notifications (the given ids, or all when None) a fresh start; returns how many."""
+        ...
+
+    async def pending_count(self) -> int: ...
+
+
+class StateRepository(Protocol):
+    """Per-person conversation state that must survive a restart (intake drafts, awaited comments), as JSON
+    objects under a key such as the user id."""
+
+    async def save(self, key: str, data: dict[str, Any]) -> None: ...
+    async def load(self, key: str) -> dict[str, Any] | None: ...
+    async def delete(self, key: str) -> None: ...
+
+
+class QuestionLog(Protocol):
+    async def log(
+        self,
+        user_id: str,
+        text: str,
+        intent: str,
+        target: str | None,
+        answered: bool,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Record an asked question; may be written later in a batch (see flush)."""
+
+    async def flush(self) -> None:
+        """Write every question logged so far."""
+
+    async def top(
+        self, start: dt.datetime, end: dt.datetime, *, unanswered: bool, limit: int
+    ) -> list[QuestionCount]: ...
+
+
+class ReportQueries(Protocol):
+    """Aggregates for digests and /stats (computed in the database, never by scanning tickets in Python)."""
+
+    async def count_created(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]: ...
+    async def count_resolved(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]: ...
+    async def open_by_state(self) -> dict[tuple[str, str], int]: ...
+    async def attention(
+        self,
+        now: dt.datetime,
+        level: str,
+        *,
+        warn_at: dict[str, float],
+        default_warn: float,
+        departments: tuple[str, ...] | None = None,
+        limit: int = 10,
+    ) -> tuple[list[Ticket], dict[str, int]]:
+        """Open tickets overdue (level "red") or past their warning time (level "yellow"): the most urgent
+        `limit` and the count per department."""
+        ...
+
+    async def sla_counts(self, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, SlaCount]]: ...
+    async def satisfaction(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[int, int]]:
+        """department -> (sum of ratings, number of ratings)"""
+        ...
+
+
+class MetaRepository(Protocol):
+    """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
+
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class Store(Protocol):
+    tz: dt.tzinfo
+    tickets: TicketRepository
+    staff: StaffRepository
+    outbox: OutboxRepository
+    state: StateRepository
+    questions: QuestionLog
+    reports: ReportQueries
+    meta: MetaRepository
+
+    async def schema_versions(self) -> list[int]: ...
+    async def close(self) -> None: ...

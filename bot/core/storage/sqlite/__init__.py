@@ -1,0 +1,60 @@
+"""The embedded default store: one SQLite file through aiosqlite (WAL, numbered migrations, a transaction per
+change). `open_sqlite_store(path)` creates and migrates the file as needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
+
+from .database import Database
+from .meta import SqliteMeta
+from .outbox import SqliteOutbox
+from .questions import SqliteQuestions
+from .reports import SqliteReports
+from .staff import SqliteStaff
+from .state import SqliteState
+from .tickets import SqliteTickets
+
+
+class SqliteStore:
+    def __init__(self, db: Database, state: SqliteState):
+        self.db = db
+        self.tz = db.tz
+        self.clock = db.clock
+        self.tickets = SqliteTickets(db)
+        self.staff = SqliteStaff(db)
+        self.outbox = SqliteOutbox(db)
+        self.state = state
+        self.questions = SqliteQuestions(db)
+        self.reports = SqliteReports(db)
+        self.meta = SqliteMeta(db)
+
+    async def schema_versions(self) -> list[int]:
+        return await self.db.schema_versions()
+
+    async def close(self) -> None:
+        await self.tickets.wait_idle()
+        await self.questions.flush()
+        await self.db.close()
+
+
+async def open_sqlite_store(
+    path: str | Path, *, tz: dt.tzinfo = DEFAULT_TZ, clock: Clock | None = None, durable: bool = False
+) -> SqliteStore:
+    """Open (creating and migrating as needed) the database at `path`.
+
+    durable=True uses synchronous=FULL (survives power loss, slower); the default NORMAL survives a killed
+    process, which is what WAL guarantees without an fsync per commit.
+    """
+    db = await Database.open(path, tz=tz, clock=clock or SystemClock(tz), durable=durable)
+    try:
+        state = await SqliteState.open(db)
+    except BaseException:
+        await db.close()
+        raise
+    return SqliteStore(db, state)
+
+
+__all__ = ["SqliteStore", "open_sqlite_store"]

@@ -1,0 +1,66 @@
+"""The persisted outbox on SQLite: what goes out later, with attempts, parking and per-chat progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from bot.core.messages import Notification
+from bot.core.storage.rows import OUTBOX_COLUMNS, outbox_from_row, to_ts
+from bot.core.tickets.models import OutboxRow
+
+from .database import Database
+from .tickets import insert_notifications
+
+
+class SqliteOutbox:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def enqueue(self, notification: Notification) -> bool:
+        at = to_ts(self.db.clock.now())
+        async with self.db.transaction() as tx:
+            return bool(await insert_notifications(tx, at, [notification]))
+
+    async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]:
+        rows = await self.db.fetchall(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox"
+            " WHERE sent_at IS NULL AND next_attempt_at <= ? AND parked_at IS NULL"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [outbox_from_row(r, self.db.tz) for r in rows]
+
+    async def parked(self, limit: int = 50) -> list[OutboxRow]:
+        rows = await self.db.fetchall(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox"
+            " WHERE sent_at IS NULL AND parked_at IS NOT NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [outbox_from_row(r, self.db.tz) for r in rows]
+
+    async def requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
+        sql = (
+            "UPDATE outbox SET parked_at=NULL, attempts=0, next_attempt_at=?"
+            " WHERE sent_at IS NULL AND parked_at IS NOT NULL"
+        )
+        async with self.db.transaction() as tx:
+            if ids is None:
+                return (await tx.execute(sql, (to_ts(now),))).rowcount
+            return sum([(await tx.execute(sql + " AND id=?", (to_ts(now), i))).rowcount for i in ids])
+
+    async def delivered(self, id: int, chats: list[str]) -> None:
+        await self.db.write("UPDATE outbox SET delivered=? WHERE id=?", (json.dumps(sorted(chats)), id))
+
+    async def sent(self, id: int, at: dt.datetime) -> None:
+        await self.db.write("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", (to_ts(at), id))
+
+    async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
+        parked = to_ts(self.db.clock.now()) if park else None
+        await self.db.write(
+            "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, parked_at=? WHERE id=?",
+            (error[:2000], to_ts(retry_at), parked, id),
+        )
+
+    async def pending_count(self) -> int:
+        return (await self.db.fetchone("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"))[0]

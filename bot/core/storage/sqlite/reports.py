@@ -1,0 +1,110 @@
+"""Aggregates for digests and /stats on SQLite, computed in the database.
+
+The overdue and warning lists read the open tickets through the state index: the due-date indexes would walk
+the whole table's history (closed tickets included) to find the few open ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.core.storage.protocols import SlaCount
+from bot.core.storage.rows import TICKET_COLUMNS, ticket_from_row, to_ts
+from bot.core.tickets.models import Ticket
+
+from .database import Database
+from .tickets import OPEN_SQL, UNMET_DUE_SQL, URGENCY_ORDER
+
+MILESTONES = ("contact", "feedback", "resolve")
+
+
+class SqliteReports:
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def _by_department(self, sql: str, params: Any) -> dict[str, int]:
+        return {d: n for d, n in await self.db.fetchall(sql, params)}
+
+    async def count_created(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+        return await self._by_department(
+            "SELECT department, COUNT(*) FROM tickets WHERE created_at >= ? AND created_at < ? GROUP BY department",
+            (to_ts(start), to_ts(end)),
+        )
+
+    async def count_resolved(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+        return await self._by_department(
+            "SELECT department, COUNT(*) FROM tickets WHERE resolve_met >= ? AND resolve_met < ? GROUP BY department",
+            (to_ts(start), to_ts(end)),
+        )
+
+    async def open_by_state(self) -> dict[tuple[str, str], int]:
+        rows = await self.db.fetchall(
+            f"SELECT department, state, COUNT(*) FROM tickets WHERE state IN {OPEN_SQL} GROUP BY state, department"
+        )
+        return {(d, s): n for d, s, n in rows}
+
+    async def attention(
+        self,
+        now: dt.datetime,
+        level: str,
+        *,
+        warn_at: dict[str, float],
+        default_warn: float,
+        departments: tuple[str, ...] | None = None,
+        limit: int = 10,
+    ) -> tuple[list[Ticket], dict[str, int]]:
+        params: dict[str, Any] = {"a": 0, "b": to_ts(now), "now": to_ts(now), "w": default_warn}
+        red = UNMET_DUE_SQL
+        if level == "red":
+            cond = red
+        else:
+            whens = []
+            for i, (name, w) in enumerate(warn_at.items()):
+                whens.append(f"WHEN :pn{i} THEN :pw{i}")
+                params[f"pn{i}"], params[f"pw{i}"] = name, w
+            weight = f"(CASE policy {' '.join(whens)} ELSE :w END)" if whens else ":w"
+            parts = []
+            for m in MILESTONES:
+                start = "round_started_at" if m == "resolve" else "created_at"
+                parts.append(
+                    f"({m}_met IS NULL AND {m}_due > :now AND (:now - {start}) >= {weight} * ({m}_due - {start}))"
+                )
+            cond = f"(({' OR '.join(parts)}) AND NOT {red})"
+        where = f"state IN {OPEN_SQL} AND {cond}"
+        if departments is not None:
+            names = [f":d{i}" for i in range(len(departments))]
+            where += f" AND department IN ({','.join(names) or 'NULL'})"
+            params.update({f"d{i}": d for i, d in enumerate(departments)})
+        source = "tickets INDEXED BY tickets_state"
+        counts = await self._by_department(
+            f"SELECT department, COUNT(*) FROM {source} WHERE {where} GROUP BY department", params
+        )
+        if limit <= 0 or not counts:
+            return [], counts
+        params["limit"] = limit
+        rows = await self.db.fetchall(
+            f"SELECT {TICKET_COLUMNS} FROM {source} WHERE {where} ORDER BY {URGENCY_ORDER} LIMIT :limit",
+            params,
+        )
+        return [ticket_from_row(r, self.db.tz) for r in rows], counts
+
+    async def sla_counts(self, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, SlaCount]]:
+        out: dict[str, dict[str, SlaCount]] = {}
+        for m in MILESTONES:
+            rows = await self.db.fetchall(
+                f"SELECT department, SUM({m}_met IS NOT NULL AND {m}_met <= {m}_due), COUNT(*) FROM tickets"
+                f" WHERE {m}_due >= ? AND {m}_due < ? GROUP BY department",
+                (to_ts(start), to_ts(end)),
+            )
+            for dep, met, due in rows:
+                out.setdefault(dep, {})[m] = SlaCount(met=met or 0, due=due)
+        return out
+
+    async def satisfaction(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[int, int]]:
+        rows = await self.db.fetchall(
+            "SELECT department, SUM(rating), COUNT(*) FROM tickets WHERE rated_at >= ? AND rated_at < ?"
+            " GROUP BY department",
+            (to_ts(start), to_ts(end)),
+        )
+        return {d: (s or 0, n) for d, s, n in rows}
