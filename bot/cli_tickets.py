@@ -102,6 +102,13 @@ def _load_kb(args: argparse.Namespace) -> Any:
         return None
 
 
+def _policies(kb: Any) -> Any:
+    """The SLA policies and working calendar of the loaded knowledge base (the shipped ones without it)."""
+    from bot.core.tickets.sla import load_policies, policies_from_kb
+
+    return policies_from_kb(kb) if kb is not None else load_policies()
+
+
 async def _open(args: argparse.Namespace):
     from bot.core.tickets import open_sqlite_store
 
@@ -115,7 +122,6 @@ def _missing_db(args: argparse.Namespace) -> int:
 
 def run_digest(args: argparse.Namespace) -> int:
     from bot.core.tickets import build_digest
-    from bot.core.tickets.sla import load_policies, policies_from_kb
 
     if args.date:
         try:
@@ -134,7 +140,7 @@ def run_digest(args: argparse.Namespace) -> int:
     async def go() -> int:
         store = await _open(args)
         try:
-            policies = policies_from_kb(kb) if kb is not None else load_policies()
+            policies = _policies(kb)
             department = args.department
             if department and kb is not None and kb.department(department) is not None:
                 department = kb.department(department).name
@@ -170,6 +176,7 @@ async def _list(args: argparse.Namespace) -> int:
     from bot.core.tickets import views
     from bot.core.tickets.models import TicketQuery
 
+    policies = _policies(_load_kb(args))
     store = await _open(args)
     try:
         query = TicketQuery(
@@ -180,7 +187,7 @@ async def _list(args: argparse.Namespace) -> int:
         total = await store.count_tickets(query)
         names = {m.user_id: m.name for m in await store.list_staff()}
         for t in await store.list_tickets(query):
-            nxt = views.next_deadline(t)
+            nxt = views.next_deadline(t, policies)
             print(
                 f"{t.number}  {t.state}  {t.department}  {names.get(t.handler or '', t.handler or '未认领')}  "
                 f"{unescape(views.summary(t, 30))}" + (f"  ［{nxt}］" if nxt else "")
@@ -194,6 +201,7 @@ async def _list(args: argparse.Namespace) -> int:
 async def _show(args: argparse.Namespace) -> int:
     from bot.core.tickets import views
 
+    policies = _policies(_load_kb(args))
     store = await _open(args)
     try:
         number = args.number.strip().upper()
@@ -202,7 +210,7 @@ async def _show(args: argparse.Namespace) -> int:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
             return 1
         names = {m.user_id: m.name for m in await store.list_staff()}
-        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False)
+        html = views.staff_card(ticket, names.get(ticket.handler or ""), policies=policies, group=False)
         html += "\n办理记录\n" + "\n".join(
             views.history_lines(
                 await store.events(ticket.id), names, limit=1000, citizen_id=ticket.citizen_id

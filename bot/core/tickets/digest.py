@@ -21,7 +21,7 @@ from .mask import mask_pii
 from .models import IN_PROGRESS, PENDING, Ticket
 from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 from .store import SlaCount, TicketStore
-from .views import short, summary
+from .views import PROVISIONAL, most_urgent, short, summary
 
 PERIODS = ("day", "week", "month")
 TOP = 10
@@ -109,9 +109,19 @@ def overdue_text(ticket: Ticket, now: dt.datetime) -> str:
     return f"超时 {over.days} 天"
 
 
-def _ticket_line(t: Ticket, now: dt.datetime, names: dict[str, str], red: bool, show_dept: bool) -> str:
+def _ticket_line(
+    t: Ticket,
+    now: dt.datetime,
+    names: dict[str, str],
+    red: bool,
+    show_dept: bool,
+    policies: SlaPolicies | None,
+) -> str:
     who = names.get(t.handler, t.handler) if t.handler else "未认领"
     when = overdue_text(t, now) if red else "即将到期"
+    urgent = most_urgent(t)
+    if policies is not None and urgent is not None and policies.is_provisional(t, urgent):
+        when += PROVISIONAL
     dept = f"｜{escape(t.department)}" if show_dept else ""
     return f"· <code>{t.number}</code>{dept}｜{summary(t, 30)}｜{when}｜{escape(who)}"
 
@@ -217,11 +227,11 @@ async def _daily(
         "",
         f"<b>🔴 已超时 {sum(red_counts.values())} 件</b>",
     ]
-    lines += [_ticket_line(t, now, names, True, scope is None) for t in reds] or ["· 无"]
+    lines += [_ticket_line(t, now, names, True, scope is None, policies) for t in reds] or ["· 无"]
     if sum(red_counts.values()) > len(reds):
         lines.append(f"· ……另有 {sum(red_counts.values()) - len(reds)} 件，发送 /tickets overdue 查看")
     lines.append(f"<b>🟡 临近时限 {sum(yellow_counts.values())} 件</b>")
-    lines += [_ticket_line(t, now, names, False, scope is None) for t in yellows] or ["· 无"]
+    lines += [_ticket_line(t, now, names, False, scope is None, policies) for t in yellows] or ["· 无"]
     if sum(yellow_counts.values()) > len(yellows):
         lines.append(f"· ……另有 {sum(yellow_counts.values()) - len(yellows)} 件，发送 /tickets due 查看")
     lines.append("")

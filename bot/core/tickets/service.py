@@ -47,6 +47,17 @@ MAX_TEXT = 4000  # replies, notes, results: one chat message
 MAX_DESCRIPTION = 20000  # a citizen's description is kept whole (well beyond one chat message)
 
 
+def provisional_notice(year: int) -> Notification:
+    """Told to the admins once per year (the outbox keeps one notification per dedup key)."""
+    html = (
+        f"<b>{year}年的正式放假安排还不在工作日历中</b>\n"
+        f"涉及{year}年的工作日时限暂按《全国年节及纪念日放假办法》推算，并向群众和工作人员标注“暂定”。\n"
+        f"国务院公布{year}年放假安排后，请在知识库的 calendar.yaml 中按 working_calendar 的格式补充该年的"
+        "放假日和调休上班日，运行 python -m bot check 校验后重启机器人；未办结诉求的时限会自动重新计算。"
+    )
+    return Notification(Recipient("admins", "all"), Reply(html), f"calendar:provisional:{year}")
+
+
 class TicketError(Exception):
     """A request that cannot be carried out; the message is polite Chinese for the person who asked."""
 
@@ -165,32 +176,16 @@ class TicketService:
                 Notification(
                     Recipient("department", dept),
                     Reply(
-                        "<b>新诉求，请及时认领</b>\n" + views.staff_card(ticket),
+                        "<b>新诉求，请及时认领</b>\n" + views.staff_card(ticket, policies=self.policies),
                         views.new_ticket_buttons(ticket.number),
                     ),
                     f"new:{ticket.number}",
                 )
             ]
-            if deadlines.problems:
-                why = "；".join(deadlines.problems)
-                events.append(EventIn(SYSTEM, "deadline_unset", why))
-                notes.append(
-                    Notification(
-                        Recipient("admins", "all"),
-                        Reply(
-                            f"<b>诉求 {ticket.number} 的办理时限未能设定</b>\n{escape(why)}\n"
-                            "诉求已正常登记，请补充工作日历后人工跟进时限。"
-                        ),
-                        f"calendar:{ticket.number}",
-                    )
-                )
+            notes.extend(provisional_notice(y) for y in sorted(deadlines.years))
             return events, notes
 
         ticket = await self.store.create_ticket(new, hook)
-        if deadlines.problems:
-            log.warning(
-                "ticket %s created without deadlines: %s", ticket.number, "; ".join(deadlines.problems)
-            )
         log.info("ticket %s created: %s", ticket.number, mask_pii(views.short(description, 40)))
         return ticket
 
@@ -207,6 +202,7 @@ class TicketService:
             now = self.clock.now()
             fields, events, notes = await build(ticket, now)
             preview = dataclasses.replace(ticket, **fields)
+            notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
@@ -214,6 +210,14 @@ class TicketService:
             except ConflictError:
                 continue
         raise TicketError("该诉求正被他人同时处理，请稍后再试。")
+
+    def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> list[Notification]:
+        """The admins' one-off warning for each provisional year a deadline set by this change counts through."""
+        years: set[int] = set()
+        for m in (*MILESTONES, "rating"):
+            if fields.get(f"{m}_due") is not None:
+                years.update(self.policies.provisional_years(ticket, m))
+        return [provisional_notice(y) for y in sorted(years)]
 
     def _notify_citizen(self, ticket: Ticket, html: str, key: str, buttons=None) -> Notification:
         return Notification(
@@ -266,7 +270,7 @@ class TicketService:
                     Recipient("staff", target.user_id),
                     Reply(
                         f"<b>您被指派办理诉求 {t.number}</b>\n"
-                        + views.staff_card(t, target.name, group=False)
+                        + views.staff_card(t, target.name, policies=self.policies, group=False)
                     ),
                     f"{t.number}:assigned:{t.version}",
                 )
@@ -301,7 +305,7 @@ class TicketService:
                     Recipient("department", dept),
                     Reply(
                         f"<b>转派来的诉求，请及时认领</b>（来自{escape(t.department)}，理由：{escape(mask_pii(why))}）\n"
-                        + views.staff_card(moved),
+                        + views.staff_card(moved, policies=self.policies),
                         views.new_ticket_buttons(t.number),
                     ),
                     f"{t.number}:xfer:{t.version}",
@@ -380,8 +384,6 @@ class TicketService:
             rating_due = self.policies.rating_deadline(now)
             fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
             events.append(EventIn(actor.user_id, "resolve", result))
-            if rating_due is None:
-                events.append(EventIn(SYSTEM, "deadline_unset", "工作日历不覆盖评价期限，诉求不会自动关闭"))
             note = self._notify_citizen(
                 t,
                 f"您的诉求 <b>{t.number}</b> 已办结。\n办理结果：{escape(result)}\n\n"
@@ -461,7 +463,7 @@ class TicketService:
                 alert = Reply(
                     f"<b>诉求 {t.number} 收到{label}评价，已重新办理</b>\n"
                     + (f"诉求人意见：{escape(mask_pii(comment))}\n" if comment else "")
-                    + views.staff_card(dataclasses.replace(t, **fields))
+                    + views.staff_card(dataclasses.replace(t, **fields), policies=self.policies)
                 )
                 sups = await self.supervisors_of(t.department)
                 targets = [Recipient("staff", s.user_id) for s in sups] or [Recipient("admins", "all")]
