@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
+from bot.core.clock import DEFAULT_TZ
 from bot.core.knowledge import KnowledgeError, load_knowledge
 
 
@@ -17,10 +19,12 @@ def _matcher(args: argparse.Namespace):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.core.assistant import checked_policies
     from bot.core.matching.cues import load_cues
     from bot.core.render import ASPECT_LABELS, Renderer
 
     kb = load_knowledge(args.knowledge)
+    calendar = checked_policies(kb).calendar  # sla.yaml and calendar.yaml
     load_cues()
     renderer = Renderer(kb)
     rendered = 0
@@ -41,7 +45,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"免证明 {len(kb.exemptions)} 个，部门 {len(kb.departments)} 个，"
         f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答。"
     )
+    print(calendar_status(calendar, dt.datetime.now(DEFAULT_TZ).year))
     return 0
+
+
+def calendar_status(calendar, year: int) -> str:  # noqa: ANN001 - a WorkingCalendar
+    """Which of this year and next the working calendar has officially, for whoever maintains calendar.yaml."""
+    parts = []
+    for y in (year, year + 1):
+        if calendar.is_official(y):
+            parts.append(f"{y} 年为国务院正式安排")
+        else:
+            parts.append(f"{y} 年暂按放假办法推算（时限标注“暂定”，正式安排公布后请补充到 calendar.yaml）")
+    return "工作日历：" + "；".join(parts) + "。"
 
 
 def _core_config(args: argparse.Namespace):

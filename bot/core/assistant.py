@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
 from bot.core.dialogue.context import ContextStore
 from bot.core.dialogue.engine import Dialogue, DialogueResult
-from bot.core.knowledge import KnowledgeBase, load_knowledge
+from bot.core.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.matching.matcher import Matcher
 from bot.core.messages import Incoming, Reply
 from bot.core.render import Renderer
@@ -51,11 +51,14 @@ class Assistant:
         )
         self.store = store
         self.service = self.commands = self.intake = None
+        self.policies = checked_policies(kb)
+        # the working calendar of the configured knowledge base: deadlines, digest days
+        self.calendar = self.policies.calendar
         if store is not None:
-            from bot.core.tickets import TicketCommands, TicketService, policies_from_kb
+            from bot.core.tickets import TicketCommands, TicketService
             from bot.core.tickets.intake import IntakeFlow
 
-            self.service = TicketService(store, kb, clock, policies_from_kb(kb), set(config.admin_ids))
+            self.service = TicketService(store, kb, clock, self.policies, set(config.admin_ids))
             self.commands = TicketCommands(self.service)
             self.intake = IntakeFlow(self.service, store, kb, clock)
 
@@ -71,7 +74,16 @@ class Assistant:
 
             Path(config.database_path).parent.mkdir(parents=True, exist_ok=True)
             store = await open_sqlite_store(config.database_path, tz=config.timezone, clock=clock)
-        return cls(kb, config, clock, store)
+        try:
+            assistant = cls(kb, config, clock, store)
+            if assistant.service is not None:
+                # the official notice of a provisional year may have arrived since the last start
+                await assistant.service.sync_calendar()
+        except BaseException:
+            if store is not None:
+                await store.close()
+            raise
+        return assistant
 
     async def close(self) -> None:
         if self.store is not None:
@@ -180,6 +192,18 @@ class Assistant:
             kb=self.kb,
             policies=self.service.policies,
         )
+
+
+def checked_policies(kb: KnowledgeBase):  # noqa: ANN202 - SlaPolicies, imported lazily with the ticket package
+    """The SLA policies and working calendar of the knowledge base; a bad sla.yaml or calendar.yaml stops
+    start-up like any other knowledge file."""
+    from bot.core.tickets.calendar import CalendarError
+    from bot.core.tickets.sla import SlaConfigError, policies_from_kb
+
+    try:
+        return policies_from_kb(kb)
+    except (CalendarError, SlaConfigError) as exc:
+        raise KnowledgeError([str(exc)]) from None
 
 
 def freeze_startup_objects() -> None:

@@ -123,4 +123,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '[]'",
         ],
     ),
+    (
+        3,
+        "meta: small facts about the database, e.g. the working calendar its deadlines were computed with",
+        [
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)"
+            " WITHOUT ROWID",
+        ],
+    ),
 ]
