@@ -1,6 +1,7 @@
-"""Command line for tickets: `python -m bot digest …` and `python -m bot tickets list|show|export …`.
+"""Command line for tickets: `python -m bot digest …`, `python -m bot tickets list|show|export …` and
+`python -m bot sla deadlines …`.
 
-`register(subparsers)` adds both commands and returns {name: run function}; bot/cli.py calls it.
+`register(subparsers)` adds the commands and returns {name: run function}; bot/cli.py calls it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,15 @@ def register(subparsers: Any) -> dict[str, Any]:
     ex.add_argument("--output", "-o", default=None, help="输出文件（默认标准输出）")
     ex.add_argument("--mask", action="store_true", help="导出时对电话和证件号脱敏")
     _db_arg(ex)
-    return {"digest": run_digest, "tickets": run_tickets}
+
+    s = subparsers.add_parser("sla", help="办理时限工具")
+    ssub = s.add_subparsers(dest="sla_command", required=True)
+    dl = ssub.add_parser("deadlines", help="计算各环节的截止时间（按知识库的 sla.yaml 和 calendar.yaml）")
+    dl.add_argument("--start", required=True, help='起算时间，如 "2026-12-20 10:00"（默认北京时间）')
+    dl.add_argument("--policy", default=None, help="时限策略名（见 sla.yaml）；不写则按类别和优先级选择")
+    dl.add_argument("--category", default="", help="诉求类别，用于选择时限策略")
+    dl.add_argument("--priority", default="normal", help="normal（普通，默认）或 urgent（紧急）")
+    return {"digest": run_digest, "tickets": run_tickets, "sla": run_sla}
 
 
 def _db_path(args: argparse.Namespace) -> str:
@@ -153,6 +162,48 @@ def run_digest(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(go())
+
+
+def _parse_start(text: str) -> dt.datetime | None:
+    try:
+        start = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return start if start.tzinfo else start.replace(tzinfo=DEFAULT_TZ)
+
+
+def _bad_input(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def run_sla(args: argparse.Namespace) -> int:
+    """One line per milestone: its name, its deadline as an ISO date-time, and 暂定 when provisional."""
+    from bot.core.assistant import checked_policies
+    from bot.core.knowledge import load_knowledge
+    from bot.core.tickets.models import PRIORITIES
+    from bot.core.tickets.sla import MILESTONES
+
+    start = _parse_start(args.start)
+    if start is None:
+        return _bad_input(
+            f'起算时间「{args.start}」无法识别，请写成 YYYY-MM-DD HH:MM，例如 "2026-12-20 10:00"。'
+        )
+    if args.priority not in PRIORITIES:
+        return _bad_input(f"优先级「{args.priority}」无效，可选 normal（普通）或 urgent（紧急）。")
+    kb = load_knowledge(args.knowledge)
+    policies = checked_policies(kb)
+    categories = getattr(kb, "appeal_categories", {}) or {}
+    if args.policy is not None and args.policy not in policies.policies:
+        return _bad_input(f"没有名为「{args.policy}」的时限策略，可选：{'、'.join(policies.policies)}。")
+    if args.category and categories and args.category not in categories:
+        return _bad_input(f"没有名为「{args.category}」的诉求类别，可选：{'、'.join(categories)}。")
+    policy = policies.get(args.policy) if args.policy else policies.select(args.category, args.priority)
+    deadlines = policies.deadlines(policy, start)
+    for m in MILESTONES:
+        mark = "\t暂定" if m in deadlines.provisional else ""
+        print(f"{m}\t{deadlines.due[m].isoformat()}{mark}")
+    return 0
 
 
 def run_tickets(args: argparse.Namespace) -> int:
