@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.tickets import SqliteTicketStore
+    from bot.core.tickets.sla import SlaPolicies
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,19 @@ class App:
             await self.assistant.close()
 
 
+def load_policies(kb: KnowledgeBase) -> SlaPolicies:
+    """The SLA policies and working calendar of the knowledge base (its sla.yaml and calendar.yaml); a bad
+    file stops start-up like any other knowledge file."""
+    from bot.core.knowledge import KnowledgeError
+    from bot.core.tickets.calendar import CalendarError
+    from bot.core.tickets.sla import SlaConfigError, policies_from_kb
+
+    try:
+        return policies_from_kb(kb)
+    except (CalendarError, SlaConfigError) as exc:
+        raise KnowledgeError([str(exc)]) from None
+
+
 def load_answering(paths: DataPaths) -> Answering:
     """The knowledge base, the cues, the matcher and the renderer: everything that answers questions."""
     from bot.core.answering.cues import load_cues
@@ -126,10 +140,15 @@ async def build(
         from bot.core.assistant import Assistant
 
         answering = answering or load_answering(paths)
+        policies = load_policies(answering.kb)
         desk = None
         if store is not None:
-            desk = await _ticket_desk(settings, clock, store, answering, paths, extra_admins)
-        assistant = Assistant(answering, clock, desk, context_ttl_minutes=settings.context_ttl_minutes)
+            desk = await _ticket_desk(settings, clock, store, answering, policies, paths, extra_admins)
+            # the official notice of a provisional year may have arrived since the last start
+            await desk.service.sync_calendar()
+        assistant = Assistant(
+            answering, clock, desk, policies=policies, context_ttl_minutes=settings.context_ttl_minutes
+        )
     except BaseException:
         if store is not None:
             await store.close()
@@ -142,15 +161,16 @@ async def _ticket_desk(
     clock: Clock,
     store: SqliteTicketStore,
     answering: Answering,
+    policies: SlaPolicies,
     paths: DataPaths,
     extra_admins: frozenset[str],
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
-    from bot.core.tickets import TicketCommands, TicketService, policies_from_kb
+    from bot.core.tickets import TicketCommands, TicketService
     from bot.core.tickets.intake import IntakeFlow
 
     admins = {str(i) for i in settings.admin_ids} | set(extra_admins)
-    service = TicketService(store, answering.kb, clock, policies_from_kb(answering.kb), admins)
+    service = TicketService(store, answering.kb, clock, policies, admins)
     return TicketDesk(
         store=store,
         service=service,

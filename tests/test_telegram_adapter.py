@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling
+
 from bot.core.clock import FixedClock
 from bot.core.messages import Button, Incoming, Notification, Recipient, Reply
+from bot.core.tickets import WorkingCalendar
 from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
 
@@ -93,6 +95,7 @@ class FakeAssistant:
     clock: FixedClock = field(default_factory=lambda: FixedClock(dt.datetime(2026, 11, 23, 8, 30, tzinfo=SH)))
     seen: list[Incoming] = field(default_factory=list)
     digests: list[str | None] = field(default_factory=list)
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     def __post_init__(self) -> None:
         self.store = FakeStore(self.clock)
@@ -436,6 +439,19 @@ async def test_no_digest_on_holiday_but_on_tiaoxiu_saturday(env: Env):
     assert await env.bridge.send_digests(dt.date(2026, 11, 22)) == 0  # Sunday
     assert await env.bridge.send_digests(dt.date(2026, 10, 10)) == 2  # 调休 Saturday workday
     assert env.stand.texts(POLICE_GROUP) == ["<b>每日摘要</b> 公安局"]
+
+
+async def test_digest_days_in_a_year_without_official_notice(env: Env):
+    assert await env.bridge.send_digests(dt.date(2027, 1, 1)) == 0  # 元旦, provisional 2027
+    assert await env.bridge.send_digests(dt.date(2027, 10, 4)) == 0  # 国庆's 补假 for the weekend
+    assert await env.bridge.send_digests(dt.date(2027, 1, 4)) == 2  # the Monday after
+
+
+async def test_digest_days_follow_the_assistants_calendar(env: Env):
+    # a deployment's calendar.yaml says Monday 4 January 2027 is off: the bridge asks the assistant's calendar
+    env.assistant.calendar = WorkingCalendar({2027: {"holidays": ["2027-01-01", "2027-01-04"]}})
+    assert await env.bridge.send_digests(dt.date(2027, 1, 4)) == 0
+    assert await env.bridge.send_digests(dt.date(2027, 1, 5)) == 2
 
 
 def test_jobs_are_scheduled_from_settings():

@@ -69,3 +69,58 @@ async def _in_thread(run, argv):
     import asyncio
 
     return await asyncio.to_thread(run, argv)
+
+
+def test_sla_deadlines_prints_iso_times_and_marks_provisional(capsys):
+    from bot.cli import main
+
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "contact\t2026-12-20T12:00:00+08:00",
+        "feedback\t2026-12-22T00:00:00+08:00",
+        "resolve\t2027-01-05T00:00:00+08:00\t暂定",
+    ]
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--category", "公安政法"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == "resolve\t2026-12-26T00:00:00+08:00"
+    assert main(["sla", "deadlines", "--start", "2026-12-20T10:00+08:00", "--priority", "urgent"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "feedback\t2026-12-20T14:00:00+08:00"
+
+
+def test_sla_deadlines_use_the_configured_knowledge_directory(tmp_path, capsys):
+    import shutil
+
+    from bot.cli import main
+    from tests.conftest import FIXTURE_KB
+
+    kb = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, kb)
+    (kb / "calendar.yaml").write_text("working_calendar:\n  2027:\n    holidays: [2027-01-01, 2027-01-04]\n")
+    assert main(["--knowledge", str(kb), "sla", "deadlines", "--start", "2026-12-20 10:00"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == "resolve\t2027-01-06T00:00:00+08:00"
+
+
+def test_sla_deadlines_bad_input_is_one_chinese_line_and_exit_2(capsys):
+    from bot.cli import main
+
+    assert main(["sla", "deadlines", "--start", "下周一"]) == 2
+    err = capsys.readouterr().err
+    assert "起算时间「下周一」无法识别" in err and len(err.strip().splitlines()) == 1
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--policy", "vip"]) == 2
+    assert "没有名为「vip」的时限策略，可选：2110、urgent、safety。" in capsys.readouterr().err
+
+
+def test_check_refuses_a_bad_calendar_file(tmp_path, capsys):
+    import shutil
+
+    from bot.cli import main
+    from tests.conftest import FIXTURE_KB
+
+    kb = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, kb)
+    (kb / "calendar.yaml").write_text(
+        "statutory_rules:\n  - from: 2025-01-01\n    basis: 国务院令第795号\n"
+        "    holidays: [{name: 春节, anchor: lunar 12-30, days: 4}]\n"
+    )
+    assert main(["--knowledge", str(kb), "check"]) == 1
+    err = capsys.readouterr().err
+    assert "calendar.yaml" in err and "春节" in err and "除夕" in err

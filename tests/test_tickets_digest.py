@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.tickets import build_digest
-from tests.test_tickets_helpers import Env, at, run
+from bot.core.tickets import WorkingCalendar, build_digest
+from bot.core.tickets.digest import period_window
+from tests.test_tickets_helpers import TZ, Env, at, run
 
 PHONE = "13812345678"
 IDCARD = "110101199003071234"
@@ -91,3 +93,35 @@ async def test_weekly_report_ranks_departments_by_sla(env):
     assert ranking.index("公安局") < ranking.index("城市管理局")  # 公安局 met its deadlines, 城管 did not
     assert re.search(r"1\. 公安局：达标率 100\.0%", ranking)
     assert re.search(r"2\. 城市管理局：达标率 0\.0%", ranking)
+
+
+def test_monday_after_new_year_covers_thursday_to_sunday():
+    # 2027 has no official notice yet: 元旦 Friday 1 Jan is computed, so the last digest went out on Thursday
+    win = period_window("day", dt.date(2027, 1, 4), TZ, WorkingCalendar())
+    assert (win.start, win.end) == (at(2026, 12, 31), at(2027, 1, 4))
+    assert win.label == "2026年12月31日—2027年1月3日"
+
+
+def test_digest_after_a_weekend_following_a_holiday():
+    cal = WorkingCalendar()
+    # 端午 on Friday 19 June 2026, then the weekend: Monday's digest covers Thursday to Sunday
+    assert period_window("day", dt.date(2026, 6, 22), TZ, cal).label == "2026年6月18日—6月21日"
+    # 2027 (provisional): 国庆 Friday 1 Oct, the weekend, and its 补假 on 4–5 Oct; Wednesday covers them all
+    win = period_window("day", dt.date(2027, 10, 6), TZ, cal)
+    assert (win.start, win.end) == (at(2027, 9, 30), at(2027, 10, 6))
+
+
+async def test_saturdays_tickets_are_in_the_next_digest(tmp_path):
+    env = Env(tmp_path / "t.db", FixedClock(at(2026, 12, 30, 15)))
+    s = await env.start()
+    try:
+        await s.create(citizen_id="c0", description="周三的诉求", category="城乡建设")
+        for when in (at(2026, 12, 31, 10), at(2027, 1, 2, 10), at(2027, 1, 3, 10)):
+            env.clock.set(when)
+            await s.create(citizen_id=f"c{when.day}", description="节日前后的诉求", category="城乡建设")
+        env.clock.set(at(2027, 1, 4, 8, 30))
+        html = (await build_digest(s.store, now=env.clock.now(), policies=s.policies)).html
+        assert "统计日期：2026年12月31日—2027年1月3日" in html
+        assert "上个工作日以来新增 <b>3</b> 件" in html  # Thursday, Saturday and Sunday; not Wednesday
+    finally:
+        await env.close()

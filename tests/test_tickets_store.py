@@ -50,6 +50,22 @@ async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp
         await store.close()
 
 
+async def test_meta_values_are_kept_and_replaced(tmp_path):
+    db = tmp_path / "t.db"
+    store = await open_sqlite_store(db)
+    try:
+        assert await store.get_meta("calendar_fingerprint") is None
+        await store.set_meta("calendar_fingerprint", "a1")
+        await store.set_meta("calendar_fingerprint", "b2")
+    finally:
+        await store.close()
+    store = await open_sqlite_store(db)
+    try:
+        assert await store.get_meta("calendar_fingerprint") == "b2"
+    finally:
+        await store.close()
+
+
 async def test_hundred_concurrent_creators_get_unique_consecutive_numbers(tmp_path):
     clock = FixedClock(at(2026, 11, 22, 23, 59))
     service = await make_service(tmp_path / "t.db", clock, staff=False)

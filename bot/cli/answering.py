@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -36,13 +37,14 @@ def _answering(settings: Settings):  # noqa: ANN202 - the lazy import keeps star
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import DataPaths
+    from bot.app import DataPaths, load_policies
     from bot.core.answering.render import ASPECT_LABELS
     from bot.core.knowledge import KnowledgeError
 
     paths = DataPaths.resolve(settings)
     try:
         answering = _answering(settings)
+        calendar = load_policies(answering.kb).calendar  # sla.yaml and calendar.yaml
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -65,7 +67,19 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         f"免证明 {len(kb.exemptions)} 个，部门 {len(kb.departments)} 个，"
         f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答。"
     )
+    print(calendar_status(calendar, dt.datetime.now(settings.timezone).year))
     return 0
+
+
+def calendar_status(calendar: Any, year: int) -> str:
+    """Which of this year and next the working calendar has officially, for whoever maintains calendar.yaml."""
+    parts = []
+    for y in (year, year + 1):
+        if calendar.is_official(y):
+            parts.append(f"{y} 年为国务院正式安排")
+        else:
+            parts.append(f"{y} 年暂按放假办法推算（时限标注“暂定”，正式安排公布后请补充到 calendar.yaml）")
+    return "工作日历：" + "；".join(parts) + "。"
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bot.settings import ConfigError, Settings
 
-from . import answering, serve, tickets
+from . import answering, serve, sla, tickets
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
     ap.add_argument("--knowledge", default=None, help="知识库目录（默认使用自带的示例知识库）")
     sub = ap.add_subparsers(dest="command", required=True)
-    for module in (answering, serve, tickets):
+    for module in (answering, serve, tickets, sla):
         module.register(sub)
     return ap
 

@@ -84,6 +84,12 @@ def _kb(settings: Settings) -> Any:
     return load_knowledge(DataPaths.resolve(settings).knowledge)
 
 
+def _policies(kb: Any) -> Any:
+    from bot.app import load_policies
+
+    return load_policies(kb)
+
+
 async def _open(settings: Settings) -> Any:
     from bot.app import StartupError, open_store
     from bot.core.clock import SystemClock
@@ -95,7 +101,6 @@ async def _open(settings: Settings) -> Any:
 
 def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import build_digest
-    from bot.core.tickets.sla import policies_from_kb
 
     if args.date:
         try:
@@ -111,7 +116,7 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> int:
         store = await _open(settings)
         try:
-            policies = policies_from_kb(kb)
+            policies = _policies(kb)
             department = args.department
             if department and kb.department(department) is not None:
                 department = kb.department(department).name
@@ -145,6 +150,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import views
     from bot.core.tickets.models import TicketQuery
 
+    policies = _policies(_kb(settings))
     store = await _open(settings)
     try:
         query = TicketQuery(
@@ -155,7 +161,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         total = await store.count_tickets(query)
         names = {m.user_id: m.name for m in await store.list_staff()}
         for t in await store.list_tickets(query):
-            nxt = views.next_deadline(t)
+            nxt = views.next_deadline(t, policies)
             print(
                 f"{t.number}  {t.state}  {t.department}  {names.get(t.handler or '', t.handler or '未认领')}  "
                 f"{unescape(views.summary(t, 30))}" + (f"  ［{nxt}］" if nxt else "")
@@ -169,6 +175,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import views
 
+    policies = _policies(_kb(settings))
     store = await _open(settings)
     try:
         number = args.number.strip().upper()
@@ -177,7 +184,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
             return 1
         names = {m.user_id: m.name for m in await store.list_staff()}
-        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False)
+        html = views.staff_card(ticket, names.get(ticket.handler or ""), policies=policies, group=False)
         html += "\n办理记录\n" + "\n".join(
             views.history_lines(
                 await store.events(ticket.id), names, limit=1000, citizen_id=ticket.citizen_id

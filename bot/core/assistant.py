@@ -53,6 +53,7 @@ class Assistant:
         clock: Clock,
         desk: TicketDesk | None = None,
         *,
+        policies: Any = None,
         context_ttl_minutes: int = 30,
     ):
         self.answering = answering
@@ -67,6 +68,9 @@ class Assistant:
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
         self.intake = desk.intake if desk else None
+        self.policies = policies
+        # the working calendar of the configured knowledge base: deadlines, digest days
+        self.calendar = policies.calendar if policies is not None else None
 
     async def close(self) -> None:
         if self.store is not None:

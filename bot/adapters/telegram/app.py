@@ -313,16 +313,9 @@ class TelegramBridge:
         return await self.drain_outbox()
 
     def is_workday(self, day: dt.date) -> bool:
-        calendar = getattr(self.assistant, "calendar", None)
-        try:
-            if calendar is not None and hasattr(calendar, "is_workday"):
-                return bool(calendar.is_workday(day))
-            from bot.core.tickets.calendar import is_workday
-
-            return bool(is_workday(day))
-        except ValueError as exc:  # CalendarError: the calendar does not cover this year
-            log.error("%s 今天（%s）按周一至周五判断是否发送日报。", exc, day.isoformat())
-            return day.weekday() < 5
+        """A working day of the assistant's configured calendar; years without an official notice are
+        computed (provisional), so there is always an answer."""
+        return bool(self.assistant.calendar.is_workday(day))
 
     async def send_digests(self, today: dt.date | None = None) -> int:
         """Queue each staff group's digest for today (working days only) and send it. Returns the number of

@@ -1,15 +1,17 @@
 """The Chinese working-day calendar: weekends off, statutory holidays off, 调休 make-up working days on.
 
-The base is the `chinese_calendar` package (State Council notices for 2004–2026). A deployment can add a year
-the package does not know yet, or correct a day, in ``knowledge/calendar.yaml``::
+A year is OFFICIAL when the `chinese_calendar` package covers it (State Council notices, 2004–2026 in the
+version we use) or ``knowledge/calendar.yaml`` lists it under ``working_calendar``::
 
     working_calendar:
       2027:
-        holidays: [2027-01-01, 2027-02-06, ...]   # days off that would otherwise be working days
-        workdays: [2027-02-14, ...]               # 调休: weekend days that are working days
+        holidays: [2027-01-01, 2027-02-08, ...]   # weekdays off
+        workdays: [2027-02-20, ...]               # 调休: weekend days that are working days
 
-A year listed there counts as covered (the file is then the whole truth for that year, on top of plain
-weekends). A date in a year neither source covers raises `CalendarError` naming the year: never a guess.
+A listed year is the whole truth for that year on top of plain weekends (and corrects the package's days
+when the year is in both). Every other year is PROVISIONAL: computed from the statutory rules in force
+(``statutory_rules`` in the same file, see statutory.py), so deadlines never go missing. Official data always
+wins, and `fingerprint()` changes when it does, so stored deadlines can be recomputed.
 
 Counting follows the usual legal rule: the day something starts does not count, and "N working days" ends at
 24:00 of the Nth working day after it, i.e. 00:00 of the following calendar day.
@@ -18,22 +20,22 @@ Counting follows the usual legal rule: the day something starts does not count, 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import chinese_calendar
 import yaml
 
+from .statutory import CalendarError, StatutoryRules, parse_rules
+
 DEFAULT_CALENDAR_FILE = Path(__file__).resolve().parents[3] / "knowledge" / "calendar.yaml"
+FILE_NAME = "calendar.yaml"
 
-
-class CalendarError(ValueError):
-    """A date the working-day calendar does not cover (or a bad calendar file)."""
-
-    def __init__(self, message: str, year: int | None = None):
-        super().__init__(message)
-        self.year = year
+__all__ = ["CalendarError", "WorkingCalendar", "add_working_days", "default_calendar", "is_workday"]
 
 
 def _package_years() -> tuple[int, int]:
@@ -41,15 +43,25 @@ def _package_years() -> tuple[int, int]:
     return min(years), max(years)
 
 
+@cache
+def shipped_rules() -> StatutoryRules:
+    """The statutory rules shipped with the project: a deployment's calendar.yaml may leave them out."""
+    data = yaml.safe_load(DEFAULT_CALENDAR_FILE.read_text(encoding="utf-8")) or {}
+    return parse_rules(data.get("statutory_rules"), str(DEFAULT_CALENDAR_FILE))
+
+
 class WorkingCalendar:
-    def __init__(self, overrides: Mapping[Any, Any] | None = None):
+    def __init__(self, overrides: Mapping[Any, Any] | None = None, rules: StatutoryRules | None = None):
         self.first_year, self.last_year = _package_years()
+        self.rules = rules or shipped_rules()
         self.extra_holidays: set[dt.date] = set()
         self.extra_workdays: set[dt.date] = set()
         self.override_years: set[int] = set()
         # memo: the package validates its whole table on every call, which is slow in a hot path
         self._workday: dict[dt.date, bool] = {}
         self._ends: dict[tuple[dt.date, int], dt.date] = {}
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise CalendarError(f"{FILE_NAME}: working_calendar 必须是按年份的映射")
         for year, body in (overrides or {}).items():
             self._add_year(year, body)
 
@@ -57,20 +69,31 @@ class WorkingCalendar:
         try:
             y = int(year)
         except (TypeError, ValueError):
-            raise CalendarError(f"calendar.yaml: 年份「{year}」不是整数") from None
+            raise CalendarError(f"{FILE_NAME}: 年份「{year}」不是整数") from None
         body = body or {}
         if not isinstance(body, Mapping):
-            raise CalendarError(f"calendar.yaml: {y} 年的内容必须是映射（holidays / workdays）", y)
+            raise CalendarError(f"{FILE_NAME}: {y} 年的内容必须是映射（holidays / workdays）", y)
         unknown = set(body) - {"holidays", "workdays", "source"}
         if unknown:
-            raise CalendarError(f"calendar.yaml: {y} 年有未知字段 {sorted(unknown)}", y)
+            raise CalendarError(f"{FILE_NAME}: {y} 年有未知字段 {sorted(unknown)}", y)
         self.override_years.add(y)
         for key, target in (("holidays", self.extra_holidays), ("workdays", self.extra_workdays)):
-            for raw in body.get(key) or []:
+            days = body.get(key) or []
+            if not isinstance(days, list):
+                raise CalendarError(f"{FILE_NAME}: {y} 年的 {key} 应为日期列表", y)
+            for raw in days:
                 day = raw if isinstance(raw, dt.date) else _parse_date(raw, y)
                 if day.year != y:
-                    raise CalendarError(f"calendar.yaml: {y} 年的 {key} 中出现了 {day}（不属于 {y} 年）", y)
+                    raise CalendarError(f"{FILE_NAME}: {y} 年的 {key} 中出现了 {day}（不属于 {y} 年）", y)
                 target.add(day)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> WorkingCalendar:
+        """From the sections of a calendar.yaml (working_calendar, statutory_rules; both optional)."""
+        data = data or {}
+        raw_rules = data.get("statutory_rules")
+        rules = parse_rules(raw_rules, FILE_NAME) if raw_rules is not None else None
+        return cls(data.get("working_calendar") or {}, rules)
 
     @classmethod
     def from_file(cls, path: Path | str | None = None) -> WorkingCalendar:
@@ -78,11 +101,40 @@ class WorkingCalendar:
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls((data.get("working_calendar") if isinstance(data, dict) else None) or {})
+        if not isinstance(data, Mapping):
+            raise CalendarError(f"{path}: 顶层必须是映射（working_calendar / statutory_rules）")
+        return cls.from_data(data)
 
-    def covers(self, day: dt.date) -> bool:
-        return self.first_year <= day.year <= self.last_year or day.year in self.override_years
+    # ------------------------------------------------------------------ official or provisional
+    def is_official(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year or year in self.override_years
 
+    def is_provisional(self, day: dt.date) -> bool:
+        return not self.is_official(day.year)
+
+    def provisional_years(self, start: dt.date, end: dt.date) -> list[int]:
+        """The provisional years among those of the days from start to end (inclusive)."""
+        return [y for y in range(start.year, end.year + 1) if not self.is_official(y)]
+
+    def spans_provisional(self, start: dt.date, end: dt.date) -> bool:
+        return bool(self.provisional_years(start, end))
+
+    def fingerprint(self) -> str:
+        """Changes whenever the days this calendar computes may change: official data or the rules."""
+        data = {
+            "package": [
+                sorted(map(str, chinese_calendar.holidays)),
+                sorted(map(str, chinese_calendar.workdays)),
+            ],
+            "years": sorted(self.override_years),
+            "holidays": sorted(map(str, self.extra_holidays)),
+            "workdays": sorted(map(str, self.extra_workdays)),
+            "rules": self.rules.as_data(),
+        }
+        raw = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ days
     def is_workday(self, day: dt.date) -> bool:
         known = self._workday.get(day)
         if known is None:
@@ -96,13 +148,9 @@ class WorkingCalendar:
             return False
         if day.year in self.override_years and not (self.first_year <= day.year <= self.last_year):
             return day.weekday() < 5
-        if not self.covers(day):
-            raise CalendarError(
-                f"工作日历不包含 {day.year} 年（内置日历覆盖 {self.first_year}–{self.last_year} 年）。"
-                f"请在国务院公布 {day.year} 年放假安排后，在 knowledge/calendar.yaml 中补充该年的节假日和调休。",
-                day.year,
-            )
-        return chinese_calendar.is_workday(day)
+        if self.is_official(day.year):
+            return chinese_calendar.is_workday(day)
+        return day.weekday() < 5 and day not in self.rules.days_off(day.year)
 
     def add_working_days(self, start: dt.datetime, n: int) -> dt.datetime:
         """24:00 of the Nth working day after `start`'s day (the start day does not count)."""
@@ -138,7 +186,7 @@ def _parse_date(raw: Any, year: int) -> dt.date:
     try:
         return dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise CalendarError(f"calendar.yaml: {year} 年的日期「{raw}」格式应为 YYYY-MM-DD", year) from None
+        raise CalendarError(f"{FILE_NAME}: {year} 年的日期「{raw}」格式应为 YYYY-MM-DD", year) from None
 
 
 _default: WorkingCalendar | None = None

@@ -120,7 +120,7 @@ class TicketCommands:
         return member, ticket, parts[1] if len(parts) > 1 else ""
 
     def _line(self, t: Ticket, names: dict[str, str]) -> str:
-        nxt = views.next_deadline(t)
+        nxt = views.next_deadline(t, self.service.policies)
         who = names.get(t.handler, t.handler) if t.handler else "未认领"
         tail = f"｜{escape(nxt)}" if nxt else ""
         return f"<code>{t.number}</code>｜{escape(t.state)}｜{escape(who)}｜{views.summary(t, 24)}{tail}"
@@ -183,14 +183,20 @@ class TicketCommands:
         ticket = await self._find(rest.split()[0], msg.user_id, member)
         if member is not None and member.covers(ticket.department):
             names = await self.service.staff_names()
-            html = views.staff_card(ticket, names.get(ticket.handler or ""), group=msg.is_group, full=True)
+            html = views.staff_card(
+                ticket,
+                names.get(ticket.handler or ""),
+                policies=self.service.policies,
+                group=msg.is_group,
+                full=True,
+            )
             events = await self.service.events(ticket)
             html += "\n<b>办理记录</b>\n" + "\n".join(
                 views.history_lines(events, names, citizen_id=ticket.citizen_id)
             )
             return [Reply(html)]
         if ticket.citizen_id == msg.user_id:
-            return [Reply(views.citizen_card(ticket))]
+            return [Reply(views.citizen_card(ticket, self.service.policies))]
         if member is not None:
             raise PermissionDenied(
                 f"抱歉，诉求 {ticket.number} 由{escape(ticket.department)}承办，"
@@ -204,7 +210,7 @@ class TicketCommands:
             return [Reply("您目前没有提交过诉求。如有问题需要反映，直接告诉我即可。")]
         lines = ["<b>您的诉求</b>"]
         for t in tickets:
-            nxt = views.next_deadline(t)
+            nxt = views.next_deadline(t, self.service.policies)
             lines.append(
                 f"<code>{t.number}</code>｜{escape(t.state)}｜{views.summary(t, 20)}"
                 + (f"｜{escape(nxt)}" if nxt else "")
@@ -224,9 +230,8 @@ class TicketCommands:
     async def _cmd_claim(self, msg: Incoming, rest: str) -> list[Reply]:
         _, ticket, _ = await self._staff_ticket(msg, rest, "claim", 1)
         t = await self.service.claim(ticket.number, msg.user_id)
-        return [
-            Reply(f"已认领诉求 <b>{t.number}</b>，请在{escape(views.next_deadline(t) or '时限')}内处理。")
-        ]
+        nxt = views.next_deadline(t, self.service.policies) or "时限"
+        return [Reply(f"已认领诉求 <b>{t.number}</b>，请在{escape(nxt)}内处理。")]
 
     async def _cmd_assign(self, msg: Incoming, rest: str) -> list[Reply]:
         _, ticket, who = await self._staff_ticket(msg, rest, "assign", 2)
@@ -269,11 +274,8 @@ class TicketCommands:
     async def _cmd_reopen(self, msg: Incoming, rest: str) -> list[Reply]:
         _, ticket, text = await self._staff_ticket(msg, rest, "reopen", 2)
         t = await self.service.reopen(ticket.number, msg.user_id, text)
-        return [
-            Reply(
-                f"诉求 <b>{t.number}</b> 已重新办理，新的办结时限：{escape(views.fmt_time(t.resolve_due))}。"
-            )
-        ]
+        due = views.due_text(t, "resolve", self.service.policies)
+        return [Reply(f"诉求 <b>{t.number}</b> 已重新办理，新的办结时限：{escape(due)}。")]
 
     async def _cmd_close(self, msg: Incoming, rest: str) -> list[Reply]:
         _, ticket, text = await self._staff_ticket(msg, rest, "close", 1)

@@ -1,7 +1,7 @@
 """Daily digest and weekly / monthly 通报, per department or overall, from SQL aggregates.
 
-Daily (sent on working days): new and resolved tickets since the previous working day (yesterday, or Friday
-to Sunday on a Monday), open tickets by state, the red (overdue)
+Daily (sent on working days): new and resolved tickets of every day since the previous digest (yesterday, or
+Friday to Sunday on a Monday, and the whole break after a holiday), open tickets by state, the red (overdue)
 and yellow lists, SLA met rate per milestone over the last 30 days, satisfaction over the last 30 days, the
 most asked items and the most frequent unanswered questions of yesterday. Weekly (the last full Monday–Sunday
 week) and monthly (the last calendar month) 通报 rank departments by SLA compliance in the period.
@@ -21,7 +21,7 @@ from bot.core.text.mask import mask_pii
 from .models import IN_PROGRESS, PENDING, Ticket
 from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 from .store import SlaCount, TicketStore
-from .views import short, summary
+from .views import PROVISIONAL, most_urgent, short, summary
 
 PERIODS = ("day", "week", "month")
 TOP = 10
@@ -41,25 +41,17 @@ def _midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
 def period_window(period: str, today: dt.date, tz: dt.tzinfo, calendar: Any = None) -> Window:
     """The reporting window of a digest sent on `today`.
 
-    Daily: since the previous working day began (on a Monday: Friday to Sunday), or just yesterday when no
-    calendar is given or the calendar does not cover the dates.
+    Daily: every day since the previous digest, i.e. from the previous working day (when it was sent) up to
+    yesterday, weekends and holidays between included: on Monday 2027-01-04, after the 元旦 holiday on Friday,
+    that is Thursday 2026-12-31 to Sunday 2027-01-03. Without a calendar: just yesterday.
     """
     if period == "day":
-        first = today - dt.timedelta(days=1)
-        if calendar is not None:
-            try:
-                day = first
-                for _ in range(30):  # the longest break (春节 with weekends) is far shorter
-                    if calendar.is_workday(day):
-                        first = day
-                        break
-                    day -= dt.timedelta(days=1)
-            except Exception:  # CalendarError: keep "yesterday"
-                first = today - dt.timedelta(days=1)
         last = today - dt.timedelta(days=1)
+        first = previous_workday(calendar, today) if calendar is not None else last
         label = f"{first.year}年{first.month}月{first.day}日"
         if first != last:
-            label += f"—{last.month}月{last.day}日"
+            year = f"{last.year}年" if last.year != first.year else ""
+            label += f"—{year}{last.month}月{last.day}日"
         return Window(_midnight(first, tz), _midnight(today, tz), label)
     if period == "week":
         monday = today - dt.timedelta(days=today.weekday() + 7)
@@ -76,6 +68,16 @@ def period_window(period: str, today: dt.date, tz: dt.tzinfo, calendar: Any = No
             _midnight(first_prev, tz), _midnight(first_this, tz), f"{first_prev.year}年{first_prev.month}月"
         )
     raise ValueError(f"unknown period {period!r}")
+
+
+def previous_workday(calendar: Any, today: dt.date) -> dt.date:
+    """The last working day before `today` (the calendar covers every year, official or provisional)."""
+    day = today - dt.timedelta(days=1)
+    for _ in range(60):  # the longest break (春节 with weekends) is far shorter
+        if calendar.is_workday(day):
+            return day
+        day -= dt.timedelta(days=1)
+    raise ValueError(f"no working day in the 60 days before {today}")
 
 
 def _pct(c: SlaCount | None) -> str:
@@ -109,9 +111,19 @@ def overdue_text(ticket: Ticket, now: dt.datetime) -> str:
     return f"超时 {over.days} 天"
 
 
-def _ticket_line(t: Ticket, now: dt.datetime, names: dict[str, str], red: bool, show_dept: bool) -> str:
+def _ticket_line(
+    t: Ticket,
+    now: dt.datetime,
+    names: dict[str, str],
+    red: bool,
+    show_dept: bool,
+    policies: SlaPolicies | None,
+) -> str:
     who = names.get(t.handler, t.handler) if t.handler else "未认领"
     when = overdue_text(t, now) if red else "即将到期"
+    urgent = most_urgent(t)
+    if policies is not None and urgent is not None and policies.is_provisional(t, urgent):
+        when += PROVISIONAL
     dept = f"｜{escape(t.department)}" if show_dept else ""
     return f"· <code>{t.number}</code>{dept}｜{summary(t, 30)}｜{when}｜{escape(who)}"
 
@@ -217,11 +229,11 @@ async def _daily(
         "",
         f"<b>🔴 已超时 {sum(red_counts.values())} 件</b>",
     ]
-    lines += [_ticket_line(t, now, names, True, scope is None) for t in reds] or ["· 无"]
+    lines += [_ticket_line(t, now, names, True, scope is None, policies) for t in reds] or ["· 无"]
     if sum(red_counts.values()) > len(reds):
         lines.append(f"· ……另有 {sum(red_counts.values()) - len(reds)} 件，发送 /tickets overdue 查看")
     lines.append(f"<b>🟡 临近时限 {sum(yellow_counts.values())} 件</b>")
-    lines += [_ticket_line(t, now, names, False, scope is None) for t in yellows] or ["· 无"]
+    lines += [_ticket_line(t, now, names, False, scope is None, policies) for t in yellows] or ["· 无"]
     if sum(yellow_counts.values()) > len(yellows):
         lines.append(f"· ……另有 {sum(yellow_counts.values()) - len(yellows)} 件，发送 /tickets due 查看")
     lines.append("")

@@ -37,6 +37,7 @@ from bot.core.resources import data_dir
 from .classify import FALLBACK, classify
 from .phone import find_phone
 from .service import TicketError
+from .views import provisional_note
 
 log = logging.getLogger(__name__)
 
@@ -465,12 +466,14 @@ class IntakeFlow:
             log.exception(
                 "ticket %s created but the intake draft of %s could not be deleted", ticket.number, uid
             )
+        deadlines, note = self._deadline_lines(ticket)
         return [
             self._reply(
                 "submitted.html.j2",
                 number=ticket.number,
                 department=getattr(ticket, "department", None) or self._department(draft["category"]),
-                deadlines=self._deadline_lines(ticket),
+                deadlines=deadlines,
+                provisional_note=note,
                 anonymous=bool(draft.get("anonymous")),
             )
         ]
@@ -553,25 +556,23 @@ class IntakeFlow:
         html = re.sub(r"\n{3,}", "\n\n", html).strip()
         return Reply(html, buttons or [])
 
-    def _deadline_lines(self, ticket: Any) -> list[dict[str, Any]]:
-        deadlines = getattr(ticket, "deadlines", None)
-        if not isinstance(deadlines, dict):
-            due = getattr(ticket, "due", None)
-            deadlines = {m: due(m) for m in MILESTONES} if callable(due) else {}
+    def _deadline_lines(self, ticket: Any) -> tuple[list[dict[str, Any]], str]:
+        """Each deadline as the citizen reads it, and the line explaining 暂定 when one is provisional."""
+        policies = self.service.policies
         now = self.clock.now()
-        lines = []
+        lines, years = [], set()
         for m in MILESTONES:
-            if m not in deadlines:
-                continue
-            when = deadlines[m]
+            provisional = policies.provisional_years(ticket, m)
+            years.update(provisional)
             lines.append(
                 {
                     "milestone": m,
                     "window": self._window(ticket, m),
-                    "when": format_deadline(when, now) if when is not None else None,
+                    "when": format_deadline(ticket.due(m), now),
+                    "provisional": bool(provisional),
                 }
             )
-        return lines
+        return lines, provisional_note(years) if years else ""
 
     def _window(self, ticket: Any, milestone: str) -> str | None:
         """'2小时', '1个工作日' — from the ticket's SLA policy when the service exposes its policies."""

@@ -1,6 +1,6 @@
 """Contact phone numbers: validate and normalise mainland mobile and landline numbers.
 
-Masking for digests, groups and logs lives in bot/core/tickets/mask.py.
+Masking for digests, groups and logs lives in bot/core/text/mask.py.
 
 Accepted (after full-width → half-width):
 - mobile: ``1[3-9]`` + 9 digits, with optional ``+86`` / ``0086`` / ``86`` prefix, spaces, dashes, dots;

@@ -45,15 +45,14 @@ def _overdue_for(alert: Alert) -> str:
     return f"{hours // 24} 天" if hours >= 48 else f"{hours} 小时"
 
 
-def _text(ticket: Ticket, alert: Alert) -> str:
+def _text(ticket: Ticket, alert: Alert, provisional: bool) -> str:
     label = MILESTONE_LABELS[alert.milestone]
+    due = fmt_time(alert.due, provisional)
     if alert.level == "yellow":
-        head = (
-            f"🟡 诉求 <b>{ticket.number}</b> 的「{label}」时限将于 {fmt_time(alert.due)} 到期，请抓紧办理。"
-        )
+        head = f"🟡 诉求 <b>{ticket.number}</b> 的「{label}」时限将于 {due} 到期，请抓紧办理。"
     else:
         over = f"，已超时 {_overdue_for(alert)}" if alert.repeat else ""
-        head = f"🔴 诉求 <b>{ticket.number}</b> 已超过「{label}」时限（{fmt_time(alert.due)}）{over}，请尽快处理。"
+        head = f"🔴 诉求 <b>{ticket.number}</b> 已超过「{label}」时限（{due}）{over}，请尽快处理。"
     lines = [head, f"{escape(ticket.department)}｜{summary(ticket, 40)}"]
     if not ticket.handler:
         lines.append("该诉求尚未认领，请尽快认领。")
@@ -76,7 +75,7 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
     notes: list[Notification] = []
     events: list[EventIn] = []
     for a in alerts:
-        html = _text(t, a)
+        html = _text(t, a, service.policies.is_provisional(t, a.milestone))
         for r in _recipients(t, a, supervisors):
             key = f"remind:{t.number}:{a.milestone}:{a.level}:{t.round}:{a.repeat}:{r.kind}:{r.id}"
             buttons = (

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .models import OPEN_STATES, RESOLVED, Ticket
-from .sla import MILESTONES, Policy
+from .sla import MILESTONES, Policy, window_start
 
 Sent = set[tuple[str, str, int, int]]
 
@@ -26,10 +26,6 @@ class Alert:
     repeat: int
     at: dt.datetime  # when it fell due
     due: dt.datetime | None = None  # the milestone's deadline
-
-
-def _window_start(ticket: Ticket, milestone: str) -> dt.datetime:
-    return ticket.round_started_at if milestone == "resolve" else ticket.created_at
 
 
 def _last_red(sent: Sent, milestone: str, rnd: int) -> int:
@@ -50,7 +46,7 @@ def _candidates(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) ->
             if due is None or met is not None:
                 continue
             if now < due and (m, "yellow", ticket.round, 0) not in sent:
-                start = _window_start(ticket, m)
+                start = window_start(ticket, m)
                 out.append(Alert(m, "yellow", 0, start + (due - start) * policy.warn_at, due))
                 continue
             last = _last_red(sent, m, ticket.round)

@@ -36,15 +36,30 @@ from .models import (
 )
 from .permissions import PermissionDenied, require_staff_for
 from .schedule import awaiting_rating, first_due_at, next_due_at
-from .sla import MILESTONES, SlaPolicies
+from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies, window_start
 from .store import ConflictError, TicketStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DEPARTMENT = "行政审批服务局"
+CALENDAR_KEY = "calendar_fingerprint"  # meta key: the calendar the stored deadlines were computed with
+RECOMPUTED_STATES = (PENDING, IN_PROGRESS, RESOLVED)
+RECOMPUTE_BATCH = 1000
+DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
 SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
 MAX_DESCRIPTION = 20000  # a citizen's description is kept whole (well beyond one chat message)
+
+
+def provisional_notice(year: int) -> Notification:
+    """Told to the admins once per year (the outbox keeps one notification per dedup key)."""
+    html = (
+        f"<b>{year}年的正式放假安排还不在工作日历中</b>\n"
+        f"涉及{year}年的工作日时限暂按《全国年节及纪念日放假办法》推算，并向群众和工作人员标注“暂定”。\n"
+        f"国务院公布{year}年放假安排后，请在知识库的 calendar.yaml 中按 working_calendar 的格式补充该年的"
+        "放假日和调休上班日，运行 python -m bot check 校验后重启机器人；未办结诉求的时限会自动重新计算。"
+    )
+    return Notification(Recipient("admins", "all"), Reply(html), f"calendar:provisional:{year}")
 
 
 class TicketError(Exception):
@@ -165,32 +180,16 @@ class TicketService:
                 Notification(
                     Recipient("department", dept),
                     Reply(
-                        "<b>新诉求，请及时认领</b>\n" + views.staff_card(ticket),
+                        "<b>新诉求，请及时认领</b>\n" + views.staff_card(ticket, policies=self.policies),
                         views.new_ticket_buttons(ticket.number),
                     ),
                     f"new:{ticket.number}",
                 )
             ]
-            if deadlines.problems:
-                why = "；".join(deadlines.problems)
-                events.append(EventIn(SYSTEM, "deadline_unset", why))
-                notes.append(
-                    Notification(
-                        Recipient("admins", "all"),
-                        Reply(
-                            f"<b>诉求 {ticket.number} 的办理时限未能设定</b>\n{escape(why)}\n"
-                            "诉求已正常登记，请补充工作日历后人工跟进时限。"
-                        ),
-                        f"calendar:{ticket.number}",
-                    )
-                )
+            notes.extend(provisional_notice(y) for y in sorted(deadlines.years))
             return events, notes
 
         ticket = await self.store.create_ticket(new, hook)
-        if deadlines.problems:
-            log.warning(
-                "ticket %s created without deadlines: %s", ticket.number, "; ".join(deadlines.problems)
-            )
         log.info("ticket %s created: %s", ticket.number, mask_pii(views.short(description, 40)))
         return ticket
 
@@ -207,6 +206,7 @@ class TicketService:
             now = self.clock.now()
             fields, events, notes = await build(ticket, now)
             preview = dataclasses.replace(ticket, **fields)
+            notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
@@ -214,6 +214,18 @@ class TicketService:
             except ConflictError:
                 continue
         raise TicketError("该诉求正被他人同时处理，请稍后再试。")
+
+    def _provisional_years(self, ticket: Ticket, fields: dict[str, Any]) -> set[int]:
+        """The provisional years that the deadlines set by a change count through."""
+        years: set[int] = set()
+        for m in (*MILESTONES, "rating"):
+            if fields.get(f"{m}_due") is not None:
+                years.update(self.policies.provisional_years(ticket, m))
+        return years
+
+    def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> list[Notification]:
+        """The admins' one-off warning for each provisional year a deadline set by this change counts through."""
+        return [provisional_notice(y) for y in sorted(self._provisional_years(ticket, fields))]
 
     def _notify_citizen(self, ticket: Ticket, html: str, key: str, buttons=None) -> Notification:
         return Notification(
@@ -266,7 +278,7 @@ class TicketService:
                     Recipient("staff", target.user_id),
                     Reply(
                         f"<b>您被指派办理诉求 {t.number}</b>\n"
-                        + views.staff_card(t, target.name, group=False)
+                        + views.staff_card(t, target.name, policies=self.policies, group=False)
                     ),
                     f"{t.number}:assigned:{t.version}",
                 )
@@ -301,7 +313,7 @@ class TicketService:
                     Recipient("department", dept),
                     Reply(
                         f"<b>转派来的诉求，请及时认领</b>（来自{escape(t.department)}，理由：{escape(mask_pii(why))}）\n"
-                        + views.staff_card(moved),
+                        + views.staff_card(moved, policies=self.policies),
                         views.new_ticket_buttons(t.number),
                     ),
                     f"{t.number}:xfer:{t.version}",
@@ -380,8 +392,6 @@ class TicketService:
             rating_due = self.policies.rating_deadline(now)
             fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
             events.append(EventIn(actor.user_id, "resolve", result))
-            if rating_due is None:
-                events.append(EventIn(SYSTEM, "deadline_unset", "工作日历不覆盖评价期限，诉求不会自动关闭"))
             note = self._notify_citizen(
                 t,
                 f"您的诉求 <b>{t.number}</b> 已办结。\n办理结果：{escape(result)}\n\n"
@@ -461,7 +471,7 @@ class TicketService:
                 alert = Reply(
                     f"<b>诉求 {t.number} 收到{label}评价，已重新办理</b>\n"
                     + (f"诉求人意见：{escape(mask_pii(comment))}\n" if comment else "")
-                    + views.staff_card(dataclasses.replace(t, **fields))
+                    + views.staff_card(dataclasses.replace(t, **fields), policies=self.policies)
                 )
                 sups = await self.supervisors_of(t.department)
                 targets = [Recipient("staff", s.user_id) for s in sups] or [Recipient("admins", "all")]
@@ -501,6 +511,82 @@ class TicketService:
             return {"comment": text}, [EventIn(str(citizen_id), "comment", text)], notes
 
         return await self._change(number, build)
+
+    # ------------------------------------------------------------------ the calendar changed
+    async def sync_calendar(self) -> int:
+        """At start-up: when the working calendar differs from the one the stored deadlines were computed with
+        (e.g. the official notice for a provisional year was added), recompute them. Returns tickets changed."""
+        current = self.policies.calendar.fingerprint()
+        if await self.store.get_meta(CALENDAR_KEY) == current:
+            return 0
+        changed = await self.recompute_deadlines()
+        await self.store.set_meta(CALENDAR_KEY, current)  # only once every ticket is done
+        log.info("working calendar %s: deadlines of %d tickets recomputed", current, changed)
+        return changed
+
+    async def recompute_deadlines(self, batch: int = RECOMPUTE_BATCH) -> int:
+        """Recompute, with the current calendar, the working-day deadlines of every open ticket (contact and
+        feedback from creation, resolve from the current round's start) and the rating deadline of resolved,
+        unrated tickets (from their resolution). Each ticket whose deadlines moved gets one change with its
+        event and a fresh next reminder time. Returns how many tickets changed."""
+        now = self.clock.now()
+        warned: set[int] = set()  # one admin notice per provisional year is enough for a whole run
+        after, changed = 0, 0
+        while True:
+            page = await self.store.list_tickets(
+                TicketQuery(states=RECOMPUTED_STATES, after_id=after, newest_first=False, limit=batch)
+            )
+            if not page:
+                return changed
+            after = page[-1].id
+            changed += await self._recompute_page(page, now, warned)
+
+    async def _recompute_page(self, page: list[Ticket], now: dt.datetime, warned: set[int]) -> int:
+        changed = 0
+        for _ in range(5):  # a ticket changed meanwhile by someone else is read again and redone
+            todo = [(t, f) for t in page if (f := self._recomputed(t))]
+            if not todo:
+                break
+            sent = await self.store.reminders_sent([t.id for t, _ in todo])
+            changes = [self._recompute_change(t, f, sent[t.id], now, warned) for t, f in todo]
+            results = await self.store.apply_many(changes)
+            changed += sum(r is not None for r in results)
+            stale = [c.ticket.number for c, r in zip(changes, results, strict=True) if r is None]
+            page = [t for n in stale if (t := await self.store.get_ticket(n)) is not None]
+        return changed
+
+    def _recomputed(self, t: Ticket) -> dict[str, dt.datetime]:
+        """The deadline fields whose value the current calendar changes."""
+        out: dict[str, dt.datetime] = {}
+        if t.state in OPEN_STATES:
+            policy = self.policies.get(t.policy)
+            for m in MILESTONES:
+                window = policy.windows[m]
+                if window.working_days is None:
+                    continue  # natural hours do not depend on the calendar
+                due = window.due(window_start(t, m), self.policies.calendar)
+                if due != t.due(m):
+                    out[f"{m}_due"] = due
+        elif awaiting_rating(t) and t.resolve_met is not None:
+            due = self.policies.rating_deadline(t.resolve_met)
+            if due != t.rating_due:
+                out["rating_due"] = due
+        return out
+
+    def _recompute_change(
+        self, t: Ticket, fields: dict[str, Any], sent: set, now: dt.datetime, warned: set[int]
+    ) -> Change:
+        preview = dataclasses.replace(t, **fields)
+        moved = []
+        for key, due in fields.items():
+            m = key.removesuffix("_due")
+            new = views.fmt_time(due, self.policies.is_provisional(preview, m))
+            moved.append(f"{DEADLINE_LABELS[m]} {views.fmt_time(getattr(t, key))} → {new}")
+        event = EventIn(SYSTEM, "deadline_recomputed", "因工作日历更新重新计算：" + "；".join(moved))
+        years = self._provisional_years(preview, fields) - warned
+        warned |= years
+        fields = {**fields, "next_due_at": next_due_at(preview, self.policies.get(t.policy), sent, now)}
+        return Change(t, now, fields, [event], [provisional_notice(y) for y in sorted(years)])
 
     # ------------------------------------------------------------------ people's views
     async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:

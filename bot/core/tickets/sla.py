@@ -2,6 +2,8 @@
 
 Three milestones: contact (联系诉求人), feedback (首次反馈), resolve (办结). Each has a window in natural hours
 or in working days; a yellow warning falls when `warn_at` of the window has passed, a red breach at the deadline.
+Every milestone always has a deadline. One counted in working days is *provisional* (暂定) when the days it
+counts touch a year the calendar only computed (no official notice yet); it is recomputed when the year arrives.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import yaml
 
 from bot.core.text.normalize import compact
 
-from .calendar import CalendarError, WorkingCalendar
+from .calendar import WorkingCalendar
 
 MILESTONES = ("contact", "feedback", "resolve")
 MILESTONE_LABELS = {"contact": "联系诉求人", "feedback": "首次反馈", "resolve": "办结"}
@@ -62,10 +64,29 @@ class Policy:
         return not self.categories or category in self.categories
 
 
+def window_start(ticket: Any, milestone: str) -> dt.datetime:
+    """Where a milestone's window starts: resolve per round (a reopened ticket starts again), others at creation."""
+    return ticket.round_started_at if milestone == "resolve" else ticket.created_at
+
+
+def last_counted_day(due: dt.datetime) -> dt.date:
+    """The day a deadline closes: 00:00 is 24:00 of the day before."""
+    return (due - dt.timedelta(seconds=1)).date()
+
+
 @dataclass
 class Deadlines:
-    due: dict[str, dt.datetime | None]
-    problems: list[str] = field(default_factory=list)
+    due: dict[str, dt.datetime]
+    # milestone -> the provisional years its counted days touch (empty: the deadline is final)
+    provisional_years: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def provisional(self) -> set[str]:
+        return {m for m, years in self.provisional_years.items() if years}
+
+    @property
+    def years(self) -> set[int]:
+        return {y for years in self.provisional_years.values() for y in years}
 
 
 @dataclass
@@ -92,21 +113,36 @@ class SlaPolicies:
         return self.policies.get(name) or self.policies[self.default]
 
     def deadlines(self, policy: Policy, start: dt.datetime, milestones=MILESTONES) -> Deadlines:
-        """Deadline per milestone; a milestone the calendar cannot place is None with the reason in problems."""
+        """The deadline of each milestone counted from `start`, and which of them are provisional."""
         out = Deadlines(due={})
         for m in milestones:
-            try:
-                out.due[m] = policy.windows[m].due(start, self.calendar)
-            except CalendarError as exc:
-                out.due[m] = None
-                out.problems.append(f"{MILESTONE_LABELS[m]}时限无法计算：{exc}")
+            window = policy.windows[m]
+            due = out.due[m] = window.due(start, self.calendar)
+            out.provisional_years[m] = self._years(window.working_days is not None, start, due)
         return out
 
-    def rating_deadline(self, resolved_at: dt.datetime) -> dt.datetime | None:
-        try:
-            return self.calendar.add_working_days(resolved_at, self.rating_window_working_days)
-        except CalendarError:
-            return None
+    def rating_deadline(self, resolved_at: dt.datetime) -> dt.datetime:
+        return self.calendar.add_working_days(resolved_at, self.rating_window_working_days)
+
+    def provisional_years(self, ticket: Any, milestone: str) -> list[int]:
+        """The provisional years a ticket's deadline counts through; milestone "rating" is the rating window."""
+        if milestone == "rating":
+            due, start, in_days = ticket.rating_due, ticket.resolve_met, True
+        else:
+            due, start = ticket.due(milestone), window_start(ticket, milestone)
+            in_days = self.get(ticket.policy).windows[milestone].working_days is not None
+        if due is None:
+            return []
+        return self._years(in_days, start or due, due)
+
+    def is_provisional(self, ticket: Any, milestone: str) -> bool:
+        return bool(self.provisional_years(ticket, milestone))
+
+    def _years(self, in_working_days: bool, start: dt.datetime, due: dt.datetime) -> list[int]:
+        # hour windows do not depend on the calendar
+        if not in_working_days:
+            return []
+        return self.calendar.provisional_years(start.date(), last_counted_day(due))
 
     @classmethod
     def from_data(cls, data: dict[str, Any], calendar: WorkingCalendar | None = None) -> SlaPolicies:
@@ -164,7 +200,7 @@ def load_policies(sla_file: Path | str | None = None, calendar: WorkingCalendar 
 def policies_from_kb(kb: Any) -> SlaPolicies:
     """Policies from a loaded knowledge base (its sla.yaml and calendar.yaml sections)."""
     extra = getattr(kb, "extra", {}) or {}
-    calendar = WorkingCalendar(extra.get("working_calendar") or {})
+    calendar = WorkingCalendar.from_data(extra)
     if "sla" in extra:
         return SlaPolicies.from_data(extra["sla"], calendar)
     return load_policies(calendar=calendar)

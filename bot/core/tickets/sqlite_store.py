@@ -578,6 +578,21 @@ class SqliteTicketStore:
     async def outbox_pending_count(self) -> int:
         return (await self._fetchall("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"))[0][0]
 
+    # ------------------------------------------------------------------ meta
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self._fetchall("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        at = to_ts(self.clock.now())
+        await self._write(
+            lambda db: db.execute(
+                "INSERT INTO meta(key, value, updated_at) VALUES (?,?,?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                (key, value, at),
+            )
+        )
+
     # ------------------------------------------------------------------ drafts and questions
     async def save_draft(self, user_id: str, data: dict) -> None:
         raw = json.dumps(data, ensure_ascii=False, default=str)

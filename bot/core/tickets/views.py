@@ -1,4 +1,7 @@
-"""Telegram-HTML texts about tickets. Every value from a person is escaped; group texts mask personal numbers."""
+"""Telegram-HTML texts about tickets. Every value from a person is escaped; group texts mask personal numbers.
+
+Functions that show deadlines take the SLA policies: they say which deadlines are provisional (暂定).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from bot.core.messages import Button
 from bot.core.text.mask import mask_phone, mask_pii
 
 from .models import Ticket, TicketEvent
-from .sla import MILESTONE_LABELS, MILESTONES
+from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 ACTION_LABELS = {
@@ -26,19 +29,34 @@ ACTION_LABELS = {
     "reopen": "重新办理",
     "close": "关闭",
     "remind": "提醒",
-    "deadline_unset": "时限未设定",
+    "deadline_unset": "时限未设定",  # written by versions before provisional years; kept for their history
+    "deadline_recomputed": "时限重新计算",
 }
+PROVISIONAL = "（暂定）"
 _WEEKDAYS = "一二三四五六日"
 
 
-def fmt_time(t: dt.datetime | None) -> str:
+def fmt_time(t: dt.datetime | None, provisional: bool = False) -> str:
     if t is None:
         return "未设定"
     if t.hour == 0 and t.minute == 0:
         # 00:00 of a day is 24:00 of the day before: say it the way a window would
         day = t - dt.timedelta(days=1)
-        return f"{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）24:00前"
-    return f"{t.month}月{t.day}日 {t:%H:%M}"
+        text = f"{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）24:00前"
+    else:
+        text = f"{t.month}月{t.day}日 {t:%H:%M}"
+    return text + PROVISIONAL if provisional else text
+
+
+def provisional_note(years: list[int] | set[int]) -> str:
+    """One line for citizens under deadlines marked 暂定."""
+    named = "、".join(str(y) for y in sorted(years))
+    return f"带“暂定”的时限按国家放假办法推算，国务院公布{named}年放假安排后将自动更新。"
+
+
+def pending_provisional_years(ticket: Ticket, policies: SlaPolicies) -> set[int]:
+    """Provisional years of the deadlines still to be met (the ones a person is shown)."""
+    return {y for m in MILESTONES if ticket.met(m) is None for y in policies.provisional_years(ticket, m)}
 
 
 def fmt_stamp(t: dt.datetime) -> str:
@@ -55,26 +73,41 @@ def summary(ticket: Ticket, limit: int = 40) -> str:
     return escape(short(mask_pii(ticket.description), limit))
 
 
-def deadlines_lines(ticket: Ticket) -> list[str]:
+def due_text(ticket: Ticket, milestone: str, policies: SlaPolicies) -> str:
+    return fmt_time(ticket.due(milestone), policies.is_provisional(ticket, milestone))
+
+
+def deadlines_lines(ticket: Ticket, policies: SlaPolicies) -> list[str]:
     lines = []
     for m in MILESTONES:
-        due, met = ticket.due(m), ticket.met(m)
-        state = f"已于 {fmt_time(met)} 完成" if met else fmt_time(due)
+        met = ticket.met(m)
+        state = f"已于 {fmt_time(met)} 完成" if met else due_text(ticket, m, policies)
         lines.append(f"· {MILESTONE_LABELS[m]}：{state}")
     return lines
 
 
-def next_deadline(ticket: Ticket) -> str:
+def next_deadline(ticket: Ticket, policies: SlaPolicies) -> str:
     if not ticket.is_open:
         return ""
     for m in MILESTONES:
         if ticket.met(m) is None:
-            return f"{MILESTONE_LABELS[m]} {fmt_time(ticket.due(m))}"
+            return f"{MILESTONE_LABELS[m]} {due_text(ticket, m, policies)}"
     return ""
 
 
+def most_urgent(ticket: Ticket) -> str | None:
+    """The unmet milestone whose deadline comes first."""
+    dues = {m: d for m in MILESTONES if ticket.met(m) is None and (d := ticket.due(m)) is not None}
+    return min(dues, key=dues.__getitem__) if dues else None
+
+
 def staff_card(
-    ticket: Ticket, handler_name: str | None = None, *, group: bool = True, full: bool = False
+    ticket: Ticket,
+    handler_name: str | None = None,
+    *,
+    policies: SlaPolicies,
+    group: bool = True,
+    full: bool = False,
 ) -> str:
     """The ticket as staff see it. In groups (group=True) phone and ID numbers are masked."""
     desc = mask_pii(ticket.description) if group else ticket.description
@@ -96,7 +129,7 @@ def staff_card(
     lines.append(f"办理人：{escape(handler_name or ticket.handler or '未认领')}")
     lines.append(f"登记时间：{fmt_stamp(ticket.created_at)}")
     lines.append("时限：")
-    lines.extend(deadlines_lines(ticket))
+    lines.extend(deadlines_lines(ticket, policies))
     if ticket.resolution:
         lines.append(f"办理结果：{escape(mask_pii(ticket.resolution) if group else ticket.resolution)}")
     if ticket.rating:
@@ -104,7 +137,7 @@ def staff_card(
     return "\n".join(lines)
 
 
-def citizen_card(ticket: Ticket) -> str:
+def citizen_card(ticket: Ticket, policies: SlaPolicies) -> str:
     lines = [
         f"<b>您的诉求 {ticket.number}</b>",
         f"状态：{escape(ticket.state)}",
@@ -114,7 +147,10 @@ def citizen_card(ticket: Ticket) -> str:
     ]
     if ticket.is_open:
         lines.append("办理时限：")
-        lines.extend(deadlines_lines(ticket))
+        lines.extend(deadlines_lines(ticket, policies))
+        years = pending_provisional_years(ticket, policies)
+        if years:
+            lines.append(provisional_note(years))
     if ticket.resolution:
         lines.append(f"办理结果：{escape(ticket.resolution)}")
     return "\n".join(lines)

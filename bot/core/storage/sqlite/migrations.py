@@ -1,4 +1,4 @@
-"""Numbered schema migrations of the SQLite database; applied in order, each recorded in schema_migrations.
+"""Numbered schema migrations of the ticket database; applied in order, each recorded in schema_migrations.
 
 Never edit a migration that has shipped: add the next number.
 """
@@ -125,10 +125,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         3,
-        "meta: facts about the database itself",
+        "meta: small facts about the database, e.g. the working calendar its deadlines were computed with",
         [
-            # e.g. the fingerprint of the working-day calendar the stored deadlines were computed with
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)"
+            " WITHOUT ROWID",
         ],
     ),
 ]
