@@ -32,15 +32,12 @@ sys.path.insert(0, str(ROOT))
 from bot.core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
 from bot.core.knowledge.loader import KnowledgeBase  # noqa: E402
 from bot.core.knowledge.models import AppealCategory, Department  # noqa: E402
-from bot.core.tickets import (  # noqa: E402
-    StaffMember,
-    TicketService,
-    build_digest,
-    load_policies,
-    open_sqlite_store,
-    tick,
-)
-from bot.core.tickets.models import TicketQuery  # noqa: E402
+from bot.core.storage.sqlite import open_sqlite_store  # noqa: E402
+from bot.core.tickets.digest import build_digest  # noqa: E402
+from bot.core.tickets.models import StaffMember, TicketQuery  # noqa: E402
+from bot.core.tickets.reminders import tick  # noqa: E402
+from bot.core.tickets.service import TicketService  # noqa: E402
+from bot.core.tickets.sla import load_policies  # noqa: E402
 
 TZ = DEFAULT_TZ
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # a Monday morning, when the digest goes out
@@ -106,7 +103,7 @@ async def bench_create(db: Path, creators: int = 100, per_creator: int = 100) ->
     await asyncio.gather(*(creator(i) for i in range(creators)))
     elapsed = time.perf_counter() - t0
     total = creators * per_creator
-    numbers = await store.count_tickets(TicketQuery())
+    numbers = await store.tickets.count(TicketQuery())
     await store.close()
     latencies.sort()
     print(
@@ -243,7 +240,7 @@ def _generate(db: Path, n: int, days_back: int, open_share: float, questions: in
 async def _init(db: Path) -> None:
     store = await open_sqlite_store(db)
     for d in DEPARTMENTS:
-        await store.upsert_staff(StaffMember(f"s{d[-2:]}", f"{d}负责人", "supervisor", (d,)), "bench", NOW)
+        await store.staff.upsert(StaffMember(f"s{d[-2:]}", f"{d}负责人", "supervisor", (d,)), "bench", NOW)
     await store.close()
 
 

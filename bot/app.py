@@ -23,7 +23,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
-    from bot.core.tickets import SqliteTicketStore
+    from bot.core.storage import Store
     from bot.core.tickets.sla import SlaPolicies
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class App:
     paths: DataPaths
     answering: Answering
     assistant: Assistant
-    store: SqliteTicketStore | None = None
+    store: Store | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -107,9 +107,10 @@ def load_answering(paths: DataPaths) -> Answering:
     return Answering(kb=kb, matcher=Matcher(kb, cues), renderer=renderer, templates_dir=paths.templates)
 
 
-async def open_store(settings: Settings, clock: Clock) -> SqliteTicketStore:
+async def open_store(settings: Settings, clock: Clock) -> Store:
     """The ticket database; a file that cannot be used is a StartupError naming it."""
-    from bot.core.tickets import StoreOpenError, open_sqlite_store
+    from bot.core.storage import StoreOpenError
+    from bot.core.storage.sqlite import open_sqlite_store
 
     path = settings.database_path
     try:
@@ -159,15 +160,16 @@ async def build(
 async def _ticket_desk(
     settings: Settings,
     clock: Clock,
-    store: SqliteTicketStore,
+    store: Store,
     answering: Answering,
     policies: SlaPolicies,
     paths: DataPaths,
     extra_admins: frozenset[str],
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
-    from bot.core.tickets import TicketCommands, TicketService
+    from bot.core.tickets.commands import TicketCommands
     from bot.core.tickets.intake import IntakeFlow
+    from bot.core.tickets.service import TicketService
 
     admins = {str(i) for i in settings.admin_ids} | set(extra_admins)
     service = TicketService(store, answering.kb, clock, policies, admins)

@@ -27,9 +27,9 @@ async def as_staff(a, text):
 
 
 async def drain(a, clock):
-    rows = await a.store.outbox_due(clock.now(), 100)
+    rows = await a.outbox.due(clock.now(), 100)
     for r in rows:
-        await a.store.outbox_sent(r.id, clock.now())
+        await a.outbox.sent(r.id, clock.now())
     return [r.notification for r in rows]
 
 

@@ -13,11 +13,11 @@ import pytest
 from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.loader import load_knowledge
 from bot.core.messages import Incoming, Reply
+from bot.core.storage.sqlite import open_sqlite_store
 from bot.core.tickets.intake import MAX_DESCRIPTION, MAX_PLACE, IntakeFlow
 from bot.core.tickets.models import TicketQuery
 from bot.core.tickets.service import TicketError, TicketService
 from bot.core.tickets.sla import load_policies
-from bot.core.tickets.sqlite_store import open_sqlite_store
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = "10001"
@@ -62,11 +62,11 @@ class Env:
         return one(await self.flow.handle(Incoming(USER, USER, "", callback=data)))
 
     async def step(self) -> str | None:
-        draft = await self.store.load_draft(USER)
+        draft = await self.store.state.load(USER)
         return draft["step"] if draft else None
 
     async def tickets(self):
-        return await self.store.list_tickets(TicketQuery(citizen_id=USER))
+        return await self.store.tickets.list(TicketQuery(citizen_id=USER))
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ async def test_picking_another_category_by_button_and_by_typed_name(env):
 async def test_typing_a_short_category_name_picks_it(env):
     await env.start()
     await env.say("交通")
-    draft = await env.store.load_draft(USER)
+    draft = await env.store.state.load(USER)
     assert draft["category"] == "交通运输" and draft["step"] == "place"
 
 
@@ -204,7 +204,7 @@ async def test_more_description_at_the_category_question_is_added_and_classified
     assert "已把这段话补充到问题描述里" in r.html and "交通运输" in r.html and await env.step() == "category"
     r = await env.say("而且司机经常不到站就开走，乘客都追不上")
     assert "已把这段话补充到问题描述里" in r.html
-    draft = await env.store.load_draft(USER)
+    draft = await env.store.state.load(USER)
     assert "乘客都追不上" in draft["description"] and draft["category"] == "交通运输"
 
 
@@ -216,7 +216,7 @@ async def test_edit_description_before_the_category_is_confirmed(env):
     assert "替换原来的内容" in r.html and await env.step() == "description"
     r = await env.say("公司拖欠了我三个月工资，老板一直不给")
     assert "劳动和社会保障" in r.html and "人力资源和社会保障局" in r.html
-    draft = await env.store.load_draft(USER)
+    draft = await env.store.state.load(USER)
     assert draft["description"] == "公司拖欠了我三个月工资，老板一直不给"
 
 
@@ -309,7 +309,7 @@ async def test_cancel_at_every_step(env, step, how):
     await _reach(env, step)
     if step not in ("edit",):
         # every question offers the cancel button
-        reply = env.flow._render_step(await env.store.load_draft(USER), [])
+        reply = env.flow._render_step(await env.store.state.load(USER), [])
         assert "in:x" in datas(reply)
     r = await (env.press(how) if how.startswith("in:") else env.say(how))
     assert "已取消" in r.html and "没有提交" in r.html
@@ -377,7 +377,7 @@ async def test_bad_place_input_is_answered_and_the_question_repeated(env):
     assert "没有看到地点的文字" in r.html and await env.step() == "place"
     r = await env.say("东门" * 5000)
     assert f"已保留前 {MAX_PLACE} 个字" in r.html and await env.step() == "phone"
-    draft = await env.store.load_draft(USER)
+    draft = await env.store.state.load(USER)
     assert len(draft["place"]) == MAX_PLACE
 
 
@@ -543,7 +543,7 @@ async def test_a_phone_number_typed_too_early_is_not_added_to_the_description(en
     await env.start()
     r = await env.say("13812345678")
     assert "请点下面的按钮选择类别" in r.html
-    draft = await env.store.load_draft(USER)
+    draft = await env.store.state.load(USER)
     assert draft["description"] == APPEAL
 
 

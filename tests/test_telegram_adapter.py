@@ -10,17 +10,16 @@ import datetime as dt
 import html
 import logging
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.adapters.telegram import bridge_of, build_application, start_polling, stop_polling
-
 from bot.core.clock import FixedClock
 from bot.core.messages import Button, Incoming, Notification, Recipient, Reply
-from bot.core.tickets import WorkingCalendar
+from bot.core.scheduler import Scheduler
+from bot.core.tickets.calendar import WorkingCalendar
 from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
 
@@ -44,12 +43,13 @@ class Row:
     delivered: tuple[str, ...] = ()
 
 
-class FakeStore:
+class FakeOutbox:
+    """The core's outbox as the adapter sees it, in memory."""
+
     def __init__(self, clock: FixedClock):
         self.clock = clock
         self.rows: dict[int, Row] = {}
         self.keys: set[str] = set()
-        self.staff: list[str] = [str(STAFF)]
 
     async def enqueue(self, n: Notification) -> bool:
         if n.dedup_key is not None:
@@ -60,7 +60,7 @@ class FakeStore:
         self.rows[rid] = Row(rid, n, 0, self.clock.now())
         return True
 
-    async def outbox_due(self, now: dt.datetime, limit: int = 50) -> list[Row]:
+    async def due(self, now: dt.datetime, limit: int = 50) -> list[Row]:
         due = [
             r
             for r in self.rows.values()
@@ -68,21 +68,18 @@ class FakeStore:
         ]
         return sorted(due, key=lambda r: r.id)[:limit]
 
-    async def outbox_sent(self, id: int, at: dt.datetime) -> None:
+    async def sent(self, id: int, at: dt.datetime) -> None:
         self.rows[id].sent_at = at
 
-    async def outbox_failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
+    async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         row = self.rows[id]
         row.attempts += 1
         row.last_error = error
         row.next_attempt_at = retry_at
         row.parked_at = self.clock.now() if park else None
 
-    async def outbox_delivered(self, id: int, chats: list[str]) -> None:
+    async def delivered(self, id: int, chats: list[str]) -> None:
         self.rows[id].delivered = tuple(chats)
-
-    async def list_staff(self) -> list[Any]:
-        return [SimpleNamespace(user_id=uid) for uid in self.staff]
 
     def pending(self) -> list[Row]:
         return [r for r in self.rows.values() if r.sent_at is None]
@@ -98,7 +95,14 @@ class FakeAssistant:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     def __post_init__(self) -> None:
-        self.store = FakeStore(self.clock)
+        self.outbox = FakeOutbox(self.clock)
+        self.staff: list[str] = [str(STAFF)]
+        self.scheduler = Scheduler(
+            self.calendar, self.outbox, self.clock, digest=self.digest, tick=self._tick
+        )
+
+    async def staff_user_ids(self) -> list[str]:
+        return list(self.staff)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         self.seen.append(msg)
@@ -120,7 +124,7 @@ class FakeAssistant:
                 )
             ]
         if text.startswith("投诉"):
-            await self.store.enqueue(
+            await self.outbox.enqueue(
                 Notification(
                     Recipient("department", "公安局"),
                     Reply("新诉求 SQ20261123-0001", buttons=[[Button("认领", "claim:1")]]),
@@ -128,7 +132,7 @@ class FakeAssistant:
             )
             return [Reply("已为您登记诉求 SQ20261123-0001。")]
         if text.startswith("/staff add ") and msg.user_id == str(ADMIN):
-            self.store.staff.append(text.split()[2])
+            self.staff.append(text.split()[2])
             return [Reply("已登记。")]
         if text.startswith("/claim"):
             if msg.user_id != str(STAFF):
@@ -136,10 +140,15 @@ class FakeAssistant:
             return [Reply("已认领 SQ20261123-0001。")]
         return [Reply(f"您问的是：{html.escape(text)}")]
 
-    async def tick(self) -> None:
-        await self.store.enqueue(Notification(Recipient("department", "民政局"), Reply("提醒：诉求即将超时")))
+    async def tick(self) -> int:
+        return await self.scheduler.tick()
 
-    async def digest(self, department: str | None) -> Reply:
+    async def _tick(self, now: dt.datetime) -> int:
+        return await self.outbox.enqueue(
+            Notification(Recipient("department", "民政局"), Reply("提醒：诉求即将超时"))
+        )
+
+    async def digest(self, department: str | None, day: dt.date | None = None) -> Reply:
         self.digests.append(department)
         return Reply(f"<b>每日摘要</b> {html.escape(department or '全部部门')}")
 
@@ -250,11 +259,11 @@ async def test_appeal_notifies_department_group_with_buttons(env: Env):
     (note,) = await env.stand.wait_for_messages(POLICE_GROUP, 1)
     assert "SQ20261123-0001" in note["text"]
     assert note["buttons"] == [[("认领", "claim:1")]]
-    assert not env.assistant.store.pending()
+    assert not env.assistant.outbox.pending()
 
 
 async def test_outbox_retries_429_and_500_and_loses_nothing(env: Env):
-    store = env.assistant.store
+    store = env.assistant.outbox
     env.stand.fail_next(1, status=429, retry_after=7)
     await store.enqueue(Notification(Recipient("department", "公安局"), Reply("通知一")))
     await store.enqueue(Notification(Recipient("user", str(CITIZEN)), Reply("通知二")))
@@ -291,7 +300,7 @@ async def test_direct_reply_survives_429_and_500(env: Env):
 async def test_direct_reply_parked_in_outbox_when_telegram_keeps_failing(env: Env):
     env.stand.fail_next(10, status=502)
     env.stand.push_message(CITIZEN, "公积金怎么提取")
-    await env.stand.wait_for(lambda: env.assistant.store.pending(), what="回复进入待发通知")
+    await env.stand.wait_for(lambda: env.assistant.outbox.pending(), what="回复进入待发通知")
     assert env.stand.texts(CITIZEN) == []
     env.stand.fail_next(0)
     env.stand._fail_rules.clear()
@@ -301,7 +310,7 @@ async def test_direct_reply_parked_in_outbox_when_telegram_keeps_failing(env: En
 
 
 async def test_permanent_failure_is_parked_with_error_after_bounded_attempts(env: Env):
-    store = env.assistant.store
+    store = env.assistant.outbox
     env.stand.fail_chat(CITIZEN, status=403, description="Forbidden: bot was blocked by the user")
     await store.enqueue(Notification(Recipient("user", str(CITIZEN)), Reply("您的诉求已办结")))
     for _ in range(3):
@@ -449,7 +458,7 @@ async def test_digest_days_in_a_year_without_official_notice(env: Env):
 
 async def test_digest_days_follow_the_assistants_calendar(env: Env):
     # a deployment's calendar.yaml says Monday 4 January 2027 is off: the bridge asks the assistant's calendar
-    env.assistant.calendar = WorkingCalendar({2027: {"holidays": ["2027-01-01", "2027-01-04"]}})
+    env.assistant.scheduler.calendar = WorkingCalendar({2027: {"holidays": ["2027-01-01", "2027-01-04"]}})
     assert await env.bridge.send_digests(dt.date(2027, 1, 4)) == 0
     assert await env.bridge.send_digests(dt.date(2027, 1, 5)) == 2
 

@@ -227,7 +227,7 @@ async def test_notifications_survive_429_and_500(env: Env):
     await env.drain()
     posted = [t for t in env.stand.texts(POLICE_GROUP) if number in t]
     assert len(posted) == 1
-    assert await env.assistant.store.outbox_pending_count() == 0
+    assert await env.assistant.outbox.pending_count() == 0
 
 
 async def test_duplicated_submit_creates_one_ticket(env: Env):

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.tickets import WorkingCalendar, build_digest
-from bot.core.tickets.digest import period_window
+from bot.core.tickets.calendar import WorkingCalendar
+from bot.core.tickets.digest import build_digest, period_window
 from tests.test_tickets_helpers import TZ, Env, at, run
 
 PHONE = "13812345678"
@@ -37,10 +37,10 @@ async def _fill(env):
     clock.set(at(2026, 11, 22, 20, 0))  # Sunday
     sun = await s.create(citizen_id="c2", description="周末装修噪音", category="城乡建设")
     for _ in range(3):
-        await s.store.log_question("c5", "身份证怎么补办", "item", "id-card-replace", True)
-    await s.store.log_question("c6", "社保卡", "item", "social-card", True)
+        await s.store.questions.log("c5", "身份证怎么补办", "item", "id-card-replace", True)
+    await s.store.questions.log("c6", "社保卡", "item", "social-card", True)
     for _ in range(2):
-        await s.store.log_question("c7", f"我的电话{PHONE}为什么查不到", "unknown", None, False)
+        await s.store.questions.log("c7", f"我的电话{PHONE}为什么查不到", "unknown", None, False)
     clock.set(at(2026, 11, 23, 9, 0))  # Monday: the digest is sent
     return old, fri, sun
 

@@ -9,7 +9,11 @@ from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.loader import KnowledgeBase
 from bot.core.knowledge.models import AppealCategory, Department
 from bot.core.messages import Incoming
-from bot.core.tickets import StaffMember, TicketCommands, TicketService, load_policies, open_sqlite_store
+from bot.core.storage.sqlite import open_sqlite_store
+from bot.core.tickets.commands import TicketCommands
+from bot.core.tickets.models import StaffMember
+from bot.core.tickets.service import TicketService
+from bot.core.tickets.sla import load_policies
 
 TZ = DEFAULT_TZ
 ADMIN = "admin-1"
@@ -55,7 +59,7 @@ async def make_service(path: Path, clock: FixedClock, *, staff: bool = True) -> 
             StaffMember("s-cg", "城管张科长", "supervisor", ("城市管理局",)),
             StaffMember("h-ga", "民警小赵", "handler", ("公安局",)),
         ]:
-            await store.upsert_staff(m, ADMIN, clock.now())
+            await store.staff.upsert(m, ADMIN, clock.now())
     return service
 
 
@@ -102,5 +106,5 @@ class Env:
 async def outbox(service: TicketService) -> list:
     return [
         r.notification
-        for r in await service.store.outbox_due(service.clock.now() + dt.timedelta(days=3650), 10_000)
+        for r in await service.store.outbox.due(service.clock.now() + dt.timedelta(days=3650), 10_000)
     ]

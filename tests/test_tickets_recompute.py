@@ -54,7 +54,7 @@ async def test_official_year_arriving_recomputes_open_deadlines_at_start(kb_dir,
     await s.close(closed.number, ADMIN, "重复诉求")
     # a ticket left without a resolve deadline by an earlier version (the bug this replaces)
     gap = await s.create(citizen_id="c3", description="旧版本留下的诉求", category="其他")
-    await s.store.apply(
+    await s.store.tickets.apply(
         Change(gap, clock.now(), {"resolve_due": None}, [EventIn("system", "deadline_unset", "旧版本")])
     )
     clock.set(at(2026, 12, 29, 10))
@@ -119,7 +119,7 @@ async def test_recompute_goes_through_every_ticket_in_batches(kb_dir, tmp_path):
         ]
         # pretend they were all created by the version that left 2027 deadlines unset
         for t in tickets:
-            await s.store.apply(Change(t, clock.now(), {"resolve_due": None}, []))
+            await s.store.tickets.apply(Change(t, clock.now(), {"resolve_due": None}, []))
         assert await s.recompute_deadlines(batch=3) == 7
         assert {(await s.get(t.number)).resolve_due for t in tickets} == {at(2027, 1, 6)}
         assert await s.recompute_deadlines(batch=3) == 0  # nothing moved the second time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.tickets import tick
+from bot.core.tickets.reminders import tick
 from tests.test_tickets_helpers import Env, at, outbox, run
 
 

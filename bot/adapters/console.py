@@ -70,10 +70,10 @@ class Console:
             self.say("")
 
     async def drain_outbox(self) -> None:
-        store = self.a.store
-        if store is None:
+        outbox = self.a.outbox
+        if outbox is None:
             return
-        for row in await store.outbox_due(self.clock.now(), 100):
+        for row in await outbox.due(self.clock.now(), 100):
             rcpt, reply = row.notification.recipient, row.notification.reply
             who = {"user": "市民", "department": "部门工作群", "staff": "工作人员", "admins": "管理员"}.get(
                 rcpt.kind, rcpt.kind
@@ -83,7 +83,7 @@ class Console:
             labels = [b.label for r in reply.buttons for b in r]
             if labels:
                 self.say("   ［" + " | ".join(labels) + "］")
-            await store.outbox_sent(row.id, self.clock.now())
+            await outbox.sent(row.id, self.clock.now())
 
     def prompt(self) -> str:
         who = "市民" if self.user == CITIZEN else ("工作群" if self.group else "工作人员")

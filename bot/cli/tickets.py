@@ -100,7 +100,7 @@ async def _open(settings: Settings) -> Any:
 
 
 def run_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.tickets import build_digest
+    from bot.core.tickets.digest import build_digest
 
     if args.date:
         try:
@@ -158,9 +158,9 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
             departments=(args.department,) if args.department else None,
             limit=args.limit,
         )
-        total = await store.count_tickets(query)
-        names = {m.user_id: m.name for m in await store.list_staff()}
-        for t in await store.list_tickets(query):
+        total = await store.tickets.count(query)
+        names = {m.user_id: m.name for m in await store.staff.list()}
+        for t in await store.tickets.list(query):
             nxt = views.next_deadline(t, policies)
             print(
                 f"{t.number}  {t.state}  {t.department}  {names.get(t.handler or '', t.handler or '未认领')}  "
@@ -179,15 +179,15 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     store = await _open(settings)
     try:
         number = args.number.strip().upper()
-        ticket = await store.get_ticket(number)
+        ticket = await store.tickets.get(number)
         if ticket is None:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
             return 1
-        names = {m.user_id: m.name for m in await store.list_staff()}
+        names = {m.user_id: m.name for m in await store.staff.list()}
         html = views.staff_card(ticket, names.get(ticket.handler or ""), policies=policies, group=False)
         html += "\n办理记录\n" + "\n".join(
             views.history_lines(
-                await store.events(ticket.id), names, limit=1000, citizen_id=ticket.citizen_id
+                await store.tickets.events(ticket.id), names, limit=1000, citizen_id=ticket.citizen_id
             )
         )
         print(html_to_text(html))
@@ -223,7 +223,7 @@ async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int
         after = 0
         count = 0
         while True:
-            batch = await store.list_tickets(TicketQuery(after_id=after, newest_first=False, limit=1000))
+            batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
             if not batch:
                 break
             for t in batch:

@@ -12,7 +12,7 @@ import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.answering.context import ContextStore
 from bot.core.answering.dialogue import Dialogue, DialogueResult
@@ -21,6 +21,8 @@ from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
 from bot.core.messages import Incoming, Reply
+from bot.core.outbox import Outbox
+from bot.core.scheduler import Scheduler
 from bot.core.text.normalize import compact
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,20 @@ class TicketDesk:
     intake: Any
 
 
+class Facade(Protocol):
+    """What an adapter may use: answer a message, drain the outbox, run the periodic work. Nothing else of the
+    core (no store, no ticket internals) is an adapter's business."""
+
+    clock: Clock
+    outbox: Outbox | None
+    scheduler: Scheduler | None
+
+    async def handle(self, msg: Incoming) -> list[Reply]: ...
+    async def tick(self) -> int: ...
+    async def staff_user_ids(self) -> list[str]: ...
+    async def close(self) -> None: ...
+
+
 class Assistant:
     def __init__(
         self,
@@ -64,17 +80,29 @@ class Assistant:
         self.dialogue = Dialogue(
             self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
         )
-        self.store = desk.store if desk else None
+        self._store = desk.store if desk else None
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
         self.intake = desk.intake if desk else None
         self.policies = policies
-        # the working calendar of the configured knowledge base: deadlines, digest days
-        self.calendar = policies.calendar if policies is not None else None
+        # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
+        self.outbox: Outbox | None = None
+        self.scheduler: Scheduler | None = None
+        if desk is not None and policies is not None:
+            self.outbox = Outbox(desk.store.outbox, clock)
+            self.scheduler = Scheduler(
+                policies.calendar, self.outbox, clock, digest=self._daily_digest, tick=self._tick
+            )
 
     async def close(self) -> None:
-        if self.store is not None:
-            await self.store.close()
+        if self._store is not None:
+            await self._store.close()
+
+    async def staff_user_ids(self) -> list[str]:
+        """Everyone registered as staff (for the channel's staff command menus)."""
+        if self.service is None:
+            return []
+        return [m.user_id for m in await self.service.list_staff()]
 
     # -- entry point -------------------------------------------------------------------------------------
     async def handle(self, msg: Incoming) -> list[Reply]:
@@ -137,10 +165,10 @@ class Assistant:
 
     async def _log_question(self, msg: Incoming, result: DialogueResult) -> None:
         u = result.understanding
-        if self.store is None or u is None or u.intent == "smalltalk" or not compact(msg.text):
+        if self._store is None or u is None or u.intent == "smalltalk" or not compact(msg.text):
             return
         try:
-            await self.store.log_question(
+            await self._store.questions.log(
                 user_id=msg.user_id,
                 text=msg.text[:500],
                 intent=u.intent,
@@ -153,12 +181,17 @@ class Assistant:
 
     # -- periodic work -----------------------------------------------------------------------------------
     async def tick(self) -> int:
-        """Queue due reminders (and auto-closes); returns how many notifications were queued."""
-        if self.service is None:
-            return 0
-        from bot.core.tickets import tick
+        """Queue due reminders (and auto-closes); returns how many were recorded."""
+        return await self.scheduler.tick() if self.scheduler is not None else 0
 
-        return await tick(self.service, self.clock.now())
+    async def _tick(self, now: dt.datetime) -> int:
+        from bot.core.tickets.reminders import tick
+
+        assert self.service is not None
+        return await tick(self.service, now)
+
+    async def _daily_digest(self, department: str | None, day: dt.date) -> Reply:
+        return await self.digest(department, day)
 
     async def digest(
         self, department: str | None = None, date: dt.date | None = None, period: str = "day"
@@ -166,13 +199,13 @@ class Assistant:
         """The digest as it would be sent on `date` (default today) for one department or overall."""
         if self.service is None:
             return Reply("诉求功能未启用，没有日报可看。")
-        from bot.core.tickets import build_digest
+        from bot.core.tickets.digest import build_digest
 
         now = self.clock.now()
         if date is not None and date != now.date():
             now = dt.datetime.combine(date, dt.time(8, 30), tzinfo=now.tzinfo)
         return await build_digest(
-            self.store,
+            self._store,
             now=now,
             period=period,
             department=department,

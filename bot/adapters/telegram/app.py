@@ -16,7 +16,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import (
     BotCommand,
@@ -45,6 +45,9 @@ from .http import AiohttpRequest
 from .masking import mask_sensitive
 from .outbox import OutboxDispatcher
 from .sending import ReplySender, is_transient
+
+if TYPE_CHECKING:
+    from bot.core.assistant import Facade
 
 log = logging.getLogger("bot.telegram")
 
@@ -99,7 +102,7 @@ class TelegramBridge:
     def __init__(
         self,
         settings: Settings,
-        assistant: Any,
+        assistant: Facade,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         dedup_capacity: int = 10_000,
@@ -121,13 +124,13 @@ class TelegramBridge:
     # ------------------------------------------------------------------ lifecycle
 
     def now(self) -> dt.datetime:
-        clock = getattr(self.assistant, "clock", None)
-        return clock.now() if clock is not None else dt.datetime.now(self.settings.timezone)
+        return self.assistant.clock.now()
 
     def attach(self, application: Application) -> None:
         self.application = application
         self.sender = ReplySender(application.bot)
-        self.outbox = OutboxDispatcher(self.assistant.store, self.settings, self.sender, self.now)
+        assert self.assistant.outbox is not None, "the Telegram bot needs the ticket side of the assistant"
+        self.outbox = OutboxDispatcher(self.assistant.outbox, self.settings, self.sender, self.now)
 
     async def on_startup(self, application: Application) -> None:
         """After the bot is initialised (getMe done): remember our name, set the command menus."""
@@ -148,15 +151,12 @@ class TelegramBridge:
         scopes: list[tuple[list[BotCommand], Any]] = [(CITIZEN_COMMANDS, BotCommandScopeDefault())]
         admin_chats = set(self.settings.admin_ids)
         staff_chats: set[int] = set(self.settings.staff_chat_ids())
-        store = getattr(self.assistant, "store", None)
-        if store is not None and hasattr(store, "list_staff"):
-            try:
-                for member in await store.list_staff():
-                    uid = str(getattr(member, "user_id", ""))
-                    if uid.lstrip("-").isdigit():
-                        staff_chats.add(int(uid))
-            except Exception:  # noqa: BLE001 - menus are a convenience, never a reason not to start
-                log.exception("读取工作人员名单失败，仅为工作群设置命令菜单")
+        try:
+            for uid in await self.assistant.staff_user_ids():
+                if uid.lstrip("-").isdigit():
+                    staff_chats.add(int(uid))
+        except Exception:  # noqa: BLE001 - menus are a convenience, never a reason not to start
+            log.exception("读取工作人员名单失败，仅为工作群设置命令菜单")
         for chat in sorted(staff_chats - admin_chats):
             scopes.append((STAFF_COMMANDS, BotCommandScopeChat(chat)))
         for chat in sorted(admin_chats):
@@ -265,11 +265,11 @@ class TelegramBridge:
             try:
                 await self.sender.send(chat_id, reply)
             except TelegramError as exc:
-                if not is_transient(exc) or not hasattr(self.assistant.store, "enqueue"):
+                if not is_transient(exc) or self.assistant.outbox is None:
                     raise
                 log.warning("回复发送到 %s 暂时失败（%s），已转入待发通知稍后重发", chat_id, exc)
                 for later in replies[i:]:
-                    await self.assistant.store.enqueue(Notification(Recipient("user", str(chat_id)), later))
+                    await self.assistant.outbox.enqueue(Notification(Recipient("user", str(chat_id)), later))
                 return
 
     async def _send(self, chat_id: int | str, reply: Reply) -> None:
@@ -312,26 +312,15 @@ class TelegramBridge:
         await self.assistant.tick()
         return await self.drain_outbox()
 
-    def is_workday(self, day: dt.date) -> bool:
-        """A working day of the assistant's configured calendar; years without an official notice are
-        computed (provisional), so there is always an answer."""
-        return bool(self.assistant.calendar.is_workday(day))
-
     async def send_digests(self, today: dt.date | None = None) -> int:
-        """Queue each staff group's digest for today (working days only) and send it. Returns the number of
-        digests queued."""
+        """Queue each staff group's digest for today (the core decides whether it is a working day) and send
+        it. Returns the number of digests queued."""
+        assert self.assistant.scheduler is not None
         day = today or self.now().astimezone(self.settings.timezone).date()
-        if not self.is_workday(day):
+        groups = {d: (None if d == CATCH_ALL else d) for d in self.settings.staff_groups}
+        queued = await self.assistant.scheduler.queue_digests(day, groups)
+        if not queued and not self.assistant.scheduler.is_workday(day):
             log.info("%s 不是工作日，不发送日报", day.isoformat())
-            return 0
-        queued = 0
-        for department in self.settings.staff_groups:
-            reply = await self.assistant.digest(None if department == CATCH_ALL else department)
-            note = Notification(
-                Recipient("department", department), reply, dedup_key=f"digest:{day.isoformat()}:{department}"
-            )
-            if await self.assistant.store.enqueue(note) is not False:
-                queued += 1
         await self.drain_outbox()
         return queued
 
@@ -339,7 +328,8 @@ class TelegramBridge:
         """At start-up: if today's digest time has passed (the bot was down then), send today's digest now.
         Digests already sent today are not sent again (each has a per-day key in the outbox)."""
         now = self.now().astimezone(self.settings.timezone)
-        if now.time() < self.settings.digest_time:
+        assert self.assistant.scheduler is not None
+        if not self.assistant.scheduler.digest_missed(now, self.settings.digest_time):
             return 0
         try:
             queued = await self.send_digests(now.date())
@@ -370,7 +360,7 @@ def _file_url(base_url: str) -> str:
 
 def build_application(
     settings: Settings,
-    assistant: Any,
+    assistant: Facade,
     *,
     monotonic: Callable[[], float] = time.monotonic,
     concurrency: int | None = None,

@@ -1,5 +1,5 @@
 """The outbox dispatcher: sends the core's persisted notifications (new tickets to staff groups, replies to
-citizens, reminders) and records the outcome in the store.
+citizens, reminders) and records the outcome in the core's outbox.
 
 Transient failures (429 RetryAfter, timeouts, network errors, 5xx) are retried with exponential backoff for
 as long as it takes: nothing is dropped. Permanent failures (chat not found, bot blocked, bad request) are
@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
 
@@ -24,6 +24,9 @@ from bot.core.messages import Recipient
 from bot.settings import Settings
 
 from .sending import ReplySender, describe_error, is_transient, retry_after_seconds
+
+if TYPE_CHECKING:
+    from bot.core.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def _chat_id(raw: str) -> int | str:
 class OutboxDispatcher:
     def __init__(
         self,
-        store: Any,
+        outbox: Outbox,
         settings: Settings,
         sender: ReplySender,
         now: Callable[[], dt.datetime],
@@ -67,7 +70,7 @@ class OutboxDispatcher:
         batch: int = 50,
         permanent_attempts: int = PERMANENT_ATTEMPTS,
     ):
-        self.store = store
+        self.outbox = outbox
         self.settings = settings
         self.sender = sender
         self.now = now
@@ -105,7 +108,7 @@ class OutboxDispatcher:
         delivered = 0
         async with self._lock:
             for _ in range(max_rounds):
-                rows = await self.store.outbox_due(self.now(), self.batch)
+                rows = await self.outbox.due(self.now(), self.batch)
                 if not rows:
                     break
                 n, stop = await self._send_rows(rows)
@@ -135,14 +138,14 @@ class OutboxDispatcher:
                     await self.sender.send(chat, notification.reply, retry=False)
                     done.add(str(chat))
                     if len(chats) > 1:
-                        await self.store.outbox_delivered(row.id, sorted(done))
+                        await self.outbox.delivered(row.id, sorted(done))
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
                 await self._fail(row, describe_error(exc), transient=is_transient(exc), exc=exc)
                 if isinstance(exc, RetryAfter):
                     # flood control: stop this round, the rest waits for the next drain
                     return delivered, True
                 continue
-            await self.store.outbox_sent(row.id, self.now())
+            await self.outbox.sent(row.id, self.now())
             self.sent += 1
             delivered += 1
         return delivered, False
@@ -160,7 +163,7 @@ class OutboxDispatcher:
                 row.id,
                 error,
             )
-            await self.store.outbox_failed(row.id, error, now, park=True)
+            await self.outbox.failed(row.id, error, now, park=True)
             return
         else:
             retry_at = now + dt.timedelta(minutes=1) * (row.attempts + 1)
@@ -172,4 +175,4 @@ class OutboxDispatcher:
                 retry_at.isoformat(timespec="seconds"),
                 error,
             )
-        await self.store.outbox_failed(row.id, error, retry_at)
+        await self.outbox.failed(row.id, error, retry_at)

@@ -139,7 +139,7 @@ class TicketCommands:
             title = "我办理中的诉求"
         elif kind in ("overdue", "due"):
             pol = self.service.policies
-            found, counts = await self.service.store.attention(
+            found, counts = await self.service.store.reports.attention(
                 now,
                 "red" if kind == "overdue" else "yellow",
                 warn_at={p.name: p.warn_at for p in pol.policies.values()},
@@ -164,7 +164,7 @@ class TicketCommands:
             title = f"{dept}的待办诉求"
         elif kind:
             return [usage("tickets")]
-        total = await self.service.store.count_tickets(query)
+        total = await self.service.store.tickets.count(query)
         return [await self._listing(title, await self.service.list(query), total)]
 
     async def _listing(self, title: str, found: list[Ticket], total: int) -> Reply:
@@ -287,7 +287,7 @@ class TicketCommands:
         parts = rest.split()
         now = self.service.clock.now()
         if parts[:1] == ["list"]:
-            staff = await self.service.store.list_staff()
+            staff = await self.service.store.staff.list()
             admins = sorted(self.service.admin_ids - {m.user_id for m in staff})
             lines = ["<b>工作人员</b>"]
             lines += [f"<code>{escape(a)}</code>｜管理员（配置）" for a in admins]
@@ -297,7 +297,7 @@ class TicketCommands:
             ]
             return [Reply("\n".join(lines) if len(lines) > 1 else "还没有登记工作人员。")]
         if parts[:1] == ["remove"] and len(parts) == 2:
-            ok = await self.service.store.remove_staff(parts[1], actor.user_id, now)
+            ok = await self.service.store.staff.remove(parts[1], actor.user_id, now)
             return [
                 Reply(
                     f"已移除工作人员 {escape(parts[1])}。" if ok else f"没有找到工作人员 {escape(parts[1])}。"
@@ -319,7 +319,7 @@ class TicketCommands:
             if role != "admin" and not depts:
                 return [Reply("请为办理人或负责人指定所属部门。\n" + usage("staff").html)]
             name = " ".join(parts[4:]) or user_id
-            await self.service.store.upsert_staff(
+            await self.service.store.staff.upsert(
                 StaffMember(user_id, name, role, tuple(depts)), actor.user_id, now
             )
             where = f"，部门：{escape('、'.join(depts))}" if depts else ""
@@ -333,7 +333,7 @@ class TicketCommands:
         store = self.service.store
         parts = rest.split()
         if not parts or parts == ["list"]:
-            rows = await store.outbox_parked(20)
+            rows = await store.outbox.parked(20)
             if not rows:
                 return [Reply("没有发送失败、等待处理的通知。")]
             lines = ["<b>发送失败的通知</b>"]
@@ -351,12 +351,12 @@ class TicketCommands:
         if parts[0] == "retry" and len(parts) >= 2:
             now = self.service.clock.now()
             if parts[1:] == ["all"]:
-                n = await store.outbox_requeue(None, now)
+                n = await store.outbox.requeue(None, now)
             else:
                 ids = [p.lstrip("#") for p in parts[1:]]
                 if not all(i.isdigit() for i in ids):
                     return [usage("outbox")]
-                n = await store.outbox_requeue([int(i) for i in ids], now)
+                n = await store.outbox.requeue([int(i) for i in ids], now)
             if n == 0:
                 return [Reply("没有找到可重新发送的通知，请用 /outbox 核对编号。")]
             return [Reply(f"已将 {n} 条通知重新排队，稍后自动发送。")]
@@ -411,7 +411,7 @@ class TicketCommands:
             if ticket is None or ticket.citizen_id != msg.user_id or ticket.rating is None:
                 raise TicketError("这个按钮已过期，请重新操作。")
             now = self.service.clock.now()
-            await self.service.store.save_draft(
+            await self.service.store.state.save(
                 _comment_key(msg.user_id), {"number": ticket.number, "at": now.isoformat()}
             )
             return [Reply("请直接输入您的意见，发送“取消”可放弃。")]
@@ -420,10 +420,10 @@ class TicketCommands:
     async def take_comment(self, msg: Incoming) -> list[Reply] | None:
         """The text after the "写几句意见" button is the comment; None when no comment is awaited."""
         key = _comment_key(msg.user_id)
-        pending = await self.service.store.load_draft(key)
+        pending = await self.service.store.state.load(key)
         if pending is None:
             return None
-        await self.service.store.delete_draft(key)
+        await self.service.store.state.delete(key)
         try:
             asked = dt.datetime.fromisoformat(pending.get("at", ""))
         except (TypeError, ValueError):

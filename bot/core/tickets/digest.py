@@ -16,11 +16,11 @@ from html import escape
 from typing import Any
 
 from bot.core.messages import Reply
+from bot.core.storage import SlaCount, Store
 from bot.core.text.mask import mask_pii
 
 from .models import IN_PROGRESS, PENDING, Ticket
 from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
-from .store import SlaCount, TicketStore
 from .views import PROVISIONAL, most_urgent, short, summary
 
 PERIODS = ("day", "week", "month")
@@ -129,7 +129,7 @@ def _ticket_line(
 
 
 async def build_digest(
-    store: TicketStore,
+    store: Store,
     *,
     now: dt.datetime,
     period: str = "day",
@@ -146,7 +146,7 @@ async def build_digest(
         raise ValueError("naive datetime")
     now = now.astimezone(store.tz)
     if staff_names is None:
-        staff_names = {m.user_id: m.name for m in await store.list_staff()}
+        staff_names = {m.user_id: m.name for m in await store.staff.list()}
     win = period_window(period, now.date(), store.tz, policies.calendar if policies else None)
     scope = [department] if department else None
     if period == "day":
@@ -171,11 +171,11 @@ def _entry_name(kb: Any, target: str) -> tuple[str, str | None]:
 
 
 async def _questions_block(
-    store: TicketStore, win: Window, scope: list[str] | None, kb: Any, top: int
+    store: Store, win: Window, scope: list[str] | None, kb: Any, top: int
 ) -> list[str]:
     lines: list[str] = []
     if scope is None or kb is not None:  # a department's items are known only through the knowledge base
-        asked = await store.top_questions(
+        asked = await store.questions.top(
             win.start, win.end, unanswered=False, limit=top * 5 if scope else top
         )
         items = []
@@ -187,14 +187,14 @@ async def _questions_block(
         lines.append("<b>咨询最多的事项</b>")
         lines += items[:top] or ["· 暂无"]
     if scope is None:
-        gaps = await store.top_questions(win.start, win.end, unanswered=True, limit=top)
+        gaps = await store.questions.top(win.start, win.end, unanswered=True, limit=top)
         lines.append("<b>未能解答的高频问题（知识库待补充）</b>")
         lines += [f"· {escape(short(mask_pii(q.key), 40))}：{q.count} 次" for q in gaps] or ["· 暂无"]
     return lines
 
 
 async def _daily(
-    store: TicketStore,
+    store: Store,
     now: dt.datetime,
     win: Window,
     scope: list[str] | None,
@@ -203,19 +203,21 @@ async def _daily(
     names: dict[str, str],
     top: int,
 ) -> str:
-    created = _sum(await store.count_created(win.start, win.end), scope)
-    resolved = _sum(await store.count_resolved(win.start, win.end), scope)
-    by_state = await store.open_by_state()
+    created = _sum(await store.reports.count_created(win.start, win.end), scope)
+    resolved = _sum(await store.reports.count_resolved(win.start, win.end), scope)
+    by_state = await store.reports.open_by_state()
     pending = sum(n for (d, s), n in by_state.items() if s == PENDING and (scope is None or d in scope))
     working = sum(n for (d, s), n in by_state.items() if s == IN_PROGRESS and (scope is None or d in scope))
     dep_scope = tuple(scope) if scope else None
     warn = _warn_args(policies)
-    reds, red_counts = await store.attention(now, "red", departments=dep_scope, limit=top, **warn)
-    yellows, yellow_counts = await store.attention(now, "yellow", departments=dep_scope, limit=top, **warn)
+    reds, red_counts = await store.reports.attention(now, "red", departments=dep_scope, limit=top, **warn)
+    yellows, yellow_counts = await store.reports.attention(
+        now, "yellow", departments=dep_scope, limit=top, **warn
+    )
     month_start = _midnight(now.date() - dt.timedelta(days=30), store.tz)
     today0 = _midnight(now.date(), store.tz)
-    sla = _merge_sla(await store.sla_counts(month_start, today0), scope)
-    sat = await store.satisfaction(month_start, today0)
+    sla = _merge_sla(await store.reports.sla_counts(month_start, today0), scope)
+    sat = await store.reports.satisfaction(month_start, today0)
     sat_sum = _sum({d: v[0] for d, v in sat.items()}, scope)
     sat_n = _sum({d: v[1] for d, v in sat.items()}, scope)
 
@@ -247,7 +249,7 @@ async def _daily(
 
 
 async def _ranking(
-    store: TicketStore,
+    store: Store,
     now: dt.datetime,
     win: Window,
     period: str,
@@ -255,10 +257,10 @@ async def _ranking(
     kb: Any,
     top: int,
 ) -> str:
-    created = await store.count_created(win.start, win.end)
-    resolved = await store.count_resolved(win.start, win.end)
-    sla = await store.sla_counts(win.start, win.end)
-    sat = await store.satisfaction(win.start, win.end)
+    created = await store.reports.count_created(win.start, win.end)
+    resolved = await store.reports.count_resolved(win.start, win.end)
+    sla = await store.reports.sla_counts(win.start, win.end)
+    sat = await store.reports.satisfaction(win.start, win.end)
     departments = sorted(set(created) | set(resolved) | set(sla) | set(sat))
     if scope is not None:
         departments = [d for d in departments if d in scope] or list(scope)

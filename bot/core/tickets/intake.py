@@ -431,7 +431,7 @@ class IntakeFlow:
         return await self._save_and_show(uid, draft, notes)
 
     async def _cancel(self, uid: str) -> list[Reply]:
-        await self.store.delete_draft(uid)
+        await self.store.state.delete(uid)
         return [self._reply("cancelled.html.j2")]
 
     async def _submit(self, msg: Incoming, draft: dict[str, Any]) -> list[Reply]:
@@ -461,7 +461,7 @@ class IntakeFlow:
                 )
             ]
         try:
-            await self.store.delete_draft(uid)
+            await self.store.state.delete(uid)
         except Exception:  # noqa: BLE001 - the ticket exists; the person must hear its number
             log.exception(
                 "ticket %s created but the intake draft of %s could not be deleted", ticket.number, uid
@@ -655,7 +655,7 @@ class IntakeFlow:
         return lock
 
     async def _load(self, uid: str) -> dict[str, Any] | None:
-        draft = await self.store.load_draft(uid)
+        draft = await self.store.state.load(uid)
         if not draft or draft.get("v") != DRAFT_VERSION:
             return None
         try:
@@ -663,13 +663,13 @@ class IntakeFlow:
         except (TypeError, ValueError):
             updated = None
         if updated is None or self.clock.now() - updated > DRAFT_TTL:
-            await self.store.delete_draft(uid)
+            await self.store.state.delete(uid)
             return None
         return draft
 
     async def _save(self, uid: str, draft: dict[str, Any]) -> None:
         draft["updated"] = self.clock.now().isoformat()
-        await self.store.save_draft(uid, draft)
+        await self.store.state.save(uid, draft)
 
 
 def _chars_in_order(needle: str, hay: str) -> bool:

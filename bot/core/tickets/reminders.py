@@ -103,18 +103,18 @@ async def tick(service: TicketService, now: dt.datetime | None = None) -> int:
     staff_loaded = False
     total = 0
     for _ in range(MAX_ROUNDS):
-        due = await store.due_for_reminders(now, BATCH)
+        due = await store.tickets.due_for_reminders(now, BATCH)
         if not due:
             break
         if not staff_loaded:
-            for m in await store.list_staff():
+            for m in await store.staff.list():
                 if m.role == "supervisor":
                     for d in m.departments:
                         supervisors.setdefault(d, []).append(m.user_id)
             staff_loaded = True
-        sent = await store.reminders_sent([t.id for t in due])
+        sent = await store.tickets.reminders_sent([t.id for t in due])
         planned = [_change_for(service, t, sent[t.id], now, supervisors) for t in due]
-        results = await store.apply_many([c for c, _ in planned])
+        results = await store.tickets.apply_many([c for c, _ in planned])
         total += sum(n for (_, n), r in zip(planned, results, strict=True) if r is not None)
         if len(due) < BATCH:
             break

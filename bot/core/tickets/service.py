@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
+from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
 
 from . import views
@@ -37,7 +38,6 @@ from .models import (
 from .permissions import PermissionDenied, require_staff_for
 from .schedule import awaiting_rating, first_due_at, next_due_at
 from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies, window_start
-from .store import ConflictError, TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class TicketError(Exception):
 class TicketService:
     def __init__(
         self,
-        store: TicketStore,
+        store: Store,
         kb: Any,
         clock: Clock,
         policies: SlaPolicies,
@@ -83,19 +83,22 @@ class TicketService:
 
     # ------------------------------------------------------------------ people
     async def staff_member(self, user_id: str) -> StaffMember | None:
-        member = await self.store.get_staff(user_id)
+        member = await self.store.staff.get(user_id)
         if user_id in self.admin_ids:
             return StaffMember(
                 user_id, member.name if member else "管理员", "admin", member.departments if member else ()
             )
         return member
 
+    async def list_staff(self) -> list[StaffMember]:
+        return await self.store.staff.list()
+
     async def staff_names(self) -> dict[str, str]:
-        return {m.user_id: m.name for m in await self.store.list_staff()}
+        return {m.user_id: m.name for m in await self.store.staff.list()}
 
     async def supervisors_of(self, department: str) -> list[StaffMember]:
         return [
-            m for m in await self.store.list_staff() if m.role == "supervisor" and department in m.departments
+            m for m in await self.store.staff.list() if m.role == "supervisor" and department in m.departments
         ]
 
     def department_names(self) -> list[str]:
@@ -118,19 +121,19 @@ class TicketService:
 
     # ------------------------------------------------------------------ reading
     async def get(self, number: str) -> Ticket | None:
-        return await self.store.get_ticket(number)
+        return await self.store.tickets.get(number)
 
     async def events(self, ticket: Ticket) -> list[TicketEvent]:
-        return await self.store.events(ticket.id)
+        return await self.store.tickets.events(ticket.id)
 
     async def _must_get(self, number: str) -> Ticket:
-        ticket = await self.store.get_ticket(number)
+        ticket = await self.store.tickets.get(number)
         if ticket is None:
             raise TicketError(f"没有找到诉求 {escape(number)}，请核对编号。")
         return ticket
 
     async def list(self, query: TicketQuery) -> list[Ticket]:
-        return await self.store.list_tickets(query)
+        return await self.store.tickets.list(query)
 
     # ------------------------------------------------------------------ create
     async def create(
@@ -189,7 +192,7 @@ class TicketService:
             notes.extend(provisional_notice(y) for y in sorted(deadlines.years))
             return events, notes
 
-        ticket = await self.store.create_ticket(new, hook)
+        ticket = await self.store.tickets.create(new, hook)
         log.info("ticket %s created: %s", ticket.number, mask_pii(views.short(description, 40)))
         return ticket
 
@@ -207,10 +210,10 @@ class TicketService:
             fields, events, notes = await build(ticket, now)
             preview = dataclasses.replace(ticket, **fields)
             notes += self._provisional_notices(preview, fields)
-            sent = {k for k in (await self.store.reminders_sent([ticket.id]))[ticket.id]}
+            sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
-                return await self.store.apply(Change(ticket, now, fields, events, notes))
+                return await self.store.tickets.apply(Change(ticket, now, fields, events, notes))
             except ConflictError:
                 continue
         raise TicketError("该诉求正被他人同时处理，请稍后再试。")
@@ -267,7 +270,7 @@ class TicketService:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能指派。")
             target = await self.staff_member(staff_id)
             if target is None:  # a name works too when it is unique
-                same = [m for m in await self.store.list_staff() if m.name == staff_id]
+                same = [m for m in await self.store.staff.list() if m.name == staff_id]
                 target = same[0] if len(same) == 1 else None
             if target is None:
                 raise TicketError(f"{escape(staff_id)} 不是工作人员，请先用 /staff add 添加。")
@@ -517,10 +520,10 @@ class TicketService:
         """At start-up: when the working calendar differs from the one the stored deadlines were computed with
         (e.g. the official notice for a provisional year was added), recompute them. Returns tickets changed."""
         current = self.policies.calendar.fingerprint()
-        if await self.store.get_meta(CALENDAR_KEY) == current:
+        if await self.store.meta.get(CALENDAR_KEY) == current:
             return 0
         changed = await self.recompute_deadlines()
-        await self.store.set_meta(CALENDAR_KEY, current)  # only once every ticket is done
+        await self.store.meta.set(CALENDAR_KEY, current)  # only once every ticket is done
         log.info("working calendar %s: deadlines of %d tickets recomputed", current, changed)
         return changed
 
@@ -533,7 +536,7 @@ class TicketService:
         warned: set[int] = set()  # one admin notice per provisional year is enough for a whole run
         after, changed = 0, 0
         while True:
-            page = await self.store.list_tickets(
+            page = await self.store.tickets.list(
                 TicketQuery(states=RECOMPUTED_STATES, after_id=after, newest_first=False, limit=batch)
             )
             if not page:
@@ -547,12 +550,12 @@ class TicketService:
             todo = [(t, f) for t in page if (f := self._recomputed(t))]
             if not todo:
                 break
-            sent = await self.store.reminders_sent([t.id for t, _ in todo])
+            sent = await self.store.tickets.reminders_sent([t.id for t, _ in todo])
             changes = [self._recompute_change(t, f, sent[t.id], now, warned) for t, f in todo]
-            results = await self.store.apply_many(changes)
+            results = await self.store.tickets.apply_many(changes)
             changed += sum(r is not None for r in results)
             stale = [c.ticket.number for c, r in zip(changes, results, strict=True) if r is None]
-            page = [t for n in stale if (t := await self.store.get_ticket(n)) is not None]
+            page = [t for n in stale if (t := await self.store.tickets.get(n)) is not None]
         return changed
 
     def _recomputed(self, t: Ticket) -> dict[str, dt.datetime]:
@@ -590,4 +593,4 @@ class TicketService:
 
     # ------------------------------------------------------------------ people's views
     async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:
-        return await self.store.list_tickets(TicketQuery(citizen_id=str(citizen_id), limit=limit))
+        return await self.store.tickets.list(TicketQuery(citizen_id=str(citizen_id), limit=limit))

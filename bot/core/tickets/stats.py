@@ -7,10 +7,10 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Reply
+from bot.core.storage import SlaCount
 
 from .models import IN_PROGRESS, PENDING
 from .sla import MILESTONE_LABELS, MILESTONES
-from .store import SlaCount
 
 if TYPE_CHECKING:
     from .service import TicketService
@@ -27,14 +27,14 @@ async def render_stats(service: TicketService, period: str, scope: tuple[str, ..
     now = service.clock.now()
     today0 = dt.datetime.combine(now.date(), dt.time(0, 0), tzinfo=now.tzinfo)
     start = {"day": today0, "week": now - dt.timedelta(days=7), "month": now - dt.timedelta(days=30)}[period]
-    created = sum(n for d, n in (await store.count_created(start, now)).items() if _in(scope, d))
-    resolved = sum(n for d, n in (await store.count_resolved(start, now)).items() if _in(scope, d))
-    by_state = await store.open_by_state()
+    created = sum(n for d, n in (await store.reports.count_created(start, now)).items() if _in(scope, d))
+    resolved = sum(n for d, n in (await store.reports.count_resolved(start, now)).items() if _in(scope, d))
+    by_state = await store.reports.open_by_state()
     pending = sum(n for (d, s), n in by_state.items() if s == PENDING and _in(scope, d))
     working = sum(n for (d, s), n in by_state.items() if s == IN_PROGRESS and _in(scope, d))
     policies = service.policies
     warn = {p.name: p.warn_at for p in policies.policies.values()}
-    _, reds = await store.attention(
+    _, reds = await store.reports.attention(
         now,
         "red",
         warn_at=warn,
@@ -43,12 +43,12 @@ async def render_stats(service: TicketService, period: str, scope: tuple[str, ..
         limit=0,
     )
     sla: dict[str, SlaCount] = {}
-    for d, per in (await store.sla_counts(start, now)).items():
+    for d, per in (await store.reports.sla_counts(start, now)).items():
         if _in(scope, d):
             for m, c in per.items():
                 prev = sla.get(m, SlaCount(0, 0))
                 sla[m] = SlaCount(prev.met + c.met, prev.due + c.due)
-    sat = [v for d, v in (await store.satisfaction(start, now)).items() if _in(scope, d)]
+    sat = [v for d, v in (await store.reports.satisfaction(start, now)).items() if _in(scope, d)]
     s_sum, s_n = sum(v[0] for v in sat), sum(v[1] for v in sat)
     who = "全部门" if scope is None else "、".join(scope)
     lines = [

@@ -29,7 +29,6 @@ from bot.core.storage.rows import (
 )
 from bot.core.tickets.models import (
     OPEN_STATES,
-    RESOLVED,
     Change,
     EventIn,
     NewTicket,
@@ -244,14 +243,6 @@ class SqliteTickets:
             for tid, m, lv, rnd, rep in rows:
                 out[tid].add((m, lv, rnd, rep))
         return out
-
-    async def open_tickets(self, after_id: int, limit: int) -> list[Ticket]:
-        rows = await self.db.fetchall(
-            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? AND (state IN {OPEN_SQL}"
-            f" OR (state = '{RESOLVED}' AND rating_due IS NOT NULL)) ORDER BY id LIMIT ?",
-            (after_id, limit),
-        )
-        return [self._ticket(r) for r in rows]
 
     # ------------------------------------------------------------------ changes
     async def apply(self, change: Change) -> Ticket:
