@@ -33,11 +33,11 @@ from bot.core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
 from bot.core.knowledge.loader import KnowledgeBase  # noqa: E402
 from bot.core.knowledge.models import AppealCategory, Department  # noqa: E402
 from bot.core.storage.sqlite import open_sqlite_store  # noqa: E402
-from bot.core.tickets.digest import build_digest  # noqa: E402
-from bot.core.tickets.models import StaffMember, TicketQuery  # noqa: E402
+from bot.core.tickets.domain.models import StaffMember, TicketQuery  # noqa: E402
+from bot.core.tickets.domain.sla import load_policies  # noqa: E402
 from bot.core.tickets.reminders import tick  # noqa: E402
+from bot.core.tickets.reporting.digest import build_digest  # noqa: E402
 from bot.core.tickets.service import TicketService  # noqa: E402
-from bot.core.tickets.sla import load_policies  # noqa: E402
 
 TZ = DEFAULT_TZ
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ)  # a Monday morning, when the digest goes out

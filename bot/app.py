@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.storage import Store
-    from bot.core.tickets.sla import SlaPolicies
+    from bot.core.tickets.domain.sla import SlaPolicies
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ def load_policies(kb: KnowledgeBase) -> SlaPolicies:
     """The SLA policies and working calendar of the knowledge base (its sla.yaml and calendar.yaml); a bad
     file stops start-up like any other knowledge file."""
     from bot.core.knowledge import KnowledgeError
-    from bot.core.tickets.calendar import CalendarError
-    from bot.core.tickets.sla import SlaConfigError, policies_from_kb
+    from bot.core.tickets.domain.calendar import CalendarError
+    from bot.core.tickets.domain.sla import SlaConfigError, policies_from_kb
 
     try:
         return policies_from_kb(kb)
@@ -167,8 +167,8 @@ async def _ticket_desk(
     extra_admins: frozenset[str],
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
-    from bot.core.tickets.commands import TicketCommands
-    from bot.core.tickets.intake import IntakeFlow
+    from bot.core.tickets.commands.staff import TicketCommands
+    from bot.core.tickets.intake.flow import IntakeFlow
     from bot.core.tickets.service import TicketService
 
     admins = {str(i) for i in settings.admin_ids} | set(extra_admins)

@@ -14,10 +14,10 @@ from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.loader import load_knowledge
 from bot.core.messages import Incoming, Reply
 from bot.core.storage.sqlite import open_sqlite_store
-from bot.core.tickets.intake import MAX_DESCRIPTION, MAX_PLACE, IntakeFlow
-from bot.core.tickets.models import TicketQuery
+from bot.core.tickets.domain.models import TicketQuery
+from bot.core.tickets.domain.sla import load_policies
+from bot.core.tickets.intake.flow import MAX_DESCRIPTION, MAX_PLACE, IntakeFlow
 from bot.core.tickets.service import TicketError, TicketService
-from bot.core.tickets.sla import load_policies
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = "10001"
@@ -575,7 +575,7 @@ async def test_ordinary_description_stays_normal_and_is_not_told_to_call_119(env
 
 
 def test_urgent_cues_must_be_a_list_of_words():
-    from bot.core.tickets.sla import SlaConfigError, SlaPolicies
+    from bot.core.tickets.domain.sla import SlaConfigError, SlaPolicies
 
     data = {
         "policies": [

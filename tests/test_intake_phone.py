@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.tickets.phone import find_phone, is_phone, normalize_phone
+from bot.core.tickets.intake.phone import find_phone, is_phone, normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.messages import Button, Notification, Recipient, Reply
 from bot.core.storage import ConflictError
 from bot.core.storage.sqlite import open_sqlite_store
-from bot.core.tickets.models import Change, EventIn, NewTicket, ReminderKey, StaffMember, TicketQuery
+from bot.core.tickets.domain.models import Change, EventIn, NewTicket, ReminderKey, StaffMember, TicketQuery
 
 
 def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:

@@ -19,7 +19,7 @@ from bot.adapters.telegram import bridge_of, build_application, start_polling, s
 from bot.core.clock import FixedClock
 from bot.core.messages import Button, Incoming, Notification, Recipient, Reply
 from bot.core.scheduler import Scheduler
-from bot.core.tickets.calendar import WorkingCalendar
+from bot.core.tickets.domain.calendar import WorkingCalendar
 from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
 

@@ -8,8 +8,8 @@ import datetime as dt
 import chinese_calendar
 import pytest
 
-from bot.core.tickets.calendar import CalendarError, WorkingCalendar, add_working_days
-from bot.core.tickets.sla import load_policies
+from bot.core.tickets.domain.calendar import CalendarError, WorkingCalendar, add_working_days
+from bot.core.tickets.domain.sla import load_policies
 from tests.test_tickets_helpers import at
 
 D = dt.date

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.tickets.calendar import WorkingCalendar
-from bot.core.tickets.digest import build_digest, period_window
+from bot.core.tickets.domain.calendar import WorkingCalendar
+from bot.core.tickets.reporting.digest import build_digest, period_window
 from tests.test_tickets_helpers import TZ, Env, at, run
 
 PHONE = "13812345678"

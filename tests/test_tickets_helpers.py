@@ -10,10 +10,10 @@ from bot.core.knowledge.loader import KnowledgeBase
 from bot.core.knowledge.models import AppealCategory, Department
 from bot.core.messages import Incoming
 from bot.core.storage.sqlite import open_sqlite_store
-from bot.core.tickets.commands import TicketCommands
-from bot.core.tickets.models import StaffMember
+from bot.core.tickets.commands.staff import TicketCommands
+from bot.core.tickets.domain.models import StaffMember
+from bot.core.tickets.domain.sla import load_policies
 from bot.core.tickets.service import TicketService
-from bot.core.tickets.sla import load_policies
 
 TZ = DEFAULT_TZ
 ADMIN = "admin-1"

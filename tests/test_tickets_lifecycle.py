@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.tickets.models import CLOSED, IN_PROGRESS, PENDING, RESOLVED
+from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, RESOLVED
 from bot.core.tickets.reminders import tick
 from bot.core.tickets.service import TicketError
 from tests.test_tickets_helpers import Env, at, outbox, run

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.tickets.digest import build_digest
+from bot.core.tickets.domain.sla import load_policies
 from bot.core.tickets.reminders import tick
-from bot.core.tickets.sla import load_policies
+from bot.core.tickets.reporting.digest import build_digest
 from tests.test_tickets_helpers import Env, at, outbox, run
 
 NOTE = "国务院公布2027年放假安排后将自动更新"

@@ -11,7 +11,7 @@ from bot.app import build
 from bot.core.assistant import Assistant
 from bot.core.clock import FixedClock
 from bot.core.messages import Incoming
-from bot.core.tickets.models import Change, EventIn
+from bot.core.tickets.domain.models import Change, EventIn
 from tests.conftest import FIXTURE_KB, make_settings
 from tests.test_tickets_helpers import at, outbox
 

@@ -31,8 +31,8 @@ def run_deadlines(args: argparse.Namespace, settings: Settings) -> int:
     """One line per milestone: its name, its deadline as an ISO date-time, and 暂定 when provisional."""
     from bot.app import DataPaths, load_policies
     from bot.core.knowledge import load_knowledge
-    from bot.core.tickets.models import PRIORITIES
-    from bot.core.tickets.sla import MILESTONES
+    from bot.core.tickets.domain.models import PRIORITIES
+    from bot.core.tickets.domain.sla import MILESTONES
 
     try:
         start = dt.datetime.fromisoformat(args.start.strip())

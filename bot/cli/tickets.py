@@ -100,7 +100,7 @@ async def _open(settings: Settings) -> Any:
 
 
 def run_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.tickets.digest import build_digest
+    from bot.core.tickets.reporting.digest import build_digest
 
     if args.date:
         try:
@@ -148,7 +148,7 @@ def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets import views
-    from bot.core.tickets.models import TicketQuery
+    from bot.core.tickets.domain.models import TicketQuery
 
     policies = _policies(_kb(settings))
     store = await _open(settings)
@@ -213,7 +213,7 @@ def _export_row(t: Any, mask: bool) -> dict[str, Any]:
 
 
 async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int:
-    from bot.core.tickets.models import TicketQuery
+    from bot.core.tickets.domain.models import TicketQuery
 
     store = await _open(settings)
     try:

@@ -199,7 +199,7 @@ class Assistant:
         """The digest as it would be sent on `date` (default today) for one department or overall."""
         if self.service is None:
             return Reply("诉求功能未启用，没有日报可看。")
-        from bot.core.tickets.digest import build_digest
+        from bot.core.tickets.reporting.digest import build_digest
 
         now = self.clock.now()
         if date is not None and date != now.date():

@@ -11,7 +11,7 @@ import datetime as dt
 from bot.core.clock import Clock
 from bot.core.messages import Notification
 from bot.core.storage.protocols import OutboxRepository
-from bot.core.tickets.models import OutboxRow
+from bot.core.tickets.domain.models import OutboxRow
 
 
 class Outbox:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
 from bot.core.outbox import Outbox
-from bot.core.tickets.calendar import WorkingCalendar
+from bot.core.tickets.domain.calendar import WorkingCalendar
 
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]

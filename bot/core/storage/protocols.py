@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.messages import Notification
-from bot.core.tickets.models import (
+from bot.core.tickets.domain.models import (
     Change,
     EventIn,
     NewTicket,

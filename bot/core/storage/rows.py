@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.messages import Button, Notification, Recipient, Reply
-from bot.core.tickets.models import OutboxRow, StaffMember, Ticket, TicketEvent
+from bot.core.tickets.domain.models import OutboxRow, StaffMember, Ticket, TicketEvent
 
 TICKET_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Ticket))
 TICKET_COLUMNS = ", ".join(TICKET_FIELDS)

@@ -13,14 +13,13 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Button, Notification, Recipient, Reply
-
-from .models import CLOSED, Change, EventIn, ReminderKey, Ticket
-from .schedule import Alert, due_alerts, next_due_at, sent_after
-from .sla import MILESTONE_LABELS
-from .views import fmt_time, summary
+from bot.core.tickets.domain.models import CLOSED, Change, EventIn, ReminderKey, Ticket
+from bot.core.tickets.domain.schedule import Alert, due_alerts, next_due_at, sent_after
+from bot.core.tickets.domain.sla import MILESTONE_LABELS
+from bot.core.tickets.views import fmt_time, summary
 
 if TYPE_CHECKING:
-    from .service import TicketService
+    from bot.core.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,8 @@ from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
-
-from . import views
-from .models import (
+from bot.core.tickets import views
+from bot.core.tickets.domain.models import (
     CLOSED,
     IN_PROGRESS,
     OPEN_STATES,
@@ -35,9 +34,9 @@ from .models import (
     TicketEvent,
     TicketQuery,
 )
-from .permissions import PermissionDenied, require_staff_for
-from .schedule import awaiting_rating, first_due_at, next_due_at
-from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.domain.permissions import PermissionDenied, require_staff_for
+from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
+from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies, window_start
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,8 @@ from html import escape
 
 from bot.core.messages import Button
 from bot.core.text.mask import mask_phone, mask_pii
-
-from .models import Ticket, TicketEvent
-from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
+from bot.core.tickets.domain.models import Ticket, TicketEvent
+from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 ACTION_LABELS = {

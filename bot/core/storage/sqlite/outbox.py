@@ -7,7 +7,7 @@ import json
 
 from bot.core.messages import Notification
 from bot.core.storage.rows import OUTBOX_COLUMNS, outbox_from_row, to_ts
-from bot.core.tickets.models import OutboxRow
+from bot.core.tickets.domain.models import OutboxRow
 
 from .database import Database
 from .tickets import insert_notifications

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.storage.protocols import SlaCount
 from bot.core.storage.rows import TICKET_COLUMNS, ticket_from_row, to_ts
-from bot.core.tickets.models import Ticket
+from bot.core.tickets.domain.models import Ticket
 
 from .database import Database
 from .tickets import OPEN_SQL, UNMET_DUE_SQL, URGENCY_ORDER

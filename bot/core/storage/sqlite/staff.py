@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from bot.core.storage.rows import STAFF_COLUMNS, staff_from_row, to_ts
-from bot.core.tickets.models import StaffMember
+from bot.core.tickets.domain.models import StaffMember
 
 from .database import Database
 

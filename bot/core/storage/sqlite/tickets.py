@@ -27,7 +27,7 @@ from bot.core.storage.rows import (
     ticket_from_row,
     to_ts,
 )
-from bot.core.tickets.models import (
+from bot.core.tickets.domain.models import (
     OPEN_STATES,
     Change,
     EventIn,

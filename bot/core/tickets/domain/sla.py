@@ -15,13 +15,17 @@ from typing import Any
 
 import yaml
 
+from bot.core.resources import data_dir
 from bot.core.text.normalize import compact
-
-from .calendar import WorkingCalendar
+from bot.core.tickets.domain.calendar import WorkingCalendar
 
 MILESTONES = ("contact", "feedback", "resolve")
 MILESTONE_LABELS = {"contact": "联系诉求人", "feedback": "首次反馈", "resolve": "办结"}
-DEFAULT_SLA_FILE = Path(__file__).resolve().parents[3] / "knowledge" / "sla.yaml"
+
+
+def default_sla_file() -> Path:
+    """The shipped example's sla.yaml (a deployment configures its own knowledge directory)."""
+    return data_dir("knowledge") / "sla.yaml"
 
 
 class SlaConfigError(ValueError):
@@ -192,7 +196,7 @@ class SlaPolicies:
 
 
 def load_policies(sla_file: Path | str | None = None, calendar: WorkingCalendar | None = None) -> SlaPolicies:
-    path = Path(sla_file) if sla_file else DEFAULT_SLA_FILE
+    path = Path(sla_file) if sla_file else default_sla_file()
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return SlaPolicies.from_data(data.get("sla") or {}, calendar or WorkingCalendar.from_file())
 

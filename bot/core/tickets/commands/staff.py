@@ -12,13 +12,18 @@ from html import escape
 
 from bot.core.messages import Button, Incoming, Recipient, Reply
 from bot.core.text.markup import html_to_text
-
-from . import views
-from .intake import is_cancel
-from .models import OPEN_STATES, PENDING, ROLE_LABELS, StaffMember, Ticket, TicketQuery
-from .permissions import PermissionDenied, department_text, require_admin, require_staff, require_staff_for
-from .service import TicketError, TicketService
-from .stats import render_stats
+from bot.core.tickets import views
+from bot.core.tickets.domain.models import OPEN_STATES, PENDING, ROLE_LABELS, StaffMember, Ticket, TicketQuery
+from bot.core.tickets.domain.permissions import (
+    PermissionDenied,
+    department_text,
+    require_admin,
+    require_staff,
+    require_staff_for,
+)
+from bot.core.tickets.intake.flow import is_cancel
+from bot.core.tickets.reporting.stats import render_stats
+from bot.core.tickets.service import TicketError, TicketService
 
 USAGE = {
     "tickets": "/tickets [mine|overdue|due|new|dept 部门] — 查看诉求列表",

@@ -30,12 +30,17 @@ from typing import Any
 import chinese_calendar
 import yaml
 
-from .statutory import CalendarError, StatutoryRules, parse_rules
+from bot.core.resources import data_dir
+from bot.core.tickets.domain.statutory import CalendarError, StatutoryRules, parse_rules
 
-DEFAULT_CALENDAR_FILE = Path(__file__).resolve().parents[3] / "knowledge" / "calendar.yaml"
 FILE_NAME = "calendar.yaml"
 
 __all__ = ["CalendarError", "WorkingCalendar", "add_working_days", "default_calendar", "is_workday"]
+
+
+def default_calendar_file() -> Path:
+    """The shipped example's calendar.yaml (a deployment configures its own knowledge directory)."""
+    return data_dir("knowledge") / "calendar.yaml"
 
 
 def _package_years() -> tuple[int, int]:
@@ -46,8 +51,8 @@ def _package_years() -> tuple[int, int]:
 @cache
 def shipped_rules() -> StatutoryRules:
     """The statutory rules shipped with the project: a deployment's calendar.yaml may leave them out."""
-    data = yaml.safe_load(DEFAULT_CALENDAR_FILE.read_text(encoding="utf-8")) or {}
-    return parse_rules(data.get("statutory_rules"), str(DEFAULT_CALENDAR_FILE))
+    data = yaml.safe_load(default_calendar_file().read_text(encoding="utf-8")) or {}
+    return parse_rules(data.get("statutory_rules"), str(default_calendar_file()))
 
 
 class WorkingCalendar:
@@ -97,7 +102,7 @@ class WorkingCalendar:
 
     @classmethod
     def from_file(cls, path: Path | str | None = None) -> WorkingCalendar:
-        path = Path(path) if path else DEFAULT_CALENDAR_FILE
+        path = Path(path) if path else default_calendar_file()
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

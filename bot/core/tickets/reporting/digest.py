@@ -18,10 +18,9 @@ from typing import Any
 from bot.core.messages import Reply
 from bot.core.storage import SlaCount, Store
 from bot.core.text.mask import mask_pii
-
-from .models import IN_PROGRESS, PENDING, Ticket
-from .sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
-from .views import PROVISIONAL, most_urgent, short, summary
+from bot.core.tickets.domain.models import IN_PROGRESS, PENDING, Ticket
+from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
+from bot.core.tickets.views import PROVISIONAL, most_urgent, short, summary
 
 PERIODS = ("day", "week", "month")
 TOP = 10

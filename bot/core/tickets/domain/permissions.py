@@ -10,10 +10,10 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from .models import StaffMember, Ticket
+from bot.core.tickets.domain.models import StaffMember, Ticket
 
 if TYPE_CHECKING:
-    from .service import TicketService
+    from bot.core.tickets.service import TicketService
 
 
 class PermissionDenied(Exception):

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .models import OPEN_STATES, RESOLVED, Ticket
-from .sla import MILESTONES, Policy, window_start
+from bot.core.tickets.domain.models import OPEN_STATES, RESOLVED, Ticket
+from bot.core.tickets.domain.sla import MILESTONES, Policy, window_start
 
 Sent = set[tuple[str, str, int, int]]
 

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING
 
 from bot.core.messages import Reply
 from bot.core.storage import SlaCount
-
-from .models import IN_PROGRESS, PENDING
-from .sla import MILESTONE_LABELS, MILESTONES
+from bot.core.tickets.domain.models import IN_PROGRESS, PENDING
+from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES
 
 if TYPE_CHECKING:
-    from .service import TicketService
+    from bot.core.tickets.service import TicketService
 
 PERIOD_LABELS = {"day": "今日", "week": "近7天", "month": "近30天"}
 

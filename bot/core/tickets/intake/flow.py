@@ -33,11 +33,10 @@ from bot.core.answering.render import template_env
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.resources import data_dir
-
-from .classify import FALLBACK, classify
-from .phone import find_phone
-from .service import TicketError
-from .views import provisional_note
+from bot.core.tickets.classify import FALLBACK, classify
+from bot.core.tickets.intake.phone import find_phone
+from bot.core.tickets.service import TicketError
+from bot.core.tickets.views import provisional_note
 
 log = logging.getLogger(__name__)
 
