@@ -34,7 +34,7 @@ from bot.core.tickets.domain.models import (
     TicketEvent,
     TicketQuery,
 )
-from bot.core.tickets.domain.permissions import PermissionDenied, require_staff_for
+from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies, window_start
 
@@ -87,6 +87,18 @@ class TicketService:
             return StaffMember(
                 user_id, member.name if member else "管理员", "admin", member.departments if member else ()
             )
+        return member
+
+    async def require_staff(self, actor_id: str) -> StaffMember:
+        return check_staff(await self.staff_member(actor_id))
+
+    async def require_admin(self, actor_id: str) -> StaffMember:
+        return check_admin(await self.staff_member(actor_id))
+
+    async def require_for(self, actor_id: str, ticket: Ticket, action: str) -> StaffMember:
+        """The staff member, when they may do `action` to the ticket (see domain/permissions.py)."""
+        member = await self.require_staff(actor_id)
+        check_ticket(member, ticket, action)
         return member
 
     async def list_staff(self) -> list[StaffMember]:
@@ -243,7 +255,7 @@ class TicketService:
     # ------------------------------------------------------------------ staff operations
     async def claim(self, number: str, actor_id: str) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "claim")
+            actor = await self.require_for(actor_id, t, "claim")
             if t.state not in OPEN_STATES:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，无需认领。")
             if t.handler == actor.user_id:
@@ -264,7 +276,7 @@ class TicketService:
 
     async def assign(self, number: str, actor_id: str, staff_id: str) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "assign")
+            actor = await self.require_for(actor_id, t, "assign")
             if t.state not in OPEN_STATES:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能指派。")
             target = await self.staff_member(staff_id)
@@ -300,7 +312,7 @@ class TicketService:
 
     async def transfer(self, number: str, actor_id: str, department: str, reason: str) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "transfer")
+            actor = await self.require_for(actor_id, t, "transfer")
             if t.state not in OPEN_STATES:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能转派。")
             dept = self.canonical_department(department)
@@ -333,7 +345,7 @@ class TicketService:
 
     async def record_contact(self, number: str, actor_id: str, text: str) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "contact")
+            actor = await self.require_for(actor_id, t, "contact")
             if t.state not in OPEN_STATES:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，无需再记录联系。")
             fields, events = self._claim_fields(t, actor)
@@ -350,7 +362,7 @@ class TicketService:
             raise TicketError("答复内容不能为空。用法：/reply 编号 答复内容")
 
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "reply")
+            actor = await self.require_for(actor_id, t, "reply")
             if t.state == CLOSED:
                 raise TicketError(f"诉求 {t.number} 已关闭，不能再答复。")
             fields, events = self._claim_fields(t, actor)
@@ -373,7 +385,7 @@ class TicketService:
             raise TicketError("备注内容不能为空。用法：/note 编号 内部备注")
 
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "note")
+            actor = await self.require_for(actor_id, t, "note")
             return {}, [EventIn(actor.user_id, "note", text)], []
 
         return await self._change(number, build)
@@ -384,7 +396,7 @@ class TicketService:
             raise TicketError("请写明办理结果。用法：/resolve 编号 办理结果")
 
         async def build(t: Ticket, now: dt.datetime):
-            actor = await require_staff_for(self, actor_id, t, "resolve")
+            actor = await self.require_for(actor_id, t, "resolve")
             if t.state not in OPEN_STATES:
                 raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能再办结。")
             fields, events = self._claim_fields(t, actor)
@@ -408,7 +420,7 @@ class TicketService:
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
             if not _citizen:
-                await require_staff_for(self, actor_id, t, "reopen")
+                await self.require_for(actor_id, t, "reopen")
             if t.state not in (RESOLVED, CLOSED):
                 raise TicketError(f"诉求 {t.number} 仍在办理中，无需重新办理。")
             return (
@@ -437,7 +449,7 @@ class TicketService:
             if t.state == CLOSED:
                 raise TicketError(f"诉求 {t.number} 已经关闭。")
             if not system:
-                await require_staff_for(self, actor_id, t, "close" if t.state == RESOLVED else "close_open")
+                await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
             return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
 
         return await self._change(number, build)

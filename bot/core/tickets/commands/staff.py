@@ -17,9 +17,6 @@ from bot.core.tickets.domain.models import OPEN_STATES, PENDING, ROLE_LABELS, St
 from bot.core.tickets.domain.permissions import (
     PermissionDenied,
     department_text,
-    require_admin,
-    require_staff,
-    require_staff_for,
 )
 from bot.core.tickets.intake.flow import is_cancel
 from bot.core.tickets.reporting.stats import render_stats
@@ -117,7 +114,7 @@ class TicketCommands:
     async def _staff_ticket(
         self, msg: Incoming, rest: str, name: str, min_parts: int
     ) -> tuple[StaffMember, Ticket, str]:
-        member = await require_staff(self.service, msg.user_id)
+        member = await self.service.require_staff(msg.user_id)
         parts = rest.split(None, 1)
         if len(parts) < min_parts:
             raise TicketError(usage(name).html)
@@ -132,7 +129,7 @@ class TicketCommands:
 
     # ------------------------------------------------------------------ staff: reading
     async def _cmd_tickets(self, msg: Incoming, rest: str) -> list[Reply]:
-        member = await require_staff(self.service, msg.user_id)
+        member = await self.service.require_staff(msg.user_id)
         now = self.service.clock.now()
         scope = None if member.role == "admin" else member.departments
         words = rest.split(None, 1)
@@ -224,7 +221,7 @@ class TicketCommands:
         return [Reply("\n".join(lines))]
 
     async def _cmd_stats(self, msg: Incoming, rest: str) -> list[Reply]:
-        member = await require_staff(self.service, msg.user_id)
+        member = await self.service.require_staff(msg.user_id)
         period = (rest.split() or ["day"])[0].lower()
         if period not in ("day", "week", "month"):
             return [usage("stats")]
@@ -288,7 +285,7 @@ class TicketCommands:
         return [Reply(f"诉求 <b>{t.number}</b> 已关闭。")]
 
     async def _cmd_staff(self, msg: Incoming, rest: str) -> list[Reply]:
-        actor = await require_admin(self.service, msg.user_id)
+        actor = await self.service.require_admin(msg.user_id)
         parts = rest.split()
         now = self.service.clock.now()
         if parts[:1] == ["list"]:
@@ -334,7 +331,7 @@ class TicketCommands:
     async def _cmd_outbox(self, msg: Incoming, rest: str) -> list[Reply]:
         """Notifications that failed permanently (bot blocked, removed from a group, …) wait here until an
         admin has fixed the cause and sends them again."""
-        await require_admin(self.service, msg.user_id)
+        await self.service.require_admin(msg.user_id)
         store = self.service.store
         parts = rest.split()
         if not parts or parts == ["list"]:
@@ -383,7 +380,7 @@ class TicketCommands:
                 ticket = await self.service.get(number)
                 if ticket is None:
                     raise TicketError("没有找到该诉求，请核对编号。")
-                await require_staff_for(self.service, msg.user_id, ticket, "transfer")
+                await self.service.require_for(msg.user_id, ticket, "transfer")
                 rows = [
                     [Button(d, f"xfer:{number}:{i}")]
                     for i, d in enumerate(depts)

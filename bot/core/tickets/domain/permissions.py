@@ -8,12 +8,8 @@ that are unclaimed or their own. Everybody else is a citizen and only sees and r
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
 from bot.core.tickets.domain.models import StaffMember, Ticket
-
-if TYPE_CHECKING:
-    from bot.core.tickets.service import TicketService
 
 
 class PermissionDenied(Exception):
@@ -28,17 +24,14 @@ def department_text(member: StaffMember) -> str:
     return "、".join(member.departments) or "（未分配部门）"
 
 
-async def require_staff(service: TicketService, actor_id: str) -> StaffMember:
-    member = await service.staff_member(actor_id)
+def check_staff(member: StaffMember | None) -> StaffMember:
     if member is None:
         raise PermissionDenied("抱歉，该指令仅供工作人员使用。如需查询您的诉求，请发送 /my。")
     return member
 
 
-async def require_staff_for(
-    service: TicketService, actor_id: str, ticket: Ticket, action: str
-) -> StaffMember:
-    member = await require_staff(service, actor_id)
+def check_ticket(member: StaffMember, ticket: Ticket, action: str) -> None:
+    """May this staff member do `action` to this ticket? Raises PermissionDenied saying why not."""
     if not member.covers(ticket.department):
         raise PermissionDenied(
             f"抱歉，诉求 {ticket.number} 由{escape(ticket.department)}承办，"
@@ -53,11 +46,10 @@ async def require_staff_for(
         and ticket.handler != member.user_id
     ):
         raise PermissionDenied(f"抱歉，诉求 {ticket.number} 已由其他同事认领办理，请联系部门负责人调整。")
-    return member
 
 
-async def require_admin(service: TicketService, actor_id: str) -> StaffMember:
-    member = await require_staff(service, actor_id)
+def check_admin(member: StaffMember | None) -> StaffMember:
+    member = check_staff(member)
     if member.role != "admin":
         raise PermissionDenied("抱歉，人员管理仅限管理员操作。")
     return member
