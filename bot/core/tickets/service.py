@@ -191,7 +191,7 @@ class TicketService:
             log.warning(
                 "ticket %s created without deadlines: %s", ticket.number, "; ".join(deadlines.problems)
             )
-        log.info("ticket %s created: %s", ticket.number, mask_pii(views.short(description, 40)))
+        log.info("ticket %s created: %s", ticket.number, views.short(mask_pii(description), 40))
         return ticket
 
     # ------------------------------------------------------------------ the change loop
