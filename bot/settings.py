@@ -25,6 +25,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from bot.core.text.mask import redact_secrets
+
 DEFAULT_ENV_FILE = Path(".env")
 DEFAULT_DATABASE = Path("data/zwfw.db")
 # the department key that receives every notification whose department has no group of its own
@@ -67,7 +69,7 @@ def parse_env_file(text: str, source: str = ".env") -> dict[str, str]:
         key = key.strip()
         if not sep or not _KEY_RE.match(key):
             raise ConfigError(
-                source, f"第 {lineno} 行格式不正确：应为“变量名=值”，实际为“{raw.strip()[:60]}”。"
+                source, f"第 {lineno} 行格式不正确：应为“变量名=值”，实际为“{_line_start(raw)}”。"
             )
         value = value.strip()
         if value[:1] in ("'", '"'):
@@ -89,6 +91,14 @@ def parse_env_file(text: str, source: str = ".env") -> dict[str, str]:
                 value = value[: m.start()].rstrip()
         out[key] = value
     return out
+
+
+def _line_start(raw: str) -> str:
+    """The start of a malformed line, to find it by: its first word only, as the rest may be a secret
+    (a token pasted on a line of its own shows as its bot id)."""
+    line = raw.strip()
+    head = re.split(r"[\s=:：]", line, maxsplit=1)[0][:40]
+    return head + ("…" if len(head) < len(line) else "")
 
 
 def _closing_quote(value: str, quote: str) -> int:
@@ -363,6 +373,15 @@ class Settings(BaseSettings):
     def use_webhook(self) -> bool:
         return self.webhook_url is not None
 
+    def secret_values(self) -> list[str]:
+        """The values of every secret setting (declared with repr=False: the bot token, the webhook secret):
+        what the log filter replaces wherever it appears."""
+        return [
+            str(value)
+            for name, info in type(self).model_fields.items()
+            if info.repr is False and (value := getattr(self, name))
+        ]
+
     def chats_for_department(self, department: str) -> tuple[int, ...]:
         """The staff group chats of a department, or the catch-all group(s) when it has none."""
         return self.staff_groups.get(department) or self.staff_groups.get(CATCH_ALL, ())
@@ -413,7 +432,8 @@ def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in schemes or not parsed.netloc:
         want = " 或 ".join(f"{s}://" for s in schemes)
-        raise ConfigError(name, f"不是有效的网址：“{url}”，应以 {want} 开头。")
+        # a URL may carry a password or a bot token: never echo them
+        raise ConfigError(name, f"不是有效的网址：“{redact_secrets(url)}”，应以 {want} 开头。")
     return url
 
 

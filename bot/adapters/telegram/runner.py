@@ -16,15 +16,17 @@ from .masking import install_log_masking
 log = logging.getLogger("bot.telegram")
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
+        level=getattr(logging, settings.log_level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx logs every request URL, which contains the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    install_log_masking()
+    logging.captureWarnings(True)  # warnings go through the masking filter too
+    # personal numbers masked, and the bot token, the webhook secret and URL passwords replaced
+    install_log_masking(secrets=settings.secret_values())
 
 
 def run(settings: Settings) -> int:
@@ -32,7 +34,7 @@ def run(settings: Settings) -> int:
     from bot.app import build
     from bot.core.assistant import freeze_startup_objects
 
-    _setup_logging(settings.log_level)
+    _setup_logging(settings)
     os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta, without warnings
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

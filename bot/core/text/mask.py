@@ -1,4 +1,4 @@
-"""Mask personal numbers in text shown to groups, in digests, exports and logs.
+"""Mask personal numbers in text shown to groups, in digests, exports and logs; redact secrets in log text.
 
 One scanner (`mask_pii`) finds mobile, ID-card and landline numbers however they are written — ASCII or
 full-width digits, with spaces (even between every digit), dashes, dots or brackets, in groups, after a
@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
+from urllib.parse import quote
 
 _D = "0-9\uff10-\uff19"  # ASCII and full-width digits
 # between two groups of one number: spaces (not line breaks), dashes of every width, dots, brackets
@@ -216,3 +218,56 @@ def mask_phone(phone: str | None) -> str:
 # older names, kept for imports elsewhere: both mask every kind of personal number
 mask_id_card = mask_pii
 mask_phone_numbers = mask_pii
+
+
+# --------------------------------------------------------------------------------------------- secrets
+
+# a Telegram bot token: the bot's numeric id, a colon and 35 characters; the id stays readable
+_TG_TOKEN = re.compile(r"(?<![0-9])(\d{5,12}):[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])")
+# a password in a URL: scheme://user:password@host (the password may itself hold an unencoded @)
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#:@]*):[^\s/?#]*@")
+# password=… in a connection string
+_KV_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)=[^\s&;]+")
+_SECRET_EDGE = "A-Za-z0-9_-"
+
+
+def secret_replacement(secret: str) -> str:
+    """What a configured secret becomes in logs: a bot token keeps its bot id (123456789:***)."""
+    m = re.fullmatch(r"(\d{3,}):\S+", secret)
+    return f"{m.group(1)}:***" if m else "***"
+
+
+class SecretRedactor:
+    """Replaces configured secrets (and their URL-encoded forms), anything shaped like a Telegram bot token
+    and passwords in URLs and connection strings."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        table: dict[str, str] = {}
+        for s in secrets:
+            if s and s.strip():
+                table[s] = secret_replacement(s)
+                table.setdefault(quote(s, safe=""), table[s])
+        self._table: Mapping[str, str] = table
+        self._exact = (
+            re.compile(
+                f"(?<![{_SECRET_EDGE}])(?:"
+                + "|".join(re.escape(s) for s in sorted(table, key=len, reverse=True))
+                + f")(?![{_SECRET_EDGE}])"
+            )
+            if table
+            else None
+        )
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        text = _URL_PASSWORD.sub(r"\1:***@", text)
+        text = _KV_PASSWORD.sub(r"\1=***", text)
+        if self._exact is not None:
+            text = self._exact.sub(lambda m: self._table[m.group()], text)
+        return _TG_TOKEN.sub(r"\1:***", text)
+
+
+def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """`SecretRedactor(secrets)(text)` for a one-off text."""
+    return SecretRedactor(secrets)(text)
