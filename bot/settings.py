@@ -209,6 +209,8 @@ class Settings(BaseSettings):
     concurrent_updates: int = 64
     # minutes a dialogue context (last item, last choices) stays valid
     context_ttl_minutes: int = 30
+    # attempts to reach Telegram at start-up when the network or the server fails (waits 1 s, 2 s, 4 s, …)
+    telegram_connect_attempts: int = 6
 
     @classmethod
     def settings_customise_sources(
@@ -352,6 +354,7 @@ class Settings(BaseSettings):
         "rate_limit",
         "concurrent_updates",
         "context_ttl_minutes",
+        "telegram_connect_attempts",
         mode="before",
     )
     @classmethod
@@ -410,6 +413,7 @@ _INT_RANGES = {
     "rate_limit": (0, 10000),
     "concurrent_updates": (1, 1024),
     "context_ttl_minutes": (1, 24 * 60),
+    "telegram_connect_attempts": (1, 100),
 }
 
 
