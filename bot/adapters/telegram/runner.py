@@ -298,7 +298,6 @@ def run(settings: Settings) -> int:
     from bot.core.assistant import freeze_startup_objects
 
     _setup_logging(settings)
-    os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta, without warnings
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
