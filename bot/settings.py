@@ -25,6 +25,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from bot.core.text.mask import redact_secrets
+
 DEFAULT_ENV_FILE = Path(".env")
 DEFAULT_DATABASE = Path("data/zwfw.db")
 # the department key that receives every notification whose department has no group of its own
@@ -67,7 +69,7 @@ def parse_env_file(text: str, source: str = ".env") -> dict[str, str]:
         key = key.strip()
         if not sep or not _KEY_RE.match(key):
             raise ConfigError(
-                source, f"第 {lineno} 行格式不正确：应为“变量名=值”，实际为“{raw.strip()[:60]}”。"
+                source, f"第 {lineno} 行格式不正确：应为“变量名=值”，实际为“{_line_start(raw)}”。"
             )
         value = value.strip()
         if value[:1] in ("'", '"'):
@@ -89,6 +91,14 @@ def parse_env_file(text: str, source: str = ".env") -> dict[str, str]:
                 value = value[: m.start()].rstrip()
         out[key] = value
     return out
+
+
+def _line_start(raw: str) -> str:
+    """The start of a malformed line, to find it by: its first word only, as the rest may be a secret
+    (a token pasted on a line of its own shows as its bot id)."""
+    line = raw.strip()
+    head = re.split(r"[\s=:：]", line, maxsplit=1)[0][:40]
+    return head + ("…" if len(head) < len(line) else "")
 
 
 def _closing_quote(value: str, quote: str) -> int:
@@ -199,6 +209,8 @@ class Settings(BaseSettings):
     concurrent_updates: int = 64
     # minutes a dialogue context (last item, last choices) stays valid
     context_ttl_minutes: int = 30
+    # attempts to reach Telegram at start-up when the network or the server fails (waits 1 s, 2 s, 4 s, …)
+    telegram_connect_attempts: int = 6
 
     @classmethod
     def settings_customise_sources(
@@ -342,6 +354,7 @@ class Settings(BaseSettings):
         "rate_limit",
         "concurrent_updates",
         "context_ttl_minutes",
+        "telegram_connect_attempts",
         mode="before",
     )
     @classmethod
@@ -362,6 +375,15 @@ class Settings(BaseSettings):
     @property
     def use_webhook(self) -> bool:
         return self.webhook_url is not None
+
+    def secret_values(self) -> list[str]:
+        """The values of every secret setting (declared with repr=False: the bot token, the webhook secret):
+        what the log filter replaces wherever it appears."""
+        return [
+            str(value)
+            for name, info in type(self).model_fields.items()
+            if info.repr is False and (value := getattr(self, name))
+        ]
 
     def chats_for_department(self, department: str) -> tuple[int, ...]:
         """The staff group chats of a department, or the catch-all group(s) when it has none."""
@@ -391,6 +413,7 @@ _INT_RANGES = {
     "rate_limit": (0, 10000),
     "concurrent_updates": (1, 1024),
     "context_ttl_minutes": (1, 24 * 60),
+    "telegram_connect_attempts": (1, 100),
 }
 
 
@@ -413,7 +436,8 @@ def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in schemes or not parsed.netloc:
         want = " 或 ".join(f"{s}://" for s in schemes)
-        raise ConfigError(name, f"不是有效的网址：“{url}”，应以 {want} 开头。")
+        # a URL may carry a password or a bot token: never echo them
+        raise ConfigError(name, f"不是有效的网址：“{redact_secrets(url)}”，应以 {want} 开头。")
     return url
 
 

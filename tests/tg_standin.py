@@ -5,7 +5,8 @@ An HTTP/1.1 server on 127.0.0.1 (asyncio streams, its own event loop in a backgr
 getMe, getUpdates (serving queued updates, long-polling), sendMessage, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands, getMyCommands, deleteMyCommands, deleteWebhook,
 setWebhook, getWebhookInfo, and recording every call. Failures can be injected for the next N calls
-(429 with retry_after, 500, …) or for a chat (chat not found, blocked).
+(429 with retry_after, 500, …) or for a chat (chat not found, blocked). A token other than its own gets
+401 Unauthorized, as Telegram answers a revoked token.
 
     stand = BotApiStandIn().start()
     app = ApplicationBuilder().token(TOKEN).base_url(stand.base_url).base_file_url(stand.base_file_url)...
@@ -309,13 +310,14 @@ class BotApiStandIn:
         chat_id: int | None = None,
     ) -> None:
         """The next `n` calls (of `methods`, None = any method but getUpdates; to `chat_id` if given) fail
-        with `status`."""
+        with `status`. `methods=("getUpdates",)` makes polling fail (409 Conflict, 502, …)."""
         if description is None:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
                 500: "Internal Server Error",
                 502: "Bad Gateway",
                 400: "Bad Request: chat not found",
+                409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 403: "Forbidden: bot was blocked by the user",
             }.get(status, f"Error {status}")
         with self._lock:
@@ -336,6 +338,11 @@ class BotApiStandIn:
         """Every send to `chat_id` fails (permanently) until `clear_chat_failure`."""
         with self._lock:
             self._chat_failures[chat_id] = (status, description)
+
+    def revoke_token(self) -> None:
+        """As @BotFather's /revoke does: from now on the bot's token gets 401, a waiting long poll too."""
+        self.token = f"{self.token}-revoked"
+        self._wake()
 
     def clear_chat_failure(self, chat_id: int) -> None:
         with self._lock:
@@ -474,7 +481,13 @@ class BotApiStandIn:
     ) -> tuple[int, dict[str, Any]]:
         prefix = f"/bot{self.token}/"
         if not path.startswith(prefix):
-            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+            if not path.startswith("/bot"):
+                return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+            # like Telegram: a token it does not know gets 401 Unauthorized, recorded under the method asked
+            method = path.rsplit("/", 1)[-1].split("?")[0]
+            with self._lock:
+                self._calls.append(Call(method, {"_unknown_token": True}, 401, 0.0))
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         method = path[len(prefix) :].split("?")[0]
         params = self._parse(content_type, body)
         waited = 0.0
@@ -498,8 +511,6 @@ class BotApiStandIn:
         return status, payload
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
-        if method == "getUpdates":
-            return None
         with self._lock:
             chat = params.get("chat_id")
             if chat is not None and int(chat) in self._chat_failures and method.startswith(("send", "edit")):
@@ -508,7 +519,8 @@ class BotApiStandIn:
             for rule in self._fail_rules:
                 if (
                     rule.remaining > 0
-                    and (rule.methods is None or method in rule.methods)
+                    # getUpdates fails only when named: methods=("getUpdates",)
+                    and (method in rule.methods if rule.methods is not None else method != "getUpdates")
                     and (rule.chat_id is None or (chat is not None and int(chat) == rule.chat_id))
                 ):
                     rule.remaining -= 1
@@ -523,6 +535,7 @@ class BotApiStandIn:
         return None
 
     async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        token = self.token
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
@@ -530,6 +543,8 @@ class BotApiStandIn:
         deadline = time.monotonic() + timeout
         assert self._new_update is not None
         while True:
+            if self.token != token:  # revoked while this long poll was waiting
+                return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, waited
             with self._lock:
                 if offset:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]

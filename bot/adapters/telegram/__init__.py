@@ -10,7 +10,13 @@ knowledge base) before python-telegram-bot is imported.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# python-telegram-bot's documented opt-in: time periods such as RetryAfter.retry_after are datetime.timedelta
+# (the form PTB v23 will use), which sending.py reads; without it PTB warns on every RetryAfter it builds.
+# Set for the whole process before any RetryAfter exists; an explicit PTB_TIMEDELTA in the environment wins.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 _EXPORTS = {
     "ALLOWED_UPDATES": ".app",

@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -129,8 +129,8 @@ class TelegramBridge:
     def attach(self, application: Application) -> None:
         self.application = application
         self.sender = ReplySender(application.bot)
-        assert self.assistant.outbox is not None, "the Telegram bot needs the ticket side of the assistant"
-        self.outbox = OutboxDispatcher(self.assistant.outbox, self.settings, self.sender, self.now)
+        if self.assistant.outbox is not None:
+            self.outbox = OutboxDispatcher(self.assistant.outbox, self.settings, self.sender, self.now)
 
     async def on_startup(self, application: Application) -> None:
         """After the bot is initialised (getMe done): remember our name, set the command menus."""
@@ -288,6 +288,21 @@ class TelegramBridge:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         err = context.error
+        if update is None and isinstance(err, Conflict):
+            # getUpdates answered 409: python-telegram-bot keeps polling; say once per error what it means
+            log.error(
+                "另一个程序正在用同一个机器人令牌接收消息（%s）：同一令牌同时只能运行一个 python -m bot run，"
+                "请停止另一个，或为它另建机器人。",
+                mask_sensitive(str(err)),
+            )
+            return
+        if update is None and isinstance(err, NetworkError):
+            # polling hit a network error or a 5xx; python-telegram-bot retries by itself, no traceback needed
+            log.warning(
+                "与 Telegram 的连接暂时中断（%s），正在自动重试。",
+                mask_sensitive(f"{type(err).__name__}: {err}"),
+            )
+            return
         where = ""
         if isinstance(update, Update):
             u = update.effective_user
@@ -429,8 +444,16 @@ async def start_polling(
     await application.initialize()
     await bridge_of(application).on_startup(application)
     assert application.updater is not None
+
+    def polling_error(exc: TelegramError) -> None:
+        # what Application.run_polling does: errors while fetching updates go to the error handler
+        application.create_task(application.process_error(update=None, error=exc))
+
     await application.updater.start_polling(
-        poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        poll_interval=poll_interval,
+        timeout=poll_timeout,
+        allowed_updates=ALLOWED_UPDATES,
+        error_callback=polling_error,
     )
     await application.start()
 

@@ -30,13 +30,11 @@ Markup = dict[str, list[list[dict[str, str]]]]
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    ra = getattr(exc, "_retry_after", None)
-    if isinstance(ra, dt.timedelta):
-        return max(0.0, ra.total_seconds())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    """How long Telegram asks us to wait. RetryAfter.retry_after is a timedelta (PTB_TIMEDELTA, set for the
+    process in bot/adapters/telegram/__init__.py); plain seconds only if someone set PTB_TIMEDELTA=false."""
+    value = exc.retry_after
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    return max(0.0, seconds)
 
 
 def is_transient(exc: BaseException) -> bool:

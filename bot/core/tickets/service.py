@@ -204,7 +204,7 @@ class TicketService:
             return events, notes
 
         ticket = await self.store.tickets.create(new, hook)
-        log.info("ticket %s created: %s", ticket.number, mask_pii(views.short(description, 40)))
+        log.info("ticket %s created: %s", ticket.number, views.short(mask_pii(description), 40))
         return ticket
 
     # ------------------------------------------------------------------ the change loop
@@ -535,7 +535,13 @@ class TicketService:
             return 0
         changed = await self.recompute_deadlines()
         await self.store.meta.set(CALENDAR_KEY, current)  # only once every ticket is done
-        log.info("working calendar %s: deadlines of %d tickets recomputed", current, changed)
+        # worth an operator's attention only when deadlines actually moved
+        log.log(
+            logging.INFO if changed else logging.DEBUG,
+            "working calendar %s: deadlines of %d tickets recomputed",
+            current,
+            changed,
+        )
         return changed
 
     async def recompute_deadlines(self, batch: int = RECOMPUTE_BATCH) -> int:
