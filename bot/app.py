@@ -167,12 +167,14 @@ async def _ticket_desk(
     extra_admins: frozenset[str],
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
+    from bot.core.texts import Texts
     from bot.core.tickets.commands.staff import TicketCommands
     from bot.core.tickets.intake.flow import IntakeFlow
     from bot.core.tickets.service import TicketService
 
     admins = {str(i) for i in settings.admin_ids} | set(extra_admins)
-    service = TicketService(store, answering.kb, clock, policies, admins)
+    texts = Texts(paths.templates)
+    service = TicketService(store, answering.kb, clock, policies, admins, texts)
     return TicketDesk(
         store=store,
         service=service,

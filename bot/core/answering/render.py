@@ -3,14 +3,12 @@ are escaped for Telegram HTML, and only the tags written in the templates themse
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.resources import data_dir
+from bot.core.texts import template_env, tidy
 
 ASPECT_LABELS = {
     "overview": "概况",
@@ -32,19 +30,6 @@ def working_days(n: int | None, unit: str = "工作日") -> str:
     return f"{n}个工作日" if unit == "工作日" else f"{n}日"
 
 
-def template_env(directory: Path) -> Environment:
-    """The one Jinja2 setup every answer uses: autoescaped for Telegram HTML, strict about missing values."""
-    return Environment(
-        loader=FileSystemLoader(str(directory)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        # templates do not change while the process runs; skip the per-render file check
-        auto_reload=False,
-    )
-
-
 class Renderer:
     def __init__(self, kb: KnowledgeBase, templates_dir: Path | None = None):
         self.kb = kb
@@ -63,9 +48,7 @@ class Renderer:
         return [n for n in names if not (self.templates_dir / n).is_file()]
 
     def render(self, name: str, **ctx: Any) -> str:
-        text = self.env.get_template(name).render(**ctx)
-        # templates are written for readability; collapse the blank lines their blocks leave behind
-        return re.sub(r"\n{3,}", "\n\n", text).strip()
+        return tidy(self.env.get_template(name).render(**ctx))
 
     def entry_context(self, entry: Entry) -> dict[str, Any]:
         ctx: dict[str, Any] = {"entry": entry, "department": self.kb.department(entry.department)}

@@ -18,6 +18,7 @@ from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
+from bot.core.texts import Texts
 from bot.core.tickets import views
 from bot.core.tickets.domain.models import (
     CLOSED,
@@ -73,12 +74,15 @@ class TicketService:
         clock: Clock,
         policies: SlaPolicies,
         admin_ids: set[str] | frozenset[str] = frozenset(),
+        texts: Texts | None = None,
     ):
         self.store = store
         self.kb = kb
         self.clock = clock
         self.policies = policies
         self.admin_ids = {str(a) for a in admin_ids}
+        # every text a person reads (notifications, cards, refusals) comes from templates/
+        self.texts = texts or Texts()
 
     # ------------------------------------------------------------------ people
     async def staff_member(self, user_id: str) -> StaffMember | None:

@@ -29,10 +29,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bot.core.answering.render import template_env
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.resources import data_dir
+from bot.core.texts import template_env
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.intake.phone import find_phone
 from bot.core.tickets.service import TicketError
