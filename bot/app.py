@@ -168,7 +168,7 @@ async def _ticket_desk(
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
     from bot.core.texts import Texts
-    from bot.core.tickets.commands.staff import TicketCommands
+    from bot.core.tickets.commands.dispatch import TicketCommands
     from bot.core.tickets.intake.flow import IntakeFlow
     from bot.core.tickets.service import TicketService
 

@@ -19,6 +19,8 @@ from bot.adapters.telegram import bridge_of, build_application, start_polling, s
 from bot.core.clock import FixedClock
 from bot.core.messages import Button, Incoming, Notification, Recipient, Reply
 from bot.core.scheduler import Scheduler
+from bot.core.texts import Texts
+from bot.core.tickets.commands.dispatch import command_menu
 from bot.core.tickets.domain.calendar import WorkingCalendar
 from bot.settings import Settings
 from tests.tg_standin import TOKEN, BotApiStandIn
@@ -103,6 +105,9 @@ class FakeAssistant:
 
     async def staff_user_ids(self) -> list[str]:
         return list(self.staff)
+
+    def command_menu(self, scope: str) -> list[tuple[str, str]]:
+        return command_menu(Texts(), scope)
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         self.seen.append(msg)

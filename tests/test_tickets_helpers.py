@@ -10,7 +10,7 @@ from bot.core.knowledge.loader import KnowledgeBase
 from bot.core.knowledge.models import AppealCategory, Department
 from bot.core.messages import Incoming
 from bot.core.storage.sqlite import open_sqlite_store
-from bot.core.tickets.commands.staff import TicketCommands
+from bot.core.tickets.commands.dispatch import TicketCommands
 from bot.core.tickets.domain.models import StaffMember
 from bot.core.tickets.domain.sla import load_policies
 from bot.core.tickets.service import TicketService

@@ -136,6 +136,8 @@ class Console:
             self.show([await self.a.digest(dept, self.clock.now().date())])
         else:
             self.say(HELP)
+            # the chat commands, from the core's one registry (as staff the console is an admin)
+            self.say(html_to_text(self.a.command_help("admin" if self.user == STAFF else "citizen")))
         return True
 
     async def tick(self) -> None:

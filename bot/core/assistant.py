@@ -24,6 +24,9 @@ from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
 from bot.core.text.normalize import compact
+from bot.core.texts import Texts
+from bot.core.tickets.commands.dispatch import command_help, command_menu
+from bot.core.tickets.commands.registry import Scope
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class Facade(Protocol):
     scheduler: Scheduler | None
 
     async def handle(self, msg: Incoming) -> list[Reply]: ...
+    def command_menu(self, scope: Scope) -> list[tuple[str, str]]: ...
     async def tick(self) -> int: ...
     async def staff_user_ids(self) -> list[str]: ...
     async def close(self) -> None: ...
@@ -77,6 +81,7 @@ class Assistant:
         self.clock = clock
         self.matcher = answering.matcher
         self.renderer = answering.renderer
+        self.texts = Texts(answering.templates_dir)
         self.dialogue = Dialogue(
             self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
         )
@@ -97,6 +102,13 @@ class Assistant:
     async def close(self) -> None:
         if self._store is not None:
             await self._store.close()
+
+    def command_menu(self, scope: Scope) -> list[tuple[str, str]]:
+        """(command, description) pairs for the channel's command menu of `scope` (citizen, staff, admin)."""
+        return command_menu(self.texts, scope)
+
+    def command_help(self, scope: Scope) -> str:
+        return command_help(self.texts, scope)
 
     async def staff_user_ids(self) -> list[str]:
         """Everyone registered as staff (for the channel's staff command menus)."""

@@ -51,6 +51,10 @@ class Texts:
             module = self._modules[name] = self.env.get_template(name).module
         return tidy(str(getattr(module, macro)(**kwargs)))
 
+    def variable(self, name: str, var: str) -> Any:
+        """A value a template defines at its top level (`{% set commands = … %}`)."""
+        return getattr(self.env.get_template(name).module, var)
+
     def macros(self, name: str) -> list[str]:
         """The macro names a snippets template defines (for `python -m bot check`)."""
         module = self.env.get_template(name).module

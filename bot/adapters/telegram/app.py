@@ -65,34 +65,6 @@ MSG_ERROR = (
 MSG_RATE_LIMIT = "您发送得有点快了，请稍等一分钟再继续，我会接着为您服务。"
 MSG_NOT_TEXT = "目前我只能看懂文字消息。请用文字描述您要办的事或遇到的问题，例如“身份证丢了怎么补办”。"
 
-CITIZEN_COMMANDS = [
-    BotCommand("start", "开始使用与示例"),
-    BotCommand("help", "使用帮助"),
-    BotCommand("my", "我的诉求"),
-    BotCommand("ticket", "查看诉求进度：/ticket 诉求编号"),
-    BotCommand("cancel", "取消正在填写的诉求"),
-]
-STAFF_COMMANDS = [
-    BotCommand("tickets", "诉求列表：mine / overdue / due / new / dept 部门"),
-    BotCommand("ticket", "诉求详情：/ticket 编号"),
-    BotCommand("claim", "认领：/claim 编号"),
-    BotCommand("assign", "指派：/assign 编号 工作人员"),
-    BotCommand("transfer", "转派：/transfer 编号 部门 理由"),
-    BotCommand("contact", "记录已联系：/contact 编号 记录"),
-    BotCommand("reply", "答复群众：/reply 编号 内容"),
-    BotCommand("note", "内部备注：/note 编号 内容"),
-    BotCommand("resolve", "办结：/resolve 编号 结果"),
-    BotCommand("reopen", "重新办理：/reopen 编号 理由"),
-    BotCommand("close", "关闭：/close 编号"),
-    BotCommand("stats", "统计：day / week / month"),
-    BotCommand("help", "使用帮助"),
-]
-ADMIN_COMMANDS = [
-    *STAFF_COMMANDS,
-    BotCommand("staff", "工作人员管理：add / remove / list"),
-    BotCommand("outbox", "发送失败的通知：查看 / retry 重发"),
-]
-
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(.*)$", re.S)
 
 
@@ -148,7 +120,11 @@ class TelegramBridge:
 
     async def set_command_menus(self, application: Application) -> None:
         bot = application.bot
-        scopes: list[tuple[list[BotCommand], Any]] = [(CITIZEN_COMMANDS, BotCommandScopeDefault())]
+        menus = {
+            scope: [BotCommand(name, text[:256]) for name, text in self.assistant.command_menu(scope)]
+            for scope in ("citizen", "staff", "admin")
+        }
+        scopes: list[tuple[list[BotCommand], Any]] = [(menus["citizen"], BotCommandScopeDefault())]
         admin_chats = set(self.settings.admin_ids)
         staff_chats: set[int] = set(self.settings.staff_chat_ids())
         try:
@@ -158,9 +134,9 @@ class TelegramBridge:
         except Exception:  # noqa: BLE001 - menus are a convenience, never a reason not to start
             log.exception("读取工作人员名单失败，仅为工作群设置命令菜单")
         for chat in sorted(staff_chats - admin_chats):
-            scopes.append((STAFF_COMMANDS, BotCommandScopeChat(chat)))
+            scopes.append((menus["staff"], BotCommandScopeChat(chat)))
         for chat in sorted(admin_chats):
-            scopes.append((ADMIN_COMMANDS, BotCommandScopeChat(chat)))
+            scopes.append((menus["admin"], BotCommandScopeChat(chat)))
         for commands, scope in scopes:
             try:
                 await bot.set_my_commands(commands, scope=scope)

@@ -108,6 +108,12 @@ class TicketService:
     async def list_staff(self) -> list[StaffMember]:
         return await self.store.staff.list()
 
+    async def add_staff(self, member: StaffMember, actor_id: str) -> None:
+        await self.store.staff.upsert(member, actor_id, self.clock.now())
+
+    async def remove_staff(self, user_id: str, actor_id: str) -> bool:
+        return await self.store.staff.remove(user_id, actor_id, self.clock.now())
+
     async def staff_names(self) -> dict[str, str]:
         return {m.user_id: m.name for m in await self.store.staff.list()}
 
@@ -146,6 +152,23 @@ class TicketService:
         if ticket is None:
             raise TicketError(f"没有找到诉求 {escape(number)}，请核对编号。")
         return ticket
+
+    async def count(self, query: TicketQuery) -> int:
+        return await self.store.tickets.count(query)
+
+    async def attention(
+        self, now: dt.datetime, level: str, departments: tuple[str, ...] | None, limit: int
+    ) -> tuple[list[Ticket], dict[str, int]]:
+        """Open tickets overdue ("red") or past their warning point ("yellow"), most urgent first."""
+        pol = self.policies
+        return await self.store.reports.attention(
+            now,
+            level,
+            warn_at={p.name: p.warn_at for p in pol.policies.values()},
+            default_warn=pol.get(pol.default).warn_at,
+            departments=departments,
+            limit=limit,
+        )
 
     async def list(self, query: TicketQuery) -> list[Ticket]:
         return await self.store.tickets.list(query)

@@ -67,6 +67,11 @@ def short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def summary_text(ticket: Ticket, limit: int = 40) -> str:
+    """One masked line about what the ticket is (plain text: templates escape it)."""
+    return short(mask_pii(ticket.description), limit)
+
+
 def summary(ticket: Ticket, limit: int = 40) -> str:
     """One masked, escaped line about what the ticket is."""
     return escape(short(mask_pii(ticket.description), limit))

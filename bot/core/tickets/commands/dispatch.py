@@ -1,0 +1,69 @@
+"""`TicketCommands`: parse a chat command or a button press, find its registered handler and run it.
+
+Returns the replies for the chat the command came from, or None when the text or button is not one of these
+commands. A refusal (PermissionDenied), a request that cannot be carried out (TicketError) or a write the
+database refused (StoreWriteError) becomes a polite reply; nothing else is swallowed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.messages import Incoming, Reply
+from bot.core.storage import StoreWriteError
+from bot.core.texts import Texts
+from bot.core.tickets.domain.permissions import PermissionDenied
+from bot.core.tickets.service import TicketError, TicketService
+
+# importing them registers their commands (menus list them in the catalog template's order)
+from . import (
+    admin,  # noqa: F401, I001
+    buttons,
+    citizen,  # noqa: F401, I001
+    staff,  # noqa: F401, I001
+)
+from .registry import REGISTRY, CommandTexts, Registry, Scope
+
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
+REPLIES = "commands/replies.html.j2"
+
+
+def command_menu(texts: Texts, scope: Scope) -> list[tuple[str, str]]:
+    """(command, description) for a channel's command menu: citizen, staff or admin."""
+    return CommandTexts(texts).menu(scope)
+
+
+def command_help(texts: Texts, scope: Scope) -> str:
+    return CommandTexts(texts).help(scope)
+
+
+class TicketCommands:
+    def __init__(self, service: TicketService, registry: Registry = REGISTRY):
+        self.service = service
+        self.registry = registry
+        self.texts: Texts = service.texts
+        self.words = CommandTexts(self.texts, registry)
+
+    def say(self, macro: str, /, **kwargs: object) -> str:
+        return self.texts.say(REPLIES, macro, **kwargs)
+
+    def usage(self, *names: str) -> Reply:
+        return Reply(self.words.usage(*names))
+
+    async def handle(self, msg: Incoming) -> list[Reply] | None:
+        try:
+            if msg.callback:
+                return await buttons.press(self, msg)
+            m = _COMMAND.match((msg.text or "").strip())
+            if not m:
+                return None
+            command = self.registry.get(m.group(1).lower())
+            if command is None or command.handler is None:
+                return None
+            return await command.handler(self, msg, (m.group(2) or "").strip())
+        except (PermissionDenied, TicketError, StoreWriteError) as exc:
+            return [Reply(str(exc))]
+
+    async def take_comment(self, msg: Incoming) -> list[Reply] | None:
+        """The text after the "写几句意见" button is the comment; None when no comment is awaited."""
+        return await buttons.take_comment(self, msg)
