@@ -10,7 +10,7 @@ exits instead of hanging on a database thread, and the error names the path that
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.core.knowledge import KnowledgeBase
     from bot.core.storage import Store
     from bot.core.tickets.domain.sla import SlaPolicies
+    from bot.core.tickets.intake.draft import Draft
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +180,26 @@ async def _ticket_desk(
         store=store,
         service=service,
         commands=TicketCommands(service),
-        intake=IntakeFlow(service, store, answering.kb, clock, paths.templates / "intake"),
+        intake=IntakeFlow(service, store.state, answering.kb, clock, texts, looks_new=_looks_new(answering)),
     )
+
+
+def _looks_new(answering: Answering) -> Callable[[str, Draft], str | None]:
+    """During an intake: does a typed message look like a new question, or a problem other than the one being
+    filed? (Then the person is asked instead of the text being taken as an answer.)"""
+    from bot.core.tickets.classify import classify
+
+    def looks(text: str, draft: Draft) -> str | None:
+        u = answering.matcher.understand(text)
+        if u.intent in ("item", "exemption") and u.target is not None and not u.ambiguous:
+            return "question"
+        if u.intent == "appeal" and draft.category is not None:
+            ranked = classify(text, answering.kb)
+            if ranked and ranked[0][1] > 0 and ranked[0][0] != draft.category:
+                return "complaint"
+        return None
+
+    return looks
 
 
 @asynccontextmanager

@@ -168,3 +168,37 @@ async def test_comment_can_be_cancelled_and_expires(assistant, clock):
     [answer] = await as_citizen(assistant, "社保卡丢了怎么补办")
     assert "社会保障卡挂失补换" in answer.html
     assert (await assistant.service.get(number)).comment is None
+
+
+async def test_a_question_in_the_middle_of_an_intake_is_offered_not_swallowed(assistant):
+    replies = await as_citizen(assistant, "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险")
+    await as_citizen(assistant, callback=button(replies, "是这一类"))  # now the place is asked
+    held = await as_citizen(assistant, "身份证丢了怎么补办")
+    assert "补充到当前诉求" in held[0].html or button(held, "补充到当前诉求")
+    answered = await as_citizen(assistant, callback=button(held, "先回答这个问题"))
+    text = "\n".join(r.html for r in answered)
+    assert "居民身份证补领" in text  # the question is answered
+    assert "什么地方" in answered[-1].html  # and the intake asks for the place again
+    # the intake goes on where it was: the question was not taken as the place
+    await as_citizen(assistant, "幸福小区东门")
+    replies = await as_citizen(assistant, "不留")
+    replies = await as_citizen(assistant, callback=button(replies, "实名"))
+    assert "幸福小区东门" in replies[0].html and "身份证丢了" not in replies[0].html
+
+
+async def test_another_problem_in_the_middle_of_an_intake_can_be_added_to_it(assistant):
+    replies = await as_citizen(assistant, "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险")
+    await as_citizen(assistant, callback=button(replies, "是这一类"))
+    held = await as_citizen(assistant, "还有小区旁边的饭店每天半夜噪音扰民，我要投诉")
+    added = await as_citizen(assistant, callback=button(held, "补充到当前诉求"))
+    assert "已把这段话补充到问题描述里" in added[0].html and "什么地方" in added[0].html
+
+
+async def test_a_typed_score_rates_the_ticket_waiting_for_a_rating(assistant, clock):
+    number, _ = await file_ticket(assistant)
+    await as_staff(assistant, f"/resolve {number} 路灯已修复。")
+    [thanks] = await as_citizen(assistant, "４")  # a full-width digit typed instead of the button
+    assert "感谢您的评价（满意）" in thanks.html
+    assert (await assistant.service.get(number)).rating == 4
+    [again] = await as_citizen(assistant, "4")  # nothing waits any more: not a rating
+    assert "感谢您的评价" not in again.html

@@ -16,6 +16,7 @@ from bot.core.messages import Incoming, Reply
 from bot.core.storage.sqlite import open_sqlite_store
 from bot.core.tickets.domain.models import TicketQuery
 from bot.core.tickets.domain.sla import load_policies
+from bot.core.tickets.intake.draft import Draft
 from bot.core.tickets.intake.flow import MAX_DESCRIPTION, MAX_PLACE, IntakeFlow
 from bot.core.tickets.service import TicketError, TicketService
 
@@ -46,7 +47,7 @@ class Env:
         self.store = await open_sqlite_store(self.path, clock=self.clock)
         self.service = TicketService(self.store, self.kb, self.clock, load_policies())
         svc = service_factory(self.service) if service_factory else self.service
-        self.flow = IntakeFlow(svc, self.store, self.kb, self.clock)
+        self.flow = IntakeFlow(svc, self.store.state, self.kb, self.clock, texts=self.service.texts)
         return self
 
     async def close(self) -> None:
@@ -56,10 +57,10 @@ class Env:
         return one(await self.flow.start(Incoming(USER, USER, text), text, **kw))
 
     async def say(self, text: str) -> Reply:
-        return one(await self.flow.handle(Incoming(USER, USER, text)))
+        return one((await self.flow.handle(Incoming(USER, USER, text))).replies)
 
     async def press(self, data: str) -> Reply:
-        return one(await self.flow.handle(Incoming(USER, USER, "", callback=data)))
+        return one((await self.flow.handle(Incoming(USER, USER, "", callback=data))).replies)
 
     async def step(self) -> str | None:
         draft = await self.store.state.load(USER)
@@ -309,7 +310,7 @@ async def test_cancel_at_every_step(env, step, how):
     await _reach(env, step)
     if step not in ("edit",):
         # every question offers the cancel button
-        reply = env.flow._render_step(await env.store.state.load(USER), [])
+        reply = env.flow._render_step(Draft.from_json(await env.store.state.load(USER)), [])
         assert "in:x" in datas(reply)
     r = await (env.press(how) if how.startswith("in:") else env.say(how))
     assert "已取消" in r.html and "没有提交" in r.html

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.core import callbacks
 from bot.core.answering.context import ContextStore
 from bot.core.answering.dialogue import Dialogue, DialogueResult
 from bot.core.answering.matcher import Matcher
@@ -128,11 +130,14 @@ class Assistant:
         if msg.is_group:
             return []  # in staff groups only commands and buttons are for us
         if self.intake is not None and await self.intake.active(msg.user_id):
-            return await self.intake.handle(msg)
+            return await self._intake(msg)
         if self.commands is not None:
             comment = await self.commands.take_comment(msg)
             if comment is not None:
                 return comment
+            rating = await self._typed_rating(msg, stripped)
+            if rating is not None:
+                return rating
         result = self.dialogue.respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)
@@ -148,12 +153,36 @@ class Assistant:
                 )
         return replies
 
+    async def _typed_rating(self, msg: Incoming, text: str) -> list[Reply] | None:
+        """A score typed instead of pressed ("5") while one of the person's tickets waits for a rating."""
+        score = unicodedata.normalize("NFKC", text).rstrip("分星 ")
+        if len(score) != 1 or score not in "12345" or self.service is None or self.commands is None:
+            return None
+        ticket = await self.service.awaiting_rating_of(msg.user_id)
+        if ticket is None:
+            return None
+        press = Incoming(
+            msg.user_id, msg.chat_id, callback=callbacks.data(callbacks.Prefix.RATE, ticket.number, score)
+        )
+        return await self.commands.handle(press)
+
+    async def _intake(self, msg: Incoming) -> list[Reply]:
+        """A message or button during an intake. When the person chose to have a question answered first, it
+        is answered and the intake's current step is asked again."""
+        assert self.intake is not None
+        outcome = await self.intake.handle(msg)
+        if outcome.question is None:
+            return outcome.replies
+        result = self.dialogue.respond(msg.user_id, outcome.question)
+        await self._log_question(Incoming(msg.user_id, msg.chat_id, text=outcome.question), result)
+        return [*outcome.replies, *result.replies, *await self.intake.resume(msg.user_id)]
+
     async def _callback(self, msg: Incoming) -> list[Reply]:
         data = msg.callback or ""
-        prefix = data.split(":", 1)[0]
-        if prefix == "in" and self.intake is not None:
-            return await self.intake.handle(msg)
-        if prefix in ("a", "pick", "t"):
+        who = callbacks.owner(data)
+        if who == "intake" and self.intake is not None:
+            return await self._intake(msg)
+        if who == "dialogue":
             return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
         if self.commands is not None:
             got = await self.commands.handle(msg)

@@ -23,6 +23,7 @@ from bot.core.tickets import views
 from bot.core.tickets.domain.models import (
     CLOSED,
     IN_PROGRESS,
+    MAX_DESCRIPTION,
     OPEN_STATES,
     PENDING,
     PRIORITIES,
@@ -48,7 +49,6 @@ RECOMPUTE_BATCH = 1000
 DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
 SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
-MAX_DESCRIPTION = 20000  # a citizen's description is kept whole (well beyond one chat message)
 
 
 def provisional_notice(year: int) -> Notification:
@@ -636,5 +636,12 @@ class TicketService:
         return Change(t, now, fields, [event], [provisional_notice(y) for y in sorted(years)])
 
     # ------------------------------------------------------------------ people's views
+    async def awaiting_rating_of(self, citizen_id: str) -> Ticket | None:
+        """The person's most recently resolved ticket that still waits for their rating, if any."""
+        recent = await self.store.tickets.list(
+            TicketQuery(citizen_id=str(citizen_id), states=(RESOLVED,), limit=5)
+        )
+        return next((t for t in recent if awaiting_rating(t)), None)
+
     async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:
         return await self.store.tickets.list(TicketQuery(citizen_id=str(citizen_id), limit=limit))

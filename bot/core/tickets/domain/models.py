@@ -17,6 +17,8 @@ STATES = (PENDING, IN_PROGRESS, RESOLVED, CLOSED)
 OPEN_STATES = (PENDING, IN_PROGRESS)
 
 PRIORITIES = ("normal", "urgent")
+# the longest description a ticket keeps (the intake tells the person when theirs is cut)
+MAX_DESCRIPTION = 2000
 Role = Literal["admin", "supervisor", "handler"]
 ROLES: tuple[str, ...] = ("admin", "supervisor", "handler")
 ROLE_LABELS = {"admin": "管理员", "supervisor": "负责人", "handler": "办理人"}

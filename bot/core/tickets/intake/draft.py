@@ -1,0 +1,72 @@
+"""The intake's state between messages: which step waits for an answer, and what the person said so far.
+
+Stored as JSON in the conversation state (one row per person), so a restart loses nothing. Version 1 drafts
+(an untyped dict with the same keys) are read as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+VERSION = 1
+
+
+class Step(StrEnum):
+    DESCRIPTION = "description"
+    CATEGORY = "category"  # confirm the category we guessed
+    CATEGORY_PICK = "category_pick"  # choose one from all categories
+    PLACE = "place"
+    PHONE = "phone"
+    ANONYMOUS = "anonymous"
+    SUMMARY = "summary"
+    EDIT = "edit"  # which field to change, from the summary
+
+
+@dataclass
+class Draft:
+    step: Step = Step.DESCRIPTION
+    description: str = ""
+    category: str | None = None
+    alternatives: list[str] = field(default_factory=list)
+    place: str | None = None
+    phone: str | None = None
+    anonymous: bool | None = None
+    source_question: str | None = None
+    # editing from the summary: after the field is answered, go back to the summary
+    return_to_summary: bool = False
+    # what the person typed at the phone step that is not a phone number (shown back to them)
+    phone_error: str | None = None
+    # a message that looked like a new question or another problem, waiting for "补充" or "先回答"
+    held: str | None = None
+    updated: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["step"] = self.step.value
+        data["updated"] = self.updated.isoformat() if self.updated else None
+        data["v"] = VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft | None:
+        """The draft, or None when the data is not a draft this version can continue."""
+        if data.get("v") != VERSION:
+            return None
+        try:
+            step = Step(data.get("step"))
+        except ValueError:
+            step = Step.CATEGORY if data.get("category") else Step.CATEGORY_PICK
+            if not data.get("description"):
+                step = Step.DESCRIPTION
+        try:
+            updated = dt.datetime.fromisoformat(data["updated"]) if data.get("updated") else None
+        except (TypeError, ValueError):
+            updated = None
+        known = {f.name for f in dataclasses.fields(cls)} - {"step", "updated"}
+        values = {k: v for k, v in data.items() if k in known}
+        values["alternatives"] = list(values.get("alternatives") or [])
+        return cls(step=step, updated=updated, **values)
