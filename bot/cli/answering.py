@@ -86,19 +86,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    """One question a line -> one understanding a line. A line may be JSON, {"text": ..., "session": ...}:
+    lines of one session are one person's messages, understood in order through the real dialogue."""
+    from bot.core.answering.evaluate import make_dialogue
     from bot.core.tickets.classify import classify
 
-    m = _answering(settings).matcher
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        if args.jsonl and text.strip().startswith("{"):
+    answering = _answering(settings)
+    dialogue = make_dialogue(answering)
+    for n, line in enumerate(sys.stdin):
+        text, session = line.rstrip("\n"), None
+        if text.strip().startswith("{"):
             try:
-                text = json.loads(text).get("text", "")
+                obj = json.loads(text)
             except json.JSONDecodeError:
-                pass
-        out = m.understand(text).as_contract()
+                obj = None
+            if isinstance(obj, dict):
+                text = str(obj.get("text") or "")
+                session = obj.get("session")
+        conv = f"s:{session}" if session not in (None, "") else f"line:{n}"
+        out = dialogue.understand_in_context(conv, text).as_contract()
         if out["intent"] == "appeal":
-            ranked = classify(text, m.kb)
+            ranked = classify(text, answering.kb)
             out["category"] = ranked[0][0] if ranked else "其他"
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0
@@ -107,7 +115,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.answering.evaluate import evaluate, read_jsonl
 
-    rep = evaluate(_answering(settings).matcher, read_jsonl(Path(args.file)))
+    rep = evaluate(_answering(settings), read_jsonl(Path(args.file)))
     if args.json:
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -116,6 +124,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for row, u in rep.errors:
             print(
                 f"- {row['text']} | want {row['intent']}/{row.get('target')}/{row.get('aspect')}"
-                f" | got {u.intent}/{u.target}/{u.aspect} {u.score:.2f} | {u.corrected}"
+                f"{' urgent' if row.get('urgent') else ''}"
+                f" | got {u.intent}/{u.target}/{u.aspect} {u.score:.2f}{' urgent' if u.urgent else ''}"
+                f"{' ' + u.topic if u.topic else ''} | {u.corrected}"
             )
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.core.answering.matcher import Matcher, Understanding
 from bot.core.answering.render import ASPECT_LABELS, Renderer
@@ -97,6 +97,17 @@ class Dialogue:
         return Reply(html, rows)
 
     # -- main entry ----------------------------------------------------------------------------------------
+    def understand_in_context(self, user_id: str, text: str) -> Understanding:
+        """What `text` is understood to ask after the person's context (the contract of `match --jsonl`): the
+        same path as a chat message, so the context moves on exactly as it would in a conversation."""
+        res = self.respond(user_id, text)
+        u = res.understanding
+        if u is None:
+            u = Understanding(text=text, normalized="", corrected="", intent="unknown")
+        if u.text != text:
+            u = replace(u, text=text)
+        return u
+
     def respond(self, user_id: str, text: str) -> DialogueResult:
         ctx = self.contexts.get(user_id)
         res = DialogueResult()
@@ -161,6 +172,13 @@ class Dialogue:
         self, user_id: str, ctx: Context, entry_id: str, aspect: str | None, res: DialogueResult
     ) -> DialogueResult:
         res.replies.append(self.answer(entry_id, aspect))
+        # the understanding after context: what was actually answered
+        entry = self.kb.get(entry_id)
+        kind = "exemption" if entry is not None and entry.kind == "exemption" else "item"
+        base = res.understanding or Understanding(text="", normalized="", corrected="", intent=kind)
+        res.understanding = replace(
+            base, intent=kind, target=entry_id, aspect=None if kind == "exemption" else aspect or "overview"
+        )
         res.answered = True
         ctx.last_target, ctx.last_aspect = entry_id, aspect
         ctx.choices, ctx.unanswered = [], None

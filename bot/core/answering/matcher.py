@@ -63,16 +63,24 @@ class Understanding:
     ambiguous: bool = False
     empty: bool = False
     content: str = ""  # the words that name the subject, once question words are stripped
+    urgent: bool = False  # an emergency: someone is in danger now
+    # what a message that names no entry is about: "centre" (the service centre's address, hours...) or
+    # "status" (the person's own 诉求); its intent in the contract stays `unknown`
+    topic: str | None = None
 
     def as_contract(self) -> dict:
-        return {
+        out = {
             "text": self.text,
             "intent": self.intent,
             "target": self.target,
             "aspect": self.aspect,
             "score": round(self.score, 4),
             "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in self.candidates],
+            "urgent": self.urgent,
         }
+        if self.topic:
+            out["topic"] = self.topic
+        return out
 
 
 def _phrases_of(entry) -> list[tuple[str, float]]:  # noqa: ANN001
