@@ -10,6 +10,7 @@ from bot.core.answering.matcher import Matcher, Understanding
 from bot.core.answering.render import ASPECT_LABELS, Renderer
 from bot.core.knowledge import KnowledgeBase
 from bot.core.messages import Button, Reply
+from bot.core.text.function import subject_chars
 from bot.core.text.normalize import MAX_ANALYSED_CHARS, compact
 
 from .context import Context, ContextStore
@@ -21,8 +22,6 @@ _CN_DIGITS = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
 _HANDOFF = re.compile(
     r"^(?:我要|我想|帮我)?(?:转)?(?:人工|人工客服|人工服务|找人工|提交?诉求|提个诉求|登记诉求|留言|反映问题)$"
 )
-# characters that name nothing: "那要多少钱" has no subject of its own and follows up on the last one
-_FUNCTION_CHARS = "那这个的了吗呢吧啊呀哦嘛我你他是在有还再也就都要想请问"
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
 SUGGEST_MIN = 0.25
 
@@ -143,7 +142,7 @@ class Dialogue:
         if u.target is None:
             # a follow-up about the item just discussed: "那要多少钱", "在哪办呢"
             aspect = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
-            subject = [c for c in u.content if c not in _FUNCTION_CHARS + " "]
+            subject = subject_chars(u.content)
             if aspect and aspect != "overview" and len(subject) <= 1:
                 if ctx.last_target:
                     return self._answer(user_id, ctx, ctx.last_target, aspect, res)

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.text.correct import Corrector
+from bot.core.text.function import FUNCTION_CHARS
 from bot.core.text.lexicon import everyday_words, unseen_weight
 from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
@@ -38,7 +39,6 @@ TIE_GAP = 0.02
 # Runners-up within this distance of the best make the dialogue ask which one was meant.
 AMBIGUOUS_GAP = 0.1
 
-_STOP_CHARS = set("的了吗呢吧啊呀哦嘛我你他她它们是在有个这那想要去能会就都也还把被给让和与或及等么啥咋怎")
 _PAREN = re.compile(r"[（(].*?[）)]")
 
 
@@ -302,7 +302,7 @@ class Matcher:
             if g not in idf:
                 if len(g) == 2:
                     w *= unseen_weight(g)
-                elif g in _STOP_CHARS:
+                elif g in FUNCTION_CHARS:
                     w = 0.0
             total += w
         return total

@@ -12,15 +12,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .function import FUNCTION_CHARS
 from .lexicon import everyday_words
 from .normalize import compact, has_cjk
 from .pinyin import full_pinyin, fuzzy_readings
 from .trie import PhraseTrie
 
-# grammatical characters are never the typo: "孩子上小学的手续" must not become "…地手续"
-_FUNCTION_CHARS = frozenset(
-    "的地得了着过吗呢吧啊呀哦嘛么我你他她它们是在有个这那和与或及把被给让就都也还又很"
-)
 # most windows a query may try to correct; typos sit in the few words that name the subject
 MAX_WINDOWS = 40
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -221,7 +218,7 @@ class Corrector:
         similar-sounding one, and only a character that looked wrong in context."""
         vocab = self.vocab
         for n, ch in enumerate(window):
-            if not suspicious[n] or ch in _FUNCTION_CHARS:
+            if not suspicious[n] or ch in FUNCTION_CHARS:  # grammar is never the typo
                 continue
             head, tail = window[:n], window[n + 1 :]
             for alt in self._alike(ch):
