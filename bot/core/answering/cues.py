@@ -21,12 +21,106 @@ def _alternation(words: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in words)) if words else re.compile(r"(?!x)x")
 
 
+def _compile_cue(cue: object) -> list[re.Pattern[str]] | None:
+    """A cue of intents/emergency.yaml: a phrase, or a list of word lists (one word of each must appear)."""
+    if isinstance(cue, str) and compact(cue):
+        return [_alternation([compact(cue)])]
+    if isinstance(cue, list) and cue and all(isinstance(g, list) and g for g in cue):
+        if all(isinstance(w, str) for g in cue for w in g):
+            return [_alternation([compact(w) for w in g]) for g in cue]
+    return None
+
+
+@dataclass
+class Emergency:
+    """Emergency triage on the normalised text: the kind of danger, or None."""
+
+    kinds: dict[str, list[list[re.Pattern[str]]]] = field(default_factory=dict)
+    masked: list[str] = field(default_factory=list)
+    past: list[str] = field(default_factory=list)
+    ongoing: list[str] = field(default_factory=list)
+    procedure: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.masked_re = _alternation(self.masked)
+        self.past_re = _alternation(self.past)
+        self.ongoing_re = _alternation(self.ongoing)
+        self.procedure_re = _alternation(self.procedure)
+        # the single-phrase cues of every kind in one alternation: most messages are ruled out in one search
+        phrases = {}
+        for kind, cues in self.kinds.items():
+            for groups in cues:
+                if len(groups) == 1:
+                    for p in groups[0].pattern.split("|"):
+                        phrases.setdefault(p, kind)
+        self._phrase_kind = {re.sub(r"\\(.)", r"\1", p): k for p, k in phrases.items()}
+        self._phrases = re.compile("|".join(sorted(phrases, key=len, reverse=True))) if phrases else None
+        self._combos = [(k, g) for k, cues in self.kinds.items() for g in cues if len(g) > 1]
+
+    def kind(self, text: str) -> str | None:
+        if not text:
+            return None
+        text = self.masked_re.sub("|", text)
+        found = None
+        if self._phrases is not None:
+            m = self._phrases.search(text)
+            if m:
+                found = self._phrase_kind.get(m.group(0))
+        if found is None:
+            for kind, groups in self._combos:
+                if all(g.search(text) for g in groups):
+                    found = kind
+                    break
+        if found is None:
+            return None
+        if self.procedure_re.search(text):
+            return None
+        if self.past_re.search(text) and not self.ongoing_re.search(text):
+            return None
+        return found
+
+
+@dataclass
+class Topics:
+    """Messages about the service itself: the centre's facts, or the person's own 诉求."""
+
+    centre_names: list[str] = field(default_factory=list)
+    centre_asks: list[str] = field(default_factory=list)
+    status_subjects: list[str] = field(default_factory=list)
+    status_asks: list[str] = field(default_factory=list)
+    status_phrases: list[str] = field(default_factory=list)
+    status_max_chars: int = 30
+
+    def __post_init__(self) -> None:
+        self.centre_name_re = _alternation(self.centre_names)
+        self.centre_ask_re = _alternation(self.centre_asks)
+        self.status_subject_re = _alternation(self.status_subjects)
+        self.status_ask_re = _alternation(self.status_asks)
+        self.status_phrase_re = _alternation(self.status_phrases)
+
+    def is_status(self, flat: str) -> bool:
+        if len(flat) > self.status_max_chars:
+            return False
+        if self.status_phrase_re.search(flat):
+            return True
+        return bool(self.status_subject_re.search(flat) and self.status_ask_re.search(flat))
+
+    def centre_ask(self, flat: str) -> bool:
+        return bool(self.centre_ask_re.search(flat))
+
+    def names_centre(self, flat: str) -> bool:
+        return bool(self.centre_name_re.search(flat))
+
+
 @dataclass
 class Cues:
     fillers: list[str] = field(default_factory=list)
     question_words: list[str] = field(default_factory=list)
     aspect_nouns: list[str] = field(default_factory=list)
     aspects: list[tuple[str, list[str]]] = field(default_factory=list)  # ordered rules
+    multi: list[bool] = field(default_factory=list)  # per rule: specific enough to answer alongside another
+    generic_words: list[str] = field(default_factory=list)
+    people_words: list[str] = field(default_factory=list)
     default_aspect: str = "overview"
     smalltalk: dict[str, list[str]] = field(default_factory=dict)
     appeal: dict[str, float] = field(default_factory=dict)
@@ -37,11 +131,22 @@ class Cues:
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
     bundle: list[str] = field(default_factory=list)
+    emergency: Emergency = field(default_factory=Emergency)
+    topics: Topics = field(default_factory=Topics)
 
     def __post_init__(self) -> None:
         self.filler_re = _alternation(self.fillers)
         self.aspect_res = [(a, _alternation(c)) for a, c in self.aspects]
         self.strip_words = {*self.fillers, *self.question_words, *self.aspect_nouns}
+        if len(self.multi) != len(self.aspects):
+            self.multi = [False] * len(self.aspects)
+        # words removed before deciding whether a message has a subject of its own: question and aspect words,
+        # fillers, and generic words of doing ("拿到", "申请")
+        self.non_subject_words = {
+            *self.strip_words,
+            *self.generic_words,
+            *(w for _, cues in self.aspects for w in cues),
+        }
         self.smalltalk_res = {k: _alternation(v) for k, v in self.smalltalk.items()}
         self.smalltalk_all = _alternation([w for v in self.smalltalk.values() for w in v] + self.fillers)
         self.appeal_trie = PhraseTrie(self.appeal)
@@ -89,6 +194,22 @@ class Cues:
     def aspect(self, text: str) -> str:
         return self.aspect_cue(text) or self.default_aspect
 
+    def aspects_asked(self, text: str) -> list[str]:
+        """Every aspect a question asks about, in the order it asks them: "要什么材料 多少钱 在哪办" asks three.
+        Besides the main aspect (`aspect`), only rules marked `multi` (specific cues) add one."""
+        found: dict[str, int] = {}
+        main = None
+        for n, (name, rx) in enumerate(self.aspect_res):
+            m = rx.search(text)
+            if m is None or name in found:
+                continue
+            if main is None:
+                main = name
+            elif not self.multi[n]:
+                continue
+            found[name] = m.start()
+        return sorted(found, key=found.__getitem__)
+
 
 def _read(path: Path) -> dict:
     try:
@@ -116,8 +237,11 @@ def load_cues(root: Path | str | None = None) -> Cues:
     fillers = words(fdata.get("fillers", []), "fillers.yaml: fillers")
     question_words = words(fdata.get("question_words", []), "fillers.yaml: question_words")
     aspect_nouns = words(fdata.get("aspect_nouns", []), "fillers.yaml: aspect_nouns")
+    generic = words(fdata.get("generic_words", []), "fillers.yaml: generic_words")
+    people = words(fdata.get("people_words", []), "fillers.yaml: people_words")
     asp = _read(root / "aspects.yaml")
     aspects: list[tuple[str, list[str]]] = []
+    multi: list[bool] = []
     for n, rule in enumerate(asp.get("rules") or [], 1):
         name = rule.get("aspect") if isinstance(rule, dict) else None
         if name not in ASPECTS:
@@ -126,6 +250,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
             )
             continue
         aspects.append((name, words(rule.get("cues", []), f"aspects.yaml: 第 {n} 条规则 cues")))
+        multi.append(bool(rule.get("multi", False)))
     default = asp.get("default", "overview")
     if default not in ASPECTS:
         problems.append(f"intents/aspects.yaml: default 取值 {default} 无效")
@@ -142,6 +267,38 @@ def load_cues(root: Path | str | None = None) -> Cues:
     long_message = ap.get("long_message") or {}
     ex = words(_read(root / "exemption.yaml").get("cues", []), "exemption.yaml: cues")
     bu = words(_read(root / "bundle.yaml").get("cues", []), "bundle.yaml: cues")
+    em = _read(root / "emergency.yaml")
+    kinds: dict[str, list[list[re.Pattern[str]]]] = {}
+    for kind, cues in (em.get("kinds") or {}).items():
+        if not isinstance(cues, list):
+            problems.append(f"intents/emergency.yaml: kinds.{kind}: 必须是列表")
+            continue
+        for n, cue in enumerate(cues, 1):
+            compiled = _compile_cue(cue)
+            if compiled is None:
+                problems.append(
+                    f"intents/emergency.yaml: kinds.{kind} 第 {n} 条: 应为短语，或由词语列表组成的列表（每组至少一个词）"
+                )
+                continue
+            kinds.setdefault(str(kind), []).append(compiled)
+    neg = em.get("negative") or {}
+    emergency = Emergency(
+        kinds=kinds,
+        masked=words(em.get("masked", []), "emergency.yaml: masked"),
+        past=words(neg.get("past", []), "emergency.yaml: negative.past"),
+        ongoing=words(neg.get("ongoing", []), "emergency.yaml: negative.ongoing"),
+        procedure=words(neg.get("procedure", []), "emergency.yaml: negative.procedure"),
+    )
+    tp = _read(root / "topics.yaml")
+    centre, status = tp.get("centre") or {}, tp.get("status") or {}
+    topics = Topics(
+        centre_names=words(centre.get("names", []), "topics.yaml: centre.names"),
+        centre_asks=words(centre.get("asks", []), "topics.yaml: centre.asks"),
+        status_subjects=words(status.get("subjects", []), "topics.yaml: status.subjects"),
+        status_asks=words(status.get("asks", []), "topics.yaml: status.asks"),
+        status_phrases=words(status.get("phrases", []), "topics.yaml: status.phrases"),
+        status_max_chars=int(status.get("max_chars", 30)),
+    )
     if problems:
         raise KnowledgeError(problems)
     return Cues(
@@ -149,6 +306,9 @@ def load_cues(root: Path | str | None = None) -> Cues:
         question_words=question_words,
         aspect_nouns=aspect_nouns,
         aspects=aspects,
+        multi=multi,
+        generic_words=generic,
+        people_words=people,
         default_aspect=default,
         smalltalk=st,
         appeal=appeal,
@@ -159,4 +319,6 @@ def load_cues(root: Path | str | None = None) -> Cues:
         long_message_weight=float(long_message.get("weight", 0.0)),
         exemption=ex,
         bundle=bu,
+        emergency=emergency,
+        topics=topics,
     )

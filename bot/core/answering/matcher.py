@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.text.correct import Corrector
-from bot.core.text.function import FUNCTION_CHARS
+from bot.core.text.function import FUNCTION_CHARS, subject_chars
 from bot.core.text.lexicon import everyday_words, unseen_weight
 from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
@@ -40,6 +40,22 @@ TIE_GAP = 0.02
 AMBIGUOUS_GAP = 0.1
 
 _PAREN = re.compile(r"[（(].*?[）)]")
+# parts of speech (jieba's tags) of the everyday words that name things
+_NOUN_POS = frozenset({"n", "nz", "vn", "nt", "nr", "ns", "nrt", "j", "an", "eng"})
+# parts of speech that never name a subject: numerals, quantifiers, pronouns, adverbs, prepositions,
+# conjunctions, particles, time and direction words, interjections
+_WEAK_POS = frozenset(
+    {"m", "mq", "q", "r", "d", "p", "c", "u", "uj", "ul", "t", "f", "y", "e", "o", "ad", "zg"}
+)
+# above this confidence a noun before the entry's words is taken as detail, not as another subject
+MODIFIER_SURE = 0.95
+# ... and only in a short question: a long one carries its subject in many words
+MODIFIER_MAX_CHARS = 16
+# one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
+_DOING_CHARS = frozenset("办打考开领上补换做")
+# a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
+# this many entries in a small base)
+SUBJECT_SHARE, SUBJECT_MIN_ENTRIES = 0.07, 3
 
 
 @dataclass
@@ -64,6 +80,19 @@ class Understanding:
     empty: bool = False
     content: str = ""  # the words that name the subject, once question words are stripped
     urgent: bool = False  # an emergency: someone is in danger now
+    # every aspect asked, the main one (`aspect`) first: "要什么材料 多少钱" asks two
+    aspects: list[str] = field(default_factory=list)
+    # the words that give the message a subject of its own (bigrams), once question, aspect, generic and
+    # function words are gone: empty for "那要多少钱" or "多久能拿到", which follow up on the conversation
+    subject: list[str] = field(default_factory=list)
+    # the subject has a noun the knowledge base has never seen ("宠物" in 宠物护照): it is about something else
+    foreign: bool = False
+    bare: bool = False  # digits only ("2"): not a question
+    emergency: str | None = None  # the kind of danger (intents/emergency.yaml) when urgent
+    # the entry the question came close to when its key subject is something the base does not hold
+    # ("宠物护照" -> passport): offered as a button, never answered
+    near: str | None = None
+    foreign_words: str = ""  # the words of that subject, for the answer that says so
     # what a message that names no entry is about: "centre" (the service centre's address, hours...) or
     # "status" (the person's own 诉求); its intent in the contract stays `unknown`
     topic: str | None = None
@@ -80,6 +109,8 @@ class Understanding:
         }
         if self.topic:
             out["topic"] = self.topic
+        if len(self.aspects) > 1:
+            out["aspects"] = self.aspects
         return out
 
 
@@ -179,6 +210,7 @@ class Matcher:
         self.cues = cues or load_cues(intents_dir)
         entries = list(kb.entries.values())
         self.ids = [e.id for e in entries]
+        self._pos = {e.id: i for i, e in enumerate(entries)}
         self.kinds = [e.kind for e in entries]
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
@@ -192,6 +224,8 @@ class Matcher:
         protected = {t for t in phrases.text if len(t) >= 3}
         self._strip = PhraseTrie([*protected, *self.cues.strip_words])
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
+        self._non_subject = PhraseTrie(self.cues.non_subject_words)
+        self._people = frozenset(self.cues.people_words)
         # names and aliases of entries, masked before appeal cues are counted: "无违法违规证明" names a
         # certificate, it does not report a violation
         self._names = PhraseTrie(
@@ -208,15 +242,35 @@ class Matcher:
         if not flat:
             u.empty = True
             return u
+        # emergencies first: read in the person's own words and after fixing typos (媒气 → 煤气)
+        own = fixed.replace(" ", "")
+        danger = self.cues.emergency.kind(norm.replace(" ", "")) or self.cues.emergency.kind(own)
+        if danger:
+            u.intent, u.urgent, u.emergency = "appeal", True, danger
+            return u
+        if flat.isdigit():
+            # "2", "12345": a number on its own is not a question (a pending choice is the dialogue's to pick)
+            u.bare = True
+            return u
         kind = self.cues.smalltalk_kind(flat)
         if kind:
             u.intent, u.smalltalk = "smalltalk", kind
             return u
 
+        if self.cues.topics.is_status(own):
+            u.topic = "status"
+            return u
         # cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
-        own = fixed.replace(" ", "")
         u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
         content = u.content = self.content(corrected)
+        u.subject, u.foreign = self.subject(content)
+        topics = self.cues.topics
+        if topics.names_centre(own) and topics.centre_ask(own):
+            # about the centre itself when nothing else is named: "政务服务中心几点下班"
+            rest = topics.centre_ask_re.sub(" ", topics.centre_name_re.sub(" ", content))
+            if not self.subject(rest)[0]:
+                u.topic = "centre"
+                return u
         ranked = self._rank(content, flat)
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
@@ -229,11 +283,18 @@ class Matcher:
             u.target, u.score = self.ids[ei], score
             u.intent = "exemption" if self.kinds[ei] == "exemption" else "item"
             if u.intent == "item":
-                u.aspect = self.cues.aspect(self._mask(fixed.replace(" ", ""), ei))
+                masked = self._mask(fixed.replace(" ", ""), ei)
+                u.aspect = self.cues.aspect(masked)
+                u.aspects = self.cues.aspects_asked(masked) or [u.aspect]
             # ask which one when a runner-up ties with the best ("公积金": rent, purchase or retirement?), or is
             # close behind a best that is not sure of itself
             gap = score - ranked[1][1] if len(ranked) > 1 and ranked[1][1] >= ACCEPT else 1.0
             u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
+            modifier = self._modifier(flat, ei, phrase, u.subject) if score < MODIFIER_SURE else None
+            if modifier:
+                # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card
+                u.near, u.foreign_words = u.target, modifier
+                u.intent, u.target, u.aspect, u.aspects, u.ambiguous = "unknown", None, None, [], False
         elif weak_appeal or strong_appeal:
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
@@ -248,6 +309,105 @@ class Matcher:
         """The part of a question that names its subject."""
         out = self._strip.sub(corrected, lambda w: " " if w in self._strip_only else w)
         return " ".join(out.split())
+
+    def subject(self, content: str) -> tuple[list[str], bool]:
+        """The bigrams that give a question a subject of its own, and whether one of them is a noun the base
+        has never seen. Question, aspect and generic words and function characters are removed first; of what
+        is left, a bigram names something when it is an everyday noun ("房子", "宠物") or a word the base uses
+        for only a few entries ("离婚", "落户"). Verbs of doing, numbers and quantities name nothing."""
+        rest = self._non_subject.sub(content, lambda w: " ")
+        lexicon = everyday_words()
+        gram_id, post_off = self.index.gram_id, self.index.post_off
+        few = max(SUBJECT_MIN_ENTRIES, int(SUBJECT_SHARE * self.index.n_entries))
+        found: list[str] = []
+        foreign = False
+        for run in rest.split():
+            for i in range(len(run) - 1):
+                g = run[i : i + 2]
+                pos = lexicon.get(g)
+                if pos is None and (g[0] in FUNCTION_CHARS or g[1] in FUNCTION_CHARS):
+                    continue  # across a particle or pronoun: "的护", "那在"
+                if pos in _WEAK_POS or (g[0] in FUNCTION_CHARS and g[1] in FUNCTION_CHARS):
+                    continue  # numbers, pronouns, adverbs, time words: "一年", "这个", "马上"
+                nounish = pos in _NOUN_POS
+                gid = gram_id.get(g)
+                specific = gid is not None and int(post_off[gid + 1] - post_off[gid]) <= few
+                if nounish or specific:
+                    found.append(g)
+                    foreign = foreign or (nounish and gid is None)
+        return found, foreign
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def entry_grams(self, ei: int) -> frozenset[str]:
+        """The bigrams of every phrase (raw and canonical) that names entry ei."""
+        out: set[str] = set()
+        idx = self.index
+        for p in range(int(idx.entry_start[ei]), int(idx.entry_start[ei + 1])):
+            t = idx.phrase_text[p]
+            out.update(t[i : i + 2] for i in range(len(t) - 1))
+        return frozenset(out)
+
+    def unexplained(self, subject: list[str], ei: int) -> list[str]:
+        """The subject bigrams that entry ei's phrases do not contain."""
+        grams = self.entry_grams(ei)
+        return [g for g in subject if g not in grams]
+
+    def _modifier(self, flat: str, ei: int, phrase: int, subject: list[str]) -> str | None:
+        """A noun right before the words that name entry ei, that the entry does not explain, in a short
+        question that has nothing else the entry explains: it says which kind of thing is asked about ("宠物"
+        in 宠物护照, "律师" in 律师执业证, "异地" in 异地办身份证). A question that also names the entry some
+        other way ("美术培训班要办学许可证吗") is taken at its word."""
+        if self.kinds[ei] == "exemption" or len(flat) > MODIFIER_MAX_CHARS:
+            return None
+        text = self.index.phrase_text[phrase]
+        start, end = 0, 0  # the longest piece of the matched phrase in the question
+        for i in range(len(flat) - 1):
+            j = i + 2
+            while j <= len(flat) and flat[i:j] in text:
+                j += 1
+            if j - 1 - i > end - start:
+                start, end = i, j - 1
+        if end - start < 2 or start < 2:
+            return None
+        grams = self.entry_grams(ei)
+        named = set(subject)
+        for k in range(len(flat) - 1):
+            if (k < start - 1 or k >= end) and flat[k : k + 2] in grams and flat[k : k + 2] in named:
+                return None
+        before = flat[max(0, start - 3) : start]
+        if len(before) == 3 and before[-1] in _DOING_CHARS:
+            before = before[:-1]
+        g = before[-2:]
+        if len(g) < 2 or g in grams or g in self._people:
+            return None
+        if everyday_words().get(g) not in _NOUN_POS:
+            return None
+        return g
+
+    def explains(self, entry_id: str | None, u: Understanding) -> bool:
+        """Whether an entry's own words cover most of a message's subject (a follow-up on that entry)."""
+        if entry_id is None or entry_id not in self._pos:
+            return False
+        if not u.subject:
+            return True
+        missing = self.unexplained(u.subject, self._pos[entry_id])
+        return len(missing) * 2 <= len(u.subject)
+
+    def named_item(self, u: Understanding, exemption_id: str) -> str | None:
+        """The item or 一件事 a question about a 免证明 entry also names ("办低保还要开收入证明吗" -> dibao), if
+        one is named with confidence."""
+        if exemption_id not in self._pos:
+            return None
+        rest = u.content
+        for part in self._mask_parts(self._pos[exemption_id]):
+            rest = rest.replace(part, " ")
+        rest = " ".join(rest.replace("证明", " ").split())
+        if len(subject_chars(rest)) < 2:
+            return None
+        for ei, score, _ in self._rank(rest, rest.replace(" ", "")):
+            if self.kinds[ei] != "exemption":
+                return self.ids[ei] if score >= ACCEPT else None
+        return None
 
     # -- scoring -----------------------------------------------------------------------------------------
     def _rank(self, content: str, flat: str) -> list[tuple[int, float, int]]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.core.resources import data_dir
 
-from .models import AppealCategory, Bundle, Department, Entry, Exemption, Item
+from .models import AppealCategory, Bundle, Department, Entry, Exemption, Hotline, Item, ServiceCentre
 
 
 class KnowledgeError(Exception):
@@ -35,6 +35,8 @@ class KnowledgeBase:
     exemptions: dict[str, Exemption] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
     appeal_categories: dict[str, AppealCategory] = field(default_factory=dict)
+    service_centre: ServiceCentre | None = None
+    hotlines: dict[str, Hotline] = field(default_factory=dict)  # name -> number, in file order
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     confusables: dict[str, str] = field(default_factory=dict)
@@ -66,8 +68,10 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "exemptions": Exemption,
     "departments": Department,
     "appeal_categories": AppealCategory,
+    "hotlines": Hotline,
 }
 _TARGET = {
+    "hotlines": "hotlines",
     "items": "items",
     "bundles": "bundles",
     "exemptions": "exemptions",
@@ -126,6 +130,18 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                     problems.append(f"{rel}: meta 必须是映射")
                 else:
                     kb.meta.update(body)
+                continue
+            if section == "service_centre":
+                if not isinstance(body, dict):
+                    problems.append(f"{rel}: service_centre 必须是映射")
+                    continue
+                if kb.service_centre is not None:
+                    problems.append(f"{rel}: service_centre 重复定义")
+                    continue
+                try:
+                    kb.service_centre = ServiceCentre.model_validate(body)
+                except ValidationError as exc:
+                    problems.extend(f"{rel}: service_centre: {m}" for m in _fmt_validation(exc))
                 continue
             if section in _MAPPINGS:
                 if not isinstance(body, dict):

@@ -15,7 +15,7 @@ FUNCTION_CHARS = frozenset(
     "的地得了着过吗呢吧啊呀哦嘛么"  # particles
     "我你他她它们这那个"  # pronouns and demonstratives
     "是在有"  # copula, existence
-    "想要去能会可"  # auxiliaries
+    "想要去能会"  # auxiliaries
     "和与或及等"  # conjunctions
     "把被给让"  # prepositions
     "就都也还又很再"  # adverbs
