@@ -66,13 +66,17 @@ class Emergency:
             m = self._phrases.search(text)
             if m:
                 found = self._phrase_kind.get(m.group(0))
+                text = self._phrases.sub("|", text)
         if found is None:
             for kind, groups in self._combos:
                 if all(g.search(text) for g in groups):
                     found = kind
+                    for g in groups:
+                        text = g.sub("|", text)
                     break
         if found is None:
             return None
+        # the context is read without the cue itself: "晕过去了" is not the past tense "过去了"
         if self.procedure_re.search(text):
             return None
         if self.past_re.search(text) and not self.ongoing_re.search(text):

@@ -21,6 +21,8 @@ _CN_DIGITS = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
 _HANDOFF = re.compile(
     r"^(?:我要|我想|帮我)?(?:转)?(?:人工|人工客服|人工服务|找人工|提交?诉求|提个诉求|登记诉求|留言|反映问题)$"
 )
+# "那买房提取呢", "还有购房的呢": what about something else?
+_WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
 SUGGEST_MIN = 0.25
 # with no conversation before it, a message that names nothing of its own is answered with an entry only at
@@ -230,8 +232,20 @@ class Dialogue:
             return True
         if u.foreign:
             return False
-        if u.target is not None and (u.score >= SWITCH_SURE or not self.matcher.explains(ctx.last_target, u)):
-            return False
+        if u.target is not None:
+            if u.score >= SWITCH_SURE:
+                return False
+            # the entry the message names, unless the conversation's topic explains its words better
+            # ("一年能取几次" after 公积金租房提取; but "那买房提取呢" names 购房提取)
+            by_topic = set(self.matcher.unexplained_by(ctx.last_target, u))
+            by_named = set(self.matcher.unexplained_by(u.target, u))
+            if by_topic == by_named:
+                # both explain the same words: stay on the topic ("几天能拿执照"), unless the message is the
+                # way one turns to something else: "那买房提取呢" (what about …?)
+                return not _WHAT_ABOUT.match(compact(u.text))
+            if by_topic < by_named or by_named < by_topic:
+                return by_topic < by_named
+            return len(by_topic) < len(by_named)
         return self.matcher.explains(ctx.last_target, u)
 
     def _nomatch(

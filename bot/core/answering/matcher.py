@@ -53,6 +53,7 @@ MODIFIER_SURE = 0.95
 MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
 _DOING_CHARS = frozenset("办打考开领上补换做")
+_GLUE = FUNCTION_CHARS | _DOING_CHARS
 # a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
 # this many entries in a small base)
 SUBJECT_SHARE, SUBJECT_MIN_ENTRIES = 0.07, 3
@@ -325,8 +326,8 @@ class Matcher:
             for i in range(len(run) - 1):
                 g = run[i : i + 2]
                 pos = lexicon.get(g)
-                if pos is None and (g[0] in FUNCTION_CHARS or g[1] in FUNCTION_CHARS):
-                    continue  # across a particle or pronoun: "的护", "那在"
+                if pos is None and (g[0] in _GLUE or g[1] in _GLUE):
+                    continue  # across a particle, a pronoun or a verb of doing: "的护", "那在", "上办"
                 if pos in _WEAK_POS or (g[0] in FUNCTION_CHARS and g[1] in FUNCTION_CHARS):
                     continue  # numbers, pronouns, adverbs, time words: "一年", "这个", "马上"
                 nounish = pos in _NOUN_POS
@@ -374,15 +375,25 @@ class Matcher:
         for k in range(len(flat) - 1):
             if (k < start - 1 or k >= end) and flat[k : k + 2] in grams and flat[k : k + 2] in named:
                 return None
-        before = flat[max(0, start - 3) : start]
-        if len(before) == 3 and before[-1] in _DOING_CHARS:
-            before = before[:-1]
-        g = before[-2:]
-        if len(g) < 2 or g in grams or g in self._people:
+        at = start - 2
+        if flat[start - 1] in _DOING_CHARS:
+            at -= 1  # "异地办身份证", "宠物打疫苗"
+        if at < 0:
             return None
+        g = flat[at : at + 2]
+        if g in grams or g in self._people:
+            return None
+        if at > 0 and flat[at - 1] in _DOING_CHARS:
+            return None  # the object of a clause of its own: "开饭店 | 消防检查", "想开美术 | 培训班"
         if everyday_words().get(g) not in _NOUN_POS:
             return None
         return g
+
+    def unexplained_by(self, entry_id: str, u: Understanding) -> list[str]:
+        """The subject bigrams of a message that an entry's words do not contain."""
+        if entry_id not in self._pos:
+            return list(u.subject)
+        return self.unexplained(u.subject, self._pos[entry_id])
 
     def explains(self, entry_id: str | None, u: Understanding) -> bool:
         """Whether an entry's own words cover most of a message's subject (a follow-up on that entry)."""
