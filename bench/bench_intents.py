@@ -53,6 +53,7 @@ def measure(matcher, sample: int = 0) -> dict:  # noqa: ANN001
         u = matcher.understand(text)
         for h in (half(text), "all"):
             counts[(kind, h)][u.intent] += 1
+            counts[(kind, h)]["urgent"] += u.urgent
         if kind in APPEAL_KINDS and u.intent != "appeal" and half(text) == "dev":
             misses.append((kind, u.intent, u.target, text))
     elapsed = time.perf_counter() - t0
@@ -71,19 +72,22 @@ def main() -> None:
     got = measure(Matcher(load_knowledge()), args.sample)
     counts = got["counts"]
     print(f"msgabench 情感分类: {got['n']} messages; {got['ms']:.2f} ms each")
-    print("| label | half | n | appeal | unknown (offered a ticket) | item/exemption answered | smalltalk |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| label | half | n | appeal | unknown (offered a ticket) | item/exemption answered | smalltalk "
+        "| urgent |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for (kind, h), c in sorted(counts.items()):
-        n = sum(c.values())
+        n = sum(c.values()) - c["urgent"]
         answered = c["item"] + c["exemption"]
         print(
             f"| {kind} | {h} | {n} | {c['appeal'] / n:.1%} | {c['unknown'] / n:.1%} | {answered / n:.1%} "
-            f"| {c['smalltalk'] / n:.1%} |"
+            f"| {c['smalltalk'] / n:.1%} | {c['urgent'] / n:.1%} |"
         )
     both = collections.Counter()
     for kind in APPEAL_KINDS:
         both.update(counts.get((kind, "all"), collections.Counter()))
-    n = sum(both.values())
+    n = sum(both.values()) - both["urgent"]
     if n:
         print(
             f"投诉/求助+建言 ({n}): appeal {both['appeal'] / n:.1%}, "

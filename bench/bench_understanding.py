@@ -108,16 +108,17 @@ def main() -> None:
         t0 = time.perf_counter()
         got = measure(answering.matcher)
         print(f"\nmsgabench 情感分类 ({got['n']} real messages, {time.perf_counter() - t0:.0f} s):")
-        print("| label | half | n | appeal (诉求) | answered with an entry |")
-        print("|---|---|---|---|---|")
-        for kind in APPEAL_KINDS:
+        print("| label | half | n | appeal (诉求) | answered with an entry | marked urgent |")
+        print("|---|---|---|---|---|---|")
+        for kind in (*APPEAL_KINDS, "咨询"):
             for h in ("dev", "held", "all"):
                 c = got["counts"].get((kind, h))
                 if not c:
                     continue
-                n = sum(c.values())
+                n = sum(c.values()) - c["urgent"]
                 print(
-                    f"| {kind} | {h} | {n} | {c['appeal'] / n:.1%} | {(c['item'] + c['exemption']) / n:.1%} |"
+                    f"| {kind} | {h} | {n} | {c['appeal'] / n:.1%} | {(c['item'] + c['exemption']) / n:.1%} "
+                    f"| {c['urgent'] / n:.1%} |"
                 )
 
 

@@ -131,6 +131,8 @@ class Cues:
     smalltalk_short_chars: int = 16
     long_message_chars: int = 80
     long_message_weight: float = 0.0
+    # kinds of problem told without a complaint word: (weight, word lists), one word of every list must appear
+    appeal_problems: list[tuple[float, list[re.Pattern[str]]]] = field(default_factory=list)
     appeal_threshold: float = 2.0
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
@@ -160,6 +162,9 @@ class Cues:
     # -- detectors -------------------------------------------------------------------------------------
     def appeal_score(self, text: str) -> float:
         score = sum(self.appeal[m] for m in set(self.appeal_trie.findall(text)))
+        score += max(
+            (w for w, groups in self.appeal_problems if all(g.search(text) for g in groups)), default=0.0
+        )
         if len(text) > self.long_message_chars:
             score += self.long_message_weight
         return score
@@ -269,6 +274,19 @@ def load_cues(root: Path | str | None = None) -> Cues:
                 continue
             appeal[compact(str(k))] = float(v)
     long_message = ap.get("long_message") or {}
+    problems_: list[tuple[float, list[re.Pattern[str]]]] = []
+    for kind, rules in (ap.get("problems") or {}).items():
+        if not isinstance(rules, list):
+            problems.append(f"intents/appeal.yaml: problems.{kind}: 必须是列表")
+            continue
+        for n, rule in enumerate(rules, 1):
+            where = f"intents/appeal.yaml: problems.{kind} 第 {n} 条"
+            weight = rule.get("weight") if isinstance(rule, dict) else None
+            compiled = _compile_cue(rule.get("all")) if isinstance(rule, dict) else None
+            if not isinstance(weight, int | float) or compiled is None:
+                problems.append(f"{where}: 应为 {{weight: 数字, all: [[词, …], [词, …]]}}")
+                continue
+            problems_.append((float(weight), compiled))
     ex = words(_read(root / "exemption.yaml").get("cues", []), "exemption.yaml: cues")
     bu = words(_read(root / "bundle.yaml").get("cues", []), "bundle.yaml: cues")
     em = _read(root / "emergency.yaml")
@@ -321,6 +339,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         appeal_weak_threshold=float(ap.get("weak_threshold", 1.0)),
         long_message_chars=int(long_message.get("chars", 80)),
         long_message_weight=float(long_message.get("weight", 0.0)),
+        appeal_problems=problems_,
         exemption=ex,
         bundle=bu,
         emergency=emergency,

@@ -33,6 +33,8 @@ from .index import GramIndex, grams
 ACCEPT = 0.5
 # Confidence a match needs to win over a weak appeal cue ("…坏了", "希望…")
 ACCEPT_OVER_APPEAL = 0.8
+# ... and in a long message (a story more often than a question)
+ACCEPT_LONG_OVER_APPEAL = 0.9
 # Above this confidence the best match is answered directly unless a runner-up ties with it
 AMBIGUOUS_BELOW = 0.8
 TIE_GAP = 0.02
@@ -279,6 +281,8 @@ class Matcher:
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
         # a weak appeal cue gives way only to a match we are sure of
         needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
+        if weak_appeal and len(own) > self.cues.long_message_chars:
+            needed = ACCEPT_LONG_OVER_APPEAL  # a long story with a problem in it is a 诉求 unless clearly not
         if top and top[1] >= needed and not strong_appeal:
             ei, score, phrase = top
             u.target, u.score = self.ids[ei], score
