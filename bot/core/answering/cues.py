@@ -10,6 +10,7 @@ import yaml
 
 from bot.core.knowledge import KnowledgeError
 from bot.core.resources import data_dir
+from bot.core.text.function import subject_chars
 from bot.core.text.normalize import compact
 from bot.core.text.trie import PhraseTrie
 
@@ -161,13 +162,23 @@ class Cues:
 
     # -- detectors -------------------------------------------------------------------------------------
     def appeal_score(self, text: str) -> float:
-        score = sum(self.appeal[m] for m in set(self.appeal_trie.findall(text)))
+        found = set(self.appeal_trie.findall(text))
+        score = sum(self.appeal[m] for m in found)
         score += max(
             (w for w, groups in self.appeal_problems if all(g.search(text) for g in groups)), default=0.0
         )
-        if len(text) > self.long_message_chars:
+        # a long message leans to 诉求, unless it asks how to do something ("请问…要带什么")
+        if self.is_long(text) and not any(self.appeal[m] <= -1.0 for m in found):
             score += self.long_message_weight
         return score
+
+    def asks_how(self, text: str) -> bool:
+        """The message asks how to get something done (a question cue of appeal.yaml: "请问", "要带什么")."""
+        return any(self.appeal[m] <= -1.0 for m in self.appeal_trie.findall(text))
+
+    def is_long(self, text: str) -> bool:
+        """A long message, counted in characters that can carry meaning (a run of 啊 is not a story)."""
+        return len(text) > self.long_message_chars and len(subject_chars(text)) > self.long_message_chars
 
     def smalltalk_kind(self, text: str, *, loose: bool = False) -> str | None:
         """The kind of small talk when the message is nothing but small talk — or, `loose`, when a short

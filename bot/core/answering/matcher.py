@@ -281,7 +281,7 @@ class Matcher:
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
         # a weak appeal cue gives way only to a match we are sure of
         needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
-        if weak_appeal and len(own) > self.cues.long_message_chars:
+        if weak_appeal and self.cues.is_long(own) and not self.cues.asks_how(own):
             needed = ACCEPT_LONG_OVER_APPEAL  # a long story with a problem in it is a 诉求 unless clearly not
         if top and top[1] >= needed and not strong_appeal:
             ei, score, phrase = top
