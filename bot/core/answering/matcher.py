@@ -38,6 +38,8 @@ ACCEPT_LONG_OVER_APPEAL = 0.9
 # Above this confidence the best match is answered directly unless a runner-up ties with it
 AMBIGUOUS_BELOW = 0.8
 TIE_GAP = 0.02
+# A match through a keyword (weight < 1) needs at least this much of the keyword in the question
+KEYWORD_MIN_COVERAGE = 0.3
 # Runners-up within this distance of the best make the dialogue ask which one was meant.
 AMBIGUOUS_GAP = 0.1
 
@@ -219,7 +221,14 @@ class Matcher:
         everyday_words()
         raw, compacted = _entry_phrases(entries)
         self.corrector = Corrector(
-            raw.text, kb.synonyms, kb.abbreviations, kb.confusables, protect=raw.text, compacted=True
+            raw.text,
+            kb.synonyms,
+            kb.abbreviations,
+            kb.confusables,
+            protect=raw.text,
+            compacted=True,
+            latin_phrases=kb.latin,
+            latin_stopwords=kb.latin_stopwords,
         )
         phrases = _with_canonical(raw, self.corrector)
         self.index = GramIndex(phrases.entry, phrases.text, phrases.weight, len(entries))
@@ -435,7 +444,12 @@ class Matcher:
         for n, (ei, raw, phrase, feats) in enumerate(scored):
             others = raws[:n] + raws[n + 1 :]
             margin = raw - max(others) if others else raw
-            out.append((ei, _confidence(raw, feats, margin), phrase))
+            conf = _confidence(raw, feats, margin)
+            if feats[0] < KEYWORD_MIN_COVERAGE and self.index.phrase_weight[phrase] < 1.0:
+                # matched only through a small part of a keyword (a life situation such as "签证要完税证明"):
+                # the entry is near, not what is asked
+                conf = min(conf, ACCEPT - 0.01)
+            out.append((ei, conf, phrase))
         out.sort(key=lambda t: -t[1])
         return out
 

@@ -40,6 +40,10 @@ class KnowledgeBase:
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     confusables: dict[str, str] = field(default_factory=dict)
+    # Chinese term -> the English words or multi-word pinyin people type for it ("business license")
+    latin: dict[str, list[str]] = field(default_factory=dict)
+    # English words that name nothing ("i", "my", "how"), dropped before matching
+    latin_stopwords: list[str] = field(default_factory=list)
     # raw YAML of files owned by other parts of the core (e.g. sla.yaml), keyed by file stem
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,7 +82,7 @@ _TARGET = {
     "departments": "departments",
     "appeal_categories": "appeal_categories",
 }
-_MAPPINGS = {"synonyms", "abbreviations", "confusables"}
+_MAPPINGS = {"synonyms", "abbreviations", "confusables", "latin"}
 
 
 def _fmt_validation(err: ValidationError) -> list[str]:
@@ -131,6 +135,12 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                 else:
                     kb.meta.update(body)
                 continue
+            if section == "latin_stopwords":
+                if not isinstance(body, list) or not all(isinstance(w, str) and w.strip() for w in body):
+                    problems.append(f"{rel}: latin_stopwords 必须是非空字符串的列表")
+                else:
+                    kb.latin_stopwords.extend(w.strip().lower() for w in body)
+                continue
             if section == "service_centre":
                 if not isinstance(body, dict):
                     problems.append(f"{rel}: service_centre 必须是映射")
@@ -149,7 +159,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                     continue
                 target = getattr(kb, section)
                 for k, v in body.items():
-                    if section == "synonyms":
+                    if section in ("synonyms", "latin"):
                         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
                             problems.append(f"{rel}: synonyms.{k}: 必须是字符串列表")
                             continue
