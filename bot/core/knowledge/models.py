@@ -54,6 +54,7 @@ class Benefit(Strict):
         str  # the amount or how it is computed, e.g. "按本人失业前缴费年限，每月为当地最低工资标准的90%"
     )
     paid: str = ""  # how and how often it is paid
+    duration: str = ""  # for how long it is paid, where that is limited ("最长24个月")
     note: str = ""
 
 
