@@ -91,6 +91,7 @@ class Topics:
 
     centre_names: list[str] = field(default_factory=list)
     centre_asks: list[str] = field(default_factory=list)
+    centre_alone: list[str] = field(default_factory=list)
     status_subjects: list[str] = field(default_factory=list)
     status_asks: list[str] = field(default_factory=list)
     status_phrases: list[str] = field(default_factory=list)
@@ -99,6 +100,7 @@ class Topics:
     def __post_init__(self) -> None:
         self.centre_name_re = _alternation(self.centre_names)
         self.centre_ask_re = _alternation(self.centre_asks)
+        self.centre_alone_re = _alternation(self.centre_alone)
         self.status_subject_re = _alternation(self.status_subjects)
         self.status_ask_re = _alternation(self.status_asks)
         self.status_phrase_re = _alternation(self.status_phrases)
@@ -112,6 +114,10 @@ class Topics:
 
     def centre_ask(self, flat: str) -> bool:
         return bool(self.centre_ask_re.search(flat))
+
+    def about_centre_alone(self, flat: str) -> bool:
+        """Hours, transport, parking: with nothing else named, these ask about the centre ("几点下班")."""
+        return bool(self.centre_alone_re.search(flat))
 
     def names_centre(self, flat: str) -> bool:
         return bool(self.centre_name_re.search(flat))
@@ -327,6 +333,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
     topics = Topics(
         centre_names=words(centre.get("names", []), "topics.yaml: centre.names"),
         centre_asks=words(centre.get("asks", []), "topics.yaml: centre.asks"),
+        centre_alone=words(centre.get("alone", []), "topics.yaml: centre.alone"),
         status_subjects=words(status.get("subjects", []), "topics.yaml: status.subjects"),
         status_asks=words(status.get("asks", []), "topics.yaml: status.asks"),
         status_phrases=words(status.get("phrases", []), "topics.yaml: status.phrases"),

@@ -196,7 +196,9 @@ class Dialogue:
         if not u.subject and u.target is None:
             # a follow-up with nothing to follow: ask which matter is meant (the centre, for its hours)
             aspect = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
-            if aspect == "location" and self.matcher.cues.topics.centre_ask(u.corrected.replace(" ", "")):
+            if aspect == "location" and self.matcher.cues.topics.about_centre_alone(
+                u.corrected.replace(" ", "")
+            ):
                 u.topic = "centre"
                 return self._centre(res)
             if aspect and aspect != "overview":
