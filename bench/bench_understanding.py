@@ -27,6 +27,11 @@ DEV_SETS = {
     "dev_out_of_catalog": DATA / "dev_out_of_catalog.jsonl",
     "dev_appeals": DATA / "dev_appeals.jsonl",
     "dev_mixed_language": DATA / "dev_mixed_language.jsonl",
+    "dev2_general": DATA / "dev2_general.jsonl",
+    "dev2_followups": DATA / "dev2_followups.jsonl",
+    "dev2_emergencies": DATA / "dev2_emergencies.jsonl",
+    "dev2_out_of_catalog": DATA / "dev2_out_of_catalog.jsonl",
+    "dev2_appeals": DATA / "dev2_appeals.jsonl",
 }
 BLIND_SETS = {
     "blind_followups": DATA / "blind_followups.jsonl",

@@ -304,7 +304,7 @@ class Matcher:
             # close behind a best that is not sure of itself
             gap = score - ranked[1][1] if len(ranked) > 1 and ranked[1][1] >= ACCEPT else 1.0
             u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
-            modifier = self._modifier(flat, ei, phrase, u.subject) if score < MODIFIER_SURE else None
+            modifier = self._modifier(corrected, ei, phrase, u.subject) if score < MODIFIER_SURE else None
             if modifier:
                 # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card
                 u.near, u.foreign_words = u.target, modifier
@@ -391,11 +391,13 @@ class Matcher:
         at = start - 2
         if flat[start - 1] in _DOING_CHARS:
             at -= 1  # "异地办身份证", "宠物打疫苗"
+        if " " in flat[at:start]:
+            return None
         if at < 0:
             return None
         g = flat[at : at + 2]
-        if g in grams or g in self._people:
-            return None
+        if " " in g or g in grams or g in self._people:
+            return None  # across punctuation, explained, or a person
         if at > 0 and flat[at - 1] in _DOING_CHARS:
             return None  # the object of a clause of its own: "开饭店 | 消防检查", "想开美术 | 培训班"
         if everyday_words().get(g) not in _NOUN_POS:
