@@ -140,6 +140,10 @@ class Cues:
     long_message_weight: float = 0.0
     # kinds of problem told without a complaint word: (weight, word lists), one word of every list must appear
     appeal_problems: list[tuple[float, list[re.Pattern[str]]]] = field(default_factory=list)
+    statement_weight: float = 0.0
+    statement_min_chars: int = 8
+    question_marks: list[str] = field(default_factory=list)
+    question_endings: list[str] = field(default_factory=list)
     appeal_threshold: float = 2.0
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
@@ -163,6 +167,7 @@ class Cues:
         self.smalltalk_res = {k: _alternation(v) for k, v in self.smalltalk.items()}
         self.smalltalk_all = _alternation([w for v in self.smalltalk.values() for w in v] + self.fillers)
         self.appeal_trie = PhraseTrie(self.appeal)
+        self.question_mark_re = _alternation(self.question_marks)
         self.exemption_re = _alternation(self.exemption)
         self.bundle_re = _alternation(self.bundle)
 
@@ -177,6 +182,15 @@ class Cues:
         if self.is_long(text) and not any(self.appeal[m] <= -1.0 for m in found):
             score += self.long_message_weight
         return score
+
+    def is_statement(self, text: str, raw: str = "") -> bool:
+        """A message that asks nothing (no question word, no question mark) and is long enough to tell
+        something: "驾校收了钱两个月都没安排练车"."""
+        if "?" in raw or "？" in raw or self.question_mark_re.search(text):
+            return False
+        if any(text.endswith(e) for e in self.question_endings):
+            return False
+        return len(subject_chars(text)) >= self.statement_min_chars
 
     def asks_how(self, text: str) -> bool:
         """The message asks how to get something done (a question cue of appeal.yaml: "请问", "要带什么")."""
@@ -291,6 +305,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
                 continue
             appeal[compact(str(k))] = float(v)
     long_message = ap.get("long_message") or {}
+    statement = ap.get("statement") or {}
     problems_: list[tuple[float, list[re.Pattern[str]]]] = []
     for kind, rules in (ap.get("problems") or {}).items():
         if not isinstance(rules, list):
@@ -358,6 +373,12 @@ def load_cues(root: Path | str | None = None) -> Cues:
         long_message_chars=int(long_message.get("chars", 80)),
         long_message_weight=float(long_message.get("weight", 0.0)),
         appeal_problems=problems_,
+        statement_weight=float(statement.get("weight", 0.0)),
+        statement_min_chars=int(statement.get("min_chars", 8)),
+        question_marks=words(statement.get("question_marks", []), "appeal.yaml: statement.question_marks"),
+        question_endings=words(
+            statement.get("question_endings", []), "appeal.yaml: statement.question_endings"
+        ),
         exemption=ex,
         bundle=bu,
         emergency=emergency,

@@ -290,8 +290,11 @@ class Matcher:
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
         # a weak appeal cue gives way only to a match we are sure of
         needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
-        if weak_appeal and self.cues.is_long(own) and not self.cues.asks_how(own):
-            needed = ACCEPT_LONG_OVER_APPEAL  # a long story with a problem in it is a 诉求 unless clearly not
+        long_story = self.cues.is_long(own) and not self.cues.asks_how(own)
+        if long_story and (weak_appeal or self.cues.is_statement(own, text or "")):
+            # a long story with a problem in it, or that asks nothing, is a 诉求 unless clearly not
+            needed = ACCEPT_LONG_OVER_APPEAL
+            weak_appeal = True
         if top and top[1] >= needed and not strong_appeal:
             ei, score, phrase = top
             u.target, u.score = self.ids[ei], score
@@ -310,6 +313,10 @@ class Matcher:
                 u.near, u.foreign_words = u.target, modifier
                 u.intent, u.target, u.aspect, u.aspects, u.ambiguous = "unknown", None, None, [], False
         elif weak_appeal or strong_appeal:
+            u.intent = "appeal"
+            u.score = top[1] if top else 0.0
+        elif self.cues.is_statement(own, text or "") and u.subject:
+            # a statement that asks nothing and names no entry tells of something: "驾校收了钱两个月都没安排练车"
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
         else:
