@@ -144,6 +144,7 @@ class Cues:
     statement_min_chars: int = 8
     question_marks: list[str] = field(default_factory=list)
     question_endings: list[str] = field(default_factory=list)
+    narrative_marks: list[str] = field(default_factory=list)
     appeal_threshold: float = 2.0
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
@@ -168,6 +169,7 @@ class Cues:
         self.smalltalk_all = _alternation([w for v in self.smalltalk.values() for w in v] + self.fillers)
         self.appeal_trie = PhraseTrie(self.appeal)
         self.question_mark_re = _alternation(self.question_marks)
+        self.narrative_re = _alternation(self.narrative_marks)
         self.exemption_re = _alternation(self.exemption)
         self.bundle_re = _alternation(self.bundle)
 
@@ -189,6 +191,8 @@ class Cues:
         if "?" in raw or "？" in raw or self.question_mark_re.search(text):
             return False
         if any(text.endswith(e) for e in self.question_endings):
+            return False
+        if self.narrative_marks and not self.narrative_re.search(text):
             return False
         return len(subject_chars(text)) >= self.statement_min_chars
 

@@ -272,20 +272,26 @@ class Matcher:
         if self.cues.topics.is_status(own):
             u.topic = "status"
             return u
-        # cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
-        u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
         content = u.content = self.content(corrected)
         u.subject, u.foreign = self.subject(content)
+        # appeal cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
         topics = self.cues.topics
-        if topics.names_centre(own) and topics.centre_ask(own):
-            # about the centre itself when nothing else is named: "政务服务中心几点下班"
-            rest = topics.centre_ask_re.sub(" ", topics.centre_name_re.sub(" ", content))
-            if not self.subject(rest)[0]:
-                u.topic = "centre"
-                return u
         ranked = self._rank(content, flat)
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
+        u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
+        if (
+            topics.names_centre(own)
+            and topics.centre_ask(own)
+            and u.appeal_score < self.cues.appeal_weak_threshold
+        ):
+            # about the centre itself unless an entry is named as well: "政务服务中心几点下班", "大厅在几楼"
+            # (but "政务服务中心能办护照吗" is about 护照)
+            rest = self.subject(topics.centre_ask_re.sub(" ", topics.centre_name_re.sub(" ", content)))[0]
+            named = top is not None and top[1] >= ACCEPT and len(self.unexplained(rest, top[0])) < len(rest)
+            if not named:
+                u.topic = "centre"
+                return u
         strong_appeal = u.appeal_score >= self.cues.appeal_threshold
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
         # a weak appeal cue gives way only to a match we are sure of
