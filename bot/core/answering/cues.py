@@ -132,6 +132,7 @@ class Cues:
     multi: list[bool] = field(default_factory=list)  # per rule: specific enough to answer alongside another
     generic_words: list[str] = field(default_factory=list)
     people_words: list[str] = field(default_factory=list)
+    actions: dict[str, int] = field(default_factory=dict)  # word -> kind of act
     default_aspect: str = "overview"
     smalltalk: dict[str, list[str]] = field(default_factory=dict)
     appeal: dict[str, float] = field(default_factory=dict)
@@ -283,6 +284,10 @@ def load_cues(root: Path | str | None = None) -> Cues:
     aspect_nouns = words(fdata.get("aspect_nouns", []), "fillers.yaml: aspect_nouns")
     generic = words(fdata.get("generic_words", []), "fillers.yaml: generic_words")
     people = words(fdata.get("people_words", []), "fillers.yaml: people_words")
+    actions: dict[str, int] = {}
+    for n, group in enumerate(fdata.get("actions") or []):
+        for w in words(group, f"fillers.yaml: actions 第 {n + 1} 组"):
+            actions.setdefault(w, n)
     asp = _read(root / "aspects.yaml")
     aspects: list[tuple[str, list[str]]] = []
     multi: list[bool] = []
@@ -368,6 +373,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         multi=multi,
         generic_words=generic,
         people_words=people,
+        actions=actions,
         default_aspect=default,
         smalltalk=st,
         appeal=appeal,

@@ -264,7 +264,9 @@ class Dialogue:
             ctx.choices = [u.near] if near else []
             rows = [[Button(f"查看：{near.name}"[:40], f"pick:{near.id}:overview")]] if near else []
             rows.append(self.ticket_button())
-            html = self.renderer.render("not_in_base.html.j2", subject=u.foreign_words, near=near)
+            html = self.renderer.render(
+                "not_in_base.html.j2", subject=u.foreign_words, act=u.near_act, near=near
+            )
             res.replies.append(Reply(html, rows))
             self.contexts.put(user_id, ctx)
             return res

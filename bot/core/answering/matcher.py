@@ -98,6 +98,7 @@ class Understanding:
     # ("宠物护照" -> passport): offered as a button, never answered
     near: str | None = None
     foreign_words: str = ""  # the words of that subject, for the answer that says so
+    near_act: bool = False  # those words are an act the near entry is not about ("注销")
     # what a message that names no entry is about: "centre" (the service centre's address, hours...) or
     # "status" (the person's own 诉求); its intent in the contract stays `unknown`
     topic: str | None = None
@@ -238,6 +239,7 @@ class Matcher:
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
         self._people = frozenset(self.cues.people_words)
+        self._actions = PhraseTrie(self.cues.actions)
         # names and aliases of entries, masked before appeal cues are counted: "无违法违规证明" names a
         # certificate, it does not report a violation
         self._names = PhraseTrie(
@@ -314,9 +316,11 @@ class Matcher:
             gap = score - ranked[1][1] if len(ranked) > 1 and ranked[1][1] >= ACCEPT else 1.0
             u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
             modifier = self._modifier(corrected, ei, phrase, u.subject) if score < MODIFIER_SURE else None
-            if modifier:
-                # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card
-                u.near, u.foreign_words = u.target, modifier
+            act = None if modifier else self._other_act(flat, ei)
+            if modifier or act:
+                # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card,
+                # "个体户注销" not 个体工商户设立登记
+                u.near, u.foreign_words, u.near_act = u.target, modifier or act or "", act is not None
                 u.intent, u.target, u.aspect, u.aspects, u.ambiguous = "unknown", None, None, [], False
         elif weak_appeal or strong_appeal:
             u.intent = "appeal"
@@ -422,6 +426,25 @@ class Matcher:
         if entry_id not in self._pos:
             return list(u.subject)
         return self.unexplained(u.subject, self._pos[entry_id])
+
+    def _other_act(self, flat: str, ei: int) -> str | None:
+        """An act the question asks for that entry ei is not about ("注销" asked of 个体工商户设立登记): the
+        first such act, or None when the entry's own words name one of the question's acts (or it names none)."""
+        found = self._actions.findall(flat)
+        if not found or self.kinds[ei] == "exemption":
+            return None
+        kinds = self.cues.actions
+        if {kinds[w] for w in found} & self._entry_acts(ei):
+            return None
+        return found[0]
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _entry_acts(self, ei: int) -> frozenset[int]:
+        idx = self.index
+        texts = [idx.phrase_text[p] for p in range(int(idx.entry_start[ei]), int(idx.entry_start[ei + 1]))]
+        entry = self.kb.get(self.ids[ei])
+        texts.append(compact(entry.summary))
+        return frozenset(self.cues.actions[a] for t in texts for a in self._actions.findall(t))
 
     def explains(self, entry_id: str | None, u: Understanding) -> bool:
         """Whether an entry's own words cover most of a message's subject (a follow-up on that entry)."""
