@@ -164,6 +164,7 @@ class Cues:
         self.non_subject_words = {
             *self.strip_words,
             *self.generic_words,
+            *self.people_words,
             *(w for _, cues in self.aspects for w in cues),
         }
         self.smalltalk_res = {k: _alternation(v) for k, v in self.smalltalk.items()}
@@ -219,7 +220,7 @@ class Cues:
                 return None
         # the kind whose cue covers most of the message: "您好" is a greeting although "好" alone is thanks
         best, best_len = None, 0
-        for kind in ("help", "goodbye", "thanks", "greeting"):
+        for kind in ("help", "goodbye", "thanks", "ack", "greeting"):
             r = self.smalltalk_res.get(kind)
             n = sum(len(m) for m in r.findall(text) if not loose or len(m) >= 2) if r is not None else 0
             if n > best_len:

@@ -21,6 +21,7 @@ _CN_DIGITS = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
 _HANDOFF = re.compile(
     r"^(?:我要|我想|帮我)?(?:转)?(?:人工|人工客服|人工服务|找人工|提交?诉求|提个诉求|登记诉求|留言|反映问题)$"
 )
+_SPECIFIC_ASPECTS = frozenset({"fee", "time", "materials", "location", "online", "conditions"})
 # "那买房提取呢", "还有购房的呢": what about something else?
 _WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
@@ -232,8 +233,12 @@ class Dialogue:
             return True
         if not u.subject:
             return True
+        if self.matcher.mentions_material(ctx.last_target, u.corrected):
+            return True  # "户口本要带吗", "出生证明要原件吗": a material of the topic, not another entry
         if u.foreign:
-            return False
+            # a word the base has never seen is about something else ("红烧肉怎么做"), unless the message asks a
+            # specific aspect of the topic ("契税怎么算", "房东要到场吗")
+            return self.matcher.cues.aspect_cue(u.corrected.replace(" ", "")) in _SPECIFIC_ASPECTS
         if u.target is not None:
             if u.score >= SWITCH_SURE:
                 return False
@@ -311,6 +316,8 @@ class Dialogue:
         asked_item = None
         if kind == "exemption" and res.understanding is not None:
             asked_item = self.matcher.named_item(res.understanding, entry_id)
+            if asked_item is None and ctx.last_target in getattr(entry, "items", ()):
+                asked_item = ctx.last_target  # "需要带离职证明吗" while talking about 失业保险金
         aspects = [a for a in (aspects or []) if a in ASPECT_LABELS] or [aspect or "overview"]
         if aspect and aspect not in aspects:
             aspects = [aspect]

@@ -45,7 +45,8 @@ AMBIGUOUS_GAP = 0.1
 
 _PAREN = re.compile(r"[（(].*?[）)]")
 # parts of speech (jieba's tags) of the everyday words that name things
-_NOUN_POS = frozenset({"n", "nz", "vn", "nt", "nr", "ns", "nrt", "j", "an", "eng"})
+# (places, organisations and names — 广东, 民政局, 车管所 — say where or who, not what: they are not subjects)
+_NOUN_POS = frozenset({"n", "nz", "vn", "j", "an", "eng"})
 # parts of speech that never name a subject: numerals, quantifiers, pronouns, adverbs, prepositions,
 # conjunctions, particles, time and direction words, interjections
 _WEAK_POS = frozenset(
@@ -58,6 +59,8 @@ MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
 _DOING_CHARS = frozenset("办打考开领上补换做")
 _GLUE = FUNCTION_CHARS | _DOING_CHARS
+# a document lost or damaged (canonical forms of 丢了, 坏了)
+_LOSS_WORDS = ("丢失", "损坏")
 # a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
 # this many entries in a small base)
 SUBJECT_SHARE, SUBJECT_MIN_ENTRIES = 0.07, 3
@@ -413,8 +416,8 @@ class Matcher:
         if at < 0:
             return None
         g = flat[at : at + 2]
-        if " " in g or g in grams or g in self._people:
-            return None  # across punctuation, explained, or a person
+        if " " in g or g in grams or any(flat[: at + 2].endswith(w) for w in self._people):
+            return None  # across punctuation, explained, or a person or place ("新房子开通天然气")
         if at > 0 and flat[at - 1] in _DOING_CHARS:
             return None  # the object of a clause of its own: "开饭店 | 消防检查", "想开美术 | 培训班"
         if everyday_words().get(g) not in _NOUN_POS:
@@ -445,6 +448,21 @@ class Matcher:
         entry = self.kb.get(self.ids[ei])
         texts.append(compact(entry.summary))
         return frozenset(self.cues.actions[a] for t in texts for a in self._actions.findall(t))
+
+    def mentions_material(self, entry_id: str | None, text: str) -> bool:
+        """Whether a message names one of an entry's materials ("户口本要带吗" about 身份证首次申领: 居民户口簿)."""
+        entry = self.kb.get(entry_id) if entry_id else None
+        if entry is None or entry.kind == "exemption":
+            return False
+        flat = text.replace(" ", "")
+        if self._actions.findall(flat) or any(w in flat for w in _LOSS_WORDS):
+            return False  # an act on the document itself ("医保卡丢了怎么办") is that document's own service
+        for m in entry.materials:
+            name = compact(_PAREN.sub("", m.name))
+            pieces = {name} if len(name) <= 3 else {name[i : i + 3] for i in range(len(name) - 2)}
+            if any(p in flat for p in pieces if len(p) >= 2):
+                return True
+        return False
 
     def explains(self, entry_id: str | None, u: Understanding) -> bool:
         """Whether an entry's own words cover most of a message's subject (a follow-up on that entry)."""
