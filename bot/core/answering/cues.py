@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from bot.core.text.trie import PhraseTrie
 ASPECTS = ("overview", "materials", "conditions", "time", "fee", "location", "online", "process")
 
 
-def _alternation(words: list[str]) -> re.Pattern[str]:
+def _alternation(words: list[str], patterns: Sequence[str] = ()) -> re.Pattern[str]:
     words = sorted({w for w in words if w}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(w) for w in words)) if words else re.compile(r"(?!x)x")
+    parts = [re.escape(w) for w in words] + [f"(?:{p})" for p in patterns]
+    return re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
 
 
 def _compile_cue(cue: object) -> list[re.Pattern[str]] | None:
@@ -130,6 +132,8 @@ class Cues:
     aspect_nouns: list[str] = field(default_factory=list)
     aspects: list[tuple[str, list[str]]] = field(default_factory=list)  # ordered rules
     multi: list[bool] = field(default_factory=list)  # per rule: specific enough to answer alongside another
+    # per rule: regular expressions besides the plain cues ("带[些点]?(什么|啥)"), for the variants people type
+    aspect_patterns: list[list[str]] = field(default_factory=list)
     generic_words: list[str] = field(default_factory=list)
     people_words: list[str] = field(default_factory=list)
     actions: dict[str, int] = field(default_factory=dict)  # word -> kind of act
@@ -155,7 +159,10 @@ class Cues:
 
     def __post_init__(self) -> None:
         self.filler_re = _alternation(self.fillers)
-        self.aspect_res = [(a, _alternation(c)) for a, c in self.aspects]
+        patterns = self.aspect_patterns if len(self.aspect_patterns) == len(self.aspects) else []
+        self.aspect_res = [
+            (a, _alternation(c, patterns[n] if patterns else ())) for n, (a, c) in enumerate(self.aspects)
+        ]
         self.strip_words = {*self.fillers, *self.question_words, *self.aspect_nouns}
         if len(self.multi) != len(self.aspects):
             self.multi = [False] * len(self.aspects)
@@ -292,6 +299,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
     asp = _read(root / "aspects.yaml")
     aspects: list[tuple[str, list[str]]] = []
     multi: list[bool] = []
+    patterns: list[list[str]] = []
     for n, rule in enumerate(asp.get("rules") or [], 1):
         name = rule.get("aspect") if isinstance(rule, dict) else None
         if name not in ASPECTS:
@@ -301,6 +309,16 @@ def load_cues(root: Path | str | None = None) -> Cues:
             continue
         aspects.append((name, words(rule.get("cues", []), f"aspects.yaml: 第 {n} 条规则 cues")))
         multi.append(bool(rule.get("multi", False)))
+        rule_patterns = []
+        for pat in rule.get("patterns", []) or []:
+            try:
+                re.compile(str(pat))
+                rule_patterns.append(str(pat))
+            except re.error as exc:
+                problems.append(
+                    f"intents/aspects.yaml: 第 {n} 条规则 patterns「{pat}」不是有效的正则表达式：{exc}"
+                )
+        patterns.append(rule_patterns)
     default = asp.get("default", "overview")
     if default not in ASPECTS:
         problems.append(f"intents/aspects.yaml: default 取值 {default} 无效")
@@ -372,6 +390,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         aspect_nouns=aspect_nouns,
         aspects=aspects,
         multi=multi,
+        aspect_patterns=patterns,
         generic_words=generic,
         people_words=people,
         actions=actions,
