@@ -137,6 +137,7 @@ class Cues:
     generic_words: list[str] = field(default_factory=list)
     people_words: list[str] = field(default_factory=list)
     actions: dict[str, int] = field(default_factory=dict)  # word -> kind of act
+    generic_procedures: list[str] = field(default_factory=list)
     default_aspect: str = "overview"
     smalltalk: dict[str, list[str]] = field(default_factory=dict)
     appeal: dict[str, float] = field(default_factory=dict)
@@ -292,6 +293,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
     aspect_nouns = words(fdata.get("aspect_nouns", []), "fillers.yaml: aspect_nouns")
     generic = words(fdata.get("generic_words", []), "fillers.yaml: generic_words")
     people = words(fdata.get("people_words", []), "fillers.yaml: people_words")
+    generic_procedures = words(fdata.get("generic_procedures", []), "fillers.yaml: generic_procedures")
     actions: dict[str, int] = {}
     for n, group in enumerate(fdata.get("actions") or []):
         for w in words(group, f"fillers.yaml: actions 第 {n + 1} 组"):
@@ -394,6 +396,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         generic_words=generic,
         people_words=people,
         actions=actions,
+        generic_procedures=generic_procedures,
         default_aspect=default,
         smalltalk=st,
         appeal=appeal,

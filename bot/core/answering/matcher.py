@@ -47,6 +47,8 @@ _PAREN = re.compile(r"[（(].*?[）)]")
 # parts of speech (jieba's tags) of the everyday words that name things
 # (places, organisations and names — 广东, 民政局, 车管所 — say where or who, not what: they are not subjects)
 _NOUN_POS = frozenset({"n", "nz", "vn", "j", "an", "eng"})
+# nouns that can say what kind of thing is asked about, places and names included ("深圳户口", "律师执业证")
+_MODIFIER_POS = _NOUN_POS | {"nr", "ns", "nt", "nrt"}
 # parts of speech that never name a subject: numerals, quantifiers, pronouns, adverbs, prepositions,
 # conjunctions, particles, time and direction words, interjections
 _WEAK_POS = frozenset(
@@ -243,6 +245,10 @@ class Matcher:
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
         self._people = frozenset(self.cues.people_words)
         self._actions = PhraseTrie(self.cues.actions)
+        # bigrams of the generic kinds of procedure (备案, 登记, 许可…)
+        self._generic_procedures = frozenset(
+            w[i : i + 2] for w in self.cues.generic_procedures for i in range(len(w) - 1)
+        )
         # names and aliases of entries, masked before appeal cues are counted: "无违法违规证明" names a
         # certificate, it does not report a violation
         self._names = PhraseTrie(
@@ -320,6 +326,8 @@ class Matcher:
             u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
             modifier = self._modifier(corrected, ei, phrase, u.subject) if score < MODIFIER_SURE else None
             act = None if modifier else self._other_act(flat, ei)
+            if not modifier and not act and score < MODIFIER_SURE:
+                modifier = self._only_generic(u.subject, ei)
             if modifier or act:
                 # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card,
                 # "个体户注销" not 个体工商户设立登记
@@ -404,31 +412,60 @@ class Matcher:
         if end - start < 2 or start < 2:
             return None
         grams = self.entry_grams(ei)
-        named = set(subject)
-        for k in range(len(flat) - 1):
-            if (k < start - 1 or k >= end) and flat[k : k + 2] in grams and flat[k : k + 2] in named:
-                return None
+        while end - start > 2 and flat[start : start + 2] not in grams:
+            start += 1  # a character shared by chance: the 师 of 律师 in 医师执业证书
+        if start < 2:
+            return None
+        while end < len(flat) and flat[end - 1 : end + 1] in grams:
+            end += 1  # the entry's words go on past the matched phrase: 执业 + 证
         at = start - 2
         if flat[start - 1] in _DOING_CHARS:
             at -= 1  # "异地办身份证", "宠物打疫苗"
-        if " " in flat[at:start]:
-            return None
-        if at < 0:
+        if at < 0 or " " in flat[at:start]:
             return None
         g = flat[at : at + 2]
-        if " " in g or g in grams or any(flat[: at + 2].endswith(w) for w in self._people):
-            return None  # across punctuation, explained, or a person or place ("新房子开通天然气")
-        if at > 0 and flat[at - 1] in _DOING_CHARS:
-            return None  # the object of a clause of its own: "开饭店 | 消防检查", "想开美术 | 培训班"
-        if everyday_words().get(g) not in _NOUN_POS:
-            return None
-        return g
+        if g in grams or any(flat[: at + 2].endswith(w) for w in self._people):
+            return None  # explained, or a person or place ("新房子开通天然气")
+        lexicon = everyday_words()
+        # the longest everyday noun ending there: "自行车" in 电动自行车上牌, "律师" in 律师执业证
+        ends = (at + 2, at + 3) if at + 3 <= start + 1 else (at + 2,)
+        for stop, size in ((e, n) for e in ends for n in (4, 3, 2)):
+            # a noun may share its last character with the entry's words: 自行车 + 车上牌
+            w = flat[max(0, stop - size) : stop]
+            if len(w) != size or " " in w or lexicon.get(w) not in _MODIFIER_POS or w in self._people:
+                continue
+            if all(w[i : i + 2] in grams for i in range(len(w) - 1)):
+                continue
+            begin = stop - size
+            if begin > 0 and flat[begin - 1] in _DOING_CHARS:
+                return None  # the object of a clause of its own: "开饭店 | 消防检查", "想开美术 | 培训班"
+            # anything else in the question the entry explains (outside the compound "电动自行车上牌") means
+            # the question names the entry some other way
+            named = set(subject)
+            for k in range(len(flat) - 1):
+                if (k < begin - 2 or k >= end) and flat[k : k + 2] in grams and flat[k : k + 2] in named:
+                    return None
+            return w
+        return None
 
     def unexplained_by(self, entry_id: str, u: Understanding) -> list[str]:
         """The subject bigrams of a message that an entry's words do not contain."""
         if entry_id not in self._pos:
             return list(u.subject)
         return self.unexplained(u.subject, self._pos[entry_id])
+
+    def _only_generic(self, subject: list[str], ei: int) -> str | None:
+        """A noun the entry does not explain, when all the entry explains of the question is a generic kind of
+        procedure ("养老院怎么备案" matched 异地就医备案 only through 备案): the question is about that noun."""
+        if self.kinds[ei] == "exemption" or not subject:
+            return None
+        grams = self.entry_grams(ei)
+        explained = [g for g in subject if g in grams]
+        if not explained or any(g not in self._generic_procedures for g in explained):
+            return None
+        lexicon = everyday_words()
+        nouns = [g for g in subject if g not in grams and lexicon.get(g) in _MODIFIER_POS]
+        return nouns[0] if nouns else None
 
     def _other_act(self, flat: str, ei: int) -> str | None:
         """An act the question asks for that entry ei is not about ("注销" asked of 个体工商户设立登记): the
