@@ -59,6 +59,10 @@ class Emergency:
         self._phrase_kind = {re.sub(r"\\(.)", r"\1", p): k for p, k in phrases.items()}
         self._phrases = re.compile("|".join(sorted(phrases, key=len, reverse=True))) if phrases else None
         self._combos = [(k, g) for k, cues in self.kinds.items() for g in cues if len(g) > 1]
+        # one search tells whether any combination can match at all (most messages: none)
+        self._combo_any = (
+            re.compile("|".join(g[0].pattern for _, g in self._combos)) if self._combos else None
+        )
 
     def kind(self, text: str) -> str | None:
         if not text:
@@ -70,7 +74,7 @@ class Emergency:
             if m:
                 found = self._phrase_kind.get(m.group(0))
                 text = self._phrases.sub("|", text)
-        if found is None:
+        if found is None and self._combo_any is not None and self._combo_any.search(text):
             for kind, groups in self._combos:
                 if all(g.search(text) for g in groups):
                     found = kind
@@ -178,6 +182,11 @@ class Cues:
         self.smalltalk_res = {k: _alternation(v) for k, v in self.smalltalk.items()}
         self.smalltalk_all = _alternation([w for v in self.smalltalk.values() for w in v] + self.fillers)
         self.appeal_trie = PhraseTrie(self.appeal)
+        self._problem_any = (
+            re.compile("|".join(groups[0].pattern for _, groups in self.appeal_problems))
+            if self.appeal_problems
+            else None
+        )
         self.question_mark_re = _alternation(self.question_marks)
         self.narrative_re = _alternation(self.narrative_marks)
         self.exemption_re = _alternation(self.exemption)
@@ -187,9 +196,10 @@ class Cues:
     def appeal_score(self, text: str) -> float:
         found = set(self.appeal_trie.findall(text))
         score = sum(self.appeal[m] for m in found)
-        score += max(
-            (w for w, groups in self.appeal_problems if all(g.search(text) for g in groups)), default=0.0
-        )
+        if self._problem_any is not None and self._problem_any.search(text):
+            score += max(
+                (w for w, groups in self.appeal_problems if all(g.search(text) for g in groups)), default=0.0
+            )
         # a long message leans to 诉求, unless it asks how to do something ("请问…要带什么")
         if self.is_long(text) and not any(self.appeal[m] <= -1.0 for m in found):
             score += self.long_message_weight

@@ -267,7 +267,8 @@ class Matcher:
             return u
         # emergencies first: read in the person's own words and after fixing typos (媒气 → 煤气)
         own = fixed.replace(" ", "")
-        danger = self.cues.emergency.kind(norm.replace(" ", "")) or self.cues.emergency.kind(own)
+        raw_flat = norm.replace(" ", "")
+        danger = self.cues.emergency.kind(raw_flat) or (own != raw_flat and self.cues.emergency.kind(own))
         if danger:
             u.intent, u.urgent, u.emergency = "appeal", True, danger
             return u
