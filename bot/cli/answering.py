@@ -57,6 +57,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 rendered += 1
             except Exception as exc:  # report every template problem, not just the first
                 problems.append(f"{entry.id} / {aspect}: {type(exc).__name__}: {exc}")
+    problems += _render_dialogue_templates(answering)
     if problems:
         print("模板渲染失败：\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
         return 1
@@ -66,6 +67,48 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答。"
     )
     return 0
+
+
+def _render_dialogue_templates(answering) -> list[str]:  # noqa: ANN001
+    """Render every reply of the dialogue that is not an entry's answer (emergency, centre, status, not a
+    question, not in the base, follow-up needed, several aspects, exemption coverage), so a template that
+    fails is found here and not in the middle of a conversation."""
+    from bot.core.answering.render import ASPECT_LABELS
+
+    kb, r = answering.kb, answering.renderer
+    kinds = [*answering.matcher.cues.emergency.kinds, None]
+    item = next(iter(kb.items.values()), None)
+    ex = next(iter(kb.exemptions.values()), None)
+    cases: list[tuple[str, dict]] = [
+        *(("emergency.html.j2", {"kind": k, "hotlines": list(kb.hotlines.values())}) for k in kinds),
+        ("centre.html.j2", {"centre": kb.service_centre}),
+        ("centre.html.j2", {"centre": None}),
+        *(("status.html.j2", {"enabled": e}) for e in (True, False)),
+        ("not_a_question.html.j2", {"text": "2"}),
+        *(("not_in_base.html.j2", {"subject": "宠物", "act": a, "near": item}) for a in (True, False)),
+        ("not_in_base.html.j2", {"subject": "", "act": False, "near": None}),
+        *(
+            ("followup_needed.html.j2", {"aspect": a, "centre": kb.service_centre})
+            for a in [*ASPECT_LABELS, None]
+        ),
+        ("nomatch.html.j2", {"suggestions": [item] if item else []}),
+        ("smalltalk/ack.html.j2", {}),
+    ]
+    problems = []
+    for name, ctx in cases:
+        try:
+            r.render(name, **ctx)
+        except Exception as exc:  # report every template problem, not just the first
+            problems.append(f"{name} {sorted(ctx)}: {type(exc).__name__}: {exc}")
+    try:
+        if item is not None:
+            r.answer(item, "materials", aspects=list(ASPECT_LABELS))
+        if ex is not None:
+            for asked in [*ex.items[:1], *(i for i in kb.items if i not in ex.items)][:2]:
+                r.answer(ex, None, asked_item=asked)
+    except Exception as exc:
+        problems.append(f"item/multi 或 exemption: {type(exc).__name__}: {exc}")
+    return problems
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
