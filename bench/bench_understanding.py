@@ -34,6 +34,7 @@ DEV_SETS = {
     "dev2_appeals": DATA / "dev2_appeals.jsonl",
     "dev3_followups": DATA / "dev3_followups.jsonl",
     "dev4_emergencies": DATA / "dev4_emergencies.jsonl",
+    "dev5_appeals_emergencies": DATA / "dev5_appeals_emergencies.jsonl",
 }
 BLIND_SETS = {
     "blind_followups": DATA / "blind_followups.jsonl",
