@@ -323,3 +323,42 @@ def test_match_jsonl_understands_a_session_in_order():
     assert out[5]["intent"] == "smalltalk"
     assert (out[6]["target"], out[6]["aspect"]) == ("passport", "online")
     assert [o["text"] for o in out] == [x if isinstance(x, str) else x["text"] for x in lines]
+
+
+# -- later rounds: materials of the topic, other acts, statements, acknowledgements -----------------------
+async def test_naming_a_material_of_the_topic_stays_on_the_topic(assistant):
+    await say(assistant, "孩子第一次办身份证")
+    [r] = await say(assistant, "户口本要带吗")
+    assert "居民身份证首次申领" in r.html and "申请材料" in r.html
+
+
+async def test_losing_that_document_is_its_own_matter(assistant):
+    await say(assistant, "门诊慢特病怎么申请")
+    [r] = await say(assistant, "医保卡丢了怎么办")
+    assert "社会保障卡" in r.html and "门诊慢特病" not in r.html.split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "near"),
+    [("房产证丢了怎么补发", "realestate-query"), ("驾驶证年审在哪审", "driver-license-renew")],
+)
+async def test_an_entry_about_another_act_is_not_the_answer(assistant, real_answering, text, near):
+    u = understand(assistant, text, user="act")
+    assert u.target is None
+    [r] = await say(assistant, text)
+    assert "不包括" in r.html and real_answering.kb.get(near).name in r.html
+    assert f"pick:{near}:overview" in datas([r])
+
+
+def test_a_report_told_as_a_plain_statement_is_an_appeal(real_matcher):
+    assert real_matcher.understand("驾校收了钱两个月都没安排练车").intent == "appeal"
+    # a topic named without telling anything is not a report
+    assert real_matcher.understand("对外贸易经营者备案").intent != "appeal"
+
+
+async def test_an_acknowledgement_keeps_the_topic(assistant):
+    await say(assistant, "结婚登记要带什么")
+    [ok] = await say(assistant, "嗯")
+    assert "好的" in ok.html and "结婚登记" not in ok.html
+    [r] = await say(assistant, "收不收钱")
+    assert "结婚登记" in r.html and "收费" in r.html

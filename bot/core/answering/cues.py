@@ -34,6 +34,10 @@ def _compile_cue(cue: object) -> list[re.Pattern[str]] | None:
     return None
 
 
+# "十几次", "几十个": a rough number, not the question word 几
+_APPROXIMATE = re.compile(r"[十百千万]几|几[十百千万]")
+
+
 @dataclass
 class Emergency:
     """Emergency triage on the normalised text: the kind of danger, or None."""
@@ -208,7 +212,7 @@ class Cues:
     def is_statement(self, text: str, raw: str = "") -> bool:
         """A message that asks nothing (no question word, no question mark) and is long enough to tell
         something: "驾校收了钱两个月都没安排练车"."""
-        if "?" in raw or "？" in raw or self.question_mark_re.search(text):
+        if "?" in raw or "？" in raw or self.question_mark_re.search(_APPROXIMATE.sub("", text)):
             return False
         if any(text.endswith(e) for e in self.question_endings):
             return False
@@ -422,6 +426,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         question_endings=words(
             statement.get("question_endings", []), "appeal.yaml: statement.question_endings"
         ),
+        narrative_marks=words(statement.get("narrative_marks", []), "appeal.yaml: statement.narrative_marks"),
         exemption=ex,
         bundle=bu,
         emergency=emergency,
