@@ -194,6 +194,7 @@ async def test_exemption_answer_says_first_whether_the_named_item_is_covered(ass
     first = r.html.split("\n")[1]
     assert "结婚登记" in first and "不在" in first
     assert "不用再自己开具" not in r.html
+    assert "a:materials:marriage-register" in datas([r])  # its own materials, one press away
 
 
 async def test_a_benefit_answers_how_much_with_its_amount(assistant):

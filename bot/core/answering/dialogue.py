@@ -87,7 +87,7 @@ class Dialogue:
             html,
             self.aspect_buttons(entry_id, aspect)
             if entry.kind != "exemption"
-            else self.exemption_buttons(entry),
+            else self.exemption_buttons(entry, asked_item),
         )
 
     def aspect_buttons(self, entry_id: str, current: str | None) -> list[list[Button]]:
@@ -97,10 +97,13 @@ class Dialogue:
         rows.append([Button("没解决，提交诉求", "t:new")])
         return rows
 
-    def exemption_buttons(self, entry) -> list[list[Button]]:  # noqa: ANN001
+    def exemption_buttons(self, entry, asked_item: str | None = None) -> list[list[Button]]:  # noqa: ANN001
+        # the item the person asked about first, covered or not: its own materials are the next thing to see
+        ids = [asked_item] if asked_item and self.kb.get(asked_item) else []
+        ids += [i for i in entry.items if i not in ids]
         rows = [
-            [Button(f"{self.kb.get(i).name} · 材料", f"a:materials:{i}")]
-            for i in entry.items[:4]
+            [Button(f"{self.kb.get(i).name} · 材料"[:40], f"a:materials:{i}")]
+            for i in ids[:4]
             if self.kb.get(i)
         ]
         rows.append([Button("没解决，提交诉求", "t:new")])
