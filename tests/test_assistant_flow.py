@@ -202,3 +202,23 @@ async def test_a_typed_score_rates_the_ticket_waiting_for_a_rating(assistant, cl
     assert (await assistant.service.get(number)).rating == 4
     [again] = await as_citizen(assistant, "4")  # nothing waits any more: not a rating
     assert "感谢您的评价" not in again.html
+
+
+async def test_an_emergency_becomes_an_urgent_ticket_after_the_numbers_to_call(assistant):
+    replies = await as_citizen(assistant, "家里燃气灶那边一股味道，头有点晕")
+    first = replies[0].html
+    assert "119" in first or "110" in first or "120" in first
+    replies = await as_citizen(assistant, callback=button(replies, "紧急诉求"))
+    for _ in range(6):  # answer whatever the intake asks until the summary
+        labels = [b.label for r in replies for row in r.buttons for b in row]
+        if any("提交" in label for label in labels):
+            break
+        choice = next((lb for lb in labels if lb in ("✅ 是这一类", "跳过", "不留电话", "实名反映")), None)
+        if choice is None:
+            replies = await as_citizen(assistant, callback=button(replies, labels[0]))
+        else:
+            replies = await as_citizen(assistant, callback=button(replies, choice))
+    assert "紧急" in replies[0].html
+    done = await as_citizen(assistant, callback=button(replies, "提交"))
+    number = re.search(r"SQ\d{8}-\d{4}", done[0].html).group(0)
+    assert (await assistant.service.get(number)).priority == "urgent"

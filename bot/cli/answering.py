@@ -59,6 +59,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 rendered += 1
             except Exception as exc:  # report every template problem, not just the first
                 problems.append(f"{entry.id} / {aspect}: {type(exc).__name__}: {exc}")
+    problems += _render_dialogue_templates(answering)
     if problems:
         print("模板渲染失败：\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
         return 1
@@ -82,6 +83,48 @@ def calendar_status(calendar: Any, year: int) -> str:
     return "工作日历：" + "；".join(parts) + "。"
 
 
+def _render_dialogue_templates(answering) -> list[str]:  # noqa: ANN001
+    """Render every reply of the dialogue that is not an entry's answer (emergency, centre, status, not a
+    question, not in the base, follow-up needed, several aspects, exemption coverage), so a template that
+    fails is found here and not in the middle of a conversation."""
+    from bot.core.answering.render import ASPECT_LABELS
+
+    kb, r = answering.kb, answering.renderer
+    kinds = [*answering.matcher.cues.emergency.kinds, None]
+    item = next(iter(kb.items.values()), None)
+    ex = next(iter(kb.exemptions.values()), None)
+    cases: list[tuple[str, dict]] = [
+        *(("emergency.html.j2", {"kind": k, "hotlines": list(kb.hotlines.values())}) for k in kinds),
+        ("centre.html.j2", {"centre": kb.service_centre}),
+        ("centre.html.j2", {"centre": None}),
+        *(("status.html.j2", {"enabled": e}) for e in (True, False)),
+        ("not_a_question.html.j2", {"text": "2"}),
+        *(("not_in_base.html.j2", {"subject": "宠物", "act": a, "near": item}) for a in (True, False)),
+        ("not_in_base.html.j2", {"subject": "", "act": False, "near": None}),
+        *(
+            ("followup_needed.html.j2", {"aspect": a, "centre": kb.service_centre})
+            for a in [*ASPECT_LABELS, None]
+        ),
+        ("nomatch.html.j2", {"suggestions": [item] if item else []}),
+        ("smalltalk/ack.html.j2", {}),
+    ]
+    problems = []
+    for name, ctx in cases:
+        try:
+            r.render(name, **ctx)
+        except Exception as exc:  # report every template problem, not just the first
+            problems.append(f"{name} {sorted(ctx)}: {type(exc).__name__}: {exc}")
+    try:
+        if item is not None:
+            r.answer(item, "materials", aspects=list(ASPECT_LABELS))
+        if ex is not None:
+            for asked in [*ex.items[:1], *(i for i in kb.items if i not in ex.items)][:2]:
+                r.answer(ex, None, asked_item=asked)
+    except Exception as exc:
+        problems.append(f"item/multi 或 exemption: {type(exc).__name__}: {exc}")
+    return problems
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import running
     from bot.core.messages import Incoming
@@ -100,19 +143,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    """One question a line -> one understanding a line. A line may be JSON, {"text": ..., "session": ...}:
+    lines of one session are one person's messages, understood in order through the real dialogue."""
+    from bot.core.answering.evaluate import make_dialogue
     from bot.core.tickets.classify import classify
 
-    m = _answering(settings).matcher
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        if args.jsonl and text.strip().startswith("{"):
+    answering = _answering(settings)
+    dialogue = make_dialogue(answering)
+    for n, line in enumerate(sys.stdin):
+        text, session = line.rstrip("\n"), None
+        if text.strip().startswith("{"):
             try:
-                text = json.loads(text).get("text", "")
+                obj = json.loads(text)
             except json.JSONDecodeError:
-                pass
-        out = m.understand(text).as_contract()
+                obj = None
+            if isinstance(obj, dict):
+                text = str(obj.get("text") or "")
+                session = obj.get("session")
+        conv = f"s:{session}" if session not in (None, "") else f"line:{n}"
+        out = dialogue.understand_in_context(conv, text).as_contract()
         if out["intent"] == "appeal":
-            ranked = classify(text, m.kb)
+            ranked = classify(text, answering.kb)
             out["category"] = ranked[0][0] if ranked else "其他"
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0
@@ -121,7 +172,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.answering.evaluate import evaluate, read_jsonl
 
-    rep = evaluate(_answering(settings).matcher, read_jsonl(Path(args.file)))
+    rep = evaluate(_answering(settings), read_jsonl(Path(args.file)))
     if args.json:
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -130,6 +181,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for row, u in rep.errors:
             print(
                 f"- {row['text']} | want {row['intent']}/{row.get('target')}/{row.get('aspect')}"
-                f" | got {u.intent}/{u.target}/{u.aspect} {u.score:.2f} | {u.corrected}"
+                f"{' urgent' if row.get('urgent') else ''}"
+                f" | got {u.intent}/{u.target}/{u.aspect} {u.score:.2f}{' urgent' if u.urgent else ''}"
+                f"{' ' + u.topic if u.topic else ''} | {u.corrected}"
             )
     return 0

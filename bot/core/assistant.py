@@ -144,12 +144,20 @@ class Assistant:
 
     async def _finish(self, msg: Incoming, result: DialogueResult) -> list[Reply]:
         replies = list(result.replies)
+        if result.show_tickets and self.commands is not None:
+            # "我的诉求怎么样了": the person's own tickets, as /my shows them
+            mine = await self.commands.handle(Incoming(**{**msg.__dict__, "text": "/my"}))
+            if mine is not None:
+                replies = list(mine)
         if result.start_ticket is not None:
             if self.intake is None:
                 replies.append(Reply("抱歉，诉求登记暂不可用，请拨打 12345 热线反映。"))
             else:
                 replies += await self.intake.start(
-                    msg, result.start_ticket, source_question=result.source_question or None
+                    msg,
+                    result.start_ticket,
+                    source_question=result.source_question or None,
+                    urgent=result.urgent,
                 )
         return replies
 

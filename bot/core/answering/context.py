@@ -16,6 +16,8 @@ class Context:
     choices: list[str] = field(default_factory=list)  # ids offered in the last clarifying question
     choice_aspect: str | None = None
     unanswered: str | None = None  # the last question we could not answer (offered as a 诉求)
+    last_score: float = 0.0  # confidence of the entry last answered, when a question named it
+    urgent: bool = False  # `unanswered` was an emergency: its 诉求 is urgent
     at: dt.datetime | None = None
 
 

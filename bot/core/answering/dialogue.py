@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.core.answering.matcher import Matcher, Understanding
 from bot.core.answering.render import ASPECT_LABELS, Renderer
@@ -21,10 +21,24 @@ _CN_DIGITS = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
 _HANDOFF = re.compile(
     r"^(?:我要|我想|帮我)?(?:转)?(?:人工|人工客服|人工服务|找人工|提交?诉求|提个诉求|登记诉求|留言|反映问题)$"
 )
-# characters that name nothing: "那要多少钱" has no subject of its own and follows up on the last one
-_FUNCTION_CHARS = "那这个的了吗呢吧啊呀哦嘛我你他是在有还再也就都要想请问"
+_SPECIFIC_ASPECTS = frozenset({"fee", "time", "materials", "location", "online", "conditions"})
+# "那买房提取呢", "还有购房的呢": what about something else?
+_WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
 SUGGEST_MIN = 0.25
+# with no conversation before it, a message that names nothing of its own is answered with an entry only at
+# this confidence ("怎么落户" names the entry by a verb; "那在哪办" names nothing)
+SURE_WITHOUT_SUBJECT = 0.9
+# inside a conversation, a message switches to another entry at this confidence even when the current topic
+# could explain its words
+SWITCH_SURE = 0.8
+# which local hotlines fit a kind of danger (matched on the hotline's name and `for`)
+_HOTLINE_WORDS = {
+    "gas": ("燃气",),
+    "electric": ("电",),
+    "flood_collapse": ("水",),
+    "trapped": ("电梯",),
+}
 
 
 @dataclass
@@ -36,6 +50,10 @@ class DialogueResult:
     # the question we could not answer, when the ticket starts from one
     source_question: str | None = None
     answered: bool = False
+    # the ticket to start is urgent (an emergency): the ticket side creates it under the urgent SLA
+    urgent: bool = False
+    # the person asked how their own 诉求 stand: the assistant shows their tickets (/my) when it can
+    show_tickets: bool = False
 
 
 def _emoji_only(text: str) -> bool:
@@ -53,16 +71,23 @@ class Dialogue:
         self.contexts = contexts
 
     # -- replies -----------------------------------------------------------------------------------------
-    def answer(self, entry_id: str, aspect: str | None) -> Reply:
+    def answer(
+        self,
+        entry_id: str,
+        aspect: str | None,
+        *,
+        aspects: list[str] | None = None,
+        asked_item: str | None = None,
+    ) -> Reply:
         entry = self.kb.get(entry_id)
         if entry is None:
             return Reply(self.renderer.render("nomatch.html.j2", suggestions=[]), [self.ticket_button()])
-        html = self.renderer.answer(entry, aspect)
+        html = self.renderer.answer(entry, aspect, aspects=aspects, asked_item=asked_item)
         return Reply(
             html,
             self.aspect_buttons(entry_id, aspect)
             if entry.kind != "exemption"
-            else self.exemption_buttons(entry),
+            else self.exemption_buttons(entry, asked_item),
         )
 
     def aspect_buttons(self, entry_id: str, current: str | None) -> list[list[Button]]:
@@ -72,10 +97,13 @@ class Dialogue:
         rows.append([Button("没解决，提交诉求", "t:new")])
         return rows
 
-    def exemption_buttons(self, entry) -> list[list[Button]]:  # noqa: ANN001
+    def exemption_buttons(self, entry, asked_item: str | None = None) -> list[list[Button]]:  # noqa: ANN001
+        # the item the person asked about first, covered or not: its own materials are the next thing to see
+        ids = [asked_item] if asked_item and self.kb.get(asked_item) else []
+        ids += [i for i in entry.items if i not in ids]
         rows = [
-            [Button(f"{self.kb.get(i).name} · 材料", f"a:materials:{i}")]
-            for i in entry.items[:4]
+            [Button(f"{self.kb.get(i).name} · 材料"[:40], f"a:materials:{i}")]
+            for i in ids[:4]
             if self.kb.get(i)
         ]
         rows.append([Button("没解决，提交诉求", "t:new")])
@@ -97,12 +125,23 @@ class Dialogue:
         return Reply(html, rows)
 
     # -- main entry ----------------------------------------------------------------------------------------
+    def understand_in_context(self, user_id: str, text: str) -> Understanding:
+        """What `text` is understood to ask after the person's context (the contract of `match --jsonl`): the
+        same path as a chat message, so the context moves on exactly as it would in a conversation."""
+        res = self.respond(user_id, text)
+        u = res.understanding
+        if u is None:
+            u = Understanding(text=text, normalized="", corrected="", intent="unknown")
+        if u.text != text:
+            u = replace(u, text=text)
+        return u
+
     def respond(self, user_id: str, text: str) -> DialogueResult:
         ctx = self.contexts.get(user_id)
         res = DialogueResult()
         flat = compact(text)
         if not flat:
-            kind = "emoji" if _emoji_only(text) else "empty"
+            kind = "emoji" if _emoji_only(text) else ("symbols" if text.strip() else "empty")
             res.replies.append(Reply(self.renderer.render("empty.html.j2", kind=kind)))
             return res
         if _HANDOFF.match(flat):
@@ -113,57 +152,194 @@ class Dialogue:
         if pick and ctx.choices:
             n = int(pick.group(1)) if pick.group(1).isdigit() else _CN_DIGITS[pick.group(1)]
             if 1 <= n <= len(ctx.choices):
-                return self._answer(user_id, ctx, ctx.choices[n - 1], ctx.choice_aspect, res)
+                return self._answer(user_id, ctx, ctx.choices[n - 1], ctx.choice_aspect, res, text=text)
 
         u = self.matcher.understand(text)
         res.understanding = u
         replies = res.replies
+        if u.urgent:
+            # an emergency before anything else: the numbers to call now, then the offer of an urgent 诉求
+            res.urgent = True
+            ctx.unanswered, ctx.urgent = text, True
+            ctx.choices = []
+            html = self.renderer.render(
+                "emergency.html.j2", kind=u.emergency, hotlines=self._hotlines(u.emergency)
+            )
+            replies.append(Reply(html, [[Button("登记紧急诉求，请工作人员跟进", "t:urgent")]]))
+            self.contexts.put(user_id, ctx)
+            return res
         if len(text) > MAX_ANALYSED_CHARS and u.intent != "appeal":
             replies.append(Reply(self.renderer.render("too_long.html.j2", limit=MAX_ANALYSED_CHARS)))
-
+        if u.bare:
+            # "2" with no list of choices pending: a number is not a question
+            replies.append(Reply(self.renderer.render("not_a_question.html.j2", text=text.strip()[:20])))
+            return res
         if u.intent == "smalltalk":
+            # small talk keeps the context: "好的谢谢" and then "那多少钱" still follows up on the topic
             name = "help.html.j2" if u.smalltalk == "help" else f"smalltalk/{u.smalltalk}.html.j2"
             replies.append(Reply(self.renderer.render(name)))
             res.answered = True
             return res
+        if u.topic == "status":
+            res.show_tickets = True
+            replies.append(Reply(self.renderer.render("status.html.j2", enabled=False)))
+            res.answered = True
+            return res
+        if u.topic == "centre":
+            return self._centre(res)
         if u.intent == "appeal":
             res.start_ticket = text
             return res
-        if u.target is None:
-            # a follow-up about the item just discussed: "那要多少钱", "在哪办呢"
+
+        if ctx.last_target and self._follows_up(u, ctx):
+            # "那在哪办", "多久能拿到", "补卡要钱不": nothing of its own that names another entry
+            flat_q = u.corrected.replace(" ", "")
+            aspects = self.matcher.cues.aspects_asked(flat_q)
+            aspect = self.matcher.cues.aspect_cue(flat_q) or "overview"
+            return self._answer(user_id, ctx, ctx.last_target, aspect, res, aspects=aspects)
+        if not u.subject and u.target is None:
+            # a follow-up with nothing to follow: ask which matter is meant (the centre, for its hours)
             aspect = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
-            subject = [c for c in u.content if c not in _FUNCTION_CHARS + " "]
-            if aspect and aspect != "overview" and len(subject) <= 1:
-                if ctx.last_target:
-                    return self._answer(user_id, ctx, ctx.last_target, aspect, res)
-                replies.append(Reply(self.renderer.render("followup_needed.html.j2", aspect=aspect)))
+            if aspect == "location" and self.matcher.cues.topics.about_centre_alone(
+                u.corrected.replace(" ", "")
+            ):
+                u.topic = "centre"
+                return self._centre(res)
+            if aspect and aspect != "overview":
+                replies.append(Reply(self._render_followup_needed(aspect)))
                 return res
-            ctx.unanswered = text
-            # suggestions only when the question had a subject of its own to be near to
-            ctx.choices = (
-                [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN] if len(subject) >= 2 else []
+        if u.target is not None and not u.subject and not ctx.last_target and u.score < SURE_WITHOUT_SUBJECT:
+            # "那在哪办" with no conversation before it: a generic phrase is not a question about any entry
+            res.understanding = replace(u, intent="unknown", target=None, aspect=None, aspects=[])
+            replies.append(
+                Reply(
+                    self._render_followup_needed(self.matcher.cues.aspect_cue(u.corrected.replace(" ", "")))
+                )
             )
-            ctx.choice_aspect = None
-            suggestions = [self.kb.get(i) for i in ctx.choices]
-            rows = [[Button(e.name[:40], f"pick:{e.id}:overview")] for e in suggestions]
-            rows.append(self.ticket_button())
-            replies.append(Reply(self.renderer.render("nomatch.html.j2", suggestions=suggestions), rows))
-            self.contexts.put(user_id, ctx)
             return res
+        if u.target is None:
+            return self._nomatch(user_id, ctx, u, text, res)
         if u.ambiguous:
             ids = [c.id for c in u.candidates if c.score >= u.score - 0.15][:3]
+            if ctx.last_target in ids:
+                # the conversation says which of the close ones is meant
+                return self._answer(user_id, ctx, ctx.last_target, u.aspect, res, aspects=u.aspects)
             replies.append(self.clarify(ids, u.aspect, ctx))
             self.contexts.put(user_id, ctx)
             return res
-        return self._answer(user_id, ctx, u.target, u.aspect, res)
+        return self._answer(user_id, ctx, u.target, u.aspect, res, aspects=u.aspects)
+
+    def _follows_up(self, u: Understanding, ctx: Context) -> bool:
+        """Whether a message continues the conversation's topic rather than naming another entry: it has no
+        subject of its own, or its words are all the base's and none names another entry with confidence."""
+        if u.target == ctx.last_target:
+            return True
+        if not u.subject:
+            return True
+        if self.matcher.mentions_material(ctx.last_target, u.corrected):
+            return True  # "户口本要带吗", "出生证明要原件吗": a material of the topic, not another entry
+        if u.foreign:
+            # a word the base has never seen is about something else ("红烧肉怎么做"), unless the message asks a
+            # specific aspect of the topic ("契税怎么算", "房东要到场吗")
+            return self.matcher.cues.aspect_cue(u.corrected.replace(" ", "")) in _SPECIFIC_ASPECTS
+        if u.target is not None:
+            if u.score >= SWITCH_SURE:
+                return False
+            # the entry the message names, unless the conversation's topic explains its words better
+            # ("一年能取几次" after 公积金租房提取; but "那买房提取呢" names 购房提取)
+            by_topic = set(self.matcher.unexplained_by(ctx.last_target, u))
+            by_named = set(self.matcher.unexplained_by(u.target, u))
+            if by_topic == by_named:
+                # both explain the same words: stay on the topic ("几天能拿执照"), unless the message is the
+                # way one turns to something else: "那买房提取呢" (what about …?)
+                return not _WHAT_ABOUT.match(compact(u.text))
+            if by_topic < by_named or by_named < by_topic:
+                return by_topic < by_named
+            return len(by_topic) < len(by_named)
+        # no entry named with confidence, and only words the base knows ("派出所周六开门吗", "审批要多久"):
+        # still the topic
+        return True
+
+    def _nomatch(
+        self, user_id: str, ctx: Context, u: Understanding, text: str, res: DialogueResult
+    ) -> DialogueResult:
+        ctx.unanswered = text
+        ctx.choice_aspect = None
+        if u.near:
+            # the question is about something the base does not hold ("宠物护照"): say so, and show the near
+            # entry only as a button, never as the answer
+            near = self.kb.get(u.near)
+            ctx.choices = [u.near] if near else []
+            rows = [[Button(f"查看：{near.name}"[:40], f"pick:{near.id}:overview")]] if near else []
+            rows.append(self.ticket_button())
+            html = self.renderer.render(
+                "not_in_base.html.j2", subject=u.foreign_words, act=u.near_act, near=near
+            )
+            res.replies.append(Reply(html, rows))
+            self.contexts.put(user_id, ctx)
+            return res
+        # suggestions only when the question had a subject of its own to be near to
+        ctx.choices = [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN] if u.subject else []
+        suggestions = [self.kb.get(i) for i in ctx.choices]
+        rows = [[Button(e.name[:40], f"pick:{e.id}:overview")] for e in suggestions]
+        rows.append(self.ticket_button())
+        res.replies.append(Reply(self.renderer.render("nomatch.html.j2", suggestions=suggestions), rows))
+        self.contexts.put(user_id, ctx)
+        return res
+
+    def _centre(self, res: DialogueResult) -> DialogueResult:
+        if res.understanding is not None:
+            res.understanding.topic = "centre"
+        res.replies.append(Reply(self.renderer.render("centre.html.j2", centre=self.kb.service_centre)))
+        res.answered = True
+        return res
+
+    def _render_followup_needed(self, aspect: str | None) -> str:
+        return self.renderer.render("followup_needed.html.j2", aspect=aspect, centre=self.kb.service_centre)
+
+    def _hotlines(self, kind: str | None) -> list:
+        """The local numbers that fit this kind of danger (all of them when none is marked for it)."""
+        words = _HOTLINE_WORDS.get(kind or "", ())
+        fit = [h for h in self.kb.hotlines.values() if any(w in h.for_ + h.name for w in words)]
+        return fit
 
     def _answer(
-        self, user_id: str, ctx: Context, entry_id: str, aspect: str | None, res: DialogueResult
+        self,
+        user_id: str,
+        ctx: Context,
+        entry_id: str,
+        aspect: str | None,
+        res: DialogueResult,
+        *,
+        aspects: list[str] | None = None,
+        text: str | None = None,
     ) -> DialogueResult:
-        res.replies.append(self.answer(entry_id, aspect))
+        entry = self.kb.get(entry_id)
+        kind = "exemption" if entry is not None and entry.kind == "exemption" else "item"
+        asked_item = None
+        if kind == "exemption" and res.understanding is not None:
+            asked_item = self.matcher.named_item(res.understanding, entry_id)
+            if asked_item is None and ctx.last_target in getattr(entry, "items", ()):
+                asked_item = ctx.last_target  # "需要带离职证明吗" while talking about 失业保险金
+        aspects = [a for a in (aspects or []) if a in ASPECT_LABELS] or [aspect or "overview"]
+        if aspect and aspect not in aspects:
+            aspects = [aspect]
+        res.replies.append(self.answer(entry_id, aspect, aspects=aspects, asked_item=asked_item))
+        # the understanding after context: what was actually answered
+        base = res.understanding or Understanding(text=text or "", normalized="", corrected="", intent=kind)
+        res.understanding = replace(
+            base,
+            intent=kind,
+            target=entry_id,
+            aspect=None if kind == "exemption" else aspect or "overview",
+            aspects=[] if kind == "exemption" else aspects,
+            score=base.score if base.target == entry_id else max(base.score, ctx.last_score or 0.0),
+        )
         res.answered = True
+        if base.target == entry_id:
+            ctx.last_score = base.score
         ctx.last_target, ctx.last_aspect = entry_id, aspect
-        ctx.choices, ctx.unanswered = [], None
+        ctx.choices, ctx.unanswered, ctx.urgent = [], None, False
         self.contexts.put(user_id, ctx)
         return res
 
@@ -178,6 +354,8 @@ class Dialogue:
             return self._answer(user_id, ctx, parts[1], parts[2], res)
         if parts[0] == "t":
             res.start_ticket = res.source_question = ctx.unanswered or ""
+            # the emergency's own offer: the ticket is urgent (the ticket side creates it under the urgent SLA)
+            res.urgent = parts[1:] == ["urgent"] or ctx.urgent
             return res
         res.replies.append(Reply("这个按钮已过期，请重新提问。"))
         return res

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import KnowledgeBase
 from bot.core.text.correct import Corrector
+from bot.core.text.function import FUNCTION_CHARS, subject_chars
 from bot.core.text.lexicon import everyday_words, unseen_weight
 from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
@@ -32,14 +33,39 @@ from .index import GramIndex, grams
 ACCEPT = 0.5
 # Confidence a match needs to win over a weak appeal cue ("…坏了", "希望…")
 ACCEPT_OVER_APPEAL = 0.8
+# ... and in a long message (a story more often than a question)
+ACCEPT_LONG_OVER_APPEAL = 0.9
 # Above this confidence the best match is answered directly unless a runner-up ties with it
 AMBIGUOUS_BELOW = 0.8
 TIE_GAP = 0.02
+# A match through a keyword (weight < 1) needs at least this much of the keyword in the question
+KEYWORD_MIN_COVERAGE = 0.3
 # Runners-up within this distance of the best make the dialogue ask which one was meant.
 AMBIGUOUS_GAP = 0.1
 
-_STOP_CHARS = set("的了吗呢吧啊呀哦嘛我你他她它们是在有个这那想要去能会就都也还把被给让和与或及等么啥咋怎")
 _PAREN = re.compile(r"[（(].*?[）)]")
+# parts of speech (jieba's tags) of the everyday words that name things
+# (places, organisations and names — 广东, 民政局, 车管所 — say where or who, not what: they are not subjects)
+_NOUN_POS = frozenset({"n", "nz", "vn", "j", "an", "eng"})
+# nouns that can say what kind of thing is asked about, places and names included ("深圳户口", "律师执业证")
+_MODIFIER_POS = _NOUN_POS | {"nr", "ns", "nt", "nrt"}
+# parts of speech that never name a subject: numerals, quantifiers, pronouns, adverbs, prepositions,
+# conjunctions, particles, time and direction words, interjections
+_WEAK_POS = frozenset(
+    {"m", "mq", "q", "r", "d", "p", "c", "u", "uj", "ul", "t", "f", "y", "e", "o", "ad", "zg"}
+)
+# above this confidence a noun before the entry's words is taken as detail, not as another subject
+MODIFIER_SURE = 0.95
+# ... and only in a short question: a long one carries its subject in many words
+MODIFIER_MAX_CHARS = 16
+# one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
+_DOING_CHARS = frozenset("办打考开领上补换做")
+_GLUE = FUNCTION_CHARS | _DOING_CHARS
+# a document lost or damaged (canonical forms of 丢了, 坏了)
+_LOSS_WORDS = ("丢失", "损坏")
+# a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
+# this many entries in a small base)
+SUBJECT_SHARE, SUBJECT_MIN_ENTRIES = 0.07, 3
 
 
 @dataclass
@@ -63,16 +89,40 @@ class Understanding:
     ambiguous: bool = False
     empty: bool = False
     content: str = ""  # the words that name the subject, once question words are stripped
+    urgent: bool = False  # an emergency: someone is in danger now
+    # every aspect asked, the main one (`aspect`) first: "要什么材料 多少钱" asks two
+    aspects: list[str] = field(default_factory=list)
+    # the words that give the message a subject of its own (bigrams), once question, aspect, generic and
+    # function words are gone: empty for "那要多少钱" or "多久能拿到", which follow up on the conversation
+    subject: list[str] = field(default_factory=list)
+    # the subject has a noun the knowledge base has never seen ("宠物" in 宠物护照): it is about something else
+    foreign: bool = False
+    bare: bool = False  # digits only ("2"): not a question
+    emergency: str | None = None  # the kind of danger (intents/emergency.yaml) when urgent
+    # the entry the question came close to when its key subject is something the base does not hold
+    # ("宠物护照" -> passport): offered as a button, never answered
+    near: str | None = None
+    foreign_words: str = ""  # the words of that subject, for the answer that says so
+    near_act: bool = False  # those words are an act the near entry is not about ("注销")
+    # what a message that names no entry is about: "centre" (the service centre's address, hours...) or
+    # "status" (the person's own 诉求); its intent in the contract stays `unknown`
+    topic: str | None = None
 
     def as_contract(self) -> dict:
-        return {
+        out = {
             "text": self.text,
             "intent": self.intent,
             "target": self.target,
             "aspect": self.aspect,
             "score": round(self.score, 4),
             "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in self.candidates],
+            "urgent": self.urgent,
         }
+        if self.topic:
+            out["topic"] = self.topic
+        if len(self.aspects) > 1:
+            out["aspects"] = self.aspects
+        return out
 
 
 def _phrases_of(entry) -> list[tuple[str, float]]:  # noqa: ANN001
@@ -171,12 +221,20 @@ class Matcher:
         self.cues = cues or load_cues(intents_dir)
         entries = list(kb.entries.values())
         self.ids = [e.id for e in entries]
+        self._pos = {e.id: i for i, e in enumerate(entries)}
         self.kinds = [e.kind for e in entries]
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
         raw, compacted = _entry_phrases(entries)
         self.corrector = Corrector(
-            raw.text, kb.synonyms, kb.abbreviations, kb.confusables, protect=raw.text, compacted=True
+            raw.text,
+            kb.synonyms,
+            kb.abbreviations,
+            kb.confusables,
+            protect=raw.text,
+            compacted=True,
+            latin_phrases=kb.latin,
+            latin_stopwords=kb.latin_stopwords,
         )
         phrases = _with_canonical(raw, self.corrector)
         self.index = GramIndex(phrases.entry, phrases.text, phrases.weight, len(entries))
@@ -184,6 +242,13 @@ class Matcher:
         protected = {t for t in phrases.text if len(t) >= 3}
         self._strip = PhraseTrie([*protected, *self.cues.strip_words])
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
+        self._non_subject = PhraseTrie(self.cues.non_subject_words)
+        self._people = frozenset(self.cues.people_words)
+        self._actions = PhraseTrie(self.cues.actions)
+        # bigrams of the generic kinds of procedure (备案, 登记, 许可…)
+        self._generic_procedures = frozenset(
+            w[i : i + 2] for w in self.cues.generic_procedures for i in range(len(w) - 1)
+        )
         # names and aliases of entries, masked before appeal cues are counted: "无违法违规证明" names a
         # certificate, it does not report a violation
         self._names = PhraseTrie(
@@ -200,33 +265,80 @@ class Matcher:
         if not flat:
             u.empty = True
             return u
+        # emergencies first: read in the person's own words and after fixing typos (媒气 → 煤气)
+        own = fixed.replace(" ", "")
+        raw_flat = norm.replace(" ", "")
+        danger = self.cues.emergency.kind(raw_flat) or (own != raw_flat and self.cues.emergency.kind(own))
+        if danger:
+            u.intent, u.urgent, u.emergency = "appeal", True, danger
+            return u
+        if flat.isdigit():
+            # "2", "12345": a number on its own is not a question (a pending choice is the dialogue's to pick)
+            u.bare = True
+            return u
         kind = self.cues.smalltalk_kind(flat)
         if kind:
             u.intent, u.smalltalk = "smalltalk", kind
             return u
 
-        # cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
-        own = fixed.replace(" ", "")
-        u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
+        if self.cues.topics.is_status(own):
+            u.topic = "status"
+            return u
         content = u.content = self.content(corrected)
+        u.subject, u.foreign = self.subject(content)
+        # appeal cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
+        topics = self.cues.topics
         ranked = self._rank(content, flat)
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
+        u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
+        if (
+            topics.names_centre(own)
+            and topics.centre_ask(own)
+            and u.appeal_score < self.cues.appeal_weak_threshold
+        ):
+            # about the centre itself unless an entry is named as well: "政务服务中心几点下班", "大厅在几楼"
+            # (but "政务服务中心能办护照吗" is about 护照)
+            rest = self.subject(topics.centre_ask_re.sub(" ", topics.centre_name_re.sub(" ", content)))[0]
+            named = top is not None and top[1] >= ACCEPT and len(self.unexplained(rest, top[0])) < len(rest)
+            if not named:
+                u.topic = "centre"
+                return u
         strong_appeal = u.appeal_score >= self.cues.appeal_threshold
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
         # a weak appeal cue gives way only to a match we are sure of
         needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
+        long_story = self.cues.is_long(own) and not self.cues.asks_how(own)
+        if long_story and (weak_appeal or self.cues.is_statement(own, text or "")):
+            # a long story with a problem in it, or that asks nothing, is a 诉求 unless clearly not
+            needed = ACCEPT_LONG_OVER_APPEAL
+            weak_appeal = True
         if top and top[1] >= needed and not strong_appeal:
             ei, score, phrase = top
             u.target, u.score = self.ids[ei], score
             u.intent = "exemption" if self.kinds[ei] == "exemption" else "item"
             if u.intent == "item":
-                u.aspect = self.cues.aspect(self._mask(fixed.replace(" ", ""), ei))
+                masked = self._mask(fixed.replace(" ", ""), ei)
+                u.aspect = self.cues.aspect(masked)
+                u.aspects = self.cues.aspects_asked(masked) or [u.aspect]
             # ask which one when a runner-up ties with the best ("公积金": rent, purchase or retirement?), or is
             # close behind a best that is not sure of itself
             gap = score - ranked[1][1] if len(ranked) > 1 and ranked[1][1] >= ACCEPT else 1.0
             u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
+            modifier = self._modifier(corrected, ei, phrase, u.subject) if score < MODIFIER_SURE else None
+            act = None if modifier else self._other_act(flat, ei)
+            if not modifier and not act and score < MODIFIER_SURE:
+                modifier = self._only_generic(u.subject, ei)
+            if modifier or act:
+                # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card,
+                # "个体户注销" not 个体工商户设立登记
+                u.near, u.foreign_words, u.near_act = u.target, modifier or act or "", act is not None
+                u.intent, u.target, u.aspect, u.aspects, u.ambiguous = "unknown", None, None, [], False
         elif weak_appeal or strong_appeal:
+            u.intent = "appeal"
+            u.score = top[1] if top else 0.0
+        elif self.cues.is_statement(own, text or "") and u.subject:
+            # a statement that asks nothing and names no entry tells of something: "驾校收了钱两个月都没安排练车"
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
         else:
@@ -241,6 +353,180 @@ class Matcher:
         out = self._strip.sub(corrected, lambda w: " " if w in self._strip_only else w)
         return " ".join(out.split())
 
+    def subject(self, content: str) -> tuple[list[str], bool]:
+        """The bigrams that give a question a subject of its own, and whether one of them is a noun the base
+        has never seen. Question, aspect and generic words and function characters are removed first; of what
+        is left, a bigram names something when it is an everyday noun ("房子", "宠物") or a word the base uses
+        for only a few entries ("离婚", "落户"). Verbs of doing, numbers and quantities name nothing."""
+        rest = self._non_subject.sub(content, lambda w: " ")
+        lexicon = everyday_words()
+        gram_id, post_off = self.index.gram_id, self.index.post_off
+        few = max(SUBJECT_MIN_ENTRIES, int(SUBJECT_SHARE * self.index.n_entries))
+        found: list[str] = []
+        foreign = False
+        for run in rest.split():
+            for i in range(len(run) - 1):
+                g = run[i : i + 2]
+                pos = lexicon.get(g)
+                if pos is None and (g[0] in _GLUE or g[1] in _GLUE):
+                    continue  # across a particle, a pronoun or a verb of doing: "的护", "那在", "上办"
+                if pos in _WEAK_POS or (g[0] in FUNCTION_CHARS and g[1] in FUNCTION_CHARS):
+                    continue  # numbers, pronouns, adverbs, time words: "一年", "这个", "马上"
+                nounish = pos in _NOUN_POS
+                gid = gram_id.get(g)
+                specific = gid is not None and int(post_off[gid + 1] - post_off[gid]) <= few
+                if nounish or specific:
+                    found.append(g)
+                    foreign = foreign or (nounish and gid is None)
+        return found, foreign
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def entry_grams(self, ei: int) -> frozenset[str]:
+        """The bigrams of every phrase (raw and canonical) that names entry ei."""
+        out: set[str] = set()
+        idx = self.index
+        for p in range(int(idx.entry_start[ei]), int(idx.entry_start[ei + 1])):
+            t = idx.phrase_text[p]
+            out.update(t[i : i + 2] for i in range(len(t) - 1))
+        return frozenset(out)
+
+    def unexplained(self, subject: list[str], ei: int) -> list[str]:
+        """The subject bigrams that entry ei's phrases do not contain."""
+        grams = self.entry_grams(ei)
+        return [g for g in subject if g not in grams]
+
+    def _modifier(self, flat: str, ei: int, phrase: int, subject: list[str]) -> str | None:
+        """A noun right before the words that name entry ei, that the entry does not explain, in a short
+        question that has nothing else the entry explains: it says which kind of thing is asked about ("宠物"
+        in 宠物护照, "律师" in 律师执业证, "异地" in 异地办身份证). A question that also names the entry some
+        other way ("美术培训班要办学许可证吗") is taken at its word."""
+        if self.kinds[ei] == "exemption" or len(flat) > MODIFIER_MAX_CHARS:
+            return None
+        text = self.index.phrase_text[phrase]
+        start, end = 0, 0  # the longest piece of the matched phrase in the question
+        for i in range(len(flat) - 1):
+            j = i + 2
+            while j <= len(flat) and flat[i:j] in text:
+                j += 1
+            if j - 1 - i > end - start:
+                start, end = i, j - 1
+        if end - start < 2 or start < 2:
+            return None
+        grams = self.entry_grams(ei)
+        while end - start > 2 and flat[start : start + 2] not in grams:
+            start += 1  # a character shared by chance: the 师 of 律师 in 医师执业证书
+        if start < 2:
+            return None
+        while end < len(flat) and flat[end - 1 : end + 1] in grams:
+            end += 1  # the entry's words go on past the matched phrase: 执业 + 证
+        at = start - 2
+        if flat[start - 1] in _DOING_CHARS:
+            at -= 1  # "异地办身份证", "宠物打疫苗"
+        if at < 0 or " " in flat[at:start]:
+            return None
+        g = flat[at : at + 2]
+        if g in grams or any(flat[: at + 2].endswith(w) for w in self._people):
+            return None  # explained, or a person or place ("新房子开通天然气")
+        lexicon = everyday_words()
+        # the longest everyday noun ending there: "自行车" in 电动自行车上牌, "律师" in 律师执业证
+        ends = (at + 2, at + 3) if at + 3 <= start + 1 else (at + 2,)
+        for stop, size in ((e, n) for e in ends for n in (4, 3, 2)):
+            # a noun may share its last character with the entry's words: 自行车 + 车上牌
+            w = flat[max(0, stop - size) : stop]
+            if len(w) != size or " " in w or lexicon.get(w) not in _MODIFIER_POS or w in self._people:
+                continue
+            if all(w[i : i + 2] in grams for i in range(len(w) - 1)):
+                continue
+            begin = stop - size
+            if begin > 0 and flat[begin - 1] in _DOING_CHARS:
+                return None  # the object of a clause of its own: "开饭店 | 消防检查", "想开美术 | 培训班"
+            # anything else in the question the entry explains (outside the compound "电动自行车上牌") means
+            # the question names the entry some other way
+            named = set(subject)
+            for k in range(len(flat) - 1):
+                if (k < begin - 2 or k >= end) and flat[k : k + 2] in grams and flat[k : k + 2] in named:
+                    return None
+            return w
+        return None
+
+    def unexplained_by(self, entry_id: str, u: Understanding) -> list[str]:
+        """The subject bigrams of a message that an entry's words do not contain."""
+        if entry_id not in self._pos:
+            return list(u.subject)
+        return self.unexplained(u.subject, self._pos[entry_id])
+
+    def _only_generic(self, subject: list[str], ei: int) -> str | None:
+        """A noun the entry does not explain, when all the entry explains of the question is a generic kind of
+        procedure ("养老院怎么备案" matched 异地就医备案 only through 备案): the question is about that noun."""
+        if self.kinds[ei] == "exemption" or not subject:
+            return None
+        grams = self.entry_grams(ei)
+        explained = [g for g in subject if g in grams]
+        if not explained or any(g not in self._generic_procedures for g in explained):
+            return None
+        lexicon = everyday_words()
+        nouns = [g for g in subject if g not in grams and lexicon.get(g) in _MODIFIER_POS]
+        return nouns[0] if nouns else None
+
+    def _other_act(self, flat: str, ei: int) -> str | None:
+        """An act the question asks for that entry ei is not about ("注销" asked of 个体工商户设立登记): the
+        first such act, or None when the entry's own words name one of the question's acts (or it names none)."""
+        found = self._actions.findall(flat)
+        if not found or self.kinds[ei] == "exemption":
+            return None
+        kinds = self.cues.actions
+        if {kinds[w] for w in found} & self._entry_acts(ei):
+            return None
+        return found[0]
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _entry_acts(self, ei: int) -> frozenset[int]:
+        idx = self.index
+        texts = [idx.phrase_text[p] for p in range(int(idx.entry_start[ei]), int(idx.entry_start[ei + 1]))]
+        entry = self.kb.get(self.ids[ei])
+        texts.append(compact(entry.summary))
+        return frozenset(self.cues.actions[a] for t in texts for a in self._actions.findall(t))
+
+    def mentions_material(self, entry_id: str | None, text: str) -> bool:
+        """Whether a message names one of an entry's materials ("户口本要带吗" about 身份证首次申领: 居民户口簿)."""
+        entry = self.kb.get(entry_id) if entry_id else None
+        if entry is None or entry.kind == "exemption":
+            return False
+        flat = text.replace(" ", "")
+        if self._actions.findall(flat) or any(w in flat for w in _LOSS_WORDS):
+            return False  # an act on the document itself ("医保卡丢了怎么办") is that document's own service
+        for m in entry.materials:
+            name = compact(_PAREN.sub("", m.name))
+            pieces = {name} if len(name) <= 3 else {name[i : i + 3] for i in range(len(name) - 2)}
+            if any(p in flat for p in pieces if len(p) >= 2):
+                return True
+        return False
+
+    def explains(self, entry_id: str | None, u: Understanding) -> bool:
+        """Whether an entry's own words cover most of a message's subject (a follow-up on that entry)."""
+        if entry_id is None or entry_id not in self._pos:
+            return False
+        if not u.subject:
+            return True
+        missing = self.unexplained(u.subject, self._pos[entry_id])
+        return len(missing) * 2 <= len(u.subject)
+
+    def named_item(self, u: Understanding, exemption_id: str) -> str | None:
+        """The item or 一件事 a question about a 免证明 entry also names ("办低保还要开收入证明吗" -> dibao), if
+        one is named with confidence."""
+        if exemption_id not in self._pos:
+            return None
+        rest = u.content
+        for part in self._mask_parts(self._pos[exemption_id]):
+            rest = rest.replace(part, " ")
+        rest = " ".join(rest.replace("证明", " ").split())
+        if len(subject_chars(rest)) < 2:
+            return None
+        for ei, score, _ in self._rank(rest, rest.replace(" ", "")):
+            if self.kinds[ei] != "exemption":
+                return self.ids[ei] if score >= ACCEPT else None
+        return None
+
     # -- scoring -----------------------------------------------------------------------------------------
     def _rank(self, content: str, flat: str) -> list[tuple[int, float, int]]:
         """Candidates best first: (entry index, calibrated confidence, best phrase index)."""
@@ -252,7 +538,12 @@ class Matcher:
         for n, (ei, raw, phrase, feats) in enumerate(scored):
             others = raws[:n] + raws[n + 1 :]
             margin = raw - max(others) if others else raw
-            out.append((ei, _confidence(raw, feats, margin), phrase))
+            conf = _confidence(raw, feats, margin)
+            if feats[0] < KEYWORD_MIN_COVERAGE and self.index.phrase_weight[phrase] < 1.0:
+                # matched only through a small part of a keyword (a life situation such as "签证要完税证明"):
+                # the entry is near, not what is asked
+                conf = min(conf, ACCEPT - 0.01)
+            out.append((ei, conf, phrase))
         out.sort(key=lambda t: -t[1])
         return out
 
@@ -294,7 +585,7 @@ class Matcher:
             if g not in idf:
                 if len(g) == 2:
                     w *= unseen_weight(g)
-                elif g in _STOP_CHARS:
+                elif g in FUNCTION_CHARS:
                     w = 0.0
             total += w
         return total

@@ -64,17 +64,37 @@ class Renderer:
                 ctx["parts"] = [self.kb.items[i] for i in entry.items if i in self.kb.items]
         return ctx
 
-    def answer(self, entry: Entry, aspect: str | None) -> str:
+    def answer(
+        self,
+        entry: Entry,
+        aspect: str | None,
+        *,
+        aspects: list[str] | None = None,
+        asked_item: str | None = None,
+    ) -> str:
+        """The answer about one entry: one aspect, several (`aspects`, each in its own section), or for a 免证明
+        entry whether the item the person named (`asked_item`) is covered."""
+        aspect = aspect if aspect in ASPECT_LABELS else "overview"
+        several = tuple(a for a in dict.fromkeys(aspects or ()) if a in ASPECT_LABELS)
+        if len(several) < 2 or entry.kind == "exemption":
+            several = ()
+        if entry.kind != "exemption":
+            asked_item = None
         # the knowledge base is immutable while the process runs, so an answer is rendered once
-        key = (entry.id, aspect)
+        key = (entry.id, aspect, several, asked_item)
         html = self._answers.get(key)
         if html is None:
-            html = self._answers[key] = self._render_answer(entry, aspect)
+            html = self._answers[key] = self._render_answer(entry, aspect, several, asked_item)
         return html
 
-    def _render_answer(self, entry: Entry, aspect: str | None) -> str:
+    def _render_answer(
+        self, entry: Entry, aspect: str, several: tuple[str, ...], asked_item: str | None
+    ) -> str:
         ctx = self.entry_context(entry)
         if entry.kind == "exemption":
-            return self.render("exemption.html.j2", **ctx)
-        aspect = aspect if aspect in ASPECT_LABELS else "overview"
-        return self.render(f"item/{aspect}.html.j2", aspect=aspect, **ctx)
+            asked = self.kb.get(asked_item) if asked_item else None
+            covered = asked is not None and asked.id in entry.items
+            return self.render("exemption.html.j2", asked=asked, covered=covered, **ctx)
+        if several:
+            return self.render("item/multi.html.j2", aspects=list(several), section=True, **ctx)
+        return self.render(f"item/{aspect}.html.j2", aspect=aspect, section=False, **ctx)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.core.resources import data_dir
 
-from .models import AppealCategory, Bundle, Department, Entry, Exemption, Item
+from .models import AppealCategory, Bundle, Department, Entry, Exemption, Hotline, Item, ServiceCentre
 
 
 class KnowledgeError(Exception):
@@ -35,9 +35,15 @@ class KnowledgeBase:
     exemptions: dict[str, Exemption] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
     appeal_categories: dict[str, AppealCategory] = field(default_factory=dict)
+    service_centre: ServiceCentre | None = None
+    hotlines: dict[str, Hotline] = field(default_factory=dict)  # name -> number, in file order
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     confusables: dict[str, str] = field(default_factory=dict)
+    # Chinese term -> the English words or multi-word pinyin people type for it ("business license")
+    latin: dict[str, list[str]] = field(default_factory=dict)
+    # English words that name nothing ("i", "my", "how"), dropped before matching
+    latin_stopwords: list[str] = field(default_factory=list)
     # raw YAML of files owned by other parts of the core (e.g. sla.yaml), keyed by file stem
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,15 +72,17 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "exemptions": Exemption,
     "departments": Department,
     "appeal_categories": AppealCategory,
+    "hotlines": Hotline,
 }
 _TARGET = {
+    "hotlines": "hotlines",
     "items": "items",
     "bundles": "bundles",
     "exemptions": "exemptions",
     "departments": "departments",
     "appeal_categories": "appeal_categories",
 }
-_MAPPINGS = {"synonyms", "abbreviations", "confusables"}
+_MAPPINGS = {"synonyms", "abbreviations", "confusables", "latin"}
 
 
 def _fmt_validation(err: ValidationError) -> list[str]:
@@ -127,13 +135,31 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                 else:
                     kb.meta.update(body)
                 continue
+            if section == "latin_stopwords":
+                if not isinstance(body, list) or not all(isinstance(w, str) and w.strip() for w in body):
+                    problems.append(f"{rel}: latin_stopwords 必须是非空字符串的列表")
+                else:
+                    kb.latin_stopwords.extend(w.strip().lower() for w in body)
+                continue
+            if section == "service_centre":
+                if not isinstance(body, dict):
+                    problems.append(f"{rel}: service_centre 必须是映射")
+                    continue
+                if kb.service_centre is not None:
+                    problems.append(f"{rel}: service_centre 重复定义")
+                    continue
+                try:
+                    kb.service_centre = ServiceCentre.model_validate(body)
+                except ValidationError as exc:
+                    problems.extend(f"{rel}: service_centre: {m}" for m in _fmt_validation(exc))
+                continue
             if section in _MAPPINGS:
                 if not isinstance(body, dict):
                     problems.append(f"{rel}: {section} 必须是映射")
                     continue
                 target = getattr(kb, section)
                 for k, v in body.items():
-                    if section == "synonyms":
+                    if section in ("synonyms", "latin"):
                         if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
                             problems.append(f"{rel}: synonyms.{k}: 必须是字符串列表")
                             continue

@@ -41,6 +41,21 @@ class TimeLimit(Strict):
     promised: int = Field(ge=0)
     promised_unit: DayUnit = "工作日"
     note: str = ""
+    # the time of year when the item can (or must) be done, for items that have one: 企业年报 "每年1月1日至
+    # 6月30日"; shown before the processing time, which says nothing about when to apply
+    window: str = ""
+
+
+class Benefit(Strict):
+    """What a person receives, for items that pay something (津贴, 补贴, 保险金): "多少钱" asks this, not a
+    fee."""
+
+    standard: (
+        str  # the amount or how it is computed, e.g. "按本人失业前缴费年限，每月为当地最低工资标准的90%"
+    )
+    paid: str = ""  # how and how often it is paid
+    duration: str = ""  # for how long it is paid, where that is limited ("最长24个月")
+    note: str = ""
 
 
 class Fee(Strict):
@@ -92,6 +107,7 @@ class Item(EntryBase):
     materials: list[Material] = Field(min_length=1)
     time_limit: TimeLimit
     fee: Fee
+    benefit: Benefit | None = None
     locations: list[Location] = Field(min_length=1)
     online: Online
     process: list[str] = Field(min_length=1)
@@ -122,6 +138,28 @@ class Department(Strict):
     address: str
     phone: str
     hours: str
+
+
+class ServiceCentre(Strict):
+    """The service centre of the district: where it is and when it is open (knowledge/centre.yaml)."""
+
+    name: str
+    address: str
+    hours: list[str] = Field(min_length=1)
+    phone: str
+    transport: list[str] = []
+    parking: str = ""
+    holidays: str = ""
+    accessibility: str = ""
+    notes: list[str] = []
+
+
+class Hotline(Strict):
+    """A number to call at once, shown with emergencies: 燃气抢修, 供电, 供水 and the like."""
+
+    name: str
+    number: str = Field(pattern=r"^[0-9][0-9-]{2,}$")
+    for_: str = Field(default="", alias="for")  # what it is for, e.g. 燃气泄漏、闻到燃气味
 
 
 class AppealCategory(Strict):

@@ -12,19 +12,19 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .function import FUNCTION_CHARS
 from .lexicon import everyday_words
 from .normalize import compact, has_cjk
 from .pinyin import full_pinyin, fuzzy_readings
 from .trie import PhraseTrie
 
-# grammatical characters are never the typo: "孩子上小学的手续" must not become "…地手续"
-_FUNCTION_CHARS = frozenset(
-    "的地得了着过吗呢吧啊呀哦嘛么我你他她它们是在有个这那和与或及把被给让就都也还又很"
-)
 # most windows a query may try to correct; typos sit in the few words that name the subject
 MAX_WINDOWS = 40
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_RUN = re.compile(r"[a-z]+")
+# marks the Chinese that replaced latin words, so neighbouring replacements can be joined
+_MARK = "\x00"
+_JOINED = re.compile(r"\x00\s*\x00")
 
 
 def _cjk_substrings(texts: list[str], sizes: tuple[int, ...]) -> dict[int, set[str]]:
@@ -68,6 +68,8 @@ class Corrector:
         protect: Iterable[str] = (),
         *,
         compacted: bool = False,
+        latin_phrases: dict[str, list[str]] | None = None,
+        latin_stopwords: Iterable[str] = (),
     ):
         """phrases and protect: texts of the knowledge base; `compacted` says they are already compact()
         (the matcher compacts each text once and passes the same strings everywhere)."""
@@ -122,16 +124,49 @@ class Corrector:
                 self.latin.setdefault(full_pinyin(w), w)
         for k, v in abbreviations.items():
             self.latin[k.lower()] = compact(v)
+        # English words and multi-word pinyin ("business license", "gjj zufang tiqu"): phrases of whole latin
+        # words, matched across the spaces and apostrophes normalisation leaves ("driver s license")
+        phrases: dict[str, str] = {}
+        for zh, variants in (latin_phrases or {}).items():
+            for v in variants:
+                words = _LATIN_RUN.findall(v.lower())
+                if words:
+                    phrases.setdefault(" ".join(words), compact(zh))
+        for w in latin_stopwords:
+            phrases.setdefault(" ".join(_LATIN_RUN.findall(w.lower())), "")
+        phrases.pop("", None)
+        # looked up by the letters alone: "driver s license", "driverslicense" and "drivers license" are one
+        self._latin_phrases = {p.replace(" ", ""): zh for p, zh in phrases.items()}
+        self._latin_phrase_re = (
+            re.compile(
+                r"(?<![a-z])(?:"
+                + "|".join(
+                    r"[\s]*".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True)
+                )
+                + r")(?![a-z])"
+            )
+            if phrases
+            else None
+        )
 
     # -- steps -------------------------------------------------------------------------------------------
     def fix_confusables(self, text: str) -> str:
         return self._confusables.sub(text, self.confusables.__getitem__)
 
+    def expand_latin_phrases(self, text: str) -> str:
+        """English words and multi-word pinyin into the Chinese term they stand for."""
+        if self._latin_phrase_re is None or not _LATIN_RUN.search(text):
+            return text
+        return self._latin_phrase_re.sub(
+            lambda m: _MARK + self._latin_phrases.get("".join(_LATIN_RUN.findall(m.group(0))), "") + _MARK,
+            text,
+        )
+
     def expand_latin(self, text: str) -> str:
         def sub(m: re.Match[str]) -> str:
             run = m.group(0)
             if run in self.latin:
-                return self.latin[run]
+                return _MARK + self.latin[run] + _MARK
             # "shebaoka" = "shebao" + "ka": greedy longest-prefix split, all parts known or none replaced
             out, i = [], 0
             while i < len(run):
@@ -142,9 +177,11 @@ class Corrector:
                         break
                 else:
                     return run
-            return "".join(out)
+            return _MARK + "".join(out) + _MARK
 
-        return _LATIN_RUN.sub(sub, text)
+        # words typed in latin letters and spelt out in Chinese are one phrase again: "gjj goufang tiqu" ->
+        # 公积金购房提取, not three runs that share no bigram
+        return _JOINED.sub("", _LATIN_RUN.sub(sub, text)).replace(_MARK, "")
 
     def fix_homophones(self, text: str) -> str:
         budget = [MAX_WINDOWS]  # shared by all runs of the message: bounded work on long, rambling ones
@@ -221,7 +258,7 @@ class Corrector:
         similar-sounding one, and only a character that looked wrong in context."""
         vocab = self.vocab
         for n, ch in enumerate(window):
-            if not suspicious[n] or ch in _FUNCTION_CHARS:
+            if not suspicious[n] or ch in FUNCTION_CHARS:  # grammar is never the typo
                 continue
             head, tail = window[:n], window[n + 1 :]
             for alt in self._alike(ch):
@@ -239,7 +276,7 @@ class Corrector:
 
     def fix(self, text: str) -> str:
         """Normalised query text with mistakes fixed (spaces between runs are kept)."""
-        return self.fix_homophones(self.expand_latin(self.fix_confusables(text)))
+        return self.fix_homophones(self.expand_latin(self.expand_latin_phrases(self.fix_confusables(text))))
 
     def correct(self, text: str) -> str:
         """Normalised query text -> corrected, canonical text."""

@@ -36,6 +36,8 @@ class Draft:
     phone: str | None = None
     anonymous: bool | None = None
     source_question: str | None = None
+    # the assistant recognised an emergency: filed under the urgent policy whatever the words
+    urgent: bool = False
     # editing from the summary: after the field is answered, go back to the summary
     return_to_summary: bool = False
     # what the person typed at the phone step that is not a phone number (shown back to them)

@@ -89,7 +89,7 @@ class IntakeFlow:
 
     # ------------------------------------------------------------------ public API
     async def start(
-        self, msg: Incoming, description: str, *, source_question: str | None = None
+        self, msg: Incoming, description: str, *, source_question: str | None = None, urgent: bool = False
     ) -> list[Reply]:
         """Begin intake for msg.user_id with `description` (the appeal message or the unanswered question).
 
@@ -98,7 +98,7 @@ class IntakeFlow:
         """
         async with self._lock(msg.user_id):
             source = words.clean_text(source_question)[:MAX_DESCRIPTION] if source_question else ""
-            draft = Draft(source_question=source or None)
+            draft = Draft(source_question=source or None, urgent=urgent)
             notes: list[str] = []
             text = words.clean_text(description)
             if words.meaningful(text) >= MIN_MEANINGFUL:
@@ -345,7 +345,7 @@ class IntakeFlow:
                 phone=draft.phone,
                 anonymous=bool(draft.anonymous),
                 source_question=draft.source_question,
-                priority=self.service.policies.priority_of(draft.description),
+                priority=self._priority(draft),
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
@@ -389,11 +389,13 @@ class IntakeFlow:
             "department": self._department(draft.category) if draft.category else "",
             "max_description": MAX_DESCRIPTION,
             "max_place": MAX_PLACE,
-            "urgent": draft.step == Step.SUMMARY
-            and self.service.policies.priority_of(draft.description) == "urgent",
+            "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
             "phone_error": draft.phone_error,
         }
         return self._reply(TEMPLATES[draft.step], self._buttons(draft), **ctx)
+
+    def _priority(self, draft: Draft) -> str:
+        return "urgent" if draft.urgent else self.service.policies.priority_of(draft.description)
 
     def _buttons(self, draft: Draft) -> list[list[Button]]:
         b = self._button
