@@ -8,6 +8,7 @@ Exit codes: 0 done; 1 the command ran and found problems (e.g. `check`); 2 the a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -46,4 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`… | head`): nothing more to say, and nothing is wrong
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush stays quiet
+        return 0
     return 2
