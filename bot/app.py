@@ -23,6 +23,8 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
+    from bot.core.storage import Store
+    from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets import SqliteTicketStore
 
 log = logging.getLogger(__name__)
@@ -93,11 +95,55 @@ def load_answering(paths: DataPaths) -> Answering:
     return Answering(kb=kb, matcher=Matcher(kb, cues), renderer=renderer, templates_dir=paths.templates)
 
 
+def database_target(settings: Settings) -> DatabaseTarget:
+    """The database the settings name (DATABASE_URL, else DATABASE_PATH); a StartupError when it names none."""
+    from bot.core.storage import StoreOpenError
+    from bot.core.storage.engines import database_target as target_of
+
+    try:
+        return target_of(settings.database)
+    except StoreOpenError as exc:
+        raise StartupError(str(exc)) from None
+
+
+async def open_database(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> Store:
+    """The store on either engine (bot/core/storage), with the pool size and timeout of the settings; a
+    database that cannot be used is a StartupError naming it (never its password)."""
+    from bot.core.storage import StoreOpenError
+    from bot.core.storage import open_store as open_any
+
+    target = database_target(settings)
+    if target.path is not None:
+        try:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"无法创建诉求数据库所在目录 {target.path.parent}：{exc.strerror or exc}"
+            ) from None
+    try:
+        return await open_any(
+            target,
+            tz=settings.timezone,
+            clock=clock or SystemClock(settings.timezone),
+            pool_size=settings.database_pool_size,
+            timeout_seconds=settings.database_timeout_seconds,
+            migrate=migrate,
+        )
+    except StoreOpenError as exc:
+        raise StartupError(str(exc)) from None
+
+
 async def open_store(settings: Settings, clock: Clock) -> SqliteTicketStore:
     """The ticket database; a file that cannot be used is a StartupError naming it."""
     from bot.core.tickets import StoreOpenError, open_sqlite_store
 
-    path = settings.database_path
+    target = database_target(settings)
+    if target.path is None:  # until the ticket code runs on bot/core/storage's Store (open_database)
+        raise StartupError(
+            f"DATABASE_URL 指定了 {target.describe()}：诉求功能暂时只能使用 SQLite（DATABASE_PATH）；"
+            "PostgreSQL 目前可用 python -m bot db migrate / db status / health 准备和检查。"
+        )
+    path = target.path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -63,7 +63,8 @@ class PostgresEngine:
 
     @property
     def database(self) -> str:
-        return self.url
+        """The URL with this test's schema as its search_path (what DATABASE_URL or --db would say)."""
+        return self.url + ("&" if "?" in self.url else "?") + f"search_path={self.schema}"
 
     async def _run(self, sql: str) -> None:
         import asyncpg

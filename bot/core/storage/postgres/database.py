@@ -103,15 +103,12 @@ class Database:
         except Exception as exc:  # noqa: BLE001 - every way a server can refuse becomes one message
             raise StoreOpenError(open_problem(target, exc, timeout)) from None
         db = cls(pool, target, tz, clock, timeout, migrations)
-        try:
-            if migrate:
+        if migrate:
+            try:
                 await db.migrate()
-        except MigrationError:
-            await db.close()
-            raise
-        except Exception as exc:  # noqa: BLE001
-            await db.close()
-            raise StoreOpenError(open_problem(target, exc, timeout)) from None
+            except BaseException:
+                await db.close()
+                raise
         return db
 
     async def close(self) -> None:
@@ -126,7 +123,16 @@ class Database:
     # ------------------------------------------------------------------ migrations
     async def migrate(self) -> list[int]:
         """Apply the pending migrations in order, each in one transaction, under an advisory lock so that
-        processes starting at once apply each migration once. A failure rolls back that migration whole."""
+        processes starting at once apply each migration once. A failure rolls back that migration whole
+        (MigrationError names it); a database that cannot be migrated at all is a StoreOpenError."""
+        try:
+            return await self._migrate()
+        except (MigrationError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise StoreOpenError(open_problem(self.target, exc, self.timeout)) from exc
+
+    async def _migrate(self) -> list[int]:
         applied: list[int] = []
         async with self.pool.acquire(timeout=self.timeout) as conn:
             lock = "SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '')))"
@@ -245,6 +251,8 @@ def open_problem(target: DatabaseTarget, exc: BaseException, timeout: float) -> 
         why = f"数据库 {db} 不存在：请先创建它（如 createdb -O {user} {db}）"
     elif isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
         why = f"服务器拒绝用户 {user} 登录（用户不存在，或 pg_hba.conf 不允许从这里连接）"
+    elif isinstance(exc, asyncpg.InvalidSchemaNameError):
+        why = f"search_path 指定的 schema 不存在：请先在数据库 {db} 中创建它（CREATE SCHEMA …）"
     elif isinstance(exc, asyncpg.InsufficientPrivilegeError):
         why = f"用户 {user} 没有所需的权限（需要能在数据库 {db} 中建表）"
     elif isinstance(exc, asyncpg.TooManyConnectionsError):

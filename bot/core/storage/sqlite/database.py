@@ -41,6 +41,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._closed = False
         self.migrations: list[Migration] = list(MIGRATIONS)
+        self.path: str | Path = ""
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -64,6 +65,7 @@ class Database:
             await writer.execute("PRAGMA busy_timeout=10000")
             await writer.execute("PRAGMA foreign_keys=ON")
             db = cls(writer, writer, tz, clock)
+            db.path = path
             db.migrations = list(migrations)
             if migrate:
                 await db.migrate()
@@ -93,10 +95,13 @@ class Database:
     async def migrate(self) -> list[int]:
         """Apply the pending migrations in order, each in its own transaction; returns the versions applied.
         A migration that fails is rolled back whole and reported by number and name (MigrationError)."""
-        await self.writer.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations"
-            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-        )
+        try:
+            await self.writer.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            raise StoreOpenError(_open_problem(self.path, exc)) from None
         applied = []
         for version, name, statements in self.migrations:
             try:
