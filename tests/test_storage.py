@@ -135,6 +135,7 @@ async def test_concurrent_creations_get_unique_consecutive_numbers_with_events_a
     numbers = sorted(t.number for t in tickets)
     assert numbers == [f"SQ20261123-{i:04d}" for i in range(1, 121)]
     t = tickets[7]
+    assert await store.tickets.get(t.number) == t  # what create returned is what was stored
     assert [e.action for e in await store.tickets.events(t.id)] == ["create"]
     due = await store.outbox.due(clock.now(), 1000)
     assert len(due) == 120 and {r.notification.dedup_key for r in due} == {f"new:{n}" for n in numbers}
@@ -322,6 +323,7 @@ async def test_two_stores_claiming_at_once_never_get_the_same_row(two_stores, cl
 async def test_text_with_a_nul_character_is_kept(store, clock):
     t = await store.tickets.create(new_ticket(clock, description="垃圾\x00没人清运"), hook)
     got = (await store.tickets.get(t.number)).description
+    assert t.description == got
     assert got.startswith("垃圾") and got.endswith("没人清运") and len(got) == 7
 
 
@@ -401,3 +403,13 @@ async def test_queries_and_reports_agree_on_every_engine(store, clock):
     assert sla["乙局"]["contact"] == SlaCount(met=1, due=2)
     assert sla["甲局"]["contact"] == SlaCount(met=1, due=2)
     assert await r.satisfaction(*day) == {"乙局": (4, 1)}
+
+
+async def test_the_created_ticket_is_what_was_stored(store, clock):
+    odd = clock.now() + dt.timedelta(microseconds=654321)  # stored to the second
+    t = await store.tickets.create(
+        new_ticket(clock, 5, created_at=odd, anonymous=True, place="东门", priority="urgent", phone="138"),
+        hook,
+    )
+    assert t.created_at == clock.now() and t.anonymous is True and t.round == 0 and t.version == 0
+    assert await store.tickets.get(t.number) == t

@@ -43,10 +43,12 @@ def nul_free(value: Any) -> Any:
 
 def as_columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """Rows as one list per column, for `unnest($1::type[], $2::type[], …)`: a batch in one statement."""
-    cols: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for i, v in enumerate(row):
-            cols[i].append(nul_free(v))
+    if not rows:
+        return [[] for _ in range(width)]
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    for col in cols:
+        if any(v.__class__ is str and "\x00" in v for v in col):
+            col[:] = [nul_free(v) for v in col]
     return cols
 
 
@@ -99,6 +101,7 @@ class Database:
                 timeout=timeout,  # connecting
                 command_timeout=timeout,  # each statement
                 server_settings=settings,
+                reset=_release,
             )
         except Exception as exc:  # noqa: BLE001 - every way a server can refuse becomes one message
             raise StoreOpenError(open_problem(target, exc, timeout)) from None
@@ -215,6 +218,14 @@ class Database:
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as tx:
             await tx.executemany(sql, [tuple(nul_free(v) for v in r) for r in rows])
+
+
+async def _release(conn: asyncpg.Connection) -> None:
+    """What a connection goes through on its way back to the pool. asyncpg's default resets the session in a
+    round trip of its own (advisory locks, cursors, LISTEN, settings); nothing here leaves such state behind
+    (the migration lock is released explicitly), so only a transaction left open is rolled back."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 def write_error(exc: BaseException) -> StoreWriteError | None:

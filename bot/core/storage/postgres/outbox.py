@@ -10,8 +10,8 @@ from bot.core.messages import Notification
 from bot.core.storage.rows import OUTBOX_COLUMNS, outbox_from_row, to_ts
 from bot.core.tickets.models import OutboxRow
 
+from .batch import write_beside
 from .database import Database, status_count
-from .tickets import insert_notifications
 
 DUE = "sent_at IS NULL AND next_attempt_at <= $1 AND parked_at IS NULL"
 RETURNING = ", ".join(f"o.{c.strip()}" for c in OUTBOX_COLUMNS.split(","))
@@ -36,7 +36,7 @@ class PostgresOutbox:
 
     async def enqueue(self, notification: Notification) -> bool:
         async with self.db.transaction() as tx:
-            return bool(await insert_notifications(tx, [(notification, to_ts(self.db.clock.now()))]))
+            return bool(await write_beside(tx, notifications=[(notification, to_ts(self.db.clock.now()))]))
 
     async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetch(

@@ -1,28 +1,16 @@
 """Tickets, their events and recorded reminders on PostgreSQL.
 
-Creation is group-committed as on SQLite: creations that arrive while this process's creation transaction
-runs are written together in the next one. Numbers come from a counter row per day, incremented by one
-upsert per day inside the inserting transaction: the row lock it takes makes processes that create tickets
-on the same day take their blocks of numbers one after the other, and a transaction that rolls back gives
-its block back. Every statement writes a whole batch (unnest of typed arrays), so a batch costs a handful of
-round trips whatever its size. A statement that fails for one creation makes the batch fall back to one
-savepoint per creation, so one bad creation never costs the others theirs.
-
-Changes lock their tickets (SELECT … FOR UPDATE, in id order so two processes never deadlock), check the
-versions, and then write each shape of change in one statement.
+Creation (numbering, group commit) is in creation.py. Changes lock their tickets (SELECT … FOR UPDATE, in id
+order so two processes never deadlock), check the versions, write each shape of change in one UPDATE … FROM
+unnest that returns the fresh rows, and write their events, reminders and notifications in one statement.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-
-from bot.core.messages import Notification
 from bot.core.storage.protocols import ConflictError, CreateHook, SentKey
 from bot.core.storage.rows import (
     BOOL_FIELDS,
@@ -32,7 +20,6 @@ from bot.core.storage.rows import (
     TIME_FIELDS,
     column_value,
     event_from_row,
-    notification_params,
     ticket_from_row,
     to_ts,
 )
@@ -40,18 +27,16 @@ from bot.core.tickets.models import (
     OPEN_STATES,
     RESOLVED,
     Change,
-    EventIn,
     NewTicket,
     Ticket,
     TicketEvent,
     TicketQuery,
 )
 
-from .database import Database, as_columns, status_count
+from .batch import write_beside
+from .creation import TicketCreator
+from .database import Database, as_columns
 
-log = logging.getLogger(__name__)
-
-BATCH = 500
 OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
 
 
@@ -86,149 +71,20 @@ def unmet_due_sql(a: str, b: str) -> str:
     )
 
 
-_NEW_COLUMNS = (
-    "number", "day", "seq", "citizen_id", "description", "category", "department", "place", "phone",
-    "anonymous", "priority", "policy", "state", "created_at", "updated_at", "round_started_at",
-    "contact_due", "feedback_due", "resolve_due", "next_due_at", "source_question",
-)  # fmt: skip
-INSERT_TICKETS = (
-    f"INSERT INTO tickets AS t ({', '.join(_NEW_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i + 1}::{COLUMN_TYPES.get(c, 'text')}[]" for i, c in enumerate(_NEW_COLUMNS))
-    + f") RETURNING {RETURNING_TICKET}"
-)
-INSERT_EVENTS = (
-    "INSERT INTO ticket_events(ticket_id, at, actor, action, text)"
-    " SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[])"
-)
-INSERT_NOTIFICATIONS = (
-    "INSERT INTO outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at)"
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[])"
-    " ON CONFLICT DO NOTHING"
-)
-INSERT_REMINDERS = (
-    "INSERT INTO reminders_sent(ticket_id, milestone, level, round, repeat, sent_at)"
-    " SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int4[], $5::int4[], $6::int8[])"
-)
-COUNT_DAY = (
-    "INSERT INTO ticket_counters AS c (day, last) VALUES ($1, $2)"
-    " ON CONFLICT (day) DO UPDATE SET last = c.last + EXCLUDED.last RETURNING last"
-)
-
-
-async def insert_events(tx: asyncpg.Connection, rows: Iterable[tuple[int, int | None, EventIn]]) -> None:
-    """Append events (ticket id, when, event) in the caller's transaction."""
-    rows = [(tid, at, e.actor, e.action, e.text) for tid, at, e in rows]
-    if rows:
-        await tx.execute(INSERT_EVENTS, *as_columns(rows, 5))
-
-
-async def insert_notifications(
-    tx: asyncpg.Connection, rows: Sequence[tuple[Notification, int | None]]
-) -> int:
-    """Queue notifications (each with its creation time) in the caller's transaction; returns how many were
-    new (the others had a dedup_key that exists already)."""
-    if not rows:
-        return 0
-    params = [notification_params(n, at) for n, at in rows]
-    return status_count(await tx.execute(INSERT_NOTIFICATIONS, *as_columns(params, 6)))
-
-
 class PostgresTickets:
     def __init__(self, db: Database):
         self.db = db
-        self._pending: list[tuple[NewTicket, CreateHook, asyncio.Future[Ticket]]] = []
-        self._flush_task: asyncio.Task[None] | None = None
+        self._creator = TicketCreator(db, COLUMN_TYPES)
 
     def _ticket(self, row: Sequence[Any]) -> Ticket:
         return ticket_from_row(row, self.db.tz)
 
     # ------------------------------------------------------------------ creation
     async def create(self, new: NewTicket, hook: CreateHook) -> Ticket:
-        fut: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
-        self._pending.append((new, hook, fut))
-        if self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.create_task(self._flush())
-        return await fut
+        return await self._creator.create(new, hook)
 
     async def wait_idle(self) -> None:
-        if self._flush_task is not None and not self._flush_task.done():
-            await self._flush_task
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
-            try:
-                results = await self._create_batch(batch)
-            except Exception as exc:  # noqa: BLE001 - the transaction failed whole: nothing was created
-                results = [exc] * len(batch)
-            for (_, _, fut), result in zip(batch, results, strict=True):
-                if fut.done():  # the caller gave up waiting; the ticket exists all the same
-                    continue
-                if isinstance(result, BaseException):
-                    fut.set_exception(result)
-                else:
-                    fut.set_result(result)
-
-    async def _create_batch(
-        self, batch: list[tuple[NewTicket, CreateHook, Any]]
-    ) -> list[Ticket | BaseException]:
-        async with self.db.transaction() as tx:
-            try:
-                async with tx.transaction():  # a savepoint
-                    return list(await self._insert_all(tx, batch))
-            except Exception:  # noqa: BLE001 - find out which creation it was, one savepoint each
-                pass
-            results: list[Ticket | BaseException] = []
-            for item in batch:
-                try:
-                    async with tx.transaction():
-                        results.extend(await self._insert_all(tx, [item]))
-                except Exception as exc:  # noqa: BLE001
-                    results.append(exc)
-            return results
-
-    async def _insert_all(
-        self, tx: asyncpg.Connection, batch: list[tuple[NewTicket, CreateHook, Any]]
-    ) -> list[Ticket]:
-        tz = self.db.tz
-        days: dict[str, int] = {}
-        for new, _, _ in batch:
-            day = new.created_at.astimezone(tz).strftime("%Y%m%d")
-            days[day] = days.get(day, 0) + 1
-        next_seq: dict[str, int] = {}
-        for day in sorted(days):  # one order for every process: no deadlock between two batches
-            last = await tx.fetchval(COUNT_DAY, day, days[day])
-            next_seq[day] = last - days[day] + 1
-        rows, numbers = [], []
-        for new, _, _ in batch:
-            created = new.created_at.astimezone(tz)
-            day = created.strftime("%Y%m%d")
-            seq = next_seq[day]
-            next_seq[day] += 1
-            number = f"SQ{day}-{seq:04d}"
-            at = to_ts(created)
-            numbers.append(number)
-            rows.append(
-                (
-                    number, day, seq, new.citizen_id, new.description, new.category, new.department,
-                    new.place, new.phone, int(new.anonymous), new.priority, new.policy, "待受理",
-                    at, at, at, to_ts(new.contact_due), to_ts(new.feedback_due), to_ts(new.resolve_due),
-                    to_ts(new.next_due_at), new.source_question,
-                )
-            )  # fmt: skip
-        inserted = await tx.fetch(INSERT_TICKETS, *as_columns(rows, len(_NEW_COLUMNS)))
-        by_number = {t.number: t for t in map(self._ticket, inserted)}
-        tickets = [by_number[n] for n in numbers]
-        events: list[tuple[int, int | None, EventIn]] = []
-        notes: list[Notification] = []
-        for (_, hook, _), ticket in zip(batch, tickets, strict=True):
-            evs, ns = hook(ticket)
-            events += [(ticket.id, to_ts(ticket.created_at), e) for e in evs]
-            notes += ns
-        await insert_events(tx, events)
-        now = to_ts(self.db.clock.now())
-        await insert_notifications(tx, [(n, now) for n in notes])
-        return tickets
+        await self._creator.wait_idle()
 
     # ------------------------------------------------------------------ reading
     async def get(self, number: str) -> Ticket | None:
@@ -317,15 +173,18 @@ class PostgresTickets:
                 for row in await tx.fetch(*_update(names, group)):
                     ticket = self._ticket(row)
                     fresh[ticket.id] = ticket
-            await insert_events(tx, [(c.ticket.id, to_ts(c.at), e) for c in applied for e in c.events])
-            reminders = [
-                (c.ticket.id, r.milestone, r.level, c.ticket.round, r.repeat, to_ts(c.at))
-                for c in applied
-                for r in c.reminders
-            ]
-            if reminders:
-                await tx.execute(INSERT_REMINDERS, *as_columns(reminders, 6))
-            await insert_notifications(tx, [(n, to_ts(c.at)) for c in applied for n in c.notifications])
+            await write_beside(
+                tx,
+                events=[
+                    (c.ticket.id, to_ts(c.at), e.actor, e.action, e.text) for c in applied for e in c.events
+                ],
+                reminders=[
+                    (c.ticket.id, r.milestone, r.level, c.ticket.round, r.repeat, to_ts(c.at))
+                    for c in applied
+                    for r in c.reminders
+                ],
+                notifications=[(n, to_ts(c.at)) for c in applied for n in c.notifications],
+            )
         done = {id(c) for c in applied}
         return [fresh[c.ticket.id] if id(c) in done else None for c in changes]
 
