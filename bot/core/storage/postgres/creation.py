@@ -5,9 +5,9 @@ Numbers come from a counter row per day: one statement upserts the day's counter
 and inserts the batch's tickets numbered from the block it got (unnest of typed arrays, WITH ORDINALITY).
 The counter row stays locked until the transaction ends, so processes creating tickets on the same day take
 their blocks one after another (unique, consecutive numbers), and a transaction that rolls back gives its
-block back. While the row is locked the transaction only builds the tickets it already knows (no rows are
-read back), runs the hooks, and writes their events and notifications in one more statement: the lock is
-held for two round trips and the commit, whatever the batch's size.
+block back. While the row is locked the transaction only numbers the tickets it built before it began (no
+rows are read back), runs the hooks, and writes their events and notifications in one more statement: the
+lock is held for two round trips and the commit, whatever the batch's size.
 
 A batch that fails (rolled back whole, its block of numbers with it) is tried again with one savepoint per
 creation, so one bad creation never costs the others theirs; the common case pays for no savepoint.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -108,18 +109,26 @@ class TicketCreator:
                     results.append(exc)
         return results
 
-    def _row(self, new: NewTicket) -> tuple[str, tuple[Any, ...]]:
+    def _row(self, new: NewTicket) -> tuple[str, tuple[Any, ...], Ticket]:
+        """The day, the values inserted, and the ticket as its row will read but for id, number and seq."""
         day = new.created_at.astimezone(self.db.tz).strftime("%Y%m%d")
-        return day, tuple(nul_free(column_value(f, getattr(new, f))) for f in NEW_FIELDS)
+        values = tuple(nul_free(column_value(f, getattr(new, f))) for f in NEW_FIELDS)
+        row: dict[str, Any] = dict(zip(NEW_FIELDS, values, strict=True))
+        created = row["created_at"]
+        row.update(
+            id=0, number="", seq=0, state=PENDING, updated_at=created, round_started_at=created, round=0,
+            version=0,
+        )  # fmt: skip
+        return day, values, ticket_from_row([row.get(f) for f in TICKET_FIELDS], self.db.tz)
 
     async def _insert_all(
         self,
         tx: asyncpg.Connection,
         batch: Sequence[tuple[NewTicket, CreateHook, Any]],
-        rows: Sequence[tuple[str, tuple[Any, ...]]],
+        rows: Sequence[tuple[str, tuple[Any, ...], Ticket]],
     ) -> list[Ticket]:
         by_day: dict[str, list[int]] = {}
-        for i, (day, _) in enumerate(rows):
+        for i, (day, _, _) in enumerate(rows):
             by_day.setdefault(day, []).append(i)
         tickets: list[Ticket | None] = [None] * len(rows)
         for day in sorted(by_day):  # one order for every process: two batches never deadlock
@@ -127,7 +136,7 @@ class TicketCreator:
             values = [rows[i][1] for i in members]
             got = await tx.fetch(self._insert_day, day, len(members), *as_columns(values, len(NEW_FIELDS)))
             for i, (tid, seq) in zip(members, sorted(got, key=lambda r: r[1]), strict=True):
-                tickets[i] = self._ticket(tid, day, seq, rows[i][1])
+                tickets[i] = replace(rows[i][2], id=tid, number=f"SQ{day}-{seq:04d}", seq=seq)
         events: list[tuple[Any, ...]] = []
         notes: list[Notification] = []
         for (_, hook, _), ticket in zip(batch, tickets, strict=True):
@@ -139,13 +148,3 @@ class TicketCreator:
         now = to_ts(self.db.clock.now())
         await write_beside(tx, events=events, notifications=[(n, now) for n in notes])
         return tickets  # type: ignore[return-value]
-
-    def _ticket(self, tid: int, day: str, seq: int, values: tuple[Any, ...]) -> Ticket:
-        """The ticket as its row now reads, without reading it back (tests compare it with get())."""
-        row: dict[str, Any] = dict(zip(NEW_FIELDS, values, strict=True))
-        created = row["created_at"]
-        row.update(
-            id=tid, number=f"SQ{day}-{seq:04d}", seq=seq, state=PENDING, updated_at=created,
-            round_started_at=created, round=0, version=0,
-        )  # fmt: skip
-        return ticket_from_row([row.get(f) for f in TICKET_FIELDS], self.db.tz)
