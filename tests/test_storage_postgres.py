@@ -109,3 +109,25 @@ async def test_postgres_urls_open_postgresql_with_the_search_path_from_the_url()
         assert await engine.fetchval("SELECT count(*) FROM schema_migrations") == 4
     finally:
         await engine.teardown()
+
+
+@requires_postgres
+async def test_a_write_the_server_refuses_is_a_polite_store_write_error():
+    """A read-only server (a standby, or one set read-only by its admin) refuses writes: the person is told
+    nothing was saved, in Chinese, and the program goes on."""
+    from bot.core.storage import StoreWriteError
+
+    engine = PostgresEngine()
+    await engine.setup()
+    try:
+        store = await engine.open()
+        await store.close()
+        readonly = await open_store(engine.database + "&default_transaction_read_only=on", migrate=False)
+        try:
+            assert await readonly.state.load("u1") is None  # reading works
+            with pytest.raises(StoreWriteError, match="数据库当前只读，刚才的操作没有保存"):
+                await readonly.state.save("u1", {"step": "phone"})
+        finally:
+            await readonly.close()
+    finally:
+        await engine.teardown()
