@@ -33,8 +33,8 @@ async def open_store(
 ) -> Store:
     """Open the store `database` names, applying pending migrations unless migrate=False.
 
-    pool_size and timeout_seconds apply to PostgreSQL (connections in the pool; seconds for connecting and for each
-    statement); durable to SQLite (synchronous=FULL)."""
+    pool_size and timeout_seconds apply to PostgreSQL (connections in the pool; seconds for connecting and
+    for each statement); durable to SQLite (synchronous=FULL)."""
     target = database if isinstance(database, DatabaseTarget) else database_target(database)
     if target.engine == "sqlite":
         from .sqlite import open_sqlite_store

@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -89,7 +89,7 @@ class Database:
         migrate: bool = True,
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> Database:
-        timeout = timeout_seconds
+        timeout = timeout_seconds  # for connecting and for each statement
         settings = {"application_name": "zwfw-assistant"}
         if schema is not None:
             settings["search_path"] = schema
@@ -98,8 +98,8 @@ class Database:
                 dsn=target.url,
                 min_size=1,
                 max_size=pool_size,
-                timeout=timeout,  # connecting
-                command_timeout=timeout,  # each statement
+                timeout=timeout,
+                command_timeout=timeout,
                 server_settings=settings,
                 reset=_release,
             )
@@ -215,10 +215,6 @@ class Database:
         async with self.transaction() as tx:
             return await tx.execute(sql, *(nul_free(a) for a in args))
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as tx:
-            await tx.executemany(sql, [tuple(nul_free(v) for v in r) for r in rows])
-
 
 async def _release(conn: asyncpg.Connection) -> None:
     """What a connection goes through on its way back to the pool. asyncpg's default resets the session in a
@@ -229,7 +225,7 @@ async def _release(conn: asyncpg.Connection) -> None:
 
 
 def write_error(exc: BaseException) -> StoreWriteError | None:
-    if isinstance(exc, asyncpg.DiskFullError | asyncpg.OutOfMemoryError):
+    if isinstance(exc, asyncpg.DiskFullError):
         return StoreWriteError("抱歉，系统存储空间不足，刚才的操作没有保存，请稍后再试或联系管理员。")
     if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
         return StoreWriteError("抱歉，数据库当前只读，刚才的操作没有保存，请联系管理员。")
@@ -237,6 +233,7 @@ def write_error(exc: BaseException) -> StoreWriteError | None:
         exc,
         TimeoutError
         | asyncpg.TooManyConnectionsError
+        | asyncpg.OutOfMemoryError
         | asyncpg.LockNotAvailableError
         | asyncpg.DeadlockDetectedError
         | asyncpg.QueryCanceledError,
