@@ -49,6 +49,7 @@ pg_start() {
     pg_install || return 1
     local bin port password
     bin="$(pg_bindir)"
+    PG_BIN="$bin"
     PG_USER="$(id -un)"
     if [ "$(id -u)" = 0 ]; then
         PG_USER=postgres
@@ -74,7 +75,6 @@ pg_start() {
     pg_as "$bin/psql" -q -v ON_ERROR_STOP=1 -h "$PG_SCRATCH/run" -p "$port" -U postgres -d postgres \
         -c "CREATE ROLE zwfw LOGIN PASSWORD '$password'" \
         -c "CREATE DATABASE zwfw_test OWNER zwfw" >/dev/null || return 1
-    PG_BIN="$bin"
     PG_PORT="$port"
     export PG_SCRATCH PG_BIN PG_PORT PG_USER
     export TEST_DATABASE_URL="postgresql://zwfw:$password@127.0.0.1:$port/zwfw_test"
@@ -84,7 +84,7 @@ pg_start() {
 pg_stop() {
     if [ -n "${PG_SCRATCH:-}" ] && [ -d "$PG_SCRATCH" ]; then
         if [ -f "$PG_SCRATCH/data/postmaster.pid" ]; then
-            pg_as "$PG_BIN/pg_ctl" -D "$PG_SCRATCH/data" -m fast -w stop >/dev/null 2>&1 || true
+            pg_as "${PG_BIN:-$(pg_bindir)}/pg_ctl" -D "$PG_SCRATCH/data" -m fast -w stop >/dev/null 2>&1 || true
         fi
         rm -rf "$PG_SCRATCH"
     fi
