@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.storage import Store
+    from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
     from bot.core.tickets.intake.draft import Draft
 
@@ -108,20 +109,47 @@ def load_answering(paths: DataPaths) -> Answering:
     return Answering(kb=kb, matcher=Matcher(kb, cues), renderer=renderer, templates_dir=paths.templates)
 
 
-async def open_store(settings: Settings, clock: Clock) -> Store:
-    """The ticket database; a file that cannot be used is a StartupError naming it."""
+def database_target(settings: Settings) -> DatabaseTarget:
+    """The database the settings name (DATABASE_URL, else DATABASE_PATH); a StartupError when it names none."""
     from bot.core.storage import StoreOpenError
-    from bot.core.storage.sqlite import open_sqlite_store
+    from bot.core.storage.engines import database_target as target_of
 
-    path = settings.database_path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StartupError(f"无法创建诉求数据库所在目录 {path.parent}：{exc.strerror or exc}") from None
-    try:
-        return await open_sqlite_store(path, tz=settings.timezone, clock=clock)
+        return target_of(settings.database)
     except StoreOpenError as exc:
         raise StartupError(str(exc)) from None
+
+
+async def open_database(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> Store:
+    """The store on either engine (bot/core/storage), with the pool size and timeout of the settings; a
+    database that cannot be used is a StartupError naming it (never its password)."""
+    from bot.core.storage import StoreOpenError
+    from bot.core.storage import open_store as open_any
+
+    target = database_target(settings)
+    if target.path is not None:
+        try:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"无法创建诉求数据库所在目录 {target.path.parent}：{exc.strerror or exc}"
+            ) from None
+    try:
+        return await open_any(
+            target,
+            tz=settings.timezone,
+            clock=clock or SystemClock(settings.timezone),
+            pool_size=settings.database_pool_size,
+            timeout_seconds=settings.database_timeout_seconds,
+            migrate=migrate,
+        )
+    except StoreOpenError as exc:
+        raise StartupError(str(exc)) from None
+
+
+async def open_store(settings: Settings, clock: Clock) -> Store:
+    """The ticket database the settings name, on its engine; see open_database."""
+    return await open_database(settings, clock)
 
 
 async def build(

@@ -190,6 +190,11 @@ class Settings(BaseSettings):
     timezone: ZoneInfo = Field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     digest_time: dt.time = dt.time(8, 30)
     database_path: Path = DEFAULT_DATABASE
+    # wins over database_path when set: sqlite:///path, or postgresql://user:password@host:port/database
+    database_url: str | None = Field(None, repr=False)
+    # PostgreSQL: connections per process, and seconds allowed for connecting and for each statement
+    database_pool_size: int = 10
+    database_timeout_seconds: int = 10
     # None: the data shipped with the project (the checkout's folders, or the installed package's copy)
     knowledge_dir: Path | None = None
     intents_dir: Path | None = None
@@ -320,6 +325,26 @@ class Settings(BaseSettings):
     def _database_path(cls, v: Any) -> Path:
         return Path(v).expanduser() if v else DEFAULT_DATABASE
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, v: Any) -> str | None:
+        v = str(v).strip() if v is not None else ""
+        if not v:
+            return None
+        if "://" not in v:
+            raise ConfigError(
+                "DATABASE_URL",
+                "格式不正确：应为 postgresql://用户:密码@主机:端口/数据库 或 sqlite:///路径；"
+                "SQLite 文件路径也可以直接填在 DATABASE_PATH。",
+            )
+        from bot.core.storage.url import parse_database  # only when the setting is used
+
+        try:
+            parse_database(v)
+        except ValueError as exc:
+            raise ConfigError("DATABASE_URL", str(exc)) from None
+        return v
+
     @field_validator("knowledge_dir", "intents_dir", "templates_dir", mode="before")
     @classmethod
     def _data_dir(cls, v: Any, info: Any) -> Path | None:
@@ -355,6 +380,8 @@ class Settings(BaseSettings):
         "concurrent_updates",
         "context_ttl_minutes",
         "telegram_connect_attempts",
+        "database_pool_size",
+        "database_timeout_seconds",
         mode="before",
     )
     @classmethod
@@ -371,6 +398,11 @@ class Settings(BaseSettings):
         return self
 
     # ------------------------------------------------------------------ derived
+
+    @property
+    def database(self) -> str:
+        """The ticket database: DATABASE_URL when set, else the SQLite file at DATABASE_PATH."""
+        return self.database_url or str(self.database_path)
 
     @property
     def use_webhook(self) -> bool:
@@ -414,6 +446,8 @@ _INT_RANGES = {
     "concurrent_updates": (1, 1024),
     "context_ttl_minutes": (1, 24 * 60),
     "telegram_connect_attempts": (1, 100),
+    "database_pool_size": (1, 1000),
+    "database_timeout_seconds": (1, 600),
 }
 
 

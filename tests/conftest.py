@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.clock import DEFAULT_TZ, FixedClock
+from tests.store_engines import ENGINES, make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_KB = ROOT / "tests" / "fixtures" / "kb_min"
@@ -80,3 +81,13 @@ async def build_app(real_answering):
     yield make
     for app in apps:
         await app.aclose()
+
+
+@pytest.fixture(params=ENGINES)
+async def engine(request, tmp_path):
+    """A database on each engine ([sqlite], [postgres]): `await engine.open(clock=…)` opens a store on it (as
+    often as a test likes: each store is what one process would have)."""
+    eng = make_engine(request.param, tmp_path)
+    await eng.setup()
+    yield eng
+    await eng.teardown()

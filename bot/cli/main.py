@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bot.settings import ConfigError, Settings
 
-from . import answering, serve, sla, tickets
+from . import answering, db, serve, sla, tickets
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -23,14 +23,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
     ap.add_argument("--knowledge", default=None, help="知识库目录（默认使用自带的示例知识库）")
     sub = ap.add_subparsers(dest="command", required=True)
-    for module in (answering, serve, tickets, sla):
+    for module in (answering, serve, tickets, sla, db):
         module.register(sub)
     return ap
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
-    """The environment and .env, then what the command line says."""
-    return Settings.load(knowledge_dir=args.knowledge, database_path=getattr(args, "db", None))
+    """The environment and .env, then what the command line says (`--db` a path or a URL: it wins over both
+    DATABASE_URL and DATABASE_PATH)."""
+    db = getattr(args, "db", None)
+    database: dict[str, str] = {}
+    if db:
+        database = {"database_url": db} if "://" in db else {"database_path": db, "database_url": ""}
+    return Settings.load(knowledge_dir=args.knowledge, **database)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,11 +91,12 @@ def _policies(kb: Any) -> Any:
 
 
 async def _open(settings: Settings) -> Any:
-    from bot.app import StartupError, open_store
+    from bot.app import StartupError, database_target, open_store
     from bot.core.clock import SystemClock
 
-    if not settings.database_path.exists():
-        raise StartupError(f"找不到诉求数据库 {settings.database_path}，请用 --db 指定。")
+    path = database_target(settings).path
+    if path is not None and not path.exists():
+        raise StartupError(f"找不到诉求数据库 {path}，请用 --db 指定。")
     return await open_store(settings, SystemClock(settings.timezone))
 
 

@@ -6,7 +6,9 @@ implementation keeps:
 - every write is one transaction: a change, its events, its recorded reminders and its notifications together;
 - a ticket number is allocated inside the transaction that inserts the ticket, unique under concurrency;
 - `TicketRepository.apply` is optimistic: a change made against an outdated version writes nothing;
-- notifications are de-duplicated by their `dedup_key`, for as long as the row exists.
+- notifications are de-duplicated by their `dedup_key`, for as long as the row exists;
+- `OutboxRepository.claim` hands a due notification to one owner at a time, across processes;
+- the schema is changed only by numbered migrations, each applied whole or not at all, and recorded.
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ class StoreOpenError(Exception):
     """The database cannot be used; the message names it and says why, in Chinese."""
 
 
+class MigrationError(StoreOpenError):
+    """A schema migration failed; it was rolled back whole. The message names it."""
+
+    def __init__(self, version: int, name: str, reason: str):
+        self.version = version
+        self.name = name
+        super().__init__(
+            f"数据库迁移 {version}（{name}）失败，已整体回滚，数据库仍停留在之前的版本：{reason}"
+        )
+
+
 class StoreWriteError(Exception):
     """A write failed for a reason outside the program (a full disk, a locked or read-only file). The message
     is polite Chinese for the person whose request it was; nothing was written."""
@@ -53,6 +66,19 @@ SentKey = tuple[str, str, int, int]
 class SlaCount:
     met: int  # met on time
     due: int  # deadlines that fell due (or were met) in the window
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    applied_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[AppliedMigration]
+    pending: list[tuple[int, str]]  # (version, name) known to this program and not yet applied
 
 
 @dataclass(frozen=True)
@@ -91,10 +117,18 @@ class OutboxRepository(Protocol):
         """Queue a notification; False when one with the same dedup_key exists already."""
         ...
 
-    async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]: ...
+    async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]:
+        """What is due to be sent (claimed or not), for readers that only look."""
+        ...
+
+    async def claim(self, now: dt.datetime, limit: int, owner: str, lease: dt.timedelta) -> list[OutboxRow]:
+        """Take up to `limit` due notifications that nobody holds (or whose holder's lease ran out) for
+        `owner` until now + lease; two owners never hold the same row at once. `sent`/`failed` release it."""
+        ...
+
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
-        """Record a failed attempt; park=True stops automatic attempts until requeue."""
+        """Record a failed attempt and release the claim; park=True stops automatic attempts until requeue."""
 
     async def delivered(self, id: int, chats: list[str]) -> None:
         """Record the chats a multi-chat notification has reached so far (survives a restart)."""
@@ -180,4 +214,9 @@ class Store(Protocol):
     meta: MetaRepository
 
     async def schema_versions(self) -> list[int]: ...
+    async def migration_status(self) -> MigrationStatus: ...
+    async def migrate(self) -> list[int]:
+        """Apply the pending migrations (each in one transaction); returns the versions applied."""
+        ...
+
     async def close(self) -> None: ...

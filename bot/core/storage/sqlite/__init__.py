@@ -4,9 +4,12 @@ change). `open_sqlite_store(path)` creates and migrates the file as needed."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
+from bot.core.storage.migrating import Migration
+from bot.core.storage.protocols import MigrationStatus
 
 from .database import Database
 from .meta import SqliteMeta
@@ -34,6 +37,15 @@ class SqliteStore:
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()
 
+    async def migration_status(self) -> MigrationStatus:
+        return await self.db.migration_status()
+
+    async def migrate(self) -> list[int]:
+        applied = await self.db.migrate()
+        if applied:
+            await self.state.reload()
+        return applied
+
     async def close(self) -> None:
         await self.tickets.wait_idle()
         await self.questions.flush()
@@ -41,14 +53,28 @@ class SqliteStore:
 
 
 async def open_sqlite_store(
-    path: str | Path, *, tz: dt.tzinfo = DEFAULT_TZ, clock: Clock | None = None, durable: bool = False
+    path: str | Path,
+    *,
+    tz: dt.tzinfo = DEFAULT_TZ,
+    clock: Clock | None = None,
+    durable: bool = False,
+    migrate: bool = True,
+    migrations: Sequence[Migration] | None = None,
 ) -> SqliteStore:
     """Open (creating and migrating as needed) the database at `path`.
 
     durable=True uses synchronous=FULL (survives power loss, slower); the default NORMAL survives a killed
-    process, which is what WAL guarantees without an fsync per commit.
+    process, which is what WAL guarantees without an fsync per commit. migrate=False opens the file as it is,
+    for looking at its migrations (`db status`, `health`); the repositories need every migration applied.
     """
-    db = await Database.open(path, tz=tz, clock=clock or SystemClock(tz), durable=durable)
+    db = await Database.open(
+        path,
+        tz=tz,
+        clock=clock or SystemClock(tz),
+        durable=durable,
+        migrate=migrate,
+        **({"migrations": migrations} if migrations is not None else {}),
+    )
     try:
         state = await SqliteState.open(db)
     except BaseException:

@@ -19,7 +19,8 @@ from typing import Any
 import aiosqlite
 
 from bot.core.clock import Clock
-from bot.core.storage.protocols import StoreOpenError, StoreWriteError
+from bot.core.storage.migrating import Migration, migration_status
+from bot.core.storage.protocols import MigrationError, MigrationStatus, StoreOpenError, StoreWriteError
 from bot.core.storage.rows import to_ts
 
 from .migrations import MIGRATIONS
@@ -39,10 +40,22 @@ class Database:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._closed = False
+        self.migrations: list[Migration] = list(MIGRATIONS)
+        self.path: str | Path = ""
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
-    async def open(cls, path: str | Path, *, tz: dt.tzinfo, clock: Clock, durable: bool = False) -> Database:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        tz: dt.tzinfo,
+        clock: Clock,
+        durable: bool = False,
+        migrate: bool = True,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> Database:
+        """migrate=False opens the file as it is (for `db status` and `health`); `migrate()` applies later."""
         opened: list[aiosqlite.Connection] = []
         try:
             writer = await aiosqlite.connect(str(path), isolation_level=None)
@@ -52,18 +65,23 @@ class Database:
             await writer.execute("PRAGMA busy_timeout=10000")
             await writer.execute("PRAGMA foreign_keys=ON")
             db = cls(writer, writer, tz, clock)
-            await db._migrate()
+            db.path = path
+            db.migrations = list(migrations)
+            if migrate:
+                await db.migrate()
             reader = await aiosqlite.connect(str(path), isolation_level=None)
             opened.append(reader)
             await reader.execute("PRAGMA busy_timeout=10000")
             await reader.execute("PRAGMA query_only=ON")
             db.reader = reader
             return db
-        except (sqlite3.Error, OSError) as exc:
+        except BaseException as exc:
             # close every connection's thread, or the process would never exit
             for conn in opened:
                 await conn.close()
-            raise StoreOpenError(_open_problem(path, exc)) from None
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise StoreOpenError(_open_problem(path, exc)) from None
+            raise
 
     async def close(self) -> None:
         if self._closed:
@@ -74,26 +92,50 @@ class Database:
             if self.reader is not self.writer:
                 await self.reader.close()
 
-    async def _migrate(self) -> None:
-        w = self.writer
-        await w.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations"
-            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    async def migrate(self) -> list[int]:
+        """Apply the pending migrations in order, each in its own transaction; returns the versions applied.
+        A migration that fails is rolled back whole and reported by number and name (MigrationError)."""
+        try:
+            await self.writer.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            raise StoreOpenError(_open_problem(self.path, exc)) from None
+        applied = []
+        for version, name, statements in self.migrations:
+            try:
+                async with self.transaction() as tx:
+                    # checked inside the transaction: another process may have applied it meanwhile
+                    if await _exists(tx, "SELECT 1 FROM schema_migrations WHERE version=?", (version,)):
+                        continue
+                    for stmt in statements:
+                        await tx.execute(stmt)
+                    await tx.execute(
+                        "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)",
+                        (version, name, to_ts(self.clock.now())),
+                    )
+            except (sqlite3.Error, StoreWriteError) as exc:
+                raise MigrationError(version, name, str(exc)) from exc
+            applied.append(version)
+        return applied
+
+    async def migration_status(self) -> MigrationStatus:
+        rows = []
+        if await self.table_exists("schema_migrations"):
+            rows = await self.fetchall(
+                "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+            )
+        return migration_status(rows, self.migrations, self.tz)
+
+    async def table_exists(self, name: str) -> bool:
+        return (
+            await self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+            is not None
         )
-        for version, name, statements in MIGRATIONS:
-            async with self.transaction() as tx:
-                # checked inside the transaction: another process may have applied it meanwhile
-                if await _exists(tx, "SELECT 1 FROM schema_migrations WHERE version=?", (version,)):
-                    continue
-                for stmt in statements:
-                    await tx.execute(stmt)
-                await tx.execute(
-                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)",
-                    (version, name, to_ts(self.clock.now())),
-                )
 
     async def schema_versions(self) -> list[int]:
-        return [r[0] for r in await self.fetchall("SELECT version FROM schema_migrations ORDER BY version")]
+        return [m.version for m in (await self.migration_status()).applied]
 
     # ------------------------------------------------------------------ statements
     @asynccontextmanager

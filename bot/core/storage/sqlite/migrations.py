@@ -5,7 +5,9 @@ Never edit a migration that has shipped: add the next number.
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+from bot.core.storage.migrating import Migration
+
+MIGRATIONS: list[Migration] = [
     (
         1,
         "tickets, events, staff, reminders, outbox, drafts, questions",
@@ -129,6 +131,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         [
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)"
             " WITHOUT ROWID",
+        ],
+    ),
+    (
+        4,
+        "outbox: claimed by one sender at a time",
+        [
+            # who is sending the notification now, and until when the claim holds (then anyone may take it)
+            "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE outbox ADD COLUMN claimed_until INTEGER",
         ],
     ),
 ]

@@ -1,4 +1,7 @@
-"""The persisted outbox on SQLite: what goes out later, with attempts, parking and per-chat progress."""
+"""The persisted outbox on SQLite: what goes out later, with attempts, parking, per-chat progress and claims.
+
+A claim marks due rows as held by one sender until its lease runs out. SQLite has one writer at a time, so a
+plain UPDATE … RETURNING in the write transaction is enough to hand each row to one claimant."""
 
 from __future__ import annotations
 
@@ -31,6 +34,19 @@ class SqliteOutbox:
         )
         return [outbox_from_row(r, self.db.tz) for r in rows]
 
+    async def claim(self, now: dt.datetime, limit: int, owner: str, lease: dt.timedelta) -> list[OutboxRow]:
+        ts = to_ts(now)
+        async with self.db.transaction() as tx:
+            rows = await tx.execute_fetchall(
+                f"UPDATE outbox SET claimed_by=?, claimed_until=? WHERE id IN (SELECT id FROM outbox"
+                " WHERE sent_at IS NULL AND next_attempt_at <= ? AND parked_at IS NULL"
+                " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                f" ORDER BY next_attempt_at, id LIMIT ?) RETURNING {OUTBOX_COLUMNS}",
+                (owner, to_ts(now + lease), ts, ts, limit),
+            )
+        out = [outbox_from_row(r, self.db.tz) for r in rows]
+        return sorted(out, key=lambda r: (r.next_attempt_at, r.id))
+
     async def parked(self, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetchall(
             f"SELECT {OUTBOX_COLUMNS} FROM outbox"
@@ -41,7 +57,7 @@ class SqliteOutbox:
 
     async def requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
         sql = (
-            "UPDATE outbox SET parked_at=NULL, attempts=0, next_attempt_at=?"
+            "UPDATE outbox SET parked_at=NULL, attempts=0, next_attempt_at=?, claimed_by=NULL, claimed_until=NULL"
             " WHERE sent_at IS NULL AND parked_at IS NOT NULL"
         )
         async with self.db.transaction() as tx:
@@ -53,12 +69,16 @@ class SqliteOutbox:
         await self.db.write("UPDATE outbox SET delivered=? WHERE id=?", (json.dumps(sorted(chats)), id))
 
     async def sent(self, id: int, at: dt.datetime) -> None:
-        await self.db.write("UPDATE outbox SET sent_at=?, attempts=attempts+1 WHERE id=?", (to_ts(at), id))
+        await self.db.write(
+            "UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_by=NULL, claimed_until=NULL WHERE id=?",
+            (to_ts(at), id),
+        )
 
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         parked = to_ts(self.db.clock.now()) if park else None
         await self.db.write(
-            "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, parked_at=? WHERE id=?",
+            "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, parked_at=?,"
+            " claimed_by=NULL, claimed_until=NULL WHERE id=?",
             (error[:2000], to_ts(retry_at), parked, id),
         )
 

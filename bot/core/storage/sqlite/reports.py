@@ -70,7 +70,8 @@ class SqliteReports:
                 parts.append(
                     f"({m}_met IS NULL AND {m}_due > :now AND (:now - {start}) >= {weight} * ({m}_due - {start}))"
                 )
-            cond = f"(({' OR '.join(parts)}) AND NOT {red})"
+            # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
+            cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
         where = f"state IN {OPEN_SQL} AND {cond}"
         if departments is not None:
             names = [f":d{i}" for i in range(len(departments))]

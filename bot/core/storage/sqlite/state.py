@@ -19,7 +19,14 @@ class SqliteState:
 
     @classmethod
     async def open(cls, db: Database) -> SqliteState:
-        return cls(db, {r[0] for r in await db.fetchall("SELECT user_id FROM drafts")})
+        state = cls(db, set())
+        await state.reload()
+        return state
+
+    async def reload(self) -> None:
+        # a database opened without its migrations (to look at them) may not have the table yet
+        if await self.db.table_exists("drafts"):
+            self._keys = {r[0] for r in await self.db.fetchall("SELECT user_id FROM drafts")}
 
     async def save(self, key: str, data: dict[str, Any]) -> None:
         raw = json.dumps(data, ensure_ascii=False, default=str)

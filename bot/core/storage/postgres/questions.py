@@ -1,0 +1,84 @@
+"""The question log on PostgreSQL: what people asked and whether it was answered, for the digest's top lists
+and the knowledge gaps. Rows are queued and written in batches (one statement per batch), so an answer never
+waits for its statistics row; a row that cannot be written is skipped and logged on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from bot.core.storage.protocols import QuestionCount
+from bot.core.storage.rows import to_ts
+
+from .database import Database, as_columns
+
+log = logging.getLogger(__name__)
+
+INSERT_MANY = (
+    "INSERT INTO questions(user_id, text, intent, target, answered, at)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::int8[])"
+)
+INSERT_ONE = "INSERT INTO questions(user_id, text, intent, target, answered, at) VALUES ($1,$2,$3,$4,$5,$6)"
+
+
+def _storable(text: str) -> str:
+    # lone surrogates (from a broken client) cannot be encoded; keep the rest of the question
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class PostgresQuestions:
+    def __init__(self, db: Database):
+        self.db = db
+        self._pending: list[tuple[Any, ...]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def log(
+        self,
+        user_id: str,
+        text: str,
+        intent: str,
+        target: str | None,
+        answered: bool,
+        at: dt.datetime | None = None,
+    ) -> None:
+        ts = to_ts(at or self.db.clock.now())
+        self._pending.append((_storable(user_id), _storable(text[:500]), intent, target, int(answered), ts))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        await asyncio.sleep(0.02)  # gather the rows of the messages being handled right now
+        while self._pending:
+            rows, self._pending = self._pending, []
+            try:
+                async with self.db.transaction() as tx:
+                    await tx.execute(INSERT_MANY, *as_columns(rows, 6))
+            except Exception:  # noqa: BLE001 - find the bad row; write the others one by one
+                for row in rows:
+                    try:
+                        await self.db.execute(INSERT_ONE, *row)
+                    except Exception:  # noqa: BLE001 - statistics must never stop answering
+                        log.exception("skipped one question-log row that could not be written")
+
+    async def flush(self) -> None:
+        while self._task is not None and not self._task.done():
+            await self._task
+
+    async def top(
+        self, start: dt.datetime, end: dt.datetime, *, unanswered: bool, limit: int
+    ) -> list[QuestionCount]:
+        if unanswered:
+            sql = (
+                "SELECT text, COUNT(*) AS n FROM questions WHERE at >= $1 AND at < $2 AND answered = 0"
+                " GROUP BY text ORDER BY n DESC, text LIMIT $3"
+            )
+        else:
+            sql = (
+                "SELECT target, COUNT(*) AS n FROM questions WHERE at >= $1 AND at < $2 AND target IS NOT NULL"
+                " GROUP BY target ORDER BY n DESC, target LIMIT $3"
+            )
+        await self.flush()
+        rows = await self.db.fetch(sql, to_ts(start), to_ts(end), limit)
+        return [QuestionCount(key=k, count=n) for k, n in rows]
