@@ -1,4 +1,4 @@
-"""The one Jinja2 set-up: dates read the same everywhere."""
+"""The one Jinja2 set-up: dates read the same everywhere, HTML is escaped, plain-text templates are not."""
 
 from __future__ import annotations
 
@@ -29,6 +29,17 @@ def test_a_deadline_reads_one_way():
 def test_a_deadline_in_another_timezone_is_shown_in_the_reference_ones():
     utc = dt.datetime(2026, 12, 20, 16, 0, tzinfo=dt.UTC)  # 2026-12-21 00:00 in Shanghai
     assert Texts().deadline(utc, False, at(2026, 12, 20, 10)) == "12月20日（周日）24:00前"
+
+
+def test_html_templates_escape_and_text_templates_do_not():
+    texts = Texts()
+    assert (
+        texts.say("tickets/notices.html.j2", "claimed", number="SQ1", department="<b>局</b>").count(
+            "&lt;b&gt;"
+        )
+        == 1
+    )
+    assert texts.say("tickets/events.txt.j2", "assigned", name="A&B", user_id="<7>") == "指派给 A&B（<7>）"
 
 
 def test_masking_and_shortening_filters():
