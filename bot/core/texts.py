@@ -92,7 +92,13 @@ class Texts:
 
     def say(self, name: str, macro: str, /, **kwargs: Any) -> str:
         """One short text: the macro `macro` of the template `name`."""
-        return tidy(str(getattr(self.module(name), macro)(**kwargs)))
+        call = getattr(self.module(name), macro)
+        try:
+            return tidy(str(call(**kwargs)))
+        except Exception:
+            # as Template.render does: the traceback then names the template's own lines
+            self.env.handle_exception()
+            raise  # not reached: handle_exception raises
 
     def macros(self, name: str) -> list[str]:
         """The macro names a snippets template defines (for `python -m bot check`)."""
