@@ -11,7 +11,7 @@ import pytest
 from bot.cli.main import main
 from bot.core.resources import data_dir
 from bot.core.texts import Texts
-from bot.core.tickets import views
+from bot.core.tickets import samples, views
 from bot.core.tickets.domain.sla import load_policies
 from bot.core.tickets.samples import check_texts
 from bot.core.tickets.views import TicketViews
@@ -118,55 +118,100 @@ def test_a_template_nobody_renders_is_reported(templates, policies):
 # sample run does not reach (an error path) cannot fail at run time either.
 
 SNIPPET_CALLS = {
-    # method name -> (template, index of the macro-name argument, arguments the method adds itself)
+    # method or function -> (template, index of the macro-name argument, arguments the method adds itself)
     "error": (views.ERRORS, 0, set()),
     "refusal": (views.REFUSALS, 0, set()),
     "event": (views.EVENTS, 0, set()),
     "to_citizen": (views.NOTICES, 0, {"number"}),
     "_notify_citizen": (views.NOTICES, 1, {"number"}),
+    "PermissionDenied": (views.REFUSALS, 0, set()),
 }
+WORDS = {"bot/adapters/console.py": samples.CONSOLE, "bot/adapters/telegram/app.py": samples.TELEGRAM}
 
 
-def _calls() -> list[tuple[str, int, str, str, set[str]]]:
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """The module's NAME = "string" assignments (template names)."""
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                    out[target.id] = node.value.value
+    return out
+
+
+def _macro(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+        return node.value
+    return None  # a sentence already (PermissionDenied("…")) or a variable
+
+
+def _keys(node: ast.expr | None) -> set[str] | None:
+    if node is None:
+        return set()
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
+        return {k.value for k in node.keys}  # type: ignore[union-attr]
+    return None
+
+
+def _calls() -> list[tuple[str, str, str, set[str]]]:
+    """(where, template, macro, the argument names given) of every call naming a macro of a snippets template."""
     found = []
     for path in sorted((ROOT / "bot").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = _constants(tree)
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
+            if not isinstance(node, ast.Call) or any(kw.arg is None for kw in node.keywords):
                 continue
-            func = node.func
+            func, args = node.func, node.args
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name == "PermissionDenied":
-                spec = (views.REFUSALS, 0, set())
-            else:
-                spec = SNIPPET_CALLS.get(name or "")
-            if spec is None or any(kw.arg is None for kw in node.keywords):
-                continue
-            if isinstance(func, ast.Attribute) and getattr(func.value, "id", "") in (
-                "log",
-                "logger",
-                "logging",
-            ):
+            if isinstance(func, ast.Attribute) and getattr(func.value, "id", "") in ("log", "logging"):
                 continue  # log.error(…)
-            template, index, added = spec
-            if len(node.args) <= index:
+            given = {kw.arg for kw in node.keywords if kw.arg}
+            where = f"{rel}:{node.lineno}"
+            if name in ("say", "_say") and len(args) >= 2:
+                # Texts.say(TEMPLATE, "macro", …), TicketViews._say(TEMPLATE, "macro", …)
+                first = args[0]
+                template = (
+                    first.value
+                    if isinstance(first, ast.Constant)
+                    else constants.get(getattr(first, "id", ""))
+                )
+                if isinstance(template, str) and template.endswith(".j2"):
+                    if _macro(args[1]):
+                        found.append((where, template, _macro(args[1]), given))
+                    continue
+            if rel == "bot/adapters/telegram/runner.py" and name in ("_say", "_problem"):
+                # _say(settings, "macro", …); _problem(settings, retry, "what", "advice", {advice facts}, …)
+                if name == "_say" and _macro(args[1]):
+                    found.append((where, samples.STARTUP, _macro(args[1]), given))
+                if name == "_problem" and _macro(args[2]) and _macro(args[3]):
+                    advice = _keys(args[4] if len(args) > 4 else None)
+                    found.append((where, samples.STARTUP, _macro(args[2]), given))
+                    if advice is not None:
+                        found.append((where, samples.STARTUP, _macro(args[3]), advice))
                 continue
-            arg = node.args[index]
-            if not (
-                isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.isidentifier()
-            ):
-                continue  # a sentence already (PermissionDenied("…")) or a variable
-            where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            found.append((where, index, template, arg.value, {kw.arg for kw in node.keywords} | added))
+            if name == "words" and rel in WORDS and args and _macro(args[0]):
+                found.append((where, WORDS[rel], _macro(args[0]), given))
+                continue
+            spec = SNIPPET_CALLS.get(name or "")
+            if spec is not None:
+                template, index, added = spec
+                if len(args) > index and _macro(args[index]):
+                    found.append((where, template, _macro(args[index]), given | added))
     return found
 
 
 def test_every_call_of_a_macro_passes_the_arguments_it_declares():
     texts = Texts()
     calls = _calls()
-    assert len(calls) > 40  # the scan finds the calls (errors, refusals, events, notices)
+    assert (
+        len(calls) > 80
+    )  # the scan finds the calls (errors, refusals, events, notices, the adapters' words)
+    assert {template for _, template, _, _ in calls} >= set(samples.SNIPPETS) - {samples.LINES, samples.DATES}
     wrong = []
-    for where, _, template, macro, given in calls:
+    for where, template, macro, given in calls:
         module = texts.module(template)
         if not hasattr(module, macro):
             wrong.append(f"{where}: {template} has no macro {macro}")

@@ -24,8 +24,11 @@ from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
 from bot.core.text.normalize import compact
+from bot.core.texts import Texts
 
 log = logging.getLogger(__name__)
+
+SAYINGS = "assistant.html.j2"  # the assistant's own few sentences
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Assistant:
         self.clock = clock
         self.matcher = answering.matcher
         self.renderer = answering.renderer
+        self.texts = Texts(answering.templates_dir)
         self.dialogue = Dialogue(
             self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
         )
@@ -129,7 +133,7 @@ class Assistant:
         replies = list(result.replies)
         if result.start_ticket is not None:
             if self.intake is None:
-                replies.append(Reply("抱歉，诉求登记暂不可用，请拨打 12345 热线反映。"))
+                replies.append(Reply(self.texts.say(SAYINGS, "tickets_unavailable")))
             else:
                 replies += await self.intake.start(
                     msg, result.start_ticket, source_question=result.source_question or None
@@ -147,7 +151,7 @@ class Assistant:
             got = await self.commands.handle(msg)
             if got is not None:
                 return got
-        return [Reply("这个按钮已过期，请重新操作。")]
+        return [Reply(self.texts.say(SAYINGS, "button_expired"))]
 
     async def _command(self, msg: Incoming, text: str) -> list[Reply]:
         head = text.split()[0].split("@")[0].lower()
@@ -156,7 +160,7 @@ class Assistant:
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
                 return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
-            return [Reply("当前没有进行中的操作。")]
+            return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -198,7 +202,7 @@ class Assistant:
     ) -> Reply:
         """The digest as it would be sent on `date` (default today) for one department or overall."""
         if self.service is None:
-            return Reply("诉求功能未启用，没有日报可看。")
+            return Reply(self.texts.say(SAYINGS, "no_digest"))
         from bot.core.tickets.reporting.digest import build_digest
 
         now = self.clock.now()
@@ -211,6 +215,7 @@ class Assistant:
             department=department,
             kb=self.kb,
             policies=self.service.policies,
+            texts=self.service.texts,
         )
 
 

@@ -53,10 +53,14 @@ from bot.core.tickets.views import (
     TicketViews,
 )
 
+ASSISTANT = "assistant.html.j2"  # bot/core/assistant.py
+TELEGRAM = "telegram/messages.html.j2"  # bot/adapters/telegram/app.py
+STARTUP = "telegram/startup.txt.j2"  # bot/adapters/telegram/runner.py
+CONSOLE = "console.txt.j2"  # bot/adapters/console.py
 # Templates of short sentences called by name: every macro of each is rendered with SAMPLE_ARGS.
-SNIPPETS = [LINES, NOTICES, EVENTS, ERRORS, REFUSALS, DATES]
-# Folders whose every template must be rendered by the check.
-COVERED = ("tickets",)
+SNIPPETS = [LINES, NOTICES, EVENTS, ERRORS, REFUSALS, DATES, ASSISTANT, TELEGRAM, STARTUP, CONSOLE]
+# Folders and templates every template of which must be rendered by the check.
+COVERED = ("tickets", "telegram", ASSISTANT, CONSOLE, DATES)
 
 
 class Alternatives(tuple):
@@ -111,11 +115,32 @@ SAMPLE_ARGS: dict[str, Any] = {
     "first": dt.date(2026, 12, 31),
     "last": Alternatives((dt.date(2027, 1, 3), dt.date(2026, 12, 31))),
     "with_year": Alternatives((True, False)),
+    # the adapters' own sentences
+    "count": 3,
+    "id": "城市管理局",
+    "role": Alternatives(("citizen", "staff", "group")),
+    "what": "无法连接 Telegram 服务器（api.telegram.org）：连接超时",
+    "advice": "请检查本机网络；如需经代理访问，请设置 HTTPS_PROXY。",
+    "attempts": Alternatives((1, 6)),
+    "base": Alternatives((None, "http://127.0.0.1:8081/bot")),
+    "bot_id": "123456789",
+    "where": "Telegram 服务器（api.telegram.org）",
+    "host": "api.telegram.org",
+    "error": "ConnectError",
+    "url": "http://user:***@proxy.example:3128",
+    "variable": "HTTPS_PROXY",
+    "detail": "Bad Gateway",
+    "why": Alternatives(("in_use", "denied", "no_address", "other")),
 }
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     (ERRORS, "not_open"): {"action": Alternatives(("claim", "assign", "transfer", "contact", "resolve"))},
     (REFUSALS, "supervisor_only"): {"action": Alternatives(sorted(SUPERVISOR_ONLY))},
+    (STARTUP, "reason"): {
+        "kind": Alternatives(("dns", "refused", "timeout", "tls", "unreachable", "invalid", "other"))
+    },
+    (CONSOLE, "notification"): {"kind": Alternatives(("user", "department", "staff", "admins"))},
+    (CONSOLE, "clock_moved"): {"now": NOW},
 }
 
 
@@ -443,9 +468,10 @@ def check_texts(
     finally:
         run.close()
     report = run.finish()
+    base = Path(texts.directory)
     for folder in covered:
-        base = Path(texts.directory)
-        for path in sorted((base / folder).rglob("*.j2")):
+        paths = [base / folder] if folder.endswith(".j2") else sorted((base / folder).rglob("*.j2"))
+        for path in paths:
             name = path.relative_to(base).as_posix()
             if name not in run.loaded:
                 report.problems.append(
