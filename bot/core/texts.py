@@ -71,6 +71,7 @@ class Texts:
         self.directory = directory or data_dir("templates")
         self.env = env or template_env(self.directory)
         self._modules: dict[str, Any] = {}
+        self._dates: dict[tuple[Any, ...], Markup] = {}
         self.env.filters.update(
             deadline=self.deadline,
             moment=self.moment,
@@ -107,7 +108,14 @@ class Texts:
 
     # -- dates: the one place a deadline or a moment is turned into words ------------------------------
     def _date(self, macro: str, **kwargs: Any) -> Markup:
-        return Markup(str(getattr(self.module(DATES), macro)(**kwargs)).strip())
+        # the same few days come back all the time (every working-day deadline is a midnight): words once
+        key = (macro, *kwargs.items())
+        text = self._dates.get(key)
+        if text is None:
+            if len(self._dates) >= 4096:
+                self._dates.clear()
+            text = self._dates[key] = Markup(str(getattr(self.module(DATES), macro)(**kwargs)).strip())
+        return text
 
     def deadline(
         self, when: dt.datetime | None, provisional: bool = False, now: dt.datetime | None = None

@@ -116,6 +116,7 @@ class TicketViews:
         self.texts = texts
         self.policies = policies
         self.clock = clock
+        self._events: dict[tuple[Any, ...], str] = {}
         _BY_POLICIES[id(policies)] = self
 
     def now(self) -> dt.datetime | None:
@@ -321,7 +322,17 @@ class TicketViews:
     # ------------------------------------------------------------------ sentences
     def event(self, what: str, /, **facts: Any) -> str:
         """The text of a history event (plain text: it is escaped where it is shown)."""
-        return self._say(EVENTS, what, **facts)
+        key = (what, *facts.items())
+        try:
+            text = self._events.get(key)
+        except TypeError:  # a list among the facts: not kept
+            return self._say(EVENTS, what, **facts)
+        if text is None:
+            if len(self._events) >= 1024:
+                self._events.clear()
+            # a reminder tick writes the same few texts (办结黄牌预警…) for many tickets: each is worded once
+            text = self._events[key] = self._say(EVENTS, what, **facts)
+        return text
 
     def error(self, what: str, /, **facts: Any) -> str:
         """Why a request cannot be carried out (a macro of errors)."""
