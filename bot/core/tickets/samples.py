@@ -95,7 +95,6 @@ SAMPLE_ARGS: dict[str, Any] = {
     "repeat": Alternatives((0, 2)),
     "years": [2027],
     "due": Alternatives((NOW + dt.timedelta(hours=2), None)),
-    "met": Alternatives((None, NOW)),
     "at": NOW,
     "now": Alternatives((NOW, None)),
     "provisional": Alternatives((False, True)),

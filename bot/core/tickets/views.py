@@ -128,17 +128,22 @@ class TicketViews:
 
     # ------------------------------------------------------------------ deadlines
     def deadlines(self, ticket: Ticket) -> list[dict[str, Any]]:
-        """Each milestone: its label, deadline, whether that is provisional, and when it was met."""
-        return [
-            {
-                "milestone": m,
-                "label": MILESTONE_LABELS[m],
-                "due": ticket.due(m),
-                "met": ticket.met(m),
-                "provisional": self.policies.is_provisional(ticket, m),
-            }
-            for m in MILESTONES
-        ]
+        """Each milestone: its label, deadline, when it was met, and the provisional years it counts through
+        (`provisional`: any)."""
+        rows = []
+        for m in MILESTONES:
+            years = self.policies.provisional_years(ticket, m)
+            rows.append(
+                {
+                    "milestone": m,
+                    "label": MILESTONE_LABELS[m],
+                    "due": ticket.due(m),
+                    "met": ticket.met(m),
+                    "years": years,
+                    "provisional": bool(years),
+                }
+            )
+        return rows
 
     def due_text(self, ticket: Ticket, milestone: str) -> str:
         """One deadline of the ticket, 暂定 when provisional."""
@@ -178,6 +183,8 @@ class TicketViews:
         phone = None
         if ticket.phone and not ticket.anonymous:
             phone = mask_phone(ticket.phone) if group else ticket.phone
+        deadlines = self.deadlines(ticket)
+        pending = {y for d in deadlines if d["met"] is None for y in d["years"]}  # the ones still to be met
         return {
             "t": ticket,
             "now": self.now(),
@@ -190,8 +197,8 @@ class TicketViews:
                 (mask_pii(ticket.resolution) if group else ticket.resolution) if ticket.resolution else None
             ),
             "rating_label": RATING_LABELS.get(ticket.rating or 0),
-            "deadlines": self.deadlines(ticket),
-            "provisional_years": sorted(pending_provisional_years(ticket, self.policies)),
+            "deadlines": deadlines,
+            "provisional_years": sorted(pending),
         }
 
     def staff_card(
