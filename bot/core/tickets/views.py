@@ -314,8 +314,9 @@ class TicketViews:
         over_hours = None
         if alert.repeat and alert.due is not None:
             over_hours = int((alert.at - alert.due).total_seconds() // 3600)
-        return self.texts.render(
+        return self._say(
             REMINDER,
+            "reminder",
             t=ticket,
             level=alert.level,
             label=MILESTONE_LABELS[alert.milestone],
