@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bot.core.clock import FixedClock
+from bot.core.texts import Texts
 from bot.core.tickets.domain.calendar import WorkingCalendar
 from bot.core.tickets.reporting.digest import build_digest, period_window
 from tests.test_tickets_helpers import TZ, Env, at, run
@@ -95,17 +96,23 @@ async def test_weekly_report_ranks_departments_by_sla(env):
     assert re.search(r"2\. 城市管理局：达标率 0\.0%", ranking)
 
 
+def label(win) -> str:
+    """The window as the digest names it (统计日期)."""
+    return Texts().say("_dates.html.j2", "days", first=win.first, last=win.last)
+
+
 def test_monday_after_new_year_covers_thursday_to_sunday():
     # 2027 has no official notice yet: 元旦 Friday 1 Jan is computed, so the last digest went out on Thursday
     win = period_window("day", dt.date(2027, 1, 4), TZ, WorkingCalendar())
     assert (win.start, win.end) == (at(2026, 12, 31), at(2027, 1, 4))
-    assert win.label == "2026年12月31日—2027年1月3日"
+    assert (win.first, win.last) == (dt.date(2026, 12, 31), dt.date(2027, 1, 3))
+    assert label(win) == "2026年12月31日—2027年1月3日"
 
 
 def test_digest_after_a_weekend_following_a_holiday():
     cal = WorkingCalendar()
     # 端午 on Friday 19 June 2026, then the weekend: Monday's digest covers Thursday to Sunday
-    assert period_window("day", dt.date(2026, 6, 22), TZ, cal).label == "2026年6月18日—6月21日"
+    assert label(period_window("day", dt.date(2026, 6, 22), TZ, cal)) == "2026年6月18日—6月21日"
     # 2027 (provisional): 国庆 Friday 1 Oct, the weekend, and its 补假 on 4–5 Oct; Wednesday covers them all
     win = period_window("day", dt.date(2027, 10, 6), TZ, cal)
     assert (win.start, win.end) == (at(2027, 9, 30), at(2027, 10, 6))

@@ -39,12 +39,13 @@ async def test_ticket_filed_in_late_december_has_every_deadline(env):
     assert all(e.action != "deadline_unset" for e in await s.events(t))
 
     card = await run(env.cmds, "h-cg", f"/ticket {t.number}")
-    assert "办结：1月4日（周一）24:00前（暂定）" in card
+    # the year is shown when it is not the current one (as in the submission reply)
+    assert "办结：2027年1月4日（周一）24:00前（暂定）" in card
     assert "首次反馈：12月21日（周一）24:00前\n" in card  # within 2026: official, no mark
     assert NOTE not in card  # staff see the mark; the explanation is for citizens
 
     mine = await run(env.cmds, "c1", f"/ticket {t.number}")
-    assert "办结：1月4日（周一）24:00前（暂定）" in mine
+    assert "办结：2027年1月4日（周一）24:00前（暂定）" in mine
     assert f"带“暂定”的时限按国家放假办法推算，{NOTE}。" in mine
 
     group = [n for n in await outbox(s) if n.dedup_key == f"new:{t.number}"]
@@ -55,7 +56,7 @@ async def test_lists_and_reopen_reply_mark_provisional_deadlines(env):
     s, cmds = env.service, env.cmds
     t = await s.create(citizen_id="c1", description="路灯不亮", category="城乡建设")
     await run(cmds, "h-cg", f"/reply {t.number} 已安排维修")
-    assert "办结 1月4日（周一）24:00前（暂定）" in await run(cmds, "h-cg", "/tickets")
+    assert "办结 2027年1月4日（周一）24:00前（暂定）" in await run(cmds, "h-cg", "/tickets")
     assert "（暂定）" in await run(cmds, "c1", "/my")
     env.clock.set(at(2026, 12, 29, 9))
     await run(cmds, "h-cg", f"/resolve {t.number} 已修好")
@@ -65,7 +66,7 @@ async def test_lists_and_reopen_reply_mark_provisional_deadlines(env):
     env.clock.set(at(2026, 12, 30, 9))
     reply = await run(cmds, "h-cg", f"/reopen {t.number} 又坏了")
     # 10 working days from Wednesday 30 Dec: 31 Dec, 4–8 Jan, 11–14 Jan
-    assert "新的办结时限：1月14日（周四）24:00前（暂定）" in reply
+    assert "新的办结时限：2027年1月14日（周四）24:00前（暂定）" in reply
 
 
 async def test_reminders_and_digest_mark_provisional_deadlines(env):
@@ -77,7 +78,7 @@ async def test_reminders_and_digest_mark_provisional_deadlines(env):
     yellow = [
         n for n in await outbox(s) if (n.dedup_key or "").startswith(f"remind:{t.number}:resolve:yellow")
     ]
-    assert yellow and "1月4日（周一）24:00前（暂定） 到期" in yellow[0].reply.html
+    assert yellow and "时限为 1月4日（周一）24:00前（暂定），即将到期" in yellow[0].reply.html
     env.clock.set(at(2027, 1, 4, 9))
     html = (await build_digest(s.store, now=env.clock.now(), policies=s.policies)).html
     coming = html.split("临近时限")[1]

@@ -77,7 +77,7 @@ async def test_official_year_arriving_recomputes_open_deadlines_at_start(kb_dir,
         assert t.feedback_due == at(2026, 12, 22)  # within 2026: unchanged
         (event,) = [e for e in await s.events(t) if e.action == "deadline_recomputed"]
         assert event.actor == "system" and "工作日历更新" in event.text
-        assert "办结 1月4日（周一）24:00前 → 1月5日（周二）24:00前" in event.text
+        assert "办结 1月4日（周一）24:00前 → 1月5日（周二）24:00前" in event.text  # recomputed in 2027
         card = await _card(a, running.number)
         assert "暂定" not in card.split("办理记录")[0] and "时限重新计算" in card
 
@@ -95,7 +95,7 @@ async def test_official_year_arriving_recomputes_open_deadlines_at_start(kb_dir,
 
         await a.tick()  # the reminders go on from the new deadline, which is final now
         yellow = [n for n in await outbox(s) if f"{t.number}:resolve:yellow" in (n.dedup_key or "")]
-        assert yellow and all("1月5日（周二）24:00前 到期" in n.reply.html for n in yellow)
+        assert yellow and all("时限为 1月5日（周二）24:00前，即将到期" in n.reply.html for n in yellow)
         clock.set(at(2027, 1, 6, 0, 30))
         await a.tick()
     finally:

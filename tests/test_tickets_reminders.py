@@ -49,7 +49,7 @@ async def test_each_reminder_is_sent_exactly_once_across_restarts(env):
     )
     notes = {n.dedup_key: n for n in await outbox(s)}
     yellow = notes[f"remind:{t.number}:contact:yellow:0:0:department:城市管理局"].reply.html
-    assert "联系诉求人" in yellow and "11月23日 11:30" in yellow and "尚未认领" in yellow
+    assert "联系诉求人" in yellow and "11月23日（周一）11:30前" in yellow and "尚未认领" in yellow
     assert [e.action for e in await s.events(t)].count("remind") == 2
 
 

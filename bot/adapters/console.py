@@ -1,7 +1,8 @@
 """A terminal chat over the same core as Telegram: no token, no server.
 
 One terminal can play a citizen and a staff member in turn (`:staff`, `:citizen`, `:group 部门`), so the whole
-诉求 flow can be tried without Telegram. Buttons are shown numbered; typing the number presses one.
+诉求 flow can be tried without Telegram. Buttons are shown numbered; typing the number presses one. What the
+console itself prints is in templates/console.txt.j2.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.core.clock import Clock, SystemClock
 from bot.core.messages import Incoming, Reply
 from bot.core.text.markup import html_to_text
+from bot.core.texts import Texts
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,16 +25,8 @@ if TYPE_CHECKING:
 CITIZEN = "console:citizen"
 STAFF = "console:staff"
 
-HELP = """控制台命令（以冒号开头，不会发给助手）：
-  :citizen          切换为市民身份（默认）
-  :staff            切换为工作人员身份（控制台管理员）
-  :group 部门        以工作人员身份在某部门工作群中发言（只处理命令和按钮）
-  :later 2h / 3d    让时钟前进（演示提醒与时限），随后执行一次提醒检查
-  :tick             立即执行一次提醒检查
-  :digest [部门]     打印今日日报
-  :help             显示本说明
-  :quit             退出
-数字：按下上一条回复中对应序号的按钮。"""
+SAYINGS = "console.txt.j2"
+DEFAULT_GROUP = "行政审批服务局"  # data: the department of `:group` without a name
 
 
 class OffsetClock:
@@ -46,15 +40,22 @@ class OffsetClock:
 
 
 class Console:
-    def __init__(self, assistant: Assistant, clock: OffsetClock, out: TextIO = sys.stdout):
+    def __init__(
+        self, assistant: Assistant, clock: OffsetClock, out: TextIO = sys.stdout, texts: Texts | None = None
+    ):
         self.a = assistant
         self.clock = clock
         self.out = out
+        self.texts = texts or getattr(assistant, "texts", None) or Texts()
         self.user, self.chat, self.group = CITIZEN, CITIZEN, False
         self.buttons: list[str] = []
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+    def words(self, what: str, /, **facts: object) -> str:
+        """One of the console's own sentences (templates/console.txt.j2)."""
+        return self.texts.say(SAYINGS, what, **facts)
 
     def show(self, replies: list[Reply]) -> None:
         self.buttons = []
@@ -75,10 +76,7 @@ class Console:
             return
         for row in await outbox.due(self.clock.now(), 100):
             rcpt, reply = row.notification.recipient, row.notification.reply
-            who = {"user": "市民", "department": "部门工作群", "staff": "工作人员", "admins": "管理员"}.get(
-                rcpt.kind, rcpt.kind
-            )
-            self.say(f"📨 通知 → {who} {rcpt.id}：")
+            self.say(self.words("notification", kind=rcpt.kind, id=rcpt.id))
             self.say("   " + html_to_text(reply.html).replace("\n", "\n   "))
             labels = [b.label for r in reply.buttons for b in r]
             if labels:
@@ -86,8 +84,8 @@ class Console:
             await outbox.sent(row.id, self.clock.now())
 
     def prompt(self) -> str:
-        who = "市民" if self.user == CITIZEN else ("工作群" if self.group else "工作人员")
-        return f"[{who}] > "
+        role = "citizen" if self.user == CITIZEN else ("group" if self.group else "staff")
+        return self.words("prompt", role=role) + " "
 
     async def step(self, line: str) -> bool:
         """Handle one typed line; False when the user wants to quit."""
@@ -97,7 +95,7 @@ class Console:
             return await self.control(cmd[1:].split())
         if cmd.isdigit() and self.buttons and len(cmd) <= 2:
             if not 1 <= int(cmd) <= len(self.buttons):
-                self.say(f"没有这个序号的按钮，请输入 1–{len(self.buttons)} 之间的数字。")
+                self.say(self.words("no_such_button", count=len(self.buttons)))
                 return True
             msg = Incoming(self.user, self.chat, callback=self.buttons[int(cmd) - 1], is_group=self.group)
         else:
@@ -112,22 +110,22 @@ class Console:
             return False
         if name == "citizen":
             self.user, self.chat, self.group = CITIZEN, CITIZEN, False
-            self.say("已切换为市民身份。")
+            self.say(self.words("as_citizen"))
         elif name == "staff":
             self.user, self.chat, self.group = STAFF, STAFF, False
-            self.say("已切换为工作人员身份（管理员）。可用 /tickets、/claim N、/reply N 文本 等命令。")
+            self.say(self.words("as_staff"))
         elif name == "group":
-            dept = " ".join(args[1:]) or "行政审批服务局"
+            dept = " ".join(args[1:]) or DEFAULT_GROUP
             self.user, self.chat, self.group = STAFF, f"group:{dept}", True
-            self.say(f"已进入「{dept}」工作群（以工作人员身份）。")
+            self.say(self.words("in_group", department=dept))
         elif name == "later":
             m = re.fullmatch(r"(\d+)([hdm])", args[1] if len(args) > 1 else "")
             if not m:
-                self.say("用法：:later 2h、:later 3d 或 :later 30m")
+                self.say(self.words("later_usage"))
                 return True
             n, unit = int(m.group(1)), m.group(2)
             self.clock.offset += dt.timedelta(**{{"h": "hours", "d": "days", "m": "minutes"}[unit]: n})
-            self.say(f"时钟已前进到 {self.clock.now():%Y-%m-%d %H:%M}。")
+            self.say(self.words("clock_moved", now=self.clock.now()))
             await self.tick()
         elif name == "tick":
             await self.tick()
@@ -135,14 +133,14 @@ class Console:
             dept = " ".join(args[1:]) or None
             self.show([await self.a.digest(dept, self.clock.now().date())])
         else:
-            self.say(HELP)
+            self.say(self.words("help"))
             # the chat commands, from the core's one registry (as staff the console is an admin)
             self.say(html_to_text(self.a.command_help("admin" if self.user == STAFF else "citizen")))
         return True
 
     async def tick(self) -> None:
         n = await self.a.tick()
-        self.say(f"提醒检查完成，新产生 {n} 条通知。")
+        self.say(self.words("ticked", count=n))
         await self.drain_outbox()
 
 
@@ -155,7 +153,7 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO
     console = Console(assistant, clock, out)
     interactive = stdin.isatty()
     console.say(html_to_text(assistant.renderer.render("help.html.j2")))
-    console.say("\n（控制台模式：输入 :help 查看控制台命令，:quit 退出）\n")
+    console.say("\n" + console.words("welcome") + "\n")
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -175,5 +173,5 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO
         pass
     finally:
         await app.aclose()
-        console.say("再见！")
+        console.say(console.words("goodbye"))
     return 0

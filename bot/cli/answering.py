@@ -40,11 +40,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import DataPaths, load_policies
     from bot.core.answering.render import ASPECT_LABELS
     from bot.core.knowledge import KnowledgeError
+    from bot.core.texts import Texts
+    from bot.core.tickets.samples import check_texts
 
     paths = DataPaths.resolve(settings)
     try:
         answering = _answering(settings)
-        calendar = load_policies(answering.kb).calendar  # sla.yaml and calendar.yaml
+        policies = load_policies(answering.kb)  # sla.yaml and calendar.yaml
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -60,15 +62,17 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             except Exception as exc:  # report every template problem, not just the first
                 problems.append(f"{entry.id} / {aspect}: {type(exc).__name__}: {exc}")
     problems += _render_dialogue_templates(answering)
+    texts = check_texts(Texts(paths.templates), policies)
+    problems += texts.problems
     if problems:
         print("模板渲染失败：\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
         return 1
     print(
         f"知识库校验通过（{paths.knowledge}）：事项 {len(kb.items)} 个，一件事 {len(kb.bundles)} 个，"
         f"免证明 {len(kb.exemptions)} 个，部门 {len(kb.departments)} 个，"
-        f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答。"
+        f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答、{texts.rendered} 条诉求和提示文本。"
     )
-    print(calendar_status(calendar, dt.datetime.now(settings.timezone).year))
+    print(calendar_status(policies.calendar, dt.datetime.now(settings.timezone).year))
     return 0
 
 

@@ -90,6 +90,21 @@ def _policies(kb: Any) -> Any:
     return load_policies(kb)
 
 
+def _texts(settings: Settings) -> Any:
+    """The texts of the configured templates folder."""
+    from bot.app import DataPaths
+    from bot.core.texts import Texts
+
+    return Texts(DataPaths.resolve(settings).templates)
+
+
+def _views(settings: Settings, policies: Any) -> Any:
+    from bot.core.clock import SystemClock
+    from bot.core.tickets.views import TicketViews
+
+    return TicketViews(_texts(settings), policies, SystemClock(settings.timezone))
+
+
 async def _open(settings: Settings) -> Any:
     from bot.app import StartupError, database_target, open_store
     from bot.core.clock import SystemClock
@@ -122,7 +137,13 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
             if department and kb.department(department) is not None:
                 department = kb.department(department).name
             reply = await build_digest(
-                store, now=now, period=args.period, department=department, kb=kb, policies=policies
+                store,
+                now=now,
+                period=args.period,
+                department=department,
+                kb=kb,
+                policies=policies,
+                texts=_texts(settings),
             )
         finally:
             await store.close()
@@ -148,10 +169,10 @@ def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.tickets import views
     from bot.core.tickets.domain.models import TicketQuery
+    from bot.core.tickets.views import summary
 
-    policies = _policies(_kb(settings))
+    views = _views(settings, _policies(_kb(settings)))
     store = await _open(settings)
     try:
         query = TicketQuery(
@@ -162,10 +183,10 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         total = await store.tickets.count(query)
         names = {m.user_id: m.name for m in await store.staff.list()}
         for t in await store.tickets.list(query):
-            nxt = views.next_deadline(t, policies)
+            nxt = unescape(views.next_deadline(t))
             print(
                 f"{t.number}  {t.state}  {t.department}  {names.get(t.handler or '', t.handler or '未认领')}  "
-                f"{unescape(views.summary(t, 30))}" + (f"  ［{nxt}］" if nxt else "")
+                f"{unescape(summary(t, 30))}" + (f"  ［{nxt}］" if nxt else "")
             )
         print(f"共 {total} 件" + (f"，显示 {args.limit} 件" if total > args.limit else ""))
     finally:
@@ -174,9 +195,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.tickets import views
-
-    policies = _policies(_kb(settings))
+    views = _views(settings, _policies(_kb(settings)))
     store = await _open(settings)
     try:
         number = args.number.strip().upper()
@@ -185,12 +204,9 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
             return 1
         names = {m.user_id: m.name for m in await store.staff.list()}
-        html = views.staff_card(ticket, names.get(ticket.handler or ""), policies=policies, group=False)
-        html += "\n办理记录\n" + "\n".join(
-            views.history_lines(
-                await store.tickets.events(ticket.id), names, limit=1000, citizen_id=ticket.citizen_id
-            )
-        )
+        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False)
+        events = await store.tickets.events(ticket.id)
+        html += "\n办理记录\n" + views.history(events, names, limit=1000, citizen_id=ticket.citizen_id)
         print(html_to_text(html))
     finally:
         await store.close()

@@ -32,6 +32,8 @@ from bot.core.tickets.commands.registry import Scope
 
 log = logging.getLogger(__name__)
 
+SAYINGS = "assistant.html.j2"  # the assistant's own few sentences
+
 
 @dataclass(frozen=True)
 class Answering:
@@ -151,7 +153,7 @@ class Assistant:
                 replies = list(mine)
         if result.start_ticket is not None:
             if self.intake is None:
-                replies.append(Reply("抱歉，诉求登记暂不可用，请拨打 12345 热线反映。"))
+                replies.append(Reply(self.texts.say(SAYINGS, "tickets_unavailable")))
             else:
                 replies += await self.intake.start(
                     msg,
@@ -196,7 +198,7 @@ class Assistant:
             got = await self.commands.handle(msg)
             if got is not None:
                 return got
-        return [Reply("这个按钮已过期，请重新操作。")]
+        return [Reply(self.texts.say(SAYINGS, "button_expired"))]
 
     async def _command(self, msg: Incoming, text: str) -> list[Reply]:
         head = text.split()[0].split("@")[0].lower()
@@ -205,7 +207,7 @@ class Assistant:
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
                 return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
-            return [Reply("当前没有进行中的操作。")]
+            return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -247,7 +249,7 @@ class Assistant:
     ) -> Reply:
         """The digest as it would be sent on `date` (default today) for one department or overall."""
         if self.service is None:
-            return Reply("诉求功能未启用，没有日报可看。")
+            return Reply(self.texts.say(SAYINGS, "no_digest"))
         from bot.core.tickets.reporting.digest import build_digest
 
         now = self.clock.now()
@@ -260,6 +262,7 @@ class Assistant:
             department=department,
             kb=self.kb,
             policies=self.service.policies,
+            texts=self.service.texts,
         )
 
 

@@ -38,6 +38,8 @@ from telegram.ext import (
 )
 
 from bot.core.messages import Incoming, Notification, Recipient, Reply
+from bot.core.text.markup import html_to_text
+from bot.core.texts import Texts
 from bot.settings import CATCH_ALL, ConfigError, Settings
 
 from .guards import PerChatUpdateProcessor, RateLimiter, UpdateDeduplicator
@@ -59,11 +61,9 @@ if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
-MSG_ERROR = (
-    "抱歉，系统暂时出了点问题，您刚才的操作没有完成，请稍后再试。如有急事，可拨打 12345 政务服务便民热线。"
-)
-MSG_RATE_LIMIT = "您发送得有点快了，请稍等一分钟再继续，我会接着为您服务。"
-MSG_NOT_TEXT = "目前我只能看懂文字消息。请用文字描述您要办的事或遇到的问题，例如“身份证丢了怎么补办”。"
+# what the adapter itself says to a person: macros error, rate_limit, not_text
+MESSAGES = "telegram/messages.html.j2"
+STARTUP = "telegram/startup.txt.j2"
 
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(.*)$", re.S)
 
@@ -83,6 +83,7 @@ class TelegramBridge:
         self.settings = settings
         self.jobs = jobs
         self.assistant = assistant
+        self.texts = Texts(settings.templates_dir)
         self.dedup = UpdateDeduplicator(dedup_capacity)
         self.limiter = RateLimiter(settings.rate_limit, monotonic=monotonic)
         self.bot_username: str = ""
@@ -92,6 +93,10 @@ class TelegramBridge:
         self.handled = 0
         self._menu_task: asyncio.Task[None] | None = None
         self._catch_up_task: asyncio.Task[int] | None = None
+
+    def words(self, what: str) -> str:
+        """One of the adapter's own sentences (templates/telegram/messages.html.j2)."""
+        return self.texts.say(MESSAGES, what)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -162,9 +167,9 @@ class TelegramBridge:
         if verdict == "ok":
             return
         if update.callback_query is not None:
-            await self._answer_callback(update, MSG_RATE_LIMIT)
+            await self._answer_callback(update, html_to_text(self.words("rate_limit")))  # a toast: plain text
         if verdict == "notify" and chat is not None:
-            await self._send(chat.id, Reply(MSG_RATE_LIMIT))
+            await self._send(chat.id, Reply(self.words("rate_limit")))
         raise ApplicationHandlerStop
 
     @staticmethod
@@ -220,7 +225,7 @@ class TelegramBridge:
     async def on_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is not None:
-            await self._send(chat.id, Reply(MSG_NOT_TEXT))
+            await self._send(chat.id, Reply(self.words("not_text")))
 
     async def _handle(self, incoming: Incoming, chat_id: int) -> None:
         replies = await self.assistant.handle(incoming)
@@ -288,7 +293,7 @@ class TelegramBridge:
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
                 assert self.sender is not None
-                await self.sender.send(update.effective_chat.id, Reply(MSG_ERROR), retry=False)
+                await self.sender.send(update.effective_chat.id, Reply(self.words("error")), retry=False)
             except Exception:  # noqa: BLE001 - nothing more we can do for this person now
                 log.warning("无法向会话 %s 发送出错提示", update.effective_chat.id)
 
@@ -360,7 +365,7 @@ def build_application(
 ) -> Application:
     """The python-telegram-bot Application with every handler and job; the bridge is in bot_data."""
     if not settings.telegram_bot_token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN", "未设置：请填写从 @BotFather 获得的机器人令牌。")
+        raise ConfigError("TELEGRAM_BOT_TOKEN", Texts(settings.templates_dir).say(STARTUP, "token_missing"))
     bridge = TelegramBridge(settings, assistant, monotonic=monotonic, jobs=jobs)
     # Each update waits on the network for its Bot API calls (tens of ms to Telegram), so many are handled
     # at once (one at a time per chat); each may have one request in flight.

@@ -13,6 +13,8 @@ told in one Chinese sentence naming the cause, like a bad setting, and never as 
 - in webhook mode, Telegram refuses WEBHOOK_URL, or the local port cannot be opened: exit status 2.
 
 Logging goes through `MaskingFilter`, which masks personal numbers and replaces every configured secret.
+The sentences printed to the person starting the bot are macros of templates/telegram/startup.txt.j2 (plain
+text); the log lines for operators stay here.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse, urlsplit
 
 from bot.core.text.mask import redact_secrets
+from bot.core.texts import Texts
 from bot.settings import Settings
 
 from .masking import install_log_masking
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.telegram")
 
 OFFICIAL_API = "https://api.telegram.org/bot"
+STARTUP = "telegram/startup.txt.j2"
 WAIT_FIRST = 1.0
 WAIT_MAX = 60.0
 
@@ -62,6 +68,16 @@ def retry_wait(attempt: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------- explaining
+
+
+@lru_cache(maxsize=4)
+def _texts(directory: Path | None) -> Texts:
+    return Texts(directory)
+
+
+def _say(settings: Settings, what: str, /, **facts: Any) -> str:
+    """A sentence of templates/telegram/startup.txt.j2 (the configured templates folder)."""
+    return _texts(settings.templates_dir).say(STARTUP, what, **facts)
 
 
 def _api_url(settings: Settings) -> str:
@@ -88,9 +104,7 @@ def _proxy(settings: Settings) -> tuple[str, str] | None:
 
 def _where(settings: Settings) -> str:
     base = settings.telegram_base_url
-    if base:
-        return f"Bot API 服务器 {redact_secrets(base)}（TELEGRAM_BASE_URL）"
-    return "Telegram 服务器（api.telegram.org）"
+    return _say(settings, "where", base=redact_secrets(base) if base else None)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -102,26 +116,32 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return out
 
 
-def _reason(exc: BaseException, host: str) -> str:
-    """What went wrong on the wire, in a few words."""
+def _reason_kind(exc: BaseException) -> str:
+    """What went wrong on the wire (a key of the `reason` macro)."""
     from telegram.error import TimedOut
 
     for e in _chain(exc):
         if isinstance(e, socket.gaierror) or (isinstance(e, OSError) and e.errno in (-2, -3, -5)):
-            return f"无法解析域名 {host}"
+            return "dns"
         if isinstance(e, ConnectionRefusedError) or (
             isinstance(e, OSError) and e.errno == errno.ECONNREFUSED
         ):
-            return "连接被拒绝"
+            return "refused"
         if isinstance(e, TimedOut | TimeoutError):
-            return "连接超时"
+            return "timeout"
         if isinstance(e, ssl.SSLError):
-            return "TLS（HTTPS）握手失败"
+            return "tls"
         if isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "网络不可达"
+            return "unreachable"
         if isinstance(e, ValueError):
-            return "地址无效"
-    return f"网络错误（{type(exc.__cause__ or exc).__name__}）"
+            return "invalid"
+    return "other"
+
+
+def _reason(exc: BaseException, host: str, settings: Settings) -> str:
+    """What went wrong on the wire, in a few words."""
+    error = type(exc.__cause__ or exc).__name__
+    return _say(settings, "reason", kind=_reason_kind(exc), host=host, error=error)
 
 
 @dataclass(frozen=True)
@@ -132,10 +152,29 @@ class Problem:
     what: str
     advice: str
     retry: bool
+    texts: Texts | None = field(default=None, compare=False, repr=False)
 
     def message(self, attempts: int = 1) -> str:
-        tried = f"（已尝试 {attempts} 次）" if attempts > 1 else ""
-        return f"{self.what}{tried}。{self.advice}"
+        texts = self.texts or _texts(None)
+        return texts.say(STARTUP, "message", what=self.what, advice=self.advice, attempts=attempts)
+
+
+def _problem(
+    settings: Settings,
+    retry: bool,
+    what: str,
+    advice: str,
+    advice_facts: dict[str, Any] | None = None,
+    /,
+    **facts: Any,
+) -> Problem:
+    """A Problem in the words of templates/telegram/startup.txt.j2: the macro `what`, then `advice`."""
+    return Problem(
+        _say(settings, what, **facts),
+        _say(settings, advice, **(advice_facts or {})),
+        retry,
+        _texts(settings.templates_dir),
+    )
 
 
 def explain(exc: BaseException, settings: Settings) -> Problem:
@@ -143,57 +182,54 @@ def explain(exc: BaseException, settings: Settings) -> Problem:
     from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
     base = settings.telegram_base_url
+    base = redact_secrets(base) if base else None
     bot_id = settings.telegram_bot_token.split(":", 1)[0]
     if isinstance(exc, InvalidToken):
-        if base:
-            return Problem(
-                f"TELEGRAM_BOT_TOKEN（机器人 {bot_id}）被 Telegram 拒绝："
-                f"Bot API 服务器 {redact_secrets(base)} 答复令牌无效或已被撤销",
-                "请在 @BotFather 中核对令牌，并确认 TELEGRAM_BASE_URL 无误（形如 http://127.0.0.1:8081/bot），"
-                "然后重新启动。",
-                False,
-            )
-        return Problem(
-            f"TELEGRAM_BOT_TOKEN（机器人 {bot_id}）被 Telegram 拒绝：令牌无效或已被撤销",
-            "请在 @BotFather 中查看机器人当前的令牌，填入 .env 后重新启动。",
+        return _problem(
+            settings,
             False,
+            "token_rejected",
+            "token_rejected_advice",
+            {"base": base},
+            bot_id=bot_id,
+            base=base,
         )
     if isinstance(exc, RetryAfter):
-        return Problem(f"{_where(settings)}要求稍后再试（请求过于频繁）", "请稍后重新启动。", True)
+        return _problem(settings, True, "too_many_requests", "try_later", where=_where(settings))
     host = urlsplit(_api_url(settings)).hostname or ""
     # the HTTP client raised (no answer came back), as opposed to an answer with an error status (5xx)
     on_the_wire = isinstance(exc, TimedOut) or (isinstance(exc, NetworkError) and exc.__cause__ is not None)
     if on_the_wire:
-        reason = _reason(exc, host)
+        reason = _reason(exc, host, settings)
         proxy = _proxy(settings)
         if proxy is not None:
             url, variable = proxy
-            return Problem(
-                f"无法通过代理 {redact_secrets(url)}（{variable}）连接 {_where(settings)}：{reason}",
-                "请检查代理的地址、端口和账号是否正确，代理是否在运行。",
+            return _problem(
+                settings,
                 False,
+                "proxy_failed",
+                "proxy_failed_advice",
+                url=redact_secrets(url),
+                variable=variable,
+                where=_where(settings),
+                reason=reason,
             )
-        if base:
-            advice = "请确认该服务器已经启动，地址和端口填写正确。"
-        else:
-            advice = "请检查本机网络；如需经代理访问，请设置 HTTPS_PROXY。"
-        return Problem(f"无法连接 {_where(settings)}：{reason}", advice, True)
+        where = _where(settings)
+        return _problem(
+            settings, True, "unreachable", "unreachable_advice", {"base": base}, where=where, reason=reason
+        )
+    detail = redact_secrets(str(exc))
     if isinstance(exc, NetworkError):
-        return Problem(
-            f"{_where(settings)}暂时无法正常应答（{redact_secrets(str(exc))[:120]}）",
-            "请稍后重新启动。",
-            True,
+        return _problem(
+            settings, True, "server_error", "try_later", where=_where(settings), detail=detail[:120]
         )
     if isinstance(exc, TelegramError):
-        return Problem(
-            f"{_where(settings)}拒绝了请求：{redact_secrets(str(exc))[:200]}",
-            "请检查相关设置后重新启动。",
-            False,
+        where = _where(settings)
+        return _problem(
+            settings, False, "request_refused", "check_settings", where=where, detail=detail[:200]
         )
-    return Problem(
-        f"启动失败：{type(exc).__name__}: {redact_secrets(str(exc))[:200]}",
-        "请检查相关设置后重新启动。",
-        False,
+    return _problem(
+        settings, False, "failed", "check_settings", error=type(exc).__name__, detail=detail[:200]
     )
 
 
@@ -202,12 +238,8 @@ def explain_webhook(exc: BaseException, settings: Settings) -> Problem:
     from telegram.error import BadRequest
 
     if isinstance(exc, BadRequest):
-        return Problem(
-            f"Telegram 不接受 WEBHOOK_URL {redact_secrets(settings.webhook_url or '')}："
-            f"{redact_secrets(str(exc))[:200]}",
-            "请填写外网能访问的 https 地址（端口 443、80、88 或 8443），然后重新启动。",
-            False,
-        )
+        url, detail = redact_secrets(settings.webhook_url or ""), redact_secrets(str(exc))[:200]
+        return _problem(settings, False, "webhook_refused", "webhook_refused_advice", url=url, detail=detail)
     return explain(exc, settings)
 
 
@@ -221,10 +253,7 @@ def check_proxy(settings: Settings) -> None:
     url, variable = proxy
     scheme = urlparse(url).scheme.lower()
     if scheme.startswith("socks") and settings.http_client == "aiohttp":
-        raise StartupError(
-            f"配置错误：代理 {redact_secrets(url)}（{variable}）是 SOCKS 代理，默认的 aiohttp 客户端不支持。"
-            "请设置 TELEGRAM_HTTP_CLIENT=httpx 并安装 python-telegram-bot[socks]，或改用 HTTP 代理。"
-        )
+        raise StartupError(_say(settings, "socks_unsupported", url=redact_secrets(url), variable=variable))
 
 
 # --------------------------------------------------------------------------------------------- connecting
@@ -380,21 +409,17 @@ async def _finish(application: Application) -> None:
 def _client_problem(exc: RuntimeError, settings: Settings) -> str:
     proxy = _proxy(settings)
     if proxy is not None and urlparse(proxy[0]).scheme.lower().startswith("socks"):
-        return (
-            f"配置错误：使用 SOCKS 代理 {redact_secrets(proxy[0])}（{proxy[1]}）需要安装 SOCKS 支持："
-            'pip install "python-telegram-bot[socks]"，然后重新启动。'
-        )
-    return f"无法创建 Telegram 客户端：{redact_secrets(str(exc))}"
+        return _say(settings, "socks_missing", url=redact_secrets(proxy[0]), variable=proxy[1])
+    return _say(settings, "client_failed", detail=redact_secrets(str(exc)))
 
 
 def _listen_problem(exc: OSError, settings: Settings) -> str:
     where = f"{settings.webhook_listen}:{settings.webhook_port}"
-    if exc.errno == errno.EADDRINUSE:
-        why = "端口已被其他程序占用"
-    elif exc.errno == errno.EACCES:
-        why = "没有权限使用该端口（1024 以下的端口需要管理员权限）"
-    elif exc.errno == errno.EADDRNOTAVAIL:
-        why = "本机没有这个地址"
-    else:
-        why = redact_secrets(str(exc))
-    return f"无法在 {where} 接收 Webhook（WEBHOOK_LISTEN / WEBHOOK_PORT）：{why}。"
+    why = {errno.EADDRINUSE: "in_use", errno.EACCES: "denied", errno.EADDRNOTAVAIL: "no_address"}
+    return _say(
+        settings,
+        "cannot_listen",
+        where=where,
+        why=why.get(exc.errno or 0, "other"),
+        detail=redact_secrets(str(exc)),
+    )

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from html import escape
 from typing import TYPE_CHECKING
 
-from bot.core.messages import Button, Notification, Recipient, Reply
+from bot.core.messages import Notification, Recipient, Reply
 from bot.core.tickets.domain.models import CLOSED, Change, EventIn, ReminderKey, Ticket
 from bot.core.tickets.domain.schedule import Alert, due_alerts, next_due_at, sent_after
 from bot.core.tickets.domain.sla import MILESTONE_LABELS
-from bot.core.tickets.views import fmt_time, summary
 
 if TYPE_CHECKING:
     from bot.core.tickets.service import TicketService
@@ -37,56 +35,29 @@ def _recipients(ticket: Ticket, alert: Alert, supervisors: dict[str, list[str]])
     return out
 
 
-def _overdue_for(alert: Alert) -> str:
-    if alert.due is None:
-        return ""
-    hours = int((alert.at - alert.due).total_seconds() // 3600)
-    return f"{hours // 24} 天" if hours >= 48 else f"{hours} 小时"
-
-
-def _text(ticket: Ticket, alert: Alert, provisional: bool) -> str:
-    label = MILESTONE_LABELS[alert.milestone]
-    due = fmt_time(alert.due, provisional)
-    if alert.level == "yellow":
-        head = f"🟡 诉求 <b>{ticket.number}</b> 的「{label}」时限将于 {due} 到期，请抓紧办理。"
-    else:
-        over = f"，已超时 {_overdue_for(alert)}" if alert.repeat else ""
-        head = f"🔴 诉求 <b>{ticket.number}</b> 已超过「{label}」时限（{due}）{over}，请尽快处理。"
-    lines = [head, f"{escape(ticket.department)}｜{summary(ticket, 40)}"]
-    if not ticket.handler:
-        lines.append("该诉求尚未认领，请尽快认领。")
-    return "\n".join(lines)
-
-
 def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, supervisors) -> tuple[Change, int]:
     policy = service.policies.get(t.policy)
     alerts = due_alerts(t, policy, sent, now)
     keys = [ReminderKey(a.milestone, a.level, a.repeat) for a in alerts]
     if any(a.level == "close" for a in alerts):
-        ev = EventIn(
-            "system",
-            "close",
-            f"办结后{service.policies.rating_window_working_days}个工作日内未评价，自动关闭",
-        )
+        text = service.views.event("auto_closed", days=service.policies.rating_window_working_days)
+        ev = EventIn("system", "close", text)
         return Change(t, now, {"state": CLOSED, "closed_at": now, "next_due_at": None}, [ev], [], keys), len(
             keys
         )
     notes: list[Notification] = []
     events: list[EventIn] = []
     for a in alerts:
-        html = _text(t, a, service.policies.is_provisional(t, a.milestone))
+        html = service.views.reminder(t, a, service.policies.is_provisional(t, a.milestone))
         for r in _recipients(t, a, supervisors):
             key = f"remind:{t.number}:{a.milestone}:{a.level}:{t.round}:{a.repeat}:{r.kind}:{r.id}"
             buttons = (
-                [[Button("认领", f"claim:{t.number}")]] if not t.handler and r.kind == "department" else []
+                service.views.claim_buttons(t.number) if not t.handler and r.kind == "department" else []
             )
             notes.append(Notification(r, Reply(html, buttons), key))
-        level = (
-            "黄牌预警"
-            if a.level == "yellow"
-            else ("超时提醒" if a.repeat == 0 else f"超时再次提醒（第{a.repeat + 1}次）")
-        )
-        events.append(EventIn("system", "remind", f"{MILESTONE_LABELS[a.milestone]}{level}"))
+        label = MILESTONE_LABELS[a.milestone]
+        text = service.views.event("reminded", label=label, level=a.level, repeat=a.repeat)
+        events.append(EventIn("system", "remind", text))
     nxt = next_due_at(t, policy, sent_after(sent, t, alerts), now)
     return Change(t, now, {"next_due_at": nxt}, events, notes, keys), len(keys)
 

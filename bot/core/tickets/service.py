@@ -11,15 +11,13 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from html import escape
 from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
-from bot.core.texts import Texts
-from bot.core.tickets import views
+from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import (
     CLOSED,
     IN_PROGRESS,
@@ -28,6 +26,7 @@ from bot.core.tickets.domain.models import (
     PENDING,
     PRIORITIES,
     RESOLVED,
+    ROLE_LABELS,
     Change,
     EventIn,
     NewTicket,
@@ -38,7 +37,8 @@ from bot.core.tickets.domain.models import (
 )
 from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
-from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.views import RATING_LABELS, TicketViews
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +46,13 @@ DEFAULT_DEPARTMENT = "行政审批服务局"
 CALENDAR_KEY = "calendar_fingerprint"  # meta key: the calendar the stored deadlines were computed with
 RECOMPUTED_STATES = (PENDING, IN_PROGRESS, RESOLVED)
 RECOMPUTE_BATCH = 1000
-DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
 SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
 
 
-def provisional_notice(year: int) -> Notification:
-    """Told to the admins once per year (the outbox keeps one notification per dedup key)."""
-    html = (
-        f"<b>{year}年的正式放假安排还不在工作日历中</b>\n"
-        f"涉及{year}年的工作日时限暂按《全国年节及纪念日放假办法》推算，并向群众和工作人员标注“暂定”。\n"
-        f"国务院公布{year}年放假安排后，请在知识库的 calendar.yaml 中按 working_calendar 的格式补充该年的"
-        "放假日和调休上班日，运行 python -m bot check 校验后重启机器人；未办结诉求的时限会自动重新计算。"
-    )
-    return Notification(Recipient("admins", "all"), Reply(html), f"calendar:provisional:{year}")
-
-
 class TicketError(Exception):
-    """A request that cannot be carried out; the message is polite Chinese for the person who asked."""
+    """A request that cannot be carried out; the message is polite Chinese for the person who asked (a macro of
+    templates/tickets/errors.html.j2, see `TicketService.error`)."""
 
 
 class TicketService:
@@ -81,28 +70,60 @@ class TicketService:
         self.clock = clock
         self.policies = policies
         self.admin_ids = {str(a) for a in admin_ids}
-        # every text a person reads (notifications, cards, refusals) comes from templates/
+        # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
+        self.views = TicketViews(self.texts, policies, clock)
+
+    # ------------------------------------------------------------------ words
+    def error(self, what: str, /, **facts: Any) -> TicketError:
+        """The TicketError whose message is the macro `what` of templates/tickets/errors.html.j2."""
+        return TicketError(self.views.error(what, **facts))
+
+    def refusal(self, what: str | PermissionDenied, /, **facts: Any) -> PermissionDenied:
+        """A PermissionDenied whose message is the macro of templates/tickets/refusals.html.j2 for the rule."""
+        if isinstance(what, PermissionDenied):
+            if what.worded:
+                return what
+            what, facts = what.reason, what.facts
+        return PermissionDenied(self.views.refusal(what, **facts))
+
+    def provisional_notice(self, year: int) -> Notification:
+        """Told to the admins once per year (the outbox keeps one notification per dedup key)."""
+        return Notification(
+            Recipient("admins", "all"), self.views.provisional_year(year), f"calendar:provisional:{year}"
+        )
 
     # ------------------------------------------------------------------ people
     async def staff_member(self, user_id: str) -> StaffMember | None:
         member = await self.store.staff.get(user_id)
         if user_id in self.admin_ids:
             return StaffMember(
-                user_id, member.name if member else "管理员", "admin", member.departments if member else ()
+                user_id,
+                member.name if member else ROLE_LABELS["admin"],
+                "admin",
+                member.departments if member else (),
             )
         return member
 
     async def require_staff(self, actor_id: str) -> StaffMember:
-        return check_staff(await self.staff_member(actor_id))
+        try:
+            return check_staff(await self.staff_member(actor_id))
+        except PermissionDenied as exc:
+            raise self.refusal(exc) from None
 
     async def require_admin(self, actor_id: str) -> StaffMember:
-        return check_admin(await self.staff_member(actor_id))
+        try:
+            return check_admin(await self.staff_member(actor_id))
+        except PermissionDenied as exc:
+            raise self.refusal(exc) from None
 
     async def require_for(self, actor_id: str, ticket: Ticket, action: str) -> StaffMember:
         """The staff member, when they may do `action` to the ticket (see domain/permissions.py)."""
         member = await self.require_staff(actor_id)
-        check_ticket(member, ticket, action)
+        try:
+            check_ticket(member, ticket, action)
+        except PermissionDenied as exc:
+            raise self.refusal(exc) from None
         return member
 
     async def list_staff(self) -> list[StaffMember]:
@@ -150,7 +171,7 @@ class TicketService:
     async def _must_get(self, number: str) -> Ticket:
         ticket = await self.store.tickets.get(number)
         if ticket is None:
-            raise TicketError(f"没有找到诉求 {escape(number)}，请核对编号。")
+            raise self.error("not_found", number=number)
         return ticket
 
     async def count(self, query: TicketQuery) -> int:
@@ -190,7 +211,7 @@ class TicketService:
         description = (description or "").strip()[:MAX_DESCRIPTION]
         priority = priority if priority in PRIORITIES else "normal"
         if not description:
-            raise TicketError("诉求内容不能为空，请简要说明您反映的问题。")
+            raise self.error("empty_description")
         dept = (self.canonical_department(department) if department else None) or self.default_department(
             category
         )
@@ -216,22 +237,18 @@ class TicketService:
         )
 
         def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
-            events = [EventIn(str(citizen_id), "create", f"{category}｜{policy.label}")]
+            text = self.views.event("created", category=category, policy=policy.label)
+            events = [EventIn(str(citizen_id), "create", text)]
             notes = [
                 Notification(
-                    Recipient("department", dept),
-                    Reply(
-                        "<b>新诉求，请及时认领</b>\n" + views.staff_card(ticket, policies=self.policies),
-                        views.new_ticket_buttons(ticket.number),
-                    ),
-                    f"new:{ticket.number}",
+                    Recipient("department", dept), self.views.new_ticket(ticket), f"new:{ticket.number}"
                 )
             ]
-            notes.extend(provisional_notice(y) for y in sorted(deadlines.years))
+            notes.extend(self.provisional_notice(y) for y in sorted(deadlines.years))
             return events, notes
 
         ticket = await self.store.tickets.create(new, hook)
-        log.info("ticket %s created: %s", ticket.number, views.short(mask_pii(description), 40))
+        log.info("ticket %s created: %s", ticket.number, short(mask_pii(description), 40))
         return ticket
 
     # ------------------------------------------------------------------ the change loop
@@ -254,7 +271,7 @@ class TicketService:
                 return await self.store.tickets.apply(Change(ticket, now, fields, events, notes))
             except ConflictError:
                 continue
-        raise TicketError("该诉求正被他人同时处理，请稍后再试。")
+        raise self.error("busy")
 
     def _provisional_years(self, ticket: Ticket, fields: dict[str, Any]) -> set[int]:
         """The provisional years that the deadlines set by a change count through."""
@@ -266,9 +283,13 @@ class TicketService:
 
     def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> list[Notification]:
         """The admins' one-off warning for each provisional year a deadline set by this change counts through."""
-        return [provisional_notice(y) for y in sorted(self._provisional_years(ticket, fields))]
+        return [self.provisional_notice(y) for y in sorted(self._provisional_years(ticket, fields))]
 
-    def _notify_citizen(self, ticket: Ticket, html: str, key: str, buttons=None) -> Notification:
+    def _notify_citizen(
+        self, ticket: Ticket, what: str, key: str, buttons=None, **facts: Any
+    ) -> Notification:
+        """The notice `what` (a macro of templates/tickets/notices.html.j2) to the citizen."""
+        html = self.views.to_citizen(what, ticket, **facts)
         return Notification(
             Recipient("user", ticket.citizen_id), Reply(html, buttons or []), f"{ticket.number}:{key}"
         )
@@ -284,19 +305,13 @@ class TicketService:
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "claim")
             if t.state not in OPEN_STATES:
-                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，无需认领。")
+                raise self.error("not_open", number=t.number, state=t.state, action="claim")
             if t.handler == actor.user_id:
-                raise TicketError(f"诉求 {t.number} 已由您认领。")
+                raise self.error("claimed_by_you", number=t.number)
             if t.handler is not None:
                 names = await self.staff_names()
-                raise TicketError(
-                    f"诉求 {t.number} 已由 {escape(names.get(t.handler, t.handler))} 认领；如需改派，请负责人使用 /assign。"
-                )
-            note = self._notify_citizen(
-                t,
-                f"您的诉求 <b>{t.number}</b> 已由{escape(t.department)}受理，工作人员将尽快与您联系。",
-                f"claimed:{t.version}",
-            )
+                raise self.error("claimed_by", number=t.number, name=names.get(t.handler, t.handler))
+            note = self._notify_citizen(t, "claimed", f"claimed:{t.version}", department=t.department)
             return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim")], [note]
 
         return await self._change(number, build)
@@ -305,34 +320,28 @@ class TicketService:
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "assign")
             if t.state not in OPEN_STATES:
-                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能指派。")
+                raise self.error("not_open", number=t.number, state=t.state, action="assign")
             target = await self.staff_member(staff_id)
             if target is None:  # a name works too when it is unique
                 same = [m for m in await self.store.staff.list() if m.name == staff_id]
                 target = same[0] if len(same) == 1 else None
             if target is None:
-                raise TicketError(f"{escape(staff_id)} 不是工作人员，请先用 /staff add 添加。")
+                raise self.error("not_staff", who=staff_id)
             if not target.covers(t.department):
-                raise TicketError(f"{escape(target.name)} 不属于{escape(t.department)}，不能承办该诉求。")
+                raise self.error("not_in_department", name=target.name, department=t.department)
             notes = [
                 Notification(
                     Recipient("staff", target.user_id),
-                    Reply(
-                        f"<b>您被指派办理诉求 {t.number}</b>\n"
-                        + views.staff_card(t, target.name, policies=self.policies, group=False)
-                    ),
+                    self.views.assigned(t, target.name),
                     f"{t.number}:assigned:{t.version}",
                 )
             ]
             if t.handler is None:
                 notes.append(
-                    self._notify_citizen(
-                        t,
-                        f"您的诉求 <b>{t.number}</b> 已由{escape(t.department)}受理，工作人员将尽快与您联系。",
-                        f"claimed:{t.version}",
-                    )
+                    self._notify_citizen(t, "claimed", f"claimed:{t.version}", department=t.department)
                 )
-            ev = EventIn(actor.user_id, "assign", f"指派给 {target.name}（{target.user_id}）")
+            text = self.views.event("assigned", name=target.name, user_id=target.user_id)
+            ev = EventIn(actor.user_id, "assign", text)
             return {"handler": target.user_id, "state": IN_PROGRESS}, [ev], notes
 
         return await self._change(number, build)
@@ -341,31 +350,26 @@ class TicketService:
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "transfer")
             if t.state not in OPEN_STATES:
-                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能转派。")
+                raise self.error("not_open", number=t.number, state=t.state, action="transfer")
             dept = self.canonical_department(department)
             if dept is None:
-                raise TicketError(f"没有找到部门「{escape(department)}」，请核对部门名称。")
+                raise self.error("unknown_department", name=department)
             if dept == t.department:
-                raise TicketError(f"诉求 {t.number} 已在{escape(dept)}办理，无需转派。")
-            why = reason.strip() or "未说明理由"
+                raise self.error("same_department", number=t.number, department=dept)
+            why = reason.strip()
             moved = dataclasses.replace(t, department=dept, handler=None, state=PENDING)
             notes = [
                 Notification(
                     Recipient("department", dept),
-                    Reply(
-                        f"<b>转派来的诉求，请及时认领</b>（来自{escape(t.department)}，理由：{escape(mask_pii(why))}）\n"
-                        + views.staff_card(moved, policies=self.policies),
-                        views.new_ticket_buttons(t.number),
-                    ),
+                    self.views.transferred(moved, t.department, why),
                     f"{t.number}:xfer:{t.version}",
                 ),
-                self._notify_citizen(
-                    t,
-                    f"您的诉求 <b>{t.number}</b> 已转交{escape(dept)}办理，办理时限不变。",
-                    f"transferred:{t.version}",
-                ),
+                self._notify_citizen(t, "transferred", f"transferred:{t.version}", department=dept),
             ]
-            ev = EventIn(actor.user_id, "transfer", f"{t.department} → {dept}：{why}")
+            text = self.views.event(
+                "transferred", from_department=t.department, to_department=dept, reason=why
+            )
+            ev = EventIn(actor.user_id, "transfer", text)
             return {"department": dept, "handler": None, "state": PENDING}, [ev], notes
 
         return await self._change(number, build)
@@ -374,7 +378,7 @@ class TicketService:
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "contact")
             if t.state not in OPEN_STATES:
-                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，无需再记录联系。")
+                raise self.error("not_open", number=t.number, state=t.state, action="contact")
             fields, events = self._claim_fields(t, actor)
             if t.contact_met is None:
                 fields["contact_met"] = now
@@ -386,21 +390,19 @@ class TicketService:
     async def reply(self, number: str, actor_id: str, text: str) -> Ticket:
         text = text.strip()[:MAX_TEXT]
         if not text:
-            raise TicketError("答复内容不能为空。用法：/reply 编号 答复内容")
+            raise self.error("reply_empty")
 
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "reply")
             if t.state == CLOSED:
-                raise TicketError(f"诉求 {t.number} 已关闭，不能再答复。")
+                raise self.error("reply_closed", number=t.number)
             fields, events = self._claim_fields(t, actor)
             for m in ("contact", "feedback"):
                 if t.met(m) is None:
                     fields[f"{m}_met"] = now
             events.append(EventIn(actor.user_id, "reply", text))
             note = self._notify_citizen(
-                t,
-                f"关于您的诉求 <b>{t.number}</b>，{escape(t.department)}答复如下：\n{escape(text)}",
-                f"reply:{t.version}",
+                t, "replied", f"reply:{t.version}", department=t.department, text=text
             )
             return fields, events, [note]
 
@@ -409,7 +411,7 @@ class TicketService:
     async def note(self, number: str, actor_id: str, text: str) -> Ticket:
         text = text.strip()[:MAX_TEXT]
         if not text:
-            raise TicketError("备注内容不能为空。用法：/note 编号 内部备注")
+            raise self.error("note_empty")
 
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "note")
@@ -420,12 +422,12 @@ class TicketService:
     async def resolve(self, number: str, actor_id: str, result: str) -> Ticket:
         result = result.strip()[:MAX_TEXT]
         if not result:
-            raise TicketError("请写明办理结果。用法：/resolve 编号 办理结果")
+            raise self.error("resolve_empty")
 
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "resolve")
             if t.state not in OPEN_STATES:
-                raise TicketError(f"诉求 {t.number} 当前状态为{t.state}，不能再办结。")
+                raise self.error("not_open", number=t.number, state=t.state, action="resolve")
             fields, events = self._claim_fields(t, actor)
             for m in MILESTONES:
                 if t.met(m) is None:
@@ -434,11 +436,7 @@ class TicketService:
             fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
             events.append(EventIn(actor.user_id, "resolve", result))
             note = self._notify_citizen(
-                t,
-                f"您的诉求 <b>{t.number}</b> 已办结。\n办理结果：{escape(result)}\n\n"
-                "请您对本次办理进行评价（1–5分），您的意见将帮助我们改进工作：",
-                f"resolved:{t.version}",
-                views.rating_buttons(t.number),
+                t, "resolved", f"resolved:{t.version}", self.views.rating_buttons(t.number), result=result
             )
             return fields, events, [note]
 
@@ -449,10 +447,10 @@ class TicketService:
             if not _citizen:
                 await self.require_for(actor_id, t, "reopen")
             if t.state not in (RESOLVED, CLOSED):
-                raise TicketError(f"诉求 {t.number} 仍在办理中，无需重新办理。")
+                raise self.error("still_open", number=t.number)
             return (
                 self._reopen_fields(t, now),
-                [EventIn(actor_id, "reopen", reason.strip() or "未说明理由")],
+                [EventIn(actor_id, "reopen", self.views.event("reason", reason=reason.strip()))],
                 [],
             )
 
@@ -474,7 +472,7 @@ class TicketService:
     async def close(self, number: str, actor_id: str, reason: str = "", *, system: bool = False) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
             if t.state == CLOSED:
-                raise TicketError(f"诉求 {t.number} 已经关闭。")
+                raise self.error("already_closed", number=t.number)
             if not system:
                 await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
             return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
@@ -484,36 +482,29 @@ class TicketService:
     # ------------------------------------------------------------------ citizen operations
     async def rate(self, number: str, citizen_id: str, score: int, comment: str | None = None) -> Ticket:
         if not 1 <= int(score) <= 5:
-            raise TicketError("评分应为 1 到 5 分。")
+            raise self.error("bad_score")
         score = int(score)
         comment = (comment or "").strip()[:1000] or None
 
         async def build(t: Ticket, now: dt.datetime):
             if t.citizen_id != str(citizen_id):
-                raise PermissionDenied("只有提出该诉求的本人可以评价。")
+                raise self.refusal("rate_not_yours")
             if not awaiting_rating(t):
-                raise TicketError(f"诉求 {t.number} 当前不在待评价状态，感谢您的关注。")
-            label = views.RATING_LABELS[score]
+                raise self.error("not_awaiting_rating", number=t.number)
+            label = RATING_LABELS[score]
             fields: dict[str, Any] = {
                 "rating": score,
                 "comment": comment,
                 "rated_at": now,
                 "rated_round": t.round,
             }
-            events = [
-                EventIn(
-                    str(citizen_id), "rate", f"{score}分（{label}）" + (f"：{comment}" if comment else "")
-                )
-            ]
+            text = self.views.event("rated", score=score, label=label, comment=comment)
+            events = [EventIn(str(citizen_id), "rate", text)]
             notes: list[Notification] = []
             if score <= 2:
                 fields.update(self._reopen_fields(t, now))
-                events.append(EventIn(SYSTEM, "reopen", f"诉求人评价为{label}，自动重新办理"))
-                alert = Reply(
-                    f"<b>诉求 {t.number} 收到{label}评价，已重新办理</b>\n"
-                    + (f"诉求人意见：{escape(mask_pii(comment))}\n" if comment else "")
-                    + views.staff_card(dataclasses.replace(t, **fields), policies=self.policies)
-                )
+                events.append(EventIn(SYSTEM, "reopen", self.views.event("reopened_by_rating", label=label)))
+                alert = self.views.low_rating(dataclasses.replace(t, **fields), score, comment)
                 sups = await self.supervisors_of(t.department)
                 targets = [Recipient("staff", s.user_id) for s in sups] or [Recipient("admins", "all")]
                 notes += [Notification(r, alert, f"{t.number}:lowrating:{t.version}:{r.id}") for r in targets]
@@ -531,19 +522,16 @@ class TicketService:
         also go to the department, which is handling the ticket again."""
         text = text.strip()[:1000]
         if not text:
-            raise TicketError("意见内容为空，请直接输入您的意见。")
+            raise self.error("comment_empty")
 
         async def build(t: Ticket, now: dt.datetime):
             if t.citizen_id != str(citizen_id):
-                raise PermissionDenied("只有提出该诉求的本人可以填写评价意见。")
+                raise self.refusal("comment_not_yours")
             if t.rating is None:
-                raise TicketError(f"诉求 {t.number} 还没有评价，请先选择满意程度。")
+                raise self.error("comment_before_rating", number=t.number)
             notes: list[Notification] = []
             if t.rating <= 2:
-                alert = Reply(
-                    f"<b>诉求 {t.number} 的诉求人补充了评价意见</b>\n"
-                    f"评价：{views.RATING_LABELS[t.rating]}\n意见：{escape(mask_pii(text))}"
-                )
+                alert = self.views.low_rating_comment(t, text)
                 notes.append(
                     Notification(
                         Recipient("department", t.department), alert, f"{t.number}:comment:{t.version}"
@@ -624,16 +612,11 @@ class TicketService:
         self, t: Ticket, fields: dict[str, Any], sent: set, now: dt.datetime, warned: set[int]
     ) -> Change:
         preview = dataclasses.replace(t, **fields)
-        moved = []
-        for key, due in fields.items():
-            m = key.removesuffix("_due")
-            new = views.fmt_time(due, self.policies.is_provisional(preview, m))
-            moved.append(f"{DEADLINE_LABELS[m]} {views.fmt_time(getattr(t, key))} → {new}")
-        event = EventIn(SYSTEM, "deadline_recomputed", "因工作日历更新重新计算：" + "；".join(moved))
+        event = EventIn(SYSTEM, "deadline_recomputed", self.views.recomputed(t, preview, fields))
         years = self._provisional_years(preview, fields) - warned
         warned |= years
         fields = {**fields, "next_due_at": next_due_at(preview, self.policies.get(t.policy), sent, now)}
-        return Change(t, now, fields, [event], [provisional_notice(y) for y in sorted(years)])
+        return Change(t, now, fields, [event], [self.provisional_notice(y) for y in sorted(years)])
 
     # ------------------------------------------------------------------ people's views
     async def awaiting_rating_of(self, citizen_id: str) -> Ticket | None:

@@ -1,18 +1,35 @@
-"""Telegram-HTML texts about tickets. Every value from a person is escaped; group texts mask personal numbers.
+"""What people read about tickets, rendered from templates/tickets/ (Telegram HTML, autoescaped).
 
-Functions that show deadlines take the SLA policies: they say which deadlines are provisional (暂定).
+`TicketViews` (one per service: `service.views`) decides *what* is shown — which deadlines are provisional
+(暂定), which numbers are masked — and hands the values to the templates, which say it. The masking rule: in
+group texts (staff groups, digests, alerts to several people) phone and ID-card numbers are masked in the
+description, place, phone, resolution, comments and reasons; a staff member's private card shows them; history
+lines are always masked. Deadlines and times are formatted by the `deadline` / `moment` / `stamp` filters of
+bot/core/texts.py, the one place dates become words.
+
+The module-level functions at the end are the previous API, kept for commands/ and intake/ until they use
+`service.views`; they render through the same templates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Iterable
 from html import escape
+from typing import Any
 
-from bot.core.messages import Button
+from markupsafe import Markup
+
+from bot.core.clock import Clock
+from bot.core.messages import Button, Reply
 from bot.core.text.mask import mask_phone, mask_pii
+from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import Ticket, TicketEvent
+from bot.core.tickets.domain.schedule import Alert
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 
+# data labels (shown inside sentences that live in templates)
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 ACTION_LABELS = {
     "create": "登记",
@@ -31,40 +48,28 @@ ACTION_LABELS = {
     "deadline_unset": "时限未设定",  # written by versions before provisional years; kept for their history
     "deadline_recomputed": "时限重新计算",
 }
-PROVISIONAL = "（暂定）"
-_WEEKDAYS = "一二三四五六日"
+DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
+BUTTON_LABELS = {"claim": "认领", "transfer": "转派"}
 
+# the templates
+STAFF_CARD = "tickets/staff_card.html.j2"
+CITIZEN_CARD = "tickets/citizen_card.html.j2"
+HISTORY = "tickets/history.html.j2"
+LINES = "tickets/lines.html.j2"
+NOTICES = "tickets/notices.html.j2"
+EVENTS = "tickets/events.txt.j2"
+ERRORS = "tickets/errors.html.j2"
+REFUSALS = "tickets/refusals.html.j2"
+NEW_TICKET = "tickets/new_ticket.html.j2"
+ASSIGNED = "tickets/assigned.html.j2"
+TRANSFERRED = "tickets/transferred.html.j2"
+LOW_RATING = "tickets/low_rating.html.j2"
+LOW_RATING_COMMENT = "tickets/low_rating_comment.html.j2"
+PROVISIONAL_YEAR = "tickets/provisional_year.html.j2"
+REMINDER = "tickets/reminder.html.j2"
 
-def fmt_time(t: dt.datetime | None, provisional: bool = False) -> str:
-    if t is None:
-        return "未设定"
-    if t.hour == 0 and t.minute == 0:
-        # 00:00 of a day is 24:00 of the day before: say it the way a window would
-        day = t - dt.timedelta(days=1)
-        text = f"{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）24:00前"
-    else:
-        text = f"{t.month}月{t.day}日 {t:%H:%M}"
-    return text + PROVISIONAL if provisional else text
-
-
-def provisional_note(years: list[int] | set[int]) -> str:
-    """One line for citizens under deadlines marked 暂定."""
-    named = "、".join(str(y) for y in sorted(years))
-    return f"带“暂定”的时限按国家放假办法推算，国务院公布{named}年放假安排后将自动更新。"
-
-
-def pending_provisional_years(ticket: Ticket, policies: SlaPolicies) -> set[int]:
-    """Provisional years of the deadlines still to be met (the ones a person is shown)."""
-    return {y for m in MILESTONES if ticket.met(m) is None for y in policies.provisional_years(ticket, m)}
-
-
-def fmt_stamp(t: dt.datetime) -> str:
-    return f"{t:%Y-%m-%d %H:%M}"
-
-
-def short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+GROUP_DESCRIPTION_LIMIT = 800  # a longer description is cut in group cards (the whole text: /ticket N)
+HISTORY_LIMIT = 15
 
 
 def summary_text(ticket: Ticket, limit: int = 40) -> str:
@@ -77,32 +82,332 @@ def summary(ticket: Ticket, limit: int = 40) -> str:
     return escape(short(mask_pii(ticket.description), limit))
 
 
-def due_text(ticket: Ticket, milestone: str, policies: SlaPolicies) -> str:
-    return fmt_time(ticket.due(milestone), policies.is_provisional(ticket, milestone))
-
-
-def deadlines_lines(ticket: Ticket, policies: SlaPolicies) -> list[str]:
-    lines = []
-    for m in MILESTONES:
-        met = ticket.met(m)
-        state = f"已于 {fmt_time(met)} 完成" if met else due_text(ticket, m, policies)
-        lines.append(f"· {MILESTONE_LABELS[m]}：{state}")
-    return lines
-
-
-def next_deadline(ticket: Ticket, policies: SlaPolicies) -> str:
-    if not ticket.is_open:
-        return ""
-    for m in MILESTONES:
-        if ticket.met(m) is None:
-            return f"{MILESTONE_LABELS[m]} {due_text(ticket, m, policies)}"
-    return ""
-
-
 def most_urgent(ticket: Ticket) -> str | None:
     """The unmet milestone whose deadline comes first."""
     dues = {m: d for m in MILESTONES if ticket.met(m) is None and (d := ticket.due(m)) is not None}
     return min(dues, key=dues.__getitem__) if dues else None
+
+
+def pending_provisional_years(ticket: Ticket, policies: SlaPolicies) -> set[int]:
+    """Provisional years of the deadlines still to be met (the ones a person is shown)."""
+    return {y for m in MILESTONES if ticket.met(m) is None for y in policies.provisional_years(ticket, m)}
+
+
+def _history_rows(
+    events: list[TicketEvent], names: dict[str, str], limit: int, citizen_id: str | None
+) -> list[dict[str, Any]]:
+    rows = []
+    for e in events[-limit:]:
+        if e.actor == "system":
+            kind, who = "system", None
+        elif citizen_id is not None and e.actor == citizen_id:
+            kind, who = "citizen", None
+        else:
+            kind, who = "staff", names.get(e.actor, e.actor)
+        rows.append(
+            {
+                "at": e.at,
+                "actor": kind,
+                "name": who,
+                "action": ACTION_LABELS.get(e.action, e.action),
+                "text": short(mask_pii(e.text), 80) if e.text else "",
+            }
+        )
+    return rows
+
+
+class TicketViews:
+    def __init__(self, texts: Texts, policies: SlaPolicies, clock: Clock | None = None):
+        self.texts = texts
+        self.policies = policies
+        self.clock = clock
+        self._events: dict[tuple[Any, ...], str] = {}
+        _BY_POLICIES[id(policies)] = self
+
+    def now(self) -> dt.datetime | None:
+        """The reference for dates (a year is shown only when it is not the current one)."""
+        return self.clock.now() if self.clock is not None else None
+
+    def _say(self, template: str, macro: str, /, **kwargs: Any) -> str:
+        return self.texts.say(template, macro, **kwargs)
+
+    # ------------------------------------------------------------------ deadlines
+    def deadlines(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """Each milestone: its label, deadline, when it was met, and the provisional years it counts through
+        (`provisional`: any)."""
+        rows = []
+        for m in MILESTONES:
+            years = self.policies.provisional_years(ticket, m)
+            rows.append(
+                {
+                    "milestone": m,
+                    "label": MILESTONE_LABELS[m],
+                    "due": ticket.due(m),
+                    "met": ticket.met(m),
+                    "years": years,
+                    "provisional": bool(years),
+                }
+            )
+        return rows
+
+    def due_text(self, ticket: Ticket, milestone: str) -> str:
+        """One deadline of the ticket, 暂定 when provisional."""
+        return str(
+            self.texts.deadline(
+                ticket.due(milestone), self.policies.is_provisional(ticket, milestone), self.now()
+            )
+        )
+
+    def next_deadline(self, ticket: Ticket) -> str:
+        """The first unmet deadline of an open ticket with its label ("办结 1月4日（周一）24:00前"); "" when none."""
+        if not ticket.is_open:
+            return ""
+        for m in MILESTONES:
+            if ticket.met(m) is None:
+                return self._say(
+                    LINES,
+                    "next_deadline",
+                    label=MILESTONE_LABELS[m],
+                    due=ticket.due(m),
+                    provisional=self.policies.is_provisional(ticket, m),
+                    now=self.now(),
+                )
+        return ""
+
+    def provisional_note(self, years: Iterable[int]) -> str:
+        """One line for citizens under deadlines marked 暂定."""
+        return self._say(NOTICES, "provisional_note", years=sorted(set(years)))
+
+    # ------------------------------------------------------------------ cards
+    def card_context(
+        self, ticket: Ticket, handler_name: str | None = None, *, group: bool = True, full: bool = False
+    ) -> dict[str, Any]:
+        """What a card shows; in groups (group=True) phone and ID numbers are masked."""
+        description = mask_pii(ticket.description) if group else ticket.description
+        cut = group and not full and len(description) > GROUP_DESCRIPTION_LIMIT
+        phone = None
+        if ticket.phone and not ticket.anonymous:
+            phone = mask_phone(ticket.phone) if group else ticket.phone
+        deadlines = self.deadlines(ticket)
+        pending = {y for d in deadlines if d["met"] is None for y in d["years"]}  # the ones still to be met
+        return {
+            "t": ticket,
+            "now": self.now(),
+            "description": description[:GROUP_DESCRIPTION_LIMIT] if cut else description,
+            "cut": cut,
+            "place": (mask_pii(ticket.place) if group else ticket.place) if ticket.place else None,
+            "phone": phone,
+            "handler_name": handler_name or ticket.handler,
+            "resolution": (
+                (mask_pii(ticket.resolution) if group else ticket.resolution) if ticket.resolution else None
+            ),
+            "rating_label": RATING_LABELS.get(ticket.rating or 0),
+            "deadlines": deadlines,
+            "provisional_years": sorted(pending),
+        }
+
+    def staff_card(
+        self, ticket: Ticket, handler_name: str | None = None, *, group: bool = True, full: bool = False
+    ) -> str:
+        """The ticket as staff see it. In groups (group=True) phone and ID numbers are masked."""
+        return self.texts.render(
+            STAFF_CARD, **self.card_context(ticket, handler_name, group=group, full=full)
+        )
+
+    def citizen_card(self, ticket: Ticket) -> str:
+        """The citizen's own ticket (nothing masked: it is theirs)."""
+        return self.texts.render(CITIZEN_CARD, **self.card_context(ticket, group=False))
+
+    # ------------------------------------------------------------------ lists and history
+    def list_line(self, ticket: Ticket, names: dict[str, str] | None = None, *, citizen: bool = False) -> str:
+        """One line of a ticket list: staff see the handler; a citizen's own list (citizen=True) does not."""
+        handler = None
+        if ticket.handler:
+            handler = (names or {}).get(ticket.handler, ticket.handler)
+        return self._say(
+            LINES,
+            "list_entry",
+            number=ticket.number,
+            state=ticket.state,
+            handler=handler,
+            summary=short(mask_pii(ticket.description), 20 if citizen else 24),
+            next=Markup(self.next_deadline(ticket)),  # rendered (and escaped) by the template above
+            citizen=citizen,
+        )
+
+    def history(
+        self,
+        events: list[TicketEvent],
+        names: dict[str, str],
+        *,
+        limit: int = HISTORY_LIMIT,
+        citizen_id: str | None = None,
+    ) -> str:
+        """The ticket's history for staff (masked); the citizen appears as 诉求人, never by their account id."""
+        rows = _history_rows(events, names, limit, citizen_id)
+        return self.texts.render(HISTORY, rows=rows, total=len(events))
+
+    # ------------------------------------------------------------------ buttons (labels are data)
+    @staticmethod
+    def new_ticket_buttons(number: str) -> list[list[Button]]:
+        return [
+            [
+                Button(BUTTON_LABELS["claim"], f"claim:{number}"),
+                Button(BUTTON_LABELS["transfer"], f"xfer:{number}"),
+            ]
+        ]
+
+    @staticmethod
+    def claim_buttons(number: str) -> list[list[Button]]:
+        return [[Button(BUTTON_LABELS["claim"], f"claim:{number}")]]
+
+    @staticmethod
+    def rating_buttons(number: str) -> list[list[Button]]:
+        return [[Button(f"{n} {RATING_LABELS[n]}", f"rate:{number}:{n}")] for n in (5, 4, 3, 2, 1)]
+
+    # ------------------------------------------------------------------ notifications
+    def new_ticket(self, ticket: Ticket) -> Reply:
+        """To the department's group: a new ticket to claim."""
+        return Reply(
+            self.texts.render(NEW_TICKET, **self.card_context(ticket)), self.new_ticket_buttons(ticket.number)
+        )
+
+    def assigned(self, ticket: Ticket, staff_name: str) -> Reply:
+        """To the staff member a ticket was assigned to (a private chat: nothing masked)."""
+        return Reply(self.texts.render(ASSIGNED, **self.card_context(ticket, staff_name, group=False)))
+
+    def transferred(self, moved: Ticket, from_department: str, reason: str) -> Reply:
+        """To the department a ticket was transferred to."""
+        ctx = self.card_context(moved)
+        return Reply(
+            self.texts.render(TRANSFERRED, from_department=from_department, reason=mask_pii(reason), **ctx),
+            self.new_ticket_buttons(moved.number),
+        )
+
+    def low_rating(self, reopened: Ticket, score: int, comment: str | None) -> Reply:
+        """To the supervisors and the department: a low rating reopened the ticket."""
+        return Reply(
+            self.texts.render(
+                LOW_RATING,
+                score_label=RATING_LABELS[score],
+                comment=mask_pii(comment) if comment else None,
+                **self.card_context(reopened),
+            )
+        )
+
+    def low_rating_comment(self, ticket: Ticket, text: str) -> Reply:
+        """To the department: the citizen's words after a low rating."""
+        return Reply(
+            self.texts.render(
+                LOW_RATING_COMMENT,
+                number=ticket.number,
+                score_label=RATING_LABELS.get(ticket.rating or 0, ""),
+                text=mask_pii(text),
+            )
+        )
+
+    def provisional_year(self, year: int) -> Reply:
+        """To the admins, once per provisional year."""
+        return Reply(self.texts.render(PROVISIONAL_YEAR, year=year))
+
+    def to_citizen(self, what: str, ticket: Ticket, /, **facts: Any) -> str:
+        """A short notice to the citizen (claimed, transferred, replied, resolved): a macro of notices."""
+        return self._say(NOTICES, what, number=ticket.number, **facts)
+
+    def reminder(self, ticket: Ticket, alert: Alert, provisional: bool) -> str:
+        """A yellow warning or a red breach of one milestone."""
+        over_hours = None
+        if alert.repeat and alert.due is not None:
+            over_hours = int((alert.at - alert.due).total_seconds() // 3600)
+        return self._say(
+            REMINDER,
+            "reminder",
+            t=ticket,
+            level=alert.level,
+            label=MILESTONE_LABELS[alert.milestone],
+            due=alert.due,
+            provisional=provisional,
+            over_hours=over_hours,
+            summary=short(mask_pii(ticket.description), 40),
+            now=self.now(),
+        )
+
+    # ------------------------------------------------------------------ sentences
+    def event(self, what: str, /, **facts: Any) -> str:
+        """The text of a history event (plain text: it is escaped where it is shown)."""
+        key = (what, *facts.items())
+        try:
+            text = self._events.get(key)
+        except TypeError:  # a list among the facts: not kept
+            return self._say(EVENTS, what, **facts)
+        if text is None:
+            if len(self._events) >= 1024:
+                self._events.clear()
+            # a reminder tick writes the same few texts (办结黄牌预警…) for many tickets: each is worded once
+            text = self._events[key] = self._say(EVENTS, what, **facts)
+        return text
+
+    def error(self, what: str, /, **facts: Any) -> str:
+        """Why a request cannot be carried out (a macro of errors)."""
+        return self._say(ERRORS, what, **facts)
+
+    def refusal(self, what: str, /, **facts: Any) -> str:
+        """Why a request is not allowed (a macro of refusals)."""
+        return self._say(REFUSALS, what, **facts)
+
+    def recomputed(self, before: Ticket, after: Ticket, fields: Iterable[str]) -> str:
+        """The event text of a deadline recompute: each deadline that moved, from → to."""
+        moves = []
+        for key in fields:
+            m = key.removesuffix("_due")
+            moves.append(
+                {
+                    "label": DEADLINE_LABELS[m],
+                    "before": getattr(before, key),
+                    "after": getattr(after, key),
+                    "provisional": self.policies.is_provisional(after, m),
+                }
+            )
+        return self.event("recomputed", moves=moves, now=self.now())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The previous module-level API, for commands/ and intake/ until they use `service.views`. Each call goes to
+# the TicketViews of the service that owns these policies (so the same templates folder and clock), or to one
+# on the shipped templates.
+
+_BY_POLICIES: weakref.WeakValueDictionary[int, TicketViews] = weakref.WeakValueDictionary()
+_DEFAULT_TEXTS: list[Texts] = []
+
+
+def _default_texts() -> Texts:
+    if not _DEFAULT_TEXTS:
+        _DEFAULT_TEXTS.append(Texts())
+    return _DEFAULT_TEXTS[0]
+
+
+def _views(policies: SlaPolicies) -> TicketViews:
+    views = _BY_POLICIES.get(id(policies))
+    if views is not None and views.policies is policies:
+        return views
+    return TicketViews(_default_texts(), policies)
+
+
+def _plain(html: str) -> str:
+    # callers of the old API escape these themselves
+    return Markup(html).unescape()
+
+
+def due_text(ticket: Ticket, milestone: str, policies: SlaPolicies) -> str:
+    return _plain(_views(policies).due_text(ticket, milestone))
+
+
+def next_deadline(ticket: Ticket, policies: SlaPolicies) -> str:
+    return _plain(_views(policies).next_deadline(ticket))
+
+
+def provisional_note(years: Iterable[int]) -> str:
+    return _plain(_default_texts().say(NOTICES, "provisional_note", years=sorted(set(years))))
 
 
 def staff_card(
@@ -113,75 +418,29 @@ def staff_card(
     group: bool = True,
     full: bool = False,
 ) -> str:
-    """The ticket as staff see it. In groups (group=True) phone and ID numbers are masked."""
-    desc = mask_pii(ticket.description) if group else ticket.description
-    if group and not full and len(desc) > 800:
-        desc = desc[:800] + f"…（共 {len(ticket.description)} 字，全文请发送 /ticket {ticket.number}）"
-    lines = [
-        f"<b>诉求 {ticket.number}</b>（{escape(ticket.state)}）",
-        f"类别：{escape(ticket.category)}　承办：{escape(ticket.department)}",
-    ]
-    if ticket.priority != "normal":
-        lines.append("优先级：<b>紧急</b>")
-    lines.append(f"内容：{escape(desc)}")
-    if ticket.place:
-        lines.append(f"地点：{escape(mask_pii(ticket.place) if group else ticket.place)}")
-    if ticket.anonymous:
-        lines.append("诉求人：匿名（请勿向他人透露诉求人信息）")
-    elif ticket.phone:
-        lines.append(f"联系电话：{escape(mask_phone(ticket.phone) if group else ticket.phone)}")
-    lines.append(f"办理人：{escape(handler_name or ticket.handler or '未认领')}")
-    lines.append(f"登记时间：{fmt_stamp(ticket.created_at)}")
-    lines.append("时限：")
-    lines.extend(deadlines_lines(ticket, policies))
-    if ticket.resolution:
-        lines.append(f"办理结果：{escape(mask_pii(ticket.resolution) if group else ticket.resolution)}")
-    if ticket.rating:
-        lines.append(f"评价：{ticket.rating}分（{RATING_LABELS[ticket.rating]}）")
-    return "\n".join(lines)
+    return _views(policies).staff_card(ticket, handler_name, group=group, full=full)
 
 
 def citizen_card(ticket: Ticket, policies: SlaPolicies) -> str:
-    lines = [
-        f"<b>您的诉求 {ticket.number}</b>",
-        f"状态：{escape(ticket.state)}",
-        f"类别：{escape(ticket.category)}　承办部门：{escape(ticket.department)}",
-        f"内容：{escape(short(ticket.description, 200))}",
-        f"登记时间：{fmt_stamp(ticket.created_at)}",
-    ]
-    if ticket.is_open:
-        lines.append("办理时限：")
-        lines.extend(deadlines_lines(ticket, policies))
-        years = pending_provisional_years(ticket, policies)
-        if years:
-            lines.append(provisional_note(years))
-    if ticket.resolution:
-        lines.append(f"办理结果：{escape(ticket.resolution)}")
-    return "\n".join(lines)
+    return _views(policies).citizen_card(ticket)
 
 
 def history_lines(
-    events: list[TicketEvent], names: dict[str, str], *, limit: int = 15, citizen_id: str | None = None
+    events: list[TicketEvent],
+    names: dict[str, str],
+    *,
+    limit: int = HISTORY_LIMIT,
+    citizen_id: str | None = None,
 ) -> list[str]:
-    """The ticket's history for staff; the citizen appears as 诉求人, never by their account id."""
-    shown = events[-limit:]
-    lines = [] if len(events) <= limit else [f"（仅显示最近 {limit} 条，共 {len(events)} 条）"]
-    for e in shown:
-        if e.actor == "system":
-            who = "系统"
-        elif citizen_id is not None and e.actor == citizen_id:
-            who = "诉求人"
-        else:
-            who = names.get(e.actor, e.actor)
-        label = ACTION_LABELS.get(e.action, e.action)
-        text = f"：{escape(short(mask_pii(e.text), 80))}" if e.text else ""
-        lines.append(f"· {fmt_stamp(e.at)} {escape(who)} {label}{text}")
-    return lines
+    html = _default_texts().render(
+        HISTORY, rows=_history_rows(events, names, limit, citizen_id), total=len(events)
+    )
+    return html.split("\n") if html else []
 
 
 def new_ticket_buttons(number: str) -> list[list[Button]]:
-    return [[Button("认领", f"claim:{number}"), Button("转派", f"xfer:{number}")]]
+    return TicketViews.new_ticket_buttons(number)
 
 
 def rating_buttons(number: str) -> list[list[Button]]:
-    return [[Button(f"{n} {RATING_LABELS[n]}", f"rate:{number}:{n}")] for n in (5, 4, 3, 2, 1)]
+    return TicketViews.rating_buttons(number)

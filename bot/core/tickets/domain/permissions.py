@@ -3,30 +3,47 @@
 admin: every department (config admin ids and staff with role admin). supervisor: their departments, including
 assigning, closing an unresolved ticket and reopening. handler: their departments, and among those only tickets
 that are unclaimed or their own. Everybody else is a citizen and only sees and rates their own tickets.
+
+A refusal names the rule that was broken and the facts that explain it; the words are in
+templates/tickets/refusals.html.j2 (one macro per rule), and the service puts them together
+(`TicketService.require_*`), so what reaches a person is one polite sentence.
 """
 
 from __future__ import annotations
 
-from html import escape
+from typing import Any
 
 from bot.core.tickets.domain.models import StaffMember, Ticket
 
+NO_DEPARTMENT = "（未分配部门）"  # a label, shown for a staff member without a department
+
 
 class PermissionDenied(Exception):
-    """Refused; the message says why, politely, in Chinese."""
+    """Refused. Raised by the rules with the rule's name (a macro of templates/tickets/refusals.html.j2) and the
+    facts its sentence needs; raised with a sentence (already worded), str() is that sentence."""
+
+    def __init__(self, reason: str, /, **facts: Any):
+        super().__init__(reason)
+        self.reason = reason
+        self.facts = facts
+
+    @property
+    def worded(self) -> bool:
+        """True when the message is the sentence itself, not a rule's name still to be put into words."""
+        return not self.reason.isidentifier() or not self.reason.isascii()
 
 
-SUPERVISOR_ONLY = {"assign": "指派办理人", "close_open": "关闭未办结的诉求"}
+SUPERVISOR_ONLY = {"assign", "close_open"}
 OWN_TICKET_ONLY = {"contact", "reply", "resolve"}  # a handler may not act on a colleague's ticket
 
 
 def department_text(member: StaffMember) -> str:
-    return "、".join(member.departments) or "（未分配部门）"
+    return "、".join(member.departments) or NO_DEPARTMENT
 
 
 def check_staff(member: StaffMember | None) -> StaffMember:
     if member is None:
-        raise PermissionDenied("抱歉，该指令仅供工作人员使用。如需查询您的诉求，请发送 /my。")
+        raise PermissionDenied("staff_only")
     return member
 
 
@@ -34,22 +51,24 @@ def check_ticket(member: StaffMember, ticket: Ticket, action: str) -> None:
     """May this staff member do `action` to this ticket? Raises PermissionDenied saying why not."""
     if not member.covers(ticket.department):
         raise PermissionDenied(
-            f"抱歉，诉求 {ticket.number} 由{escape(ticket.department)}承办，"
-            f"您只能处理{escape(department_text(member))}的诉求。"
+            "other_department",
+            number=ticket.number,
+            department=ticket.department,
+            departments=department_text(member),
         )
     if action in SUPERVISOR_ONLY and member.role == "handler":
-        raise PermissionDenied(f"抱歉，{SUPERVISOR_ONLY[action]}需要部门负责人或管理员操作。")
+        raise PermissionDenied("supervisor_only", action=action)
     if (
         action in OWN_TICKET_ONLY
         and member.role == "handler"
         and ticket.handler is not None
         and ticket.handler != member.user_id
     ):
-        raise PermissionDenied(f"抱歉，诉求 {ticket.number} 已由其他同事认领办理，请联系部门负责人调整。")
+        raise PermissionDenied("colleague_ticket", number=ticket.number)
 
 
 def check_admin(member: StaffMember | None) -> StaffMember:
     member = check_staff(member)
     if member.role != "admin":
-        raise PermissionDenied("抱歉，人员管理仅限管理员操作。")
+        raise PermissionDenied("admin_only")
     return member

@@ -1,63 +1,55 @@
-"""/stats: a compact count for staff over today, the last 7 days or the last 30 days, in their departments."""
+"""/stats: a compact count for staff over today, the last 7 days or the last 30 days, in their departments.
+
+The figures come from reporting/figures.py (the digest's own), the words from templates/tickets/stats.html.j2.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Reply
-from bot.core.storage import SlaCount
-from bot.core.tickets.domain.models import IN_PROGRESS, PENDING
+from bot.core.texts import Texts
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES
+from bot.core.tickets.reporting.figures import Figures, figures
 
 if TYPE_CHECKING:
     from bot.core.tickets.service import TicketService
 
-PERIOD_LABELS = {"day": "今日", "week": "近7天", "month": "近30天"}
+STATS = "tickets/stats.html.j2"
+PERIODS = ("day", "week", "month")
 
 
-def _in(scope: tuple[str, ...] | None, dept: str) -> bool:
-    return scope is None or dept in scope
+def period_start(period: str, now: dt.datetime) -> dt.datetime:
+    """Today from midnight, or the last 7 or 30 days."""
+    if period == "day":
+        return dt.datetime.combine(now.date(), dt.time(0, 0), tzinfo=now.tzinfo)
+    return now - dt.timedelta(days={"week": 7, "month": 30}[period])
+
+
+def stats_text(texts: Texts, period: str, scope: Sequence[str] | None, fig: Figures, overdue: int) -> str:
+    return texts.render(
+        STATS,
+        period=period,
+        scope=list(scope) if scope is not None else None,
+        f=fig,
+        overdue=overdue,
+        milestones=[(m, MILESTONE_LABELS[m]) for m in MILESTONES],
+    )
 
 
 async def render_stats(service: TicketService, period: str, scope: tuple[str, ...] | None) -> Reply:
     store = service.store
     now = service.clock.now()
-    today0 = dt.datetime.combine(now.date(), dt.time(0, 0), tzinfo=now.tzinfo)
-    start = {"day": today0, "week": now - dt.timedelta(days=7), "month": now - dt.timedelta(days=30)}[period]
-    created = sum(n for d, n in (await store.reports.count_created(start, now)).items() if _in(scope, d))
-    resolved = sum(n for d, n in (await store.reports.count_resolved(start, now)).items() if _in(scope, d))
-    by_state = await store.reports.open_by_state()
-    pending = sum(n for (d, s), n in by_state.items() if s == PENDING and _in(scope, d))
-    working = sum(n for (d, s), n in by_state.items() if s == IN_PROGRESS and _in(scope, d))
+    fig = await figures(store, scope, period_start(period, now), now)
     policies = service.policies
-    warn = {p.name: p.warn_at for p in policies.policies.values()}
     _, reds = await store.reports.attention(
         now,
         "red",
-        warn_at=warn,
+        warn_at={p.name: p.warn_at for p in policies.policies.values()},
         default_warn=policies.get(policies.default).warn_at,
         departments=scope,
         limit=0,
     )
-    sla: dict[str, SlaCount] = {}
-    for d, per in (await store.reports.sla_counts(start, now)).items():
-        if _in(scope, d):
-            for m, c in per.items():
-                prev = sla.get(m, SlaCount(0, 0))
-                sla[m] = SlaCount(prev.met + c.met, prev.due + c.due)
-    sat = [v for d, v in (await store.reports.satisfaction(start, now)).items() if _in(scope, d)]
-    s_sum, s_n = sum(v[0] for v in sat), sum(v[1] for v in sat)
-    who = "全部门" if scope is None else "、".join(scope)
-    lines = [
-        f"<b>{PERIOD_LABELS[period]}诉求统计｜{escape(who)}</b>",
-        f"新增 {created} 件，办结 {resolved} 件",
-        f"在办：待受理 {pending} 件，办理中 {working} 件，已超时 {sum(reds.values())} 件",
-    ]
-    for m in MILESTONES:
-        c = sla.get(m)
-        rate = f"{100 * c.met / c.due:.1f}%（{c.met}/{c.due}）" if c and c.due else "无到期"
-        lines.append(f"· {MILESTONE_LABELS[m]}达标率：{rate}")
-    lines.append(f"满意度：{s_sum / s_n:.2f} 分（{s_n} 条评价）" if s_n else "满意度：暂无评价")
-    return Reply("\n".join(lines))
+    return Reply(stats_text(service.texts, period, scope, fig, sum(reds.values())))
