@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -25,8 +24,8 @@ _JSON = {"Content-Type": "application/json"}
 
 
 def _pick(value: Any, default: float | None) -> float | None:
-    # PTB passes DEFAULT_NONE (a DefaultValue) when the caller did not choose a timeout
-    return default if isinstance(value, DefaultValue) else value
+    # PTB passes its public sentinel BaseRequest.DEFAULT_NONE when the caller did not choose a timeout
+    return default if value is BaseRequest.DEFAULT_NONE else value
 
 
 class AiohttpRequest(BaseRequest):
