@@ -476,7 +476,7 @@ async def test_when_creation_fails_the_person_is_told_and_the_draft_is_kept(tmp_
 
     class Flaky:
         def __init__(self, real):
-            self.real, self.policies = real, real.policies
+            self.real, self.policies, self.views = real, real.policies, real.views
 
         async def create(self, **kw):
             calls["n"] += 1

@@ -142,7 +142,7 @@ def test_webhook_run_at_debug_level_shows_neither_token_nor_secret(tmp_path: Pat
         }
         proc = _start_bot(tmp_path, env)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # a hang guard, generous for a loaded machine
             while not stand.calls_of("setMyCommands") and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.05)
             time.sleep(0.3)

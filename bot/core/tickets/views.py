@@ -14,7 +14,6 @@ The module-level functions at the end are the previous API, kept for commands/ a
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Iterable
 from html import escape
 from typing import Any
@@ -122,7 +121,6 @@ class TicketViews:
         self.policies = policies
         self.clock = clock
         self._events: dict[tuple[Any, ...], str] = {}
-        _BY_POLICIES[id(policies)] = self
 
     def now(self) -> dt.datetime | None:
         """The reference for dates (a year is shown only when it is not the current one)."""
@@ -369,78 +367,3 @@ class TicketViews:
                 }
             )
         return self.event("recomputed", moves=moves, now=self.now())
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The previous module-level API, for commands/ and intake/ until they use `service.views`. Each call goes to
-# the TicketViews of the service that owns these policies (so the same templates folder and clock), or to one
-# on the shipped templates.
-
-_BY_POLICIES: weakref.WeakValueDictionary[int, TicketViews] = weakref.WeakValueDictionary()
-_DEFAULT_TEXTS: list[Texts] = []
-
-
-def _default_texts() -> Texts:
-    if not _DEFAULT_TEXTS:
-        _DEFAULT_TEXTS.append(Texts())
-    return _DEFAULT_TEXTS[0]
-
-
-def _views(policies: SlaPolicies) -> TicketViews:
-    views = _BY_POLICIES.get(id(policies))
-    if views is not None and views.policies is policies:
-        return views
-    return TicketViews(_default_texts(), policies)
-
-
-def _plain(html: str) -> str:
-    # callers of the old API escape these themselves
-    return Markup(html).unescape()
-
-
-def due_text(ticket: Ticket, milestone: str, policies: SlaPolicies) -> str:
-    return _plain(_views(policies).due_text(ticket, milestone))
-
-
-def next_deadline(ticket: Ticket, policies: SlaPolicies) -> str:
-    return _plain(_views(policies).next_deadline(ticket))
-
-
-def provisional_note(years: Iterable[int]) -> str:
-    return _plain(_default_texts().say(NOTICES, "provisional_note", years=sorted(set(years))))
-
-
-def staff_card(
-    ticket: Ticket,
-    handler_name: str | None = None,
-    *,
-    policies: SlaPolicies,
-    group: bool = True,
-    full: bool = False,
-) -> str:
-    return _views(policies).staff_card(ticket, handler_name, group=group, full=full)
-
-
-def citizen_card(ticket: Ticket, policies: SlaPolicies) -> str:
-    return _views(policies).citizen_card(ticket)
-
-
-def history_lines(
-    events: list[TicketEvent],
-    names: dict[str, str],
-    *,
-    limit: int = HISTORY_LIMIT,
-    citizen_id: str | None = None,
-) -> list[str]:
-    html = _default_texts().render(
-        HISTORY, rows=_history_rows(events, names, limit, citizen_id), total=len(events)
-    )
-    return html.split("\n") if html else []
-
-
-def new_ticket_buttons(number: str) -> list[list[Button]]:
-    return TicketViews.new_ticket_buttons(number)
-
-
-def rating_buttons(number: str) -> list[list[Button]]:
-    return TicketViews.rating_buttons(number)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from bot.core.callbacks import Prefix, data, fits, parse
 from bot.core.messages import Button, Incoming, Reply
-from bot.core.tickets import views
 from bot.core.tickets.domain.models import OPEN_STATES
 from bot.core.tickets.domain.permissions import PermissionDenied
 from bot.core.tickets.intake.flow import is_cancel
 from bot.core.tickets.service import TicketError
+from bot.core.tickets.views import RATING_LABELS
 
 if TYPE_CHECKING:
     from .dispatch import TicketCommands
@@ -51,7 +51,7 @@ async def press(c: TicketCommands, msg: Incoming) -> list[Reply] | None:
         offer = [[Button(c.say("comment_button"), data(Prefix.COMMENT, t.number))]]
         if t.state in OPEN_STATES:
             return [Reply(c.say("rated_low"), offer)]
-        return [Reply(c.say("rated", label=views.RATING_LABELS[score]), offer)]
+        return [Reply(c.say("rated", label=RATING_LABELS[score]), offer)]
     if prefix == Prefix.COMMENT and parts:
         ticket = await c.service.get(parts[0])
         if ticket is None or ticket.citizen_id != msg.user_id or ticket.rating is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Incoming, Reply
-from bot.core.tickets import views
 from bot.core.tickets.domain.permissions import PermissionDenied, department_text
 
 from .lookup import find_ticket
@@ -19,10 +18,7 @@ if TYPE_CHECKING:
 @REGISTRY.command("my", who="anyone", menus=("citizen",))
 async def my(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     tickets = await c.service.citizen_tickets(msg.user_id, limit=20)
-    lines = [
-        (t.number, t.state, views.summary_text(t, 20), views.next_deadline(t, c.service.policies))
-        for t in tickets
-    ]
+    lines = [c.service.views.list_line(t, citizen=True) for t in tickets]
     return [Reply(c.say("my_tickets", lines=lines))]
 
 
@@ -34,14 +30,12 @@ async def ticket(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     t = await find_ticket(c, rest.split()[0], msg.user_id, member)
     if member is not None and member.covers(t.department):
         names = await c.service.staff_names()
-        html = views.staff_card(
-            t, names.get(t.handler or ""), policies=c.service.policies, group=msg.is_group, full=True
-        )
-        events = await c.service.events(t)
-        history = views.history_lines(events, names, citizen_id=t.citizen_id)
-        return [Reply("\n".join([html, c.say("history_heading"), *history]))]
+        views = c.service.views
+        html = views.staff_card(t, names.get(t.handler or ""), group=msg.is_group, full=True)
+        history = views.history(await c.service.events(t), names, citizen_id=t.citizen_id)
+        return [Reply("\n".join([html, c.say("history_heading"), history]))]
     if t.citizen_id == msg.user_id:
-        return [Reply(views.citizen_card(t, c.service.policies))]
+        return [Reply(c.service.views.citizen_card(t))]
     if member is not None:
         raise PermissionDenied(
             c.say(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
+
 from bot.core.messages import Incoming, Reply
-from bot.core.tickets import views
 from bot.core.tickets.domain.models import OPEN_STATES, PENDING, Ticket, TicketQuery
 from bot.core.tickets.domain.permissions import department_text
 from bot.core.tickets.reporting.stats import render_stats
@@ -21,21 +22,9 @@ STAFF = ("staff", "admin")
 LIST_LIMIT = 20
 
 
-def line(c: TicketCommands, t: Ticket, names: dict[str, str]) -> str:
-    who = names.get(t.handler, t.handler) if t.handler else ""
-    return c.say(
-        "list_line",
-        number=t.number,
-        state=t.state,
-        who=who,
-        summary=views.summary_text(t, 24),
-        next=views.next_deadline(t, c.service.policies),
-    )
-
-
 async def listing(c: TicketCommands, title: str, found: list[Ticket], total: int) -> Reply:
     names = await c.service.staff_names()
-    lines = [line(c, t, names) for t in found]
+    lines = [c.service.views.list_line(t, names) for t in found]
     return Reply(c.say("listing", title=title, total=total, lines=lines, shown=len(found)))
 
 
@@ -86,7 +75,7 @@ async def stats(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 async def claim(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, _ = await staff_ticket(c, msg.user_id, rest, "claim", 1)
     t = await c.service.claim(ticket.number, msg.user_id)
-    return [Reply(c.say("claimed", number=t.number, next=views.next_deadline(t, c.service.policies)))]
+    return [Reply(c.say("claimed", number=t.number, next=Markup(c.service.views.next_deadline(t))))]
 
 
 @REGISTRY.command("assign", who="staff", menus=STAFF)
@@ -139,7 +128,7 @@ async def resolve(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 async def reopen(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reopen", 2)
     t = await c.service.reopen(ticket.number, msg.user_id, text)
-    return [Reply(c.say("reopened", number=t.number, due=views.due_text(t, "resolve", c.service.policies)))]
+    return [Reply(c.say("reopened", number=t.number, due=Markup(c.service.views.due_text(t, "resolve"))))]
 
 
 @REGISTRY.command("close", who="staff", menus=STAFF)

@@ -33,9 +33,7 @@ from bot.core.storage.protocols import StateRepository
 from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
-from bot.core.tickets.domain.sla import MILESTONES
 from bot.core.tickets.service import TicketError, TicketService
-from bot.core.tickets.views import provisional_note
 
 from . import words
 from .draft import Draft, Step
@@ -369,6 +367,7 @@ class IntakeFlow:
                 deadlines=deadlines,
                 provisional_note=note,
                 anonymous=bool(draft.anonymous),
+                now=self.clock.now(),
             )
         ]
 
@@ -454,22 +453,11 @@ class IntakeFlow:
 
     def _deadline_lines(self, ticket: Any) -> tuple[list[dict[str, Any]], str]:
         """Each deadline as the citizen reads it, and the line explaining 暂定 when one is provisional."""
-        policies = self.service.policies
-        now = self.clock.now()
-        lines, years = [], set()
-        policy = policies.get(ticket.policy)
-        for m in MILESTONES:
-            provisional = policies.provisional_years(ticket, m)
-            years.update(provisional)
-            lines.append(
-                {
-                    "milestone": m,
-                    "window": policy.windows[m].describe(),
-                    "when": format_deadline(ticket.due(m), now),
-                    "provisional": bool(provisional),
-                }
-            )
-        return lines, provisional_note(years) if years else ""
+        views = self.service.views
+        policy = self.service.policies.get(ticket.policy)
+        lines = [{**d, "window": policy.windows[d["milestone"]].describe()} for d in views.deadlines(ticket)]
+        years = {y for d in lines for y in d["years"]}
+        return lines, views.provisional_note(years) if years else ""
 
     # ------------------------------------------------------------------ data helpers
     def _take_description(self, text: str, notes: list[str]) -> str:
@@ -564,19 +552,6 @@ BUTTONS: dict[Step, ButtonHandler] = {
     Step.SUMMARY: IntakeFlow._button_summary,
     Step.EDIT: IntakeFlow._button_edit,
 }
-
-_WEEKDAYS = "一二三四五六日"
-
-
-def format_deadline(when: dt.datetime, now: dt.datetime) -> str:
-    """'11月24日（周二）24:00' — a midnight deadline is shown as 24:00 of the day before; the year only when it
-    is not the current one."""
-    when = when.astimezone(now.tzinfo) if now.tzinfo else when
-    day, clock = when.date(), when.strftime("%H:%M")
-    if when.time() == dt.time(0, 0):
-        day, clock = day - dt.timedelta(days=1), "24:00"
-    year = f"{day.year}年" if day.year != now.year else ""
-    return f"{year}{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）{clock}"
 
 
 def is_cancel(text: str) -> bool:
