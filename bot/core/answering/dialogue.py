@@ -54,6 +54,8 @@ class DialogueResult:
     urgent: bool = False
     # the person asked how their own 诉求 stand: the assistant shows their tickets (/my) when it can
     show_tickets: bool = False
+    # the entries a clarifying question offered ("which one did you mean?"), in the order shown
+    clarified: list[str] = field(default_factory=list)
 
 
 def _emoji_only(text: str) -> bool:
@@ -225,6 +227,7 @@ class Dialogue:
                 # the conversation says which of the close ones is meant
                 return self._answer(user_id, ctx, ctx.last_target, u.aspect, res, aspects=u.aspects)
             replies.append(self.clarify(ids, u.aspect, ctx))
+            res.clarified = ids
             self.contexts.put(user_id, ctx)
             return res
         return self._answer(user_id, ctx, u.target, u.aspect, res, aspects=u.aspects)

@@ -41,6 +41,7 @@ class Contact:
     place: str = ""
     hours: str = ""
     hotline: str = "12345"
+    guide_url: str = ""  # the full guide online, for an imported item that links it
 
 
 def contact_of(kb: KnowledgeBase, entry: Entry) -> Contact:
@@ -55,10 +56,11 @@ def contact_of(kb: KnowledgeBase, entry: Entry) -> Contact:
         phone = phone or dept.phone
         place = place or dept.window or dept.address
         hours = hours or dept.hours
+    guide = getattr(entry, "guide_url", "")
     if not phone and not place and kb.service_centre is not None:
         c = kb.service_centre
-        return Contact(c.name, c.phone, c.address, c.hours[0], hotline)
-    return Contact(dept.name if dept else entry.department, phone, place, hours, hotline)
+        return Contact(c.name, c.phone, c.address, c.hours[0], hotline, guide)
+    return Contact(dept.name if dept else entry.department, phone, place, hours, hotline, guide)
 
 
 class Renderer:

@@ -60,6 +60,8 @@ class KnowledgeBase:
     latin_stopwords: list[str] = field(default_factory=list)
     # raw YAML of files owned by other parts of the core (e.g. sla.yaml), keyed by file stem
     extra: dict[str, Any] = field(default_factory=dict)
+    # entry id -> the file (relative to the base's parent) that defines it
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def entries(self) -> dict[str, Entry]:
@@ -215,6 +217,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                 origin[key] = rel
                 store[key] = obj
 
+    kb.origins = origin
     if cross_check:
         problems.extend(_cross_check(kb, origin))
     if problems:

@@ -153,6 +153,7 @@ class ImportedItem(Item):
     process: list[str] = []  # type: ignore[assignment]
     visits: int | None = Field(default=None, ge=0)  # type: ignore[assignment]
     phone: str = ""  # 咨询电话
+    guide_url: str = ""  # the full guide on the province's 政务服务网, when the sheet links it
     imported: Provenance
 
 
