@@ -24,6 +24,8 @@ _HANDOFF = re.compile(
 _SPECIFIC_ASPECTS = frozenset({"fee", "time", "materials", "location", "online", "conditions"})
 # "那买房提取呢", "还有购房的呢": what about something else?
 _WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
+# a reply this short to a list of variants may just say which one ("丢了", "快到期了")
+_VARIANT_REPLY_CHARS = 12
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
 SUGGEST_MIN = 0.25
 # with no conversation before it, a message that names nothing of its own is answered with an entry only at
@@ -155,6 +157,11 @@ class Dialogue:
             n = int(pick.group(1)) if pick.group(1).isdigit() else _CN_DIGITS[pick.group(1)]
             if 1 <= n <= len(ctx.choices):
                 return self._answer(user_id, ctx, ctx.choices[n - 1], ctx.choice_aspect, res, text=text)
+        if ctx.choices and len(flat) <= _VARIANT_REPLY_CHARS:
+            # "丢了" or "快到期了" after "新办, 补办 or 延续?": the variant the reply asks for
+            chosen = self.matcher.pick_variant(ctx.choices, text)
+            if chosen is not None:
+                return self._answer(user_id, ctx, chosen, ctx.choice_aspect, res, text=text)
 
         u = self.matcher.understand(text)
         res.understanding = u
@@ -222,7 +229,8 @@ class Dialogue:
         if u.target is None:
             return self._nomatch(user_id, ctx, u, text, res)
         if u.ambiguous:
-            ids = [c.id for c in u.candidates if c.score >= u.score - 0.15][:3]
+            # the variants of one matter, or the close candidates
+            ids = u.family or [c.id for c in u.candidates if c.score >= u.score - 0.15][:3]
             if ctx.last_target in ids:
                 # the conversation says which of the close ones is meant
                 return self._answer(user_id, ctx, ctx.last_target, u.aspect, res, aspects=u.aspects)
