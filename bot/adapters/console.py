@@ -149,6 +149,7 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO
 
     clock = OffsetClock(SystemClock(settings.timezone))
     app = await build(settings, clock=clock, extra_admins=frozenset({STAFF}))
+    app.reload_on_sighup(asyncio.get_running_loop())  # kill -HUP <pid>, as for the Telegram bot
     assistant = app.assistant
     console = Console(assistant, clock, out)
     interactive = stdin.isatty()

@@ -58,6 +58,8 @@ class DialogueResult:
     show_tickets: bool = False
     # the entries a clarifying question offered ("which one did you mean?"), in the order shown
     clarified: list[str] = field(default_factory=list)
+    # the person answered a clarifying question (picked one of its choices): it was no gap
+    picked: bool = False
 
 
 def _emoji_only(text: str) -> bool:
@@ -87,6 +89,8 @@ class Dialogue:
         if entry is None:
             return Reply(self.renderer.render("nomatch.html.j2", suggestions=[]), [self.ticket_button()])
         html = self.renderer.answer(entry, aspect, aspects=aspects, asked_item=asked_item)
+        if entry.kind == "faq":
+            return Reply(html, [[Button("没解决，提交诉求", "t:new")]])  # a reviewed reply has no aspects
         return Reply(
             html,
             self.aspect_buttons(entry_id, aspect)
@@ -156,11 +160,13 @@ class Dialogue:
         if pick and ctx.choices:
             n = int(pick.group(1)) if pick.group(1).isdigit() else _CN_DIGITS[pick.group(1)]
             if 1 <= n <= len(ctx.choices):
+                res.picked = True
                 return self._answer(user_id, ctx, ctx.choices[n - 1], ctx.choice_aspect, res, text=text)
         if ctx.choices and len(flat) <= _VARIANT_REPLY_CHARS:
             # "丢了" or "快到期了" after "新办, 补办 or 延续?": the variant the reply asks for
             chosen = self.matcher.pick_variant(ctx.choices, text)
             if chosen is not None:
+                res.picked = True
                 return self._answer(user_id, ctx, chosen, ctx.choice_aspect, res, text=text)
 
         u = self.matcher.understand(text)
@@ -362,6 +368,7 @@ class Dialogue:
         if parts[0] == "a" and len(parts) == 3 and self.kb.get(parts[2]):
             return self._answer(user_id, ctx, parts[2], parts[1], res)
         if parts[0] == "pick" and len(parts) == 3 and self.kb.get(parts[1]):
+            res.picked = parts[1] in ctx.choices
             return self._answer(user_id, ctx, parts[1], parts[2], res)
         if parts[0] == "t":
             res.start_ticket = res.source_question = ctx.unanswered or ""

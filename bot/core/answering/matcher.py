@@ -65,6 +65,8 @@ MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
 _DOING_CHARS = frozenset("办打考开领上补换做")
 _GLUE = FUNCTION_CHARS | _DOING_CHARS
+# a noun of two characters ending in one of these is a place ("河里", "山上", "路边"), not a kind of thing
+_LOCATIVE = frozenset("里上边中内外旁")
 # a document lost or damaged (canonical forms of 丢了, 坏了)
 _LOSS_WORDS = ("丢失", "损坏")
 # a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
@@ -445,6 +447,18 @@ class Matcher:
                 u.intent, u.smalltalk = "smalltalk", kind
         return u
 
+    def gap_key(self, text: str) -> str:
+        """The words of a question that say what it is about, as one string: what groups similar unanswered
+        questions, and what a taught question adds as an alias."""
+        corrected = self.corrector.canonical_query(self.corrector.fix(normalize(text or "")))
+        return self.content(corrected).replace(" ", "")
+
+    def gap_grams(self, text: str) -> frozenset[str]:
+        """The bigrams that give a question its subject: what similar unanswered questions share ("养的柯基要
+        办证吗" and "养柯基犬要不要办证" both ask about 柯基 and 办证)."""
+        corrected = self.corrector.canonical_query(self.corrector.fix(normalize(text or "")))
+        return frozenset(self.subject(self.content(corrected))[0])
+
     def content(self, corrected: str) -> str:
         """The part of a question that names its subject."""
         out = self._strip.sub(corrected, lambda w: " " if w in self._strip_only else w)
@@ -532,6 +546,8 @@ class Matcher:
             w = flat[max(0, stop - size) : stop]
             if len(w) != size or " " in w or lexicon.get(w) not in _MODIFIER_POS or w in self._people:
                 continue
+            if size == 2 and w[1] in _LOCATIVE:
+                continue  # a place ("河里", "山上"): where, not which kind of thing
             if all(w[i : i + 2] in grams for i in range(len(w) - 1)):
                 continue
             begin = stop - size
@@ -587,7 +603,7 @@ class Matcher:
     def mentions_material(self, entry_id: str | None, text: str) -> bool:
         """Whether a message names one of an entry's materials ("户口本要带吗" about 身份证首次申领: 居民户口簿)."""
         entry = self.kb.get(entry_id) if entry_id else None
-        if entry is None or entry.kind == "exemption":
+        if entry is None or entry.kind in ("exemption", "faq"):
             return False
         flat = text.replace(" ", "")
         if self._actions.findall(flat) or any(w in flat for w in _LOSS_WORDS):

@@ -127,6 +127,8 @@ class Renderer:
     def _render_answer(
         self, entry: Entry, aspect: str, several: tuple[str, ...], asked_item: str | None
     ) -> str:
+        if entry.kind == "faq":
+            return self.render("faq.html.j2", entry=entry, department=self.kb.department(entry.department))
         ctx = self.entry_context(entry)
         if entry.kind == "exemption":
             asked = self.kb.get(asked_item) if asked_item else None

@@ -21,6 +21,7 @@ from .models import (
     Department,
     Entry,
     Exemption,
+    Faq,
     Hotline,
     ImportedItem,
     Item,
@@ -47,6 +48,8 @@ class KnowledgeBase:
     items: dict[str, Item] = field(default_factory=dict)
     bundles: dict[str, Bundle] = field(default_factory=dict)
     exemptions: dict[str, Exemption] = field(default_factory=dict)
+    # reviewed FAQ entries of the learned overlay (bot/core/knowledge/overlay.py), never from the files
+    faqs: dict[str, Faq] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
     appeal_categories: dict[str, AppealCategory] = field(default_factory=dict)
     service_centre: ServiceCentre | None = None
@@ -65,10 +68,15 @@ class KnowledgeBase:
 
     @property
     def entries(self) -> dict[str, Entry]:
-        return {**self.items, **self.bundles, **self.exemptions}
+        return {**self.items, **self.bundles, **self.exemptions, **self.faqs}
 
     def get(self, entry_id: str) -> Entry | None:
-        return self.items.get(entry_id) or self.bundles.get(entry_id) or self.exemptions.get(entry_id)
+        return (
+            self.items.get(entry_id)
+            or self.bundles.get(entry_id)
+            or self.exemptions.get(entry_id)
+            or self.faqs.get(entry_id)
+        )
 
     def exemptions_for(self, item_id: str) -> list[Exemption]:
         return [e for e in self.exemptions.values() if item_id in e.items]

@@ -171,6 +171,21 @@ class Exemption(EntryBase):
     notes: list[str] = []
 
 
+class Faq(EntryBase):
+    """A reviewed question and answer from a closed 咨询 ticket, in the learned overlay (never in the files): the
+    person's question is its name, the staff member's reply its answer, and it expires (the facts behind a reply
+    change; staff renew it by adding it again)."""
+
+    kind: Literal["faq"] = "faq"
+    audience: Audience = "个人/法人"
+    aliases: list[str] = []  # type: ignore[assignment]
+    summary: str = ""
+    question: str
+    answer: str
+    expires: dt.date
+    reviewed_by: str
+
+
 class Department(Strict):
     name: str
     aliases: list[str] = []
@@ -219,4 +234,4 @@ class AppealCategory(Strict):
     keywords: list[str] = Field(min_length=1)
 
 
-Entry = Item | Bundle | Exemption  # an ImportedItem is an Item
+Entry = Item | Bundle | Exemption | Faq  # an ImportedItem is an Item

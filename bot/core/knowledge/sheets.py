@@ -471,7 +471,7 @@ def _spec(spec: str) -> dict[str, Any] | None:
     """Form, copies and whether required, from a bracket of known words; None when it holds anything else."""
     out: dict[str, Any] = {}
     rest = spec
-    for w, form in [*_FORM_WORDS.items(), *((f, f) for f in _FORMS)]:
+    for w, form in sorted([*_FORM_WORDS.items(), *((f, f) for f in _FORMS)], key=lambda wf: -len(wf[0])):
         if w in rest:
             out["form"] = form
             rest = rest.replace(w, " ", 1)

@@ -13,6 +13,7 @@ from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
 from .database import Database
+from .learned import PostgresLearned
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
@@ -35,6 +36,7 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
+        self.learned = PostgresLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

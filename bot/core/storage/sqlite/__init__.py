@@ -12,6 +12,7 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus
 
 from .database import Database
+from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
@@ -33,6 +34,7 @@ class SqliteStore:
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
+        self.learned = SqliteLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()
