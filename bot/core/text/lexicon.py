@@ -126,19 +126,26 @@ def _unpack(key: int, bits: int, width: int) -> str:
 def _table(columns: list[np.ndarray], tag_idx: np.ndarray) -> tuple[str, bytes, array]:
     """One length's table from its words, as one array of code points per character position (rows in
     file order), and their tag indexes."""
-    codes = np.stack(columns, axis=1)
-    if len(codes) == 0:
+    if len(columns[0]) == 0:
         return "", b"", array("q", [0])
     packed = _pack(columns)
-    # stable: a repeated word keeps its file order, and the last of each run is the one a dict would keep
-    order = np.argsort(packed[0], kind="stable") if packed else np.lexsort(codes.T[::-1])
-    codes, tag_idx = codes[order], tag_idx[order]
-    last = np.r_[np.any(codes[1:] != codes[:-1], axis=1), True]
-    codes, tag_idx = codes[last], tag_idx[last]
-    blob = np.ascontiguousarray(codes, dtype=np.uint32).tobytes().decode("utf-32-le")
+    if packed is not None:
+        key = packed[0]
+        # stable: a repeated word keeps its file order, and the last of each run is the one a dict keeps
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        order = order[np.r_[key[1:] != key[:-1], True]]
+    else:
+        rows = np.stack(columns, axis=1)
+        order = np.lexsort(rows.T[::-1])
+        rows = rows[order]
+        order = order[np.r_[np.any(rows[1:] != rows[:-1], axis=1), True]]
+    codes = np.stack([c[order] for c in columns], axis=1).astype(np.uint32)
+    blob = codes.tobytes().decode("utf-32-le")
     firsts = codes[:, 0]
-    starts = np.searchsorted(firsts, np.arange(int(firsts[-1]) + 2, dtype=np.int64))
-    return blob, tag_idx.astype(np.uint8).tobytes(), array("q", starts.tolist())
+    starts = array("q")
+    starts.frombytes(np.searchsorted(firsts, np.arange(int(firsts[-1]) + 2)).astype(np.int64).tobytes())
+    return blob, tag_idx[order].astype(np.uint8).tobytes(), starts
 
 
 @lru_cache(maxsize=1)
