@@ -11,6 +11,11 @@ load hits all of them alike; the ratio is taken within each round (ask / baselin
 as min – median – max over the rounds. Wall time is what a person waits; CPU is user + system time of the child
 (less sensitive to other work on a shared machine); peak RSS comes from the kernel (wait4).
 
+Byte-code is cached as in any installation (pip compiles a wheel's modules when it installs them; a checkout
+writes __pycache__/ on the first run, here the warm-up): PYTHONDONTWRITEBYTECODE is removed from the
+children's environment. --no-bytecode sets it instead, and then every run compiles the bot's ~45 modules
+from source (about 0.1 s).
+
 Baselines (bench/bare_imports.py):
   bare    the third-party libraries `ask` imports, configured as the bot configures them (the target's baseline)
   issue   the list in the restructure issue, library defaults (jieba's module, pypinyin's phrase dictionary)
@@ -44,9 +49,17 @@ print(" ".join(sorted(t for t in tops if not t.startswith("_") and t != "cython_
 """.replace("QUESTION", repr(QUESTION))
 
 
-def run_once(argv: list[str], cwd: Path) -> tuple[float, float, int]:
-    """(wall s, cpu s, peak RSS MB) of one child process."""
+def child_env(bytecode: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYPINYIN_")}
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """(wall s, cpu s, peak RSS MB) of one child process."""
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(p.pid, 0)
@@ -69,10 +82,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--tree", type=Path, help="another checkout whose `python -m bot ask` is timed too")
     ap.add_argument("--modules", action="store_true", help="print the third-party modules `ask` imports")
+    ap.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="run with PYTHONDONTWRITEBYTECODE=1: the bot's own modules are compiled from source every time",
+    )
     args = ap.parse_args()
+    env = child_env(not args.no_bytecode)
     py = sys.executable
     if args.modules:
-        subprocess.run([py, "-c", _LIST_MODULES], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([py, "-c", _LIST_MODULES], cwd=ROOT, stdout=subprocess.DEVNULL, env=env, check=True)
         return
 
     commands: dict[str, tuple[list[str], Path]] = {
@@ -85,12 +104,12 @@ def main() -> None:
         commands["ask@tree"] = ([py, "-m", "bot", "ask", QUESTION], args.tree.resolve())
     names = list(commands)
     for name in names:  # warm-up: byte-code compiled, files in the page cache
-        run_once(*commands[name])
+        run_once(*commands[name], env)
     got: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
     for r in range(args.rounds):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            got[name].append(run_once(*commands[name]))
+            got[name].append(run_once(*commands[name], env))
         print(
             f"round {r + 1:2d}: "
             + "  ".join(f"{n} {got[n][-1][0]:.2f}s/{got[n][-1][1]:.2f}s cpu" for n in names),
