@@ -60,7 +60,7 @@ async def test_migrations_are_numbered_and_applied_once(tmp_path):
     db = tmp_path / "t.db"
     for _ in range(2):
         s = await open_sqlite_store(db)
-        assert await s.schema_versions() == [1, 2, 3]
+        assert await s.schema_versions() == [1, 2, 3, 4]
         await s.close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -197,3 +197,72 @@ async def test_staff_and_meta(store, clock):
     await store.meta.set("calendar", "abc")
     await store.meta.set("calendar", "def")
     assert await store.meta.get("calendar") == "def"
+
+
+async def test_attention_lists_read_from_tickets_open_as_they_read_from_the_state_index(tmp_path, clock):
+    """reports.attention() reads tickets_open (migration 4): the same counts and the same tickets in the same
+    order as the state index's reading before it, deadlines tied on purpose, red and yellow, every scope."""
+    import random
+
+    from bot.core.storage.rows import TICKET_COLUMNS
+    from bot.core.storage.sqlite.reports import attention_where
+    from bot.core.storage.sqlite.tickets import URGENCY_ORDER
+
+    path = tmp_path / "t.db"
+    s = await open_sqlite_store(path, clock=clock)
+    await s.close()
+    now = int(clock.now().timestamp())
+    rng = random.Random(4)
+    states = ("待受理", "办理中", "已办结", "已关闭")
+    departments = ("公安局", "住建局", "市场监管局", "人社局")
+    rows = []
+    for i in range(1, 3001):
+        created = now - rng.choice((1, 2, 3, 5, 8)) * 3600 * 24
+        dues = [now + rng.choice((-2, -1, 1, 2, 3)) * 3600 for _ in range(3)]  # few values: many ties
+        mets = [None if rng.random() < 0.7 else created + 60 for _ in range(3)]
+        rows.append(
+            (f"SQ-{i}", "20261123", i, f"c{i}", "诉求", "其他", rng.choice(departments),
+             rng.choice(("2110", "urgent", "safety")), rng.choice(states), created, created,
+             dues[0], mets[0], dues[1], mets[1], dues[2], mets[2], created)
+        )  # fmt: skip
+    rng.shuffle(rows)
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO tickets(number, day, seq, citizen_id, description, category, department, policy,"
+            " state, created_at, updated_at, contact_due, contact_met, feedback_due, feedback_met, resolve_due,"
+            " resolve_met, round_started_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT department, COUNT(*) FROM tickets INDEXED BY tickets_open"
+            " WHERE state IN ('待受理','办理中') AND contact_met IS NULL GROUP BY department"
+        ).fetchall()
+        assert any("COVERING INDEX tickets_open" in r[-1] for r in plan)  # the wide rows are never read
+    s = await open_sqlite_store(path, clock=clock)
+    warn = {"warn_at": {"2110": 0.75, "urgent": 0.5}, "default_warn": 0.8}
+    try:
+        with sqlite3.connect(path) as conn:
+            for level in ("red", "yellow"):
+                for scope in (None, ("公安局",), ("住建局", "人社局"), ()):
+                    for limit in (0, 1, 10, 5000):
+                        got, counts = await s.reports.attention(
+                            clock.now(), level, departments=scope, limit=limit, **warn
+                        )
+                        # the previous reading, through the state index, as it was written
+                        where, params = attention_where(clock.now(), level, **warn, departments=scope)
+                        source = "tickets INDEXED BY tickets_state"
+                        want_counts = dict(
+                            conn.execute(
+                                f"SELECT department, COUNT(*) FROM {source} WHERE {where} GROUP BY department",
+                                params,
+                            ).fetchall()
+                        )
+                        want = conn.execute(
+                            f"SELECT {TICKET_COLUMNS} FROM {source} WHERE {where}"
+                            f" ORDER BY {URGENCY_ORDER} LIMIT :limit",
+                            {**params, "limit": limit if want_counts else 0},
+                        ).fetchall()
+                        assert counts == want_counts and sum(counts.values()) > 0 or scope == ()
+                        assert [t.number for t in got] == [r[1] for r in want], (level, scope, limit)
+    finally:
+        await s.close()
