@@ -30,7 +30,6 @@ USED = [
     "pypinyin",
     "opencc",
     "chinese_calendar",
-    "lunar_python",
 ]
 ISSUE = [
     "jinja2",
