@@ -37,6 +37,15 @@ def test_regular_file_keeps_the_last_tag_of_a_repeated_word(tmp_path):
     assert list(got) == sorted(got)
 
 
+def test_characters_outside_the_bmp(tmp_path):
+    path = tmp_path / "dict.txt"
+    path.write_text("𠀀收 3 n\n收费 10 v\n𠀀𠀁𠀂𠀃 2 nz\n㐀𠀀 1 x\n", encoding="utf-8")
+    got = read_dictionary(path)
+    assert lexicon._read_regular(path) is not None  # the numpy reading, in UTF-32
+    assert dict(got.pairs()) == read_plain(path) and len(got) == 4
+    assert got.get("𠀀𠀁𠀂𠀃") == "nz" and "𠀀收" in got and "𠀀" not in got and "𠀁收" not in got
+
+
 @pytest.mark.parametrize(
     "text",
     [

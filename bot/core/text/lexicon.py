@@ -157,6 +157,17 @@ def _whitespace() -> np.ndarray:
     return table
 
 
+def _count_whitespace(codes: np.ndarray) -> int:
+    """How many of the code points str.split() splits on. In slices: a look-up converts its indexes to
+    64-bit integers, and the whole file at once would briefly take 24 MB for them."""
+    table, step = _whitespace(), 1 << 18
+    # mode="clip": every code point above the table's last entry (False) reads that entry
+    return sum(
+        int(np.count_nonzero(np.take(table, codes[i : i + step], mode="clip")))
+        for i in range(0, len(codes), step)
+    )
+
+
 def _read_regular(path: Path) -> EverydayWords | None:
     """The dictionary parsed with numpy, when every line is exactly `word freq tag` (single spaces, no other
     whitespace, a final newline): the same words and tags as the line-by-line reading. None otherwise."""
@@ -164,13 +175,18 @@ def _read_regular(path: Path) -> EverydayWords | None:
     text = path.read_bytes().decode("utf-8")
     if not text.endswith("\n"):
         return None
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    # one code unit per character: UTF-16 when every character is in the BMP (half the memory), else UTF-32
+    data = text.encode("utf-16-le")
+    if len(data) == 2 * len(text):
+        codes = np.frombuffer(data, dtype=np.uint16)
+    else:
+        del data
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     del text
-    ws = _whitespace()
     ends = np.flatnonzero(codes == 10).astype(np.int32)
     spaces = np.flatnonzero(codes == 32).astype(np.int32)
     # no whitespace but those spaces and newlines, and no NUL (the padding of the tags below)
-    if np.count_nonzero(ws[np.minimum(codes, len(ws) - 1)]) != len(ends) + len(spaces) or not codes.all():
+    if _count_whitespace(codes) != len(ends) + len(spaces) or not codes.all():
         return None
     if len(spaces) != 2 * len(ends):
         return None
