@@ -4,6 +4,7 @@
     python bench/bench_startup.py --rounds 20
     python bench/bench_startup.py --tree /tmp/old      # also time `ask` from another checkout (e.g. `git archive`
                                                        # of an older commit), in the same rounds
+    python bench/bench_startup.py --chat               # also `python -m bot chat`: one question, then :quit
     python bench/bench_startup.py --modules            # the third-party modules `ask` imports, then exit
 
 Each round runs every command once, in an order that alternates from round to round, so drift in the machine's
@@ -20,7 +21,8 @@ Baselines (bench/bare_imports.py):
   bare    the third-party libraries `ask` imports, configured as the bot configures them (the target's baseline)
   issue   the list in the restructure issue, library defaults (jieba's module, pypinyin's phrase dictionary)
 
-Prints figures; asserts nothing. Target: `ask` ≤ 3 × bare.
+Prints figures; asserts nothing. Targets: `ask` ≤ 3 × bare; the console's peak RSS after start-up and one
+question ≤ 120 MB.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "护照怎么办"
+CHAT_INPUT = f"{QUESTION}\n:quit\n".encode()
 
 _LIST_MODULES = """
 import runpy, sys
@@ -58,14 +62,28 @@ def child_env(bytecode: bool) -> dict[str, str]:
     return env
 
 
-def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+Command = tuple[list[str], Path, bytes | None]  # argv, working directory, standard input
+
+
+def run_once(command: Command, env: dict[str, str]) -> tuple[float, float, int]:
     """(wall s, cpu s, peak RSS MB) of one child process."""
+    argv, cwd, stdin = command
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    if p.stdin is not None:
+        p.stdin.write(stdin or b"")
+        p.stdin.close()
+    err = p.stderr.read().decode() if p.stderr else ""  # (a child that fills the pipe would block otherwise)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode() if p.stderr else ""
     if p.stderr:
         p.stderr.close()
     if p.returncode != 0:
@@ -83,6 +101,11 @@ def main() -> None:
     ap.add_argument("--tree", type=Path, help="another checkout whose `python -m bot ask` is timed too")
     ap.add_argument("--modules", action="store_true", help="print the third-party modules `ask` imports")
     ap.add_argument(
+        "--chat",
+        action="store_true",
+        help="also the console: one question, then :quit (peak RSS is the target)",
+    )
+    ap.add_argument(
         "--no-bytecode",
         action="store_true",
         help="run with PYTHONDONTWRITEBYTECODE=1: the bot's own modules are compiled from source every time",
@@ -94,22 +117,29 @@ def main() -> None:
         subprocess.run([py, "-c", _LIST_MODULES], cwd=ROOT, stdout=subprocess.DEVNULL, env=env, check=True)
         return
 
-    commands: dict[str, tuple[list[str], Path]] = {
-        "ask": ([py, "-m", "bot", "ask", QUESTION], ROOT),
-        "bare": ([py, str(ROOT / "bench" / "bare_imports.py")], ROOT),
-        "issue": ([py, str(ROOT / "bench" / "bare_imports.py"), "--issue"], ROOT),
+    tmp = tempfile.TemporaryDirectory(prefix="bench-startup-")
+    commands: dict[str, Command] = {
+        "ask": ([py, "-m", "bot", "ask", QUESTION], ROOT, None),
+        "bare": ([py, str(ROOT / "bench" / "bare_imports.py")], ROOT, None),
+        "issue": ([py, str(ROOT / "bench" / "bare_imports.py"), "--issue"], ROOT, None),
     }
+    trees = {"": ROOT}
     if args.tree:
         # `python -m bot` puts the working directory first on sys.path: the tree's own bot package and data
-        commands["ask@tree"] = ([py, "-m", "bot", "ask", QUESTION], args.tree.resolve())
+        commands["ask@tree"] = ([py, "-m", "bot", "ask", QUESTION], args.tree.resolve(), None)
+        trees["@tree"] = args.tree.resolve()
+    if args.chat:
+        for suffix, tree in trees.items():
+            db = Path(tmp.name) / f"chat{suffix}.db"
+            commands[f"chat{suffix}"] = ([py, "-m", "bot", "chat", "--db", str(db)], tree, CHAT_INPUT)
     names = list(commands)
-    for name in names:  # warm-up: byte-code compiled, files in the page cache
-        run_once(*commands[name], env)
+    for name in names:  # warm-up: byte-code compiled, files in the page cache, chat databases created
+        run_once(commands[name], env)
     got: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
     for r in range(args.rounds):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            got[name].append(run_once(*commands[name], env))
+            got[name].append(run_once(commands[name], env))
         print(
             f"round {r + 1:2d}: "
             + "  ".join(f"{n} {got[n][-1][0]:.2f}s/{got[n][-1][1]:.2f}s cpu" for n in names),
@@ -129,6 +159,7 @@ def main() -> None:
         wall = [x[0] / y[0] for x, y in zip(got[a], got[b], strict=True)]
         cpu = [x[1] / y[1] for x, y in zip(got[a], got[b], strict=True)]
         print(f"{a:>8s} / {b:5s}  {spread(wall)} ×  |  {spread(cpu)} ×")
+    tmp.cleanup()
 
 
 if __name__ == "__main__":
