@@ -81,3 +81,9 @@ def test_no_whitespace_above_the_table():
     assert max(c for c in range(sys.maxunicode + 1) if chr(c).isspace()) == 0x3000
     table = lexicon._whitespace()
     assert {c for c in range(len(table)) if table[c]} == {c for c in range(0x3001) if chr(c).isspace()}
+
+
+def test_a_dictionary_with_more_tags_than_a_byte_holds():
+    words = {f"收{chr(0x4E00 + i)}": f"t{i}" for i in range(300)}
+    got = EverydayWords.from_dict(words)
+    assert dict(got.pairs()) == dict(got.items()) == words and got["收丁"] == words["收丁"]

@@ -32,7 +32,7 @@ class EverydayWords(Mapping[str, str]):
 
     __slots__ = ("_tables", "_tags", "_len")
 
-    def __init__(self, tables: dict[int, tuple[str, bytes, array]], tags: tuple[str, ...]):
+    def __init__(self, tables: dict[int, tuple[str, bytes | array, array]], tags: tuple[str, ...]):
         # length -> (its words sorted and joined; the tag index of each word, one byte; first code point ->
         # index of the first word that starts with it or a later one, one more entry than the largest)
         self._tables = tables
@@ -42,8 +42,6 @@ class EverydayWords(Mapping[str, str]):
     @classmethod
     def from_dict(cls, words: Mapping[str, str]) -> EverydayWords:
         tags = tuple(sorted(set(words.values())))
-        if len(tags) > 255:
-            raise ValueError("more than 255 part-of-speech tags")
         index = {t: i for i, t in enumerate(tags)}
         tables = {}
         for n in range(MIN_LEN, MAX_LEN + 1):
@@ -123,7 +121,7 @@ def _unpack(key: int, bits: int, width: int) -> str:
     return "".join(chr(c) for c in ((key >> (bits * (width - 1 - j))) & mask for j in range(width)) if c)
 
 
-def _table(columns: list[np.ndarray], tag_idx: np.ndarray) -> tuple[str, bytes, array]:
+def _table(columns: list[np.ndarray], tag_idx: np.ndarray) -> tuple[str, bytes | array, array]:
     """One length's table from its words, as one array of code points per character position (rows in
     file order), and their tag indexes."""
     if len(columns[0]) == 0:
@@ -145,7 +143,12 @@ def _table(columns: list[np.ndarray], tag_idx: np.ndarray) -> tuple[str, bytes, 
     firsts = codes[:, 0]
     starts = array("q")
     starts.frombytes(np.searchsorted(firsts, np.arange(int(firsts[-1]) + 2)).astype(np.int64).tobytes())
-    return blob, tag_idx[order].astype(np.uint8).tobytes(), starts
+    tags = tag_idx[order]
+    if len(tags) and tags.max() > 255:  # two bytes a word, for a dictionary with that many tags
+        wide = array("H")
+        wide.frombytes(tags.astype(np.uint16).tobytes())
+        return blob, wide, starts
+    return blob, tags.astype(np.uint8).tobytes(), starts
 
 
 @lru_cache(maxsize=1)
@@ -212,7 +215,7 @@ def _read_regular(path: Path) -> EverydayWords | None:
     tag_keys, bits = packed
     ordered = np.sort(tag_keys)  # (np.unique's inverse is several times slower)
     distinct = ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
-    if len(distinct) > 255:
+    if len(distinct) > 255:  # (the line-by-line reading handles any number)
         return None
     tag_idx = np.searchsorted(distinct, tag_keys)
     tag_names = tuple(_unpack(int(k), bits, len(tag_columns)) for k in distinct)
