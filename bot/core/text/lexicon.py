@@ -6,11 +6,11 @@ domain word; and words the knowledge base has never seen weigh by what they are 
 ("烟草", "商标") is strong evidence the question is about something else, a verb or a connective ("然后",
 "听说") hardly any.
 
-The 330,000 words of two to four characters are kept compactly (about 3 MB instead of about 40 MB as a dict
-of strings): per word length, the words sorted and joined into one string, one byte per word naming its tag,
-and a table from a first character to the words that start with it; a look-up is a short binary search
-(about a microsecond). The file is parsed with numpy; an irregular file is read line by line instead, with the
-same result.
+The 330,000 words of two to four characters are kept compactly (about 7 MB instead of about 40 MB as a dict
+of strings): per word length and first character, the rest of the words joined into one string with newlines
+between them, and one byte per word naming its tag; a look-up is one str.find in C over the few words that
+share its length and first character (about half a microsecond). The file is parsed with numpy; an irregular
+file is read line by line instead, with the same result.
 """
 
 from __future__ import annotations
@@ -27,58 +27,56 @@ import numpy as np
 MIN_LEN, MAX_LEN = 2, 4
 
 
+# one length's words grouped by their first character: the rest of each word, every one after a newline and
+# the last followed by one, in order; and each word's tag index (a byte, or two for a dictionary with many tags)
+Group = tuple[str, "bytes | array"]
+
+
 class EverydayWords(Mapping[str, str]):
-    """word (2–4 characters) -> jieba part-of-speech tag, read-only."""
+    """word (2–4 characters) -> jieba part-of-speech tag, read-only. Words never contain whitespace (they are
+    the first field of a whitespace-separated line), so a newline can separate them."""
 
-    __slots__ = ("_tables", "_tags", "_len")
+    __slots__ = ("_groups", "_tags", "_len")
 
-    def __init__(self, tables: dict[int, tuple[str, bytes | array, array]], tags: tuple[str, ...]):
-        # length -> (its words sorted and joined; the tag index of each word, one byte; first code point ->
-        # index of the first word that starts with it or a later one, one more entry than the largest)
-        self._tables = tables
+    def __init__(self, groups: dict[int, dict[str, Group]], tags: tuple[str, ...]):
+        self._groups = groups  # length -> first character -> Group
         self._tags = tags
-        self._len = sum(len(t[1]) for t in tables.values())
+        self._len = sum(len(g[1]) for by_first in groups.values() for g in by_first.values())
 
     @classmethod
     def from_dict(cls, words: Mapping[str, str]) -> EverydayWords:
         tags = tuple(sorted(set(words.values())))
         index = {t: i for i, t in enumerate(tags)}
-        tables = {}
+        groups = {}
         for n in range(MIN_LEN, MAX_LEN + 1):
             group = [w for w in words if len(w) == n]
             codes = np.frombuffer("".join(group).encode("utf-32-le"), dtype=np.uint32).reshape(-1, n)
             tags_of = np.array([index[words[w]] for w in group], dtype=np.int64)
-            tables[n] = _table([codes[:, j] for j in range(n)], tags_of)
-        return cls(tables, tags)
+            groups[n] = _groups([codes[:, j] for j in range(n)], tags_of)
+        return cls(groups, tags)
 
     def _find(self, word: str) -> int:
-        """Index of the word in its length's table, or -1."""
-        n = len(word)
-        table = self._tables.get(n)
-        if table is None:
+        """The tag index of the word, or -1. One C-level search of the few words that share its length and
+        first character: the separators keep a match aligned, and each word takes `len(word)` characters."""
+        by_first = self._groups.get(len(word))
+        if by_first is None:
             return -1
-        blob, _, starts = table
-        c = ord(word[0])
-        if c + 1 >= len(starts):
+        group = by_first.get(word[0])
+        if group is None:
             return -1
-        lo, hi = starts[c], starts[c + 1]
-        end = hi
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if blob[mid * n : mid * n + n] < word:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < end and blob[lo * n : lo * n + n] == word:
-            return lo
-        return -1
+        at = group[0].find("\n" + word[1:] + "\n")
+        return -1 if at < 0 else group[1][at // len(word)]
 
     def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and self._find(word) >= 0
+        # _find() inlined: the corrector asks this of every window it considers
+        if not isinstance(word, str) or (by_first := self._groups.get(len(word))) is None:
+            return False
+        group = by_first.get(word[0])
+        return group is not None and ("\n" + word[1:] + "\n") in group[0]
 
     def get(self, word: str, default: str | None = None) -> str | None:  # type: ignore[override]
         i = self._find(word) if isinstance(word, str) else -1
-        return default if i < 0 else self._tags[self._tables[len(word)][1][i]]
+        return default if i < 0 else self._tags[i]
 
     def __getitem__(self, word: str) -> str:
         got = self.get(word)
@@ -90,16 +88,15 @@ class EverydayWords(Mapping[str, str]):
         return self._len
 
     def __iter__(self) -> Iterator[str]:
-        for n, (blob, _, _) in sorted(self._tables.items()):
-            for i in range(0, len(blob), n):
-                yield blob[i : i + n]
+        return (word for word, _ in self.pairs())
 
     def pairs(self) -> Iterator[tuple[str, str]]:
-        """(word, tag) of every word, without a look-up each (items() looks each word up)."""
+        """(word, tag) of every word in order, without a look-up each (items() looks each word up)."""
         tags = self._tags
-        for n, (blob, tag_idx, _) in sorted(self._tables.items()):
-            for k, t in enumerate(tag_idx):
-                yield blob[k * n : k * n + n], tags[t]
+        for n, by_first in sorted(self._groups.items()):
+            for first, (rests, tag_idx) in sorted(by_first.items()):
+                for k, t in enumerate(tag_idx):
+                    yield first + rests[k * n + 1 : k * n + n], tags[t]
 
 
 def _pack(columns: list[np.ndarray]) -> tuple[np.ndarray, int] | None:
@@ -121,11 +118,11 @@ def _unpack(key: int, bits: int, width: int) -> str:
     return "".join(chr(c) for c in ((key >> (bits * (width - 1 - j))) & mask for j in range(width)) if c)
 
 
-def _table(columns: list[np.ndarray], tag_idx: np.ndarray) -> tuple[str, bytes | array, array]:
-    """One length's table from its words, as one array of code points per character position (rows in
-    file order), and their tag indexes."""
+def _groups(columns: list[np.ndarray], tag_idx: np.ndarray) -> dict[str, Group]:
+    """One length's groups from its words, as one array of code points per character position (rows in file
+    order), and their tag indexes."""
     if len(columns[0]) == 0:
-        return "", b"", array("q", [0])
+        return {}
     packed = _pack(columns)
     if packed is not None:
         key = packed[0]
@@ -138,17 +135,23 @@ def _table(columns: list[np.ndarray], tag_idx: np.ndarray) -> tuple[str, bytes |
         order = np.lexsort(rows.T[::-1])
         rows = rows[order]
         order = order[np.r_[np.any(rows[1:] != rows[:-1], axis=1), True]]
-    codes = np.stack([c[order] for c in columns], axis=1).astype(np.uint32)
-    blob = codes.tobytes().decode("utf-32-le")
-    firsts = codes[:, 0]
-    starts = array("q")
-    starts.frombytes(np.searchsorted(firsts, np.arange(int(firsts[-1]) + 2)).astype(np.int64).tobytes())
+    firsts = columns[0][order]
+    # each word as a newline and the rest of it, all in one string; a group is a slice of it
+    cells = np.stack([np.full(len(order), 10, dtype=np.uint32), *(c[order] for c in columns[1:])], axis=1)
+    text = cells.astype(np.uint32).tobytes().decode("utf-32-le")
     tags = tag_idx[order]
     if len(tags) and tags.max() > 255:  # two bytes a word, for a dictionary with that many tags
         wide = array("H")
         wide.frombytes(tags.astype(np.uint16).tobytes())
-        return blob, wide, starts
-    return blob, tags.astype(np.uint8).tobytes(), starts
+        tag_seq: bytes | array = wide
+    else:
+        tag_seq = tags.astype(np.uint8).tobytes()
+    n = len(columns)
+    bounds = np.flatnonzero(np.r_[True, firsts[1:] != firsts[:-1], True]).tolist()
+    return {
+        chr(int(firsts[lo])): (text[lo * n : hi * n] + "\n", tag_seq[lo:hi])
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    }
 
 
 @lru_cache(maxsize=1)
@@ -220,12 +223,12 @@ def _read_regular(path: Path) -> EverydayWords | None:
     tag_idx = np.searchsorted(distinct, tag_keys)
     tag_names = tuple(_unpack(int(k), bits, len(tag_columns)) for k in distinct)
     del tag_columns, tag_keys, tag_start, tag_len
-    tables = {}
+    groups = {}
     for n in range(MIN_LEN, MAX_LEN + 1):
         mine = word_len == n
         at = word_start[mine]
-        tables[n] = _table([codes[at + j] for j in range(n)], tag_idx[mine])
-    return EverydayWords(tables, tag_names)
+        groups[n] = _groups([codes[at + j] for j in range(n)], tag_idx[mine])
+    return EverydayWords(groups, tag_names)
 
 
 def read_plain(path: Path) -> dict[str, str]:
