@@ -8,6 +8,8 @@ implementation keeps:
 - `TicketRepository.apply` is optimistic: a change made against an outdated version writes nothing;
 - notifications are de-duplicated by their `dedup_key`, for as long as the row exists;
 - `OutboxRepository.claim` hands a due notification to one owner at a time, across processes;
+- `UpdateLog.first_time` is true for one caller per update id, across processes;
+- `LeaseRepository.acquire` gives a named lease to one owner at a time, across processes;
 - the schema is changed only by numbered migrations, each applied whole or not at all, and recorded.
 """
 
@@ -126,6 +128,9 @@ class OutboxRepository(Protocol):
         `owner` until now + lease; two owners never hold the same row at once. `sent`/`failed` release it."""
         ...
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
+
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         """Record a failed attempt and release the claim; park=True stops automatic attempts until requeue."""
@@ -148,6 +153,33 @@ class StateRepository(Protocol):
     async def save(self, key: str, data: dict[str, Any]) -> None: ...
     async def load(self, key: str) -> dict[str, Any] | None: ...
     async def delete(self, key: str) -> None: ...
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        """Delete the state under keys starting with `prefix` last saved before `before`; how many."""
+        ...
+
+
+class UpdateLog(Protocol):
+    """The ids of updates already taken by some process, kept for a retention window."""
+
+    async def first_time(self, update_id: int, at: dt.datetime) -> bool:
+        """Record `update_id`; True for the one caller that recorded it first."""
+        ...
+
+    async def forget(self, before: dt.datetime) -> int:
+        """Drop the ids seen before `before`; how many."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases: work that one process at a time may do (the reminder tick, a day's digest)."""
+
+    async def acquire(self, name: str, owner: str, now: dt.datetime, until: dt.datetime) -> bool:
+        """Hold `name` for `owner` until `until` when nobody holds it, its holder's lease ran out by `now`,
+        or `owner` holds it already (then it is extended). False when another owner holds it."""
+        ...
+
+    async def release(self, name: str, owner: str) -> None:
+        """Give `name` up, if `owner` holds it."""
 
 
 class QuestionLog(Protocol):
@@ -212,6 +244,8 @@ class Store(Protocol):
     questions: QuestionLog
     reports: ReportQueries
     meta: MetaRepository
+    updates: UpdateLog
+    leases: LeaseRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

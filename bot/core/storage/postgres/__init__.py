@@ -12,6 +12,7 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
+from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
@@ -35,6 +36,8 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
+        self.updates = PostgresUpdates(db)
+        self.leases = PostgresLeases(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -51,6 +51,13 @@ class PostgresOutbox:
             rows = await tx.fetch(CLAIM, to_ts(now), limit, owner, to_ts(now + lease))
         return sorted(self._rows(rows), key=lambda r: (r.next_attempt_at, r.id))
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        await self.db.execute(
+            f"UPDATE outbox SET {RELEASE} WHERE id = ANY($1::int8[]) AND claimed_by = $2 AND sent_at IS NULL",
+            ids,
+            owner,
+        )
+
     async def parked(self, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetch(
             f"SELECT {OUTBOX_COLUMNS} FROM outbox"

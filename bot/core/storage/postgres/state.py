@@ -4,12 +4,13 @@ Several processes may serve the same person, so nothing is cached here: the data
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from bot.core.storage.rows import to_ts
 
-from .database import Database
+from .database import Database, status_count
 
 
 class PostgresState:
@@ -32,3 +33,12 @@ class PostgresState:
 
     async def delete(self, key: str) -> None:
         await self.db.execute("DELETE FROM drafts WHERE user_id = $1", key)
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        status = await self.db.execute(
+            "DELETE FROM drafts WHERE left(user_id, $1) = $2 AND updated_at < $3",
+            len(prefix),
+            prefix,
+            to_ts(before),
+        )
+        return status_count(status)

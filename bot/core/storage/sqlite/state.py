@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -47,3 +48,12 @@ class SqliteState:
         if key in self._keys:
             await self.db.write("DELETE FROM drafts WHERE user_id=?", (key,))
             self._keys.discard(key)
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        async with self.db.transaction() as tx:
+            rows = await tx.execute_fetchall(
+                "DELETE FROM drafts WHERE substr(user_id, 1, ?) = ? AND updated_at < ? RETURNING user_id",
+                (len(prefix), prefix, to_ts(before)),
+            )
+        self._keys.difference_update(r[0] for r in rows)
+        return len(rows)
