@@ -6,8 +6,8 @@ once a day per group however often it is asked for (after downtime, at start-up,
 
 With several processes on one database (given `leases`), one process at a time ticks, and each group's digest
 is built by one process a day: the builder holds the day's lease for that group while it builds, then keeps
-it to the end of the next day, so nobody builds it again; a builder that dies lets another take over once its
-lease ran out (DIGEST_LEASE).
+it past the end of the day, so no other process builds it again (and the builder remembers it built it); a
+builder that dies lets another take over once its lease ran out (DIGEST_LEASE).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class Scheduler:
         self._digest = digest
         self._tick = tick
         self.leases = leases
+        self._built: set[str] = set()  # the digests (by lease name) this process built
 
     def is_workday(self, day: dt.date) -> bool:
         return self.calendar.is_workday(day)
@@ -82,6 +83,8 @@ class Scheduler:
         elsewhere: list[str] = []
         for recipient, department in groups.items():
             lease = f"digest:{day.isoformat()}:{recipient}"
+            if lease in self._built:
+                continue
             if self.leases is not None and not await self.leases.acquire(lease, DIGEST_LEASE):
                 elsewhere.append(recipient)  # being built, or built today already
                 continue
@@ -96,6 +99,7 @@ class Scheduler:
                     day + dt.timedelta(days=2), dt.time(), tzinfo=self.clock.now().tzinfo
                 )
                 await self.leases.keep_until(lease, done)
+                self._built = {k for k in self._built if k.split(":")[1] >= day.isoformat()} | {lease}
         return DigestRound(queued, tuple(elsewhere))
 
     def digest_missed(self, now: dt.datetime, digest_time: dt.time) -> bool:

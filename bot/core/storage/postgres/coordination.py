@@ -43,8 +43,7 @@ class PostgresLeases:
         self.db = db
 
     async def acquire(self, name: str, owner: str, now: dt.datetime, until: dt.datetime) -> bool:
-        async with self.db.transaction() as tx:
-            got = await tx.fetchval(ACQUIRE, name, owner, to_ts(until), to_ts(now))
+        got = await self.db.run(lambda tx: tx.fetchval(ACQUIRE, name, owner, to_ts(until), to_ts(now)))
         return got is not None
 
     async def release(self, name: str, owner: str) -> None:
