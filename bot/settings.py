@@ -206,6 +206,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     reminder_interval_seconds: int = 60
     outbox_interval_seconds: float = 3.0
+    # how long a notification claimed by one process is that process's to send; a process that dies holding
+    # claims delays them this long before another takes them over
+    outbox_claim_seconds: int = 120
     # messages per minute per person; 0 switches the limit off
     rate_limit: int = 20
     log_level: str = "INFO"
@@ -390,6 +393,7 @@ class Settings(BaseSettings):
         "webhook_port",
         "reminder_interval_seconds",
         "outbox_interval_seconds",
+        "outbox_claim_seconds",
         "rate_limit",
         "concurrent_updates",
         "context_ttl_minutes",
@@ -463,6 +467,7 @@ _INT_RANGES = {
     "webhook_port": (1, 65535),
     "reminder_interval_seconds": (5, 86400),
     "outbox_interval_seconds": (1, 3600),
+    "outbox_claim_seconds": (2, 3600),
     "rate_limit": (0, 10000),
     "concurrent_updates": (1, 1024),
     "context_ttl_minutes": (1, 24 * 60),

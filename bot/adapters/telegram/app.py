@@ -108,7 +108,13 @@ class TelegramBridge:
         self.application = application
         self.sender = ReplySender(application.bot)
         if self.assistant.outbox is not None:
-            self.outbox = OutboxDispatcher(self.assistant.outbox, self.settings, self.sender, self.now)
+            self.outbox = OutboxDispatcher(
+                self.assistant.outbox,
+                self.settings,
+                self.sender,
+                self.now,
+                lease=dt.timedelta(seconds=self.settings.outbox_claim_seconds),
+            )
 
     async def on_startup(self, application: Application) -> None:
         """After the bot is initialised (getMe done): remember our name, set the command menus."""

@@ -287,6 +287,8 @@ class Database:
                     raise
                 try:
                     await tx.commit()
+                except asyncpg.InterfaceError:
+                    raise  # found closed before COMMIT was sent: rolled back, run again
                 except Exception as exc:
                     if connection_lost(exc):
                         raise CommitUnanswered from exc
