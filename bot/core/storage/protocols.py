@@ -16,7 +16,8 @@ implementation keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -235,6 +236,46 @@ class MetaRepository(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class TableShape:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]  # the primary key's columns
+    references: frozenset[str]  # tables its foreign keys point to
+
+
+class TableAccess(Protocol):
+    """Whole tables, engine to engine, for `python -m bot db copy`: every table the migrations made, read in
+    one consistent snapshot and written by primary key, so that copying again changes only what differs."""
+
+    async def shapes(self) -> list[TableShape]:
+        """Every table but schema_migrations."""
+        ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[None]:
+        """Reads inside see the database as it was when the first one began (others may write meanwhile)."""
+        ...
+
+    def read(self, shape: TableShape, batch: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every row, in batches, ordered by key."""
+        ...
+
+    async def read_range(self, shape: TableShape, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The rows whose (one-column) key is between low and high, both included, ordered by key."""
+        ...
+
+    async def count(self, shape: TableShape) -> int: ...
+    async def upsert(self, shape: TableShape, rows: list[tuple[Any, ...]]) -> None:
+        """Insert the rows, or update those whose key exists and whose values differ."""
+
+    async def keep_only(self, shape: TableShape, keys: set[tuple[Any, ...]]) -> int:
+        """Delete the rows whose key is not among `keys`; how many."""
+        ...
+
+    async def finish(self, shape: TableShape) -> None:
+        """After writing rows with their ids: generated ids continue after the highest one."""
+
+
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -246,6 +287,7 @@ class Store(Protocol):
     meta: MetaRepository
     updates: UpdateLog
     leases: LeaseRepository
+    tables: TableAccess
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

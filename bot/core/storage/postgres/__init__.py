@@ -21,6 +21,7 @@ from .questions import PostgresQuestions
 from .reports import PostgresReports
 from .staff import PostgresStaff
 from .state import PostgresState
+from .tables import PostgresTables
 from .tickets import PostgresTickets
 
 
@@ -38,6 +39,7 @@ class PostgresStore:
         self.meta = PostgresMeta(db)
         self.updates = PostgresUpdates(db)
         self.leases = PostgresLeases(db)
+        self.tables = PostgresTables(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -19,6 +19,7 @@ from .questions import SqliteQuestions
 from .reports import SqliteReports
 from .staff import SqliteStaff
 from .state import SqliteState
+from .tables import SqliteTables
 from .tickets import SqliteTickets
 
 
@@ -36,6 +37,7 @@ class SqliteStore:
         self.meta = SqliteMeta(db)
         self.updates = SqliteUpdates(db)
         self.leases = SqliteLeases(db)
+        self.tables = SqliteTables(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()
