@@ -16,7 +16,7 @@ from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import DIGEST_LEASE, Scheduler
 from bot.core.tickets.domain.calendar import WorkingCalendar
-from bot.core.tickets.domain.models import StaffMember
+from bot.core.tickets.domain.models import StaffMember, TicketQuery
 from bot.core.tickets.domain.sla import load_policies
 from bot.core.tickets.reminders import tick
 from bot.core.tickets.service import TicketService
@@ -198,6 +198,29 @@ async def test_a_conversation_continues_in_another_process(two_assistants):
     confirm = [b_.data for r in start for row in r.buttons for b_ in row if "是这一类" in b_.label]
     place = await b.handle(Incoming("78", "78", callback=confirm[0]))
     assert "地点" in text_of(place) or "位置" in text_of(place)
+
+
+@requires_postgres
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+async def test_submit_pressed_twice_and_answered_by_two_processes_at_once_files_one_ticket(two_assistants):
+    a, b = two_assistants
+
+    def data(replies, label: str) -> str:
+        return next(x.data for r in replies for row in r.buttons for x in row if label in x.label)
+
+    user = "79"
+    replies = await a.handle(
+        Incoming(user, user, text="我们小区门口的路灯坏了半个多月了也没人修，晚上很危险")
+    )
+    replies = await b.handle(Incoming(user, user, callback=data(replies, "是这一类")))
+    replies = await a.handle(Incoming(user, user, text="幸福小区东门"))
+    replies = await b.handle(Incoming(user, user, text="13812345678"))
+    replies = await a.handle(Incoming(user, user, callback=data(replies, "实名")))
+    submit = Incoming(user, user, callback=data(replies, "提交"))
+    first, second = await asyncio.gather(a.handle(submit), b.handle(submit))
+    texts = sorted([text_of(first), text_of(second)], key=lambda t: "已登记" in t)
+    assert "已经结束" in texts[0] and "已登记" in texts[1], texts
+    assert len(await a.service.store.tickets.list(TicketQuery(citizen_id=user))) == 1
 
 
 @requires_postgres

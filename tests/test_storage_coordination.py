@@ -80,3 +80,14 @@ async def test_state_purge_drops_only_old_entries_under_the_prefix(engine, clock
         assert await s.state.load("dialogue:1") == {"last_target": "z"}
     finally:
         await s.close()
+
+
+async def test_state_is_taken_by_one_of_two_stores(two_stores):
+    a, b = two_stores
+    for round_ in range(5):
+        key = f"u{round_}"
+        await a.state.save(key, {"step": "summary", "n": round_})
+        got = await asyncio.gather(a.state.take(key), b.state.take(key))
+        assert sorted(map(bool, got)) == [False, True], got
+        assert [g for g in got if g] == [{"step": "summary", "n": round_}]
+        assert await a.state.load(key) is None

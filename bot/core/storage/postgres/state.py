@@ -34,6 +34,12 @@ class PostgresState:
     async def delete(self, key: str) -> None:
         await self.db.execute("DELETE FROM drafts WHERE user_id = $1", key)
 
+    async def take(self, key: str) -> dict[str, Any] | None:
+        raw = await self.db.run(
+            lambda tx: tx.fetchval("DELETE FROM drafts WHERE user_id = $1 RETURNING data", key)
+        )
+        return json.loads(raw) if raw is not None else None
+
     async def purge(self, prefix: str, before: dt.datetime) -> int:
         status = await self.db.execute(
             "DELETE FROM drafts WHERE left(user_id, $1) = $2 AND updated_at < $3",

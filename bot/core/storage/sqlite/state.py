@@ -49,6 +49,14 @@ class SqliteState:
             await self.db.write("DELETE FROM drafts WHERE user_id=?", (key,))
             self._keys.discard(key)
 
+    async def take(self, key: str) -> dict[str, Any] | None:
+        if key not in self._keys:
+            return None
+        async with self.db.transaction() as tx:
+            rows = await tx.execute_fetchall("DELETE FROM drafts WHERE user_id=? RETURNING data", (key,))
+        self._keys.discard(key)
+        return json.loads(rows[0][0]) if rows else None
+
     async def purge(self, prefix: str, before: dt.datetime) -> int:
         async with self.db.transaction() as tx:
             rows = await tx.execute_fetchall(
