@@ -8,6 +8,12 @@ re-queues them with `/outbox retry` once the cause is fixed (e.g. the bot added 
 
 A notification for several chats (a department with two groups) records each chat it reaches, so a restart
 half-way does not post it to the first group again.
+
+Several bot processes may drain one outbox (PostgreSQL): each takes its rows with the core's `claim`, which
+hands a row to one process for a lease, so every notification is sent by one process. A batch is sent only
+while less than half of its lease has passed (what is left is given back for anyone to take), so a claim never
+runs out while its row is being sent. A process killed while holding claims delays those rows until the lease
+ends; the one row it may have sent without recording it is the only one that can go out twice.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
 
 from bot.core.messages import Recipient
+from bot.core.outbox import CLAIM_LEASE
 from bot.settings import Settings
 
 from .sending import ReplySender, describe_error, is_transient, retry_after_seconds
@@ -69,6 +77,8 @@ class OutboxDispatcher:
         *,
         batch: int = 50,
         permanent_attempts: int = PERMANENT_ATTEMPTS,
+        lease: dt.timedelta = CLAIM_LEASE,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.outbox = outbox
         self.settings = settings
@@ -76,6 +86,8 @@ class OutboxDispatcher:
         self.now = now
         self.batch = batch
         self.permanent_attempts = permanent_attempts
+        self.lease = lease
+        self._monotonic = monotonic
         self._lock = asyncio.Lock()
         self._kick: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -108,18 +120,24 @@ class OutboxDispatcher:
         delivered = 0
         async with self._lock:
             for _ in range(max_rounds):
-                rows = await self.outbox.due(self.now(), self.batch)
+                # sends from this batch stop once half its lease has passed; the rest is given back
+                deadline = self._monotonic() + self.lease.total_seconds() / 2
+                rows = await self.outbox.claim(self.batch, self.lease, self.now())
                 if not rows:
                     break
-                n, stop = await self._send_rows(rows)
+                n, stop = await self._send_rows(rows, deadline)
                 delivered += n
                 if stop or len(rows) < self.batch:
                     break
         return delivered
 
-    async def _send_rows(self, rows: list[Any]) -> tuple[int, bool]:
+    async def _send_rows(self, rows: list[Any], deadline: float) -> tuple[int, bool]:
         delivered = 0
-        for row in rows:
+        for i, row in enumerate(rows):
+            if self._monotonic() >= deadline:
+                log.warning("发送耗时过长，本批剩余 %d 条通知交回，稍后再发", len(rows) - i)
+                await self.outbox.release([r.id for r in rows[i:]])
+                return delivered, True
             notification = row.notification
             chats = resolve_chats(notification.recipient, self.settings)
             if not chats:
@@ -142,7 +160,8 @@ class OutboxDispatcher:
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
                 await self._fail(row, describe_error(exc), transient=is_transient(exc), exc=exc)
                 if isinstance(exc, RetryAfter):
-                    # flood control: stop this round, the rest waits for the next drain
+                    # flood control: stop this round, the rest waits for the next drain (claims given back)
+                    await self.outbox.release([r.id for r in rows[i + 1 :]])
                     return delivered, True
                 continue
             await self.outbox.sent(row.id, self.now())

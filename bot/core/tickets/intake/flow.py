@@ -334,6 +334,10 @@ class IntakeFlow:
         return [self._reply("intake/cancelled.html.j2")]
 
     async def _submit(self, uid: str, draft: Draft) -> list[Reply]:
+        # taken from the conversation state first: of two presses of 提交 answered by two processes at once,
+        # one creates the ticket and the other finds the intake over
+        if await self.state.take(uid) is None:
+            return [self._reply("intake/expired.html.j2")]
         try:
             ticket = await self.service.create(
                 citizen_id=uid,
@@ -352,12 +356,6 @@ class IntakeFlow:
             draft.step = Step.SUMMARY
             await self._save(uid, draft)
             return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason=polite)]
-        try:
-            await self.state.delete(uid)
-        except Exception:  # noqa: BLE001 - the ticket exists; the person must hear its number
-            log.exception(
-                "ticket %s created but the intake draft of %s could not be deleted", ticket.number, uid
-            )
         deadlines, note = self._deadline_lines(ticket)
         return [
             self._reply(
