@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.core.clock import Clock, SystemClock
 from bot.core.messages import Incoming, Reply
 from bot.core.text.markup import html_to_text
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.settings import Settings
 
@@ -27,6 +28,7 @@ STAFF = "console:staff"
 
 SAYINGS = "console.txt.j2"
 DEFAULT_GROUP = "行政审批服务局"  # data: the department of `:group` without a name
+LATER_MAX = dt.timedelta(days=366)  # one `:later` step; further would leave the calendar's years
 
 
 class OffsetClock:
@@ -89,11 +91,12 @@ class Console:
 
     async def step(self, line: str) -> bool:
         """Handle one typed line; False when the user wants to quit."""
-        text = line.rstrip("\n")
+        text = encodable(line.rstrip("\n"))  # a lone surrogate could be neither stored nor printed
         cmd = text.strip()
         if cmd.startswith(":"):
             return await self.control(cmd[1:].split())
-        if cmd.isdigit() and self.buttons and len(cmd) <= 2:
+        # ASCII digits only: "²" and "١" pass isdigit() but are no button number int() can read
+        if cmd.isascii() and cmd.isdigit() and self.buttons and len(cmd) <= 2:
             if not 1 <= int(cmd) <= len(self.buttons):
                 self.say(self.words("no_such_button", count=len(self.buttons)))
                 return True
@@ -124,7 +127,11 @@ class Console:
                 self.say(self.words("later_usage"))
                 return True
             n, unit = int(m.group(1)), m.group(2)
-            self.clock.offset += dt.timedelta(**{{"h": "hours", "d": "days", "m": "minutes"}[unit]: n})
+            step = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "m": dt.timedelta(minutes=1)}[unit]
+            if n > LATER_MAX // step:
+                self.say(self.words("later_too_far", days=LATER_MAX.days))
+                return True
+            self.clock.offset += n * step
             self.say(self.words("clock_moved", now=self.clock.now()))
             await self.tick()
         elif name == "tick":

@@ -26,6 +26,7 @@ from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
 from bot.core.text.normalize import compact
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
@@ -123,7 +124,8 @@ class Assistant:
     # -- entry point -------------------------------------------------------------------------------------
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message or button press; replies go to msg.chat_id."""
-        if msg.callback:
+        msg = _storable(msg)
+        if msg.callback is not None:  # a button, even one whose data is empty
             return await self._callback(msg)
         text = msg.text or ""
         stripped = text.strip()
@@ -206,7 +208,7 @@ class Assistant:
             return [Reply(self.renderer.render("help.html.j2"))]
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
-                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+                return (await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))).replies
             return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
@@ -264,6 +266,15 @@ class Assistant:
             policies=self.service.policies,
             texts=self.service.texts,
         )
+
+
+def _storable(msg: Incoming) -> Incoming:
+    """The message with lone surrogates replaced (bot/core/text/unicode.py): every channel passes here."""
+    text, callback, name = encodable(msg.text), msg.callback, encodable(msg.display_name)
+    callback = encodable(callback) if callback else callback
+    if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
+        return msg
+    return Incoming(msg.user_id, msg.chat_id, text, callback, name, msg.is_group)
 
 
 def freeze_startup_objects() -> None:
