@@ -151,34 +151,47 @@ class Console:
         await self.drain_outbox()
 
 
-async def run_console(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+async def run_console(
+    settings: Settings, stdin: TextIO | None = sys.stdin, out: TextIO | None = sys.stdout
+) -> int:
     from bot.app import build
 
+    if out is None:  # started with its output closed (`>&-`): there is nobody to talk to
+        return 0
     clock = OffsetClock(SystemClock(settings.timezone))
     app = await build(settings, clock=clock, extra_admins=frozenset({STAFF}))
-    assistant = app.assistant
-    console = Console(assistant, clock, out)
-    interactive = stdin.isatty()
-    console.say(html_to_text(assistant.renderer.render("help.html.j2")))
-    console.say("\n" + console.words("welcome") + "\n")
-    loop = asyncio.get_running_loop()
     try:
-        while True:
-            if interactive:
-                try:
-                    line = await loop.run_in_executor(None, input, console.prompt())
-                except EOFError:
-                    break
-            else:
-                line = stdin.readline()
-                if not line:
-                    break
-                console.say(console.prompt() + line.rstrip("\n"))
-            if not await console.step(line):
-                break
+        assistant = app.assistant
+        console = Console(assistant, clock, out)
+        console.say(html_to_text(assistant.renderer.render("help.html.j2")))
+        console.say("\n" + console.words("welcome") + "\n")
+        await _converse(console, stdin)
     except KeyboardInterrupt:
         pass
-    finally:
+    finally:  # always, or the database's threads would keep the process from exiting
         await app.aclose()
-        console.say(console.words("goodbye"))
+    console.say(console.words("goodbye"))
     return 0
+
+
+async def _converse(console: Console, stdin: TextIO | None) -> None:
+    """Read lines until the input ends (EOF, or no input at all: `<&-`) or the person quits."""
+    if stdin is None:
+        return
+    if hasattr(stdin, "reconfigure"):  # bytes that are not UTF-8 become "�" instead of stopping the chat
+        stdin.reconfigure(errors="replace")
+    interactive = stdin.isatty()
+    loop = asyncio.get_running_loop()
+    while True:
+        if interactive:
+            try:
+                line = await loop.run_in_executor(None, input, console.prompt())
+            except EOFError:
+                return
+        else:
+            line = stdin.readline()
+            if not line:
+                return
+            console.say(console.prompt() + line.rstrip("\n"))
+        if not await console.step(line):
+            return

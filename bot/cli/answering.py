@@ -174,9 +174,14 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.answering.evaluate import evaluate, read_jsonl
+    from bot.core.answering.evaluate import EvalFileError, evaluate, read_jsonl
 
-    rep = evaluate(_answering(settings), read_jsonl(Path(args.file)))
+    try:
+        rows = read_jsonl(Path(args.file))
+    except EvalFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    rep = evaluate(_answering(settings), rows)
     if args.json:
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     else:
