@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.messages import Incoming, Reply
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.markup import html_to_text
 from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
@@ -73,6 +74,12 @@ class Console:
             self.say("")
 
     async def drain_outbox(self) -> None:
+        try:
+            await self._drain_outbox()
+        except StoreWriteError as exc:  # shown, but not marked sent: they are shown again next time
+            self.say(str(exc))
+
+    async def _drain_outbox(self) -> None:
         outbox = self.a.outbox
         if outbox is None:
             return
@@ -146,7 +153,11 @@ class Console:
         return True
 
     async def tick(self) -> None:
-        n = await self.a.tick()
+        try:
+            n = await self.a.tick()
+        except StoreWriteError as exc:
+            self.say(str(exc))
+            return
         self.say(self.words("ticked", count=n))
         await self.drain_outbox()
 

@@ -25,6 +25,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.normalize import compact
 from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
@@ -124,7 +125,15 @@ class Assistant:
     # -- entry point -------------------------------------------------------------------------------------
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message or button press; replies go to msg.chat_id."""
-        msg = _storable(msg)
+        try:
+            return await self._handle(_storable(msg))
+        except StoreWriteError as exc:
+            # a full disk, a read-only or busy database: whatever was being written, the person hears that it
+            # was not saved (the message says so politely); what was saved before stays as it was
+            log.warning("a write for %s was refused: %s", msg.user_id, exc)
+            return [Reply(str(exc))]
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
         if msg.callback is not None:  # a button, even one whose data is empty
             return await self._callback(msg)
         text = msg.text or ""

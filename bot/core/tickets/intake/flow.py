@@ -29,7 +29,7 @@ from typing import Any
 from bot.core.callbacks import Prefix, fits
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
-from bot.core.storage.protocols import StateRepository
+from bot.core.storage.protocols import StateRepository, StoreWriteError
 from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
@@ -347,10 +347,16 @@ class IntakeFlow:
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
-            if not polite:
+            if isinstance(exc, StoreWriteError):
+                log.warning("creating a ticket for %s was refused by the database: %s", uid, exc)
+            elif not polite:
                 log.exception("creating a ticket for %s failed", uid)
             draft.step = Step.SUMMARY
-            await self._save(uid, draft)
+            try:
+                await self._save(uid, draft)
+            except StoreWriteError:
+                # the database takes no writes now; the draft stored when the summary was shown is still there
+                log.warning("the draft of %s could not be saved again after a failed submit", uid)
             return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason=polite)]
         try:
             await self.state.delete(uid)
