@@ -8,6 +8,14 @@ re-queues them with `/outbox retry` once the cause is fixed (e.g. the bot added 
 
 A notification for several chats (a department with two groups) records each chat it reaches, so a restart
 half-way does not post it to the first group again.
+
+Delivery is at least once. Each notification is marked in flight (`sending`) before its request goes out and
+recorded as sent the moment Telegram answers. The Bot API has no idempotency key and no way to ask whether a
+message arrived, so a notification whose request was under way when the process died is sent again — but only
+once `IN_FLIGHT_HOLD` (longer than any request can take) has passed since it went out, so a request that may
+still be under way (a process that is slow to die, a second process on the same database) is never raced by
+its own resend. What can still arrive twice: the one notification per sending process whose request Telegram
+had accepted when the process died, before its `sent` was recorded (one network round trip and one commit).
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# longer than one Bot API request can take: the HTTP client's pool, connect, write and read timeouts add up to
+# 25 s (bot/adapters/telegram/http.py; PTB's own client is configured alike), plus a margin
+IN_FLIGHT_HOLD = dt.timedelta(seconds=30)
 BACKOFF_FIRST = 5.0
 BACKOFF_MAX = 15 * 60.0
 PERMANENT_ATTEMPTS = 3
@@ -69,6 +80,7 @@ class OutboxDispatcher:
         *,
         batch: int = 50,
         permanent_attempts: int = PERMANENT_ATTEMPTS,
+        in_flight_hold: dt.timedelta = IN_FLIGHT_HOLD,
     ):
         self.outbox = outbox
         self.settings = settings
@@ -76,6 +88,7 @@ class OutboxDispatcher:
         self.now = now
         self.batch = batch
         self.permanent_attempts = permanent_attempts
+        self.in_flight_hold = in_flight_hold
         self._lock = asyncio.Lock()
         self._kick: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -131,10 +144,18 @@ class OutboxDispatcher:
                 )
                 continue
             done = set(row.delivered)
+            if row.sending_at is not None:
+                log.warning(
+                    "通知 #%s 上次发送时（%s）程序中断，无法确认是否已送达，现在重发（可能重复一次）",
+                    row.id,
+                    row.sending_at.isoformat(timespec="seconds"),
+                )
             try:
                 for chat in chats:
                     if str(chat) in done:
                         continue
+                    # in flight from here until sent/failed: not sent again while this request may be under way
+                    await self.outbox.sending(row.id, self.in_flight_hold, self.now())
                     await self.sender.send(chat, notification.reply, retry=False)
                     done.add(str(chat))
                     if len(chats) > 1:

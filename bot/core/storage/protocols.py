@@ -126,6 +126,12 @@ class OutboxRepository(Protocol):
         `owner` until now + lease; two owners never hold the same row at once. `sent`/`failed` release it."""
         ...
 
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        """Record that the notification is being handed to the channel now (committed before the request
+        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
+        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
+        restart was in flight when the process stopped: it may have been delivered."""
+
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         """Record a failed attempt and release the claim; park=True stops automatic attempts until requeue."""

@@ -139,4 +139,9 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT",
         ],
     ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        ["ALTER TABLE outbox ADD COLUMN sending_at BIGINT"],
+    ),
 ]
