@@ -148,3 +148,29 @@ def test_console_with_stdin_closed_exits_instead_of_hanging(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert "再见" in proc.stdout.decode() and b"Traceback" not in proc.stderr
+
+
+def test_a_directory_given_as_the_database_is_one_sentence(tmp_path, capfd):
+    # aiosqlite's thread used to print a traceback after the loop had closed ("Event loop is closed")
+    assert main(["tickets", "list", "--db", str(tmp_path)]) == 2
+    err = capfd.readouterr().err
+    assert "这是一个目录" in err and "Traceback" not in err and "Event loop" not in err
+
+
+def test_tickets_list_refuses_an_unknown_state(db, capsys):
+    # it used to print "共 0 件" as if there were simply no tickets in that state
+    with pytest.raises(SystemExit) as exited:
+        main(["tickets", "list", "--state", "胡说", "--db", db])
+    assert exited.value.code == 2
+    assert "待受理" in one_message(capsys)
+
+
+def test_match_with_stdin_closed_prints_nothing_and_exits_0(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "match", "--jsonl"],
+        cwd=ROOT,
+        preexec_fn=lambda: os.close(0),  # noqa: PLW1509 - the child must start with no standard input at all
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b"", proc.stderr.decode()[-2000:]

@@ -239,3 +239,17 @@ async def test_a_really_full_disk(tmp_path, clock, build_app):
         await app.aclose()
     finally:
         _unmount(disk)
+
+
+async def test_a_telegram_job_that_cannot_write_is_one_warning_line_without_traceback(caplog):
+    import logging
+    from types import SimpleNamespace
+
+    from bot.adapters.telegram.app import TelegramBridge
+    from tests.conftest import make_settings
+
+    bridge = TelegramBridge(make_settings(), SimpleNamespace(outbox=None), jobs=False)
+    with caplog.at_level(logging.WARNING, logger="bot.telegram"):
+        await bridge.on_error(None, SimpleNamespace(error=StoreWriteError(FULL)))
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING and FULL in record.getMessage() and record.exc_info is None

@@ -152,6 +152,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.answering.evaluate import make_dialogue
     from bot.core.tickets.classify import classify
 
+    if sys.stdin is None:  # started with standard input closed (`<&-`): no questions, nothing to print
+        return 0
     answering = _answering(settings)
     dialogue = make_dialogue(answering)
     for n, line in enumerate(sys.stdin):

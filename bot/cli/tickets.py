@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.core.text.markup import html_to_text
 from bot.core.text.unicode import encodable
+from bot.core.tickets.domain.models import STATES
 from bot.settings import Settings
 
 from . import inputs
@@ -66,7 +67,7 @@ def register(subparsers: Any) -> None:
     t = subparsers.add_parser("tickets", help="查看或导出诉求")
     tsub = t.add_subparsers(dest="tickets_command", required=True)
     ls = tsub.add_parser("list", help="列出诉求（电话和证件号已脱敏）")
-    ls.add_argument("--state", default=None, help="待受理 / 办理中 / 已办结 / 已关闭")
+    ls.add_argument("--state", default=None, choices=STATES, help="待受理 / 办理中 / 已办结 / 已关闭")
     ls.add_argument("--department", default=None)
     ls.add_argument("--limit", type=inputs.positive_int, default=50)
     _db_arg(ls)

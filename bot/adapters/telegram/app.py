@@ -38,6 +38,7 @@ from telegram.ext import (
 )
 
 from bot.core.messages import Incoming, Notification, Recipient, Reply
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.markup import html_to_text
 from bot.core.texts import Texts
 from bot.settings import CATCH_ALL, ConfigError, Settings
@@ -283,6 +284,11 @@ class TelegramBridge:
                 "与 Telegram 的连接暂时中断（%s），正在自动重试。",
                 mask_sensitive(f"{type(err).__name__}: {err}"),
             )
+            return
+        if update is None and isinstance(err, StoreWriteError):
+            # a job (outbox, reminders, digest) could not write: a full disk or a read-only database; what was
+            # not recorded is simply done again on the next run, so one line says it, without a traceback
+            log.warning("定时任务未能写入数据库（%s），将在下次运行时重试。", err)
             return
         where = ""
         if isinstance(update, Update):
