@@ -7,6 +7,7 @@ in the store's persisted outbox; the adapter drains it with `store.outbox_due` /
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -283,7 +284,7 @@ def _storable(msg: Incoming) -> Incoming:
     callback = encodable(callback) if callback else callback
     if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
         return msg
-    return Incoming(msg.user_id, msg.chat_id, text, callback, name, msg.is_group)
+    return dataclasses.replace(msg, text=text, callback=callback, display_name=name)
 
 
 def freeze_startup_objects() -> None:
