@@ -99,8 +99,14 @@ class Assistant:
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
             self.outbox = Outbox(desk.store.outbox, clock)
+            learning = getattr(desk.service, "routing", None)
             self.scheduler = Scheduler(
-                policies.calendar, self.outbox, clock, digest=self._daily_digest, tick=self._tick
+                policies.calendar,
+                self.outbox,
+                clock,
+                digest=self._daily_digest,
+                tick=self._tick,
+                retrain=learning.due if learning is not None else None,
             )
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ once a day per group however often it is asked for (after downtime, at start-up,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.core.clock import Clock
@@ -15,8 +16,11 @@ from bot.core.messages import Notification, Recipient, Reply
 from bot.core.outbox import Outbox
 from bot.core.tickets.domain.calendar import WorkingCalendar
 
+log = logging.getLogger(__name__)
+
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
+Retrainer = Callable[[dt.datetime], Awaitable[object]]
 
 
 class Scheduler:
@@ -28,19 +32,30 @@ class Scheduler:
         *,
         digest: DigestBuilder,
         tick: Ticker | None = None,
+        retrain: Retrainer | None = None,
     ):
         self.calendar = calendar
         self.outbox = outbox
         self.clock = clock
         self._digest = digest
         self._tick = tick
+        # routing's learning (bot/core/routing/learning.py): decides itself whether a retrain is due
+        self._retrain = retrain
 
     def is_workday(self, day: dt.date) -> bool:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
-        """Queue every reminder due now (and close tickets whose rating window ended); how many."""
-        return await self._tick(now or self.clock.now()) if self._tick is not None else 0
+        """Queue every reminder due now (and close tickets whose rating window ended); how many. Then retrain
+        routing when that is due (a failure there is logged; the reminders are what must not wait)."""
+        now = now or self.clock.now()
+        done = await self._tick(now) if self._tick is not None else 0
+        if self._retrain is not None:
+            try:
+                await self._retrain(now)
+            except Exception:  # noqa: BLE001
+                log.exception("retraining routing failed; the current model stays")
+        return done
 
     async def queue_digests(self, day: dt.date, groups: Mapping[str, str | None]) -> int:
         """Queue today's digest for each group (recipient department id -> the department it reports on, None
