@@ -91,6 +91,11 @@ class RoutingDesk:
     def route(self, text: str, place: str | None = None):  # noqa: ANN201 - Decision
         return self.routing.route(text, place)
 
+    def reload(self) -> bool:
+        """Read the 派单目录 and places again (an admin's edits; the knowledge reload calls this). A wrong file
+        raises KnowledgeError naming it, and the routing goes on with what it had."""
+        return self.routing.reload()
+
     async def refresh(self) -> bool:
         """Load the active model of the database when it is not the one in use; True when it changed."""
         row = await self.store.routing.active_model()
@@ -147,6 +152,8 @@ class RoutingDesk:
                 return RetrainResult("too_few", n)
             k = min(MAX_HOLD_BACK, max(MIN_HOLD_BACK, round(n * HOLD_BACK)))
             train, held = examples[:-k], examples[-k:]
+            if len({e.unit for e in train}) < 2:
+                return RetrainResult("too_few", n)
             candidate = await asyncio.to_thread(
                 NgramModel.train, [e.text for e in train], [e.unit for e in train]
             )

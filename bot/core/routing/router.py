@@ -4,7 +4,9 @@
    `RULE_SURE_SHARE` of the evidence and there is at least `RULE_SURE_TOTAL` of it — the rules decide.
 2. Otherwise, when the deployment has learned a model (learned.py), the two are mixed: each unit's rule share,
    weighted by how much rule evidence there is, plus the model's probability. The mix decides when its best
-   unit reaches `MIX_SURE` and leads the runner-up by `MIX_GAP`.
+   unit reaches `MIX_SURE` and leads the runner-up by `MIX_GAP`. When the mix is unsure but the rules pass the
+   lower bar of step 3, the rules decide unless the model is confident (`MODEL_VETO`) in another unit: a model
+   never makes routing less sure than the rules alone.
 3. Without a model, the rules alone decide at the lower bar `RULE_GUESS_SHARE` / `RULE_GUESS_TOTAL`.
 4. Anything else is unsure: it goes to the dispatcher's queue (the 派单目录's `dispatcher`) instead of a guess.
 5. 属地: when the deciding entry is marked `local` and the message (or the place given at intake) names a
@@ -27,9 +29,10 @@ from .learned import NgramModel
 from .places import Place, PlaceIndex, mentions_place
 from .rules import RuleResult, RuleScorer
 
-RULE_SURE_SHARE, RULE_SURE_TOTAL = 0.6, 1.5
+RULE_SURE_SHARE, RULE_SURE_TOTAL = 0.6, 2.0
 RULE_GUESS_SHARE, RULE_GUESS_TOTAL = 0.45, 0.9
 MIX_SURE, MIX_GAP = 0.45, 0.1
+MODEL_VETO = 0.5
 CURRENT = object()  # route() with the model in use
 
 
@@ -117,6 +120,10 @@ class Routing:
         return self._parts.places.find(text)
 
     # ------------------------------------------------------------------ routing
+    @staticmethod
+    def _rules_guess(rules: RuleResult) -> bool:
+        return bool(rules.units) and rules.units[0][1] >= RULE_GUESS_SHARE and rules.total >= RULE_GUESS_TOTAL
+
     def route(self, text: str, place: str | None = None, *, model: Any = CURRENT) -> Decision:
         """Where the message goes; `place` is what the person gave at the intake's place step. `model`
         replaces the current model for this call (None: the rules alone), to compare candidates."""
@@ -136,9 +143,12 @@ class Routing:
             gap = scores[0][1] - (scores[1][1] if len(scores) > 1 else 0.0)
             sure = scores[0][1] >= MIX_SURE and gap >= MIX_GAP
             source = "rules+model" if rules.units else "model"
+            if not sure and self._rules_guess(rules):
+                # the model is unsure too: it overrules the rules' guess only when it is confident elsewhere
+                if predicted[0][0] == rules.units[0][0] or predicted[0][1] < MODEL_VETO:
+                    scores, source, sure = list(rules.units), "rules", True
         elif rules.units:
-            scores, source = list(rules.units), "rules"
-            sure = rules.units[0][1] >= RULE_GUESS_SHARE and rules.total >= RULE_GUESS_TOTAL
+            scores, source, sure = list(rules.units), "rules", self._rules_guess(rules)
         else:
             scores, source, sure = [], "none", False
         line = scores[0][0] if scores else None

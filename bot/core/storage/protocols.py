@@ -209,7 +209,7 @@ class RoutingExample:
 
     text: str
     unit: str
-    kind: str  # transfer | dispatch | category (a change by staff)
+    kind: str  # transfer | dispatch | category (a change by staff) | resolved (where it was resolved)
     actor: str
     at: dt.datetime
     ticket_id: int | None = None

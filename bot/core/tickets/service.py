@@ -73,8 +73,8 @@ class TicketService:
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
         self.views = TicketViews(self.texts, policies, clock)
-        # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer and
-        # category change by staff, each a labelled example
+        # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer, category
+        # change and resolution by staff, each a labelled example
         self.routing: Any = None
 
     # ------------------------------------------------------------------ words
@@ -481,7 +481,10 @@ class TicketService:
             )
             return fields, events, [note]
 
-        return await self._change(number, build)
+        done = await self._change(number, build)
+        # the unit that resolved it is where it belonged: routing learns from the routes that were right too
+        await self._learn(done, actor_id, "resolved", None)
+        return done
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
