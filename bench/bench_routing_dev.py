@@ -1,6 +1,10 @@
 """Development figures for routing: what the 派单目录 was tuned on (never the blind set).
 
-Two sources, read from ../shared/research-data at run time and never copied into the project:
+First the own development set `bench/data/routing_dev.jsonl`: 90 MSGABench messages (rows the blind set does
+not use; 投诉/求助 and 建言 only) labelled by content by the engineer with the blind set's written rules
+(bench/data/routing_rules.md), before looking at how any router sends them; stored like the blind set
+(references and sha1, no text). Then two sources with column labels, read from ../shared/research-data at run
+time and never copied into the project:
 - the TipDM 2020 C sample (附件2.xlsx, 495 messages, 7 first-level classes);
 - MSGABench 情感分类 rows that bench/data/routing_blind.jsonl does not reference, with a 问题领域, a fixed
   random sample (`--msgabench N`, default 600).
@@ -25,11 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_routing_blind import RESEARCH, ROUTERS, sha1  # noqa: E402
+from bench_routing_blind import RESEARCH, ROUTERS, load_blind, measure, sha1  # noqa: E402
 
 TIPDM = RESEARCH / "taidi2020c-sample" / "附件2.xlsx"
 MSGA = RESEARCH / "msgabench" / "Government_affairs_QA_service_scenario.xlsx"
 BLIND = ROOT / "bench" / "data" / "routing_blind.jsonl"
+DEV = ROOT / "bench" / "data" / "routing_dev.jsonl"
 
 _CITY = {"住房和城乡建设局", "城市管理局", "自然资源和规划局", "住房公积金管理中心", "消防救援大队"}
 _UTIL = {
@@ -131,6 +136,19 @@ def main() -> None:
         c["sure"] += not r.unsure
         if not ok:
             errors.append((src, label, r, text))
+    own = load_blind(DEV)
+    res = measure(own, lambda t: "appeal", route, title=False)
+    n = res["appeals"]
+    print(
+        f"own dev set (routing_dev.jsonl, labelled by content with routing_rules.md): {n} messages; "
+        f"routed {res['routed'] / n:.1%}; best guess {res['guess'] / n:.1%}; exact {res['exact'] / n:.1%}; "
+        f"queued {res['queued'] / n:.1%}; sure routes right {res['sure_right'] / max(res['sure'], 1):.1%}"
+    )
+    if args.errors:
+        for ln in own:
+            r = route(ln.text)
+            if r.unit not in {ln.label["unit"], *ln.label["acceptable"]} or r.unsure:
+                errors.append(("own", ln.label["unit"], r, ln.text))
     for src, c in by.items():
         print(
             f"{src}: {c['n']} messages; routed acceptably {c['ok'] / c['n']:.1%}; queued {c['queued'] / c['n']:.1%}; "
@@ -140,8 +158,10 @@ def main() -> None:
         from bot.core.routing import router_for
 
         router = router_for(answering.kb)
-        random.Random(1).shuffle(errors)
-        for src, label, r, text in errors[: args.errors]:
+        own_errors = [e for e in errors if e[0] == "own"]
+        rest = [e for e in errors if e[0] != "own"]
+        random.Random(1).shuffle(rest)
+        for src, label, r, text in (own_errors + rest)[: args.errors]:
             d = router.route(text)
             ev = "; ".join(
                 f"{s.entry.id}:{s.score:.1f}({','.join(s.keywords[:6])})" for s in d.rules.entries[:4]
