@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.core.answering.context import ContextStore
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
+    from bot.core.routing import Routing
     from bot.core.storage import Store
     from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
@@ -91,6 +92,14 @@ def load_policies(kb: KnowledgeBase) -> SlaPolicies:
         return policies_from_kb(kb)
     except (CalendarError, SlaConfigError) as exc:
         raise KnowledgeError([str(exc)]) from None
+
+
+def load_routing(kb: KnowledgeBase, root: Path | None = None) -> Routing:
+    """The 派单目录 and 属地 places of the knowledge base (bot/core/routing); a wrong file stops start-up with
+    the file, the entry and the field, like any other knowledge file."""
+    from bot.core.routing import Routing
+
+    return Routing(kb, root)
 
 
 def load_answering(paths: DataPaths) -> Answering:
@@ -172,9 +181,11 @@ async def build(
 
         answering = answering or load_answering(paths)
         policies = load_policies(answering.kb)
+        routing = load_routing(answering.kb, paths.knowledge)
         desk = None
         if store is not None:
             desk = await _ticket_desk(settings, clock, store, answering, policies, paths, extra_admins)
+            await _learning_routing(desk, routing, store, clock)
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
         assistant = Assistant(
@@ -226,6 +237,16 @@ def _contexts(settings: Settings, clock: Clock, store: Store | None) -> ContextS
     from bot.core.answering.context import SharedContextStore
 
     return SharedContextStore(clock, store.state, settings.context_ttl_minutes)
+
+
+async def _learning_routing(desk: TicketDesk, routing: Routing, store: Store, clock: Clock) -> None:
+    """Routing that learns from this deployment's tickets: the service tells it of staff changes, and the
+    model the database holds (if any) is loaded now."""
+    from bot.core.routing.learning import RoutingDesk
+
+    learning = RoutingDesk(routing, store, clock)
+    desk.service.routing = learning
+    await learning.refresh()
 
 
 def _looks_new(answering: Answering) -> Callable[[str, Draft], str | None]:

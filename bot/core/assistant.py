@@ -110,6 +110,7 @@ class Assistant:
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
             self.outbox = Outbox(desk.store.outbox, clock, self.owner)
+            learning = getattr(desk.service, "routing", None)
             self.scheduler = Scheduler(
                 policies.calendar,
                 self.outbox,
@@ -117,6 +118,7 @@ class Assistant:
                 digest=self._daily_digest,
                 tick=self._tick,
                 leases=Leases(desk.store.leases, clock, self.owner),
+                retrain=learning.due if learning is not None else None,
             )
 
     async def close(self) -> None:

@@ -287,6 +287,54 @@ class TableAccess(Protocol):
         """After writing rows with their ids: generated ids continue after the highest one."""
 
 
+@dataclass(frozen=True)
+class RoutingExample:
+    """A labelled example for routing: the ticket's text and the unit (and category) staff gave it."""
+
+    text: str
+    unit: str
+    kind: str  # transfer | dispatch | category (a change by staff) | resolved (where it was resolved)
+    actor: str
+    at: dt.datetime
+    ticket_id: int | None = None
+    category: str | None = None
+    previous: str | None = None  # the unit it had before
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoutingModelRow:
+    """A trained routing model (its numbers in `data`) and how it scored on the held-back tickets."""
+
+    id: int
+    created_at: dt.datetime
+    examples: int  # trained on
+    last_example: int  # the newest example id it was trained on
+    held_back: int
+    score: float  # its accuracy on the held-back tickets
+    baseline: float  # the model it was compared with, on the same tickets
+    active: bool
+    data: bytes = b""
+
+
+class RoutingRepository(Protocol):
+    """Labelled examples from staff changes, and the models trained on them (at most one active)."""
+
+    async def add_example(self, example: RoutingExample) -> int: ...
+    async def examples(self, after_id: int = 0, limit: int | None = None) -> list[RoutingExample]:
+        """In id (time) order."""
+        ...
+
+    async def save_model(self, row: RoutingModelRow, *, activate: bool) -> int:
+        """Store a model; with activate, it becomes the only active one in the same transaction."""
+        ...
+
+    async def active_model(self) -> RoutingModelRow | None: ...
+    async def models(self, limit: int = 10) -> list[RoutingModelRow]:
+        """The newest models, without their data."""
+        ...
+
+
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -299,6 +347,7 @@ class Store(Protocol):
     updates: UpdateLog
     leases: LeaseRepository
     tables: TableAccess
+    routing: RoutingRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

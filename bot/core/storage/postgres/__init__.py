@@ -19,6 +19,7 @@ from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
 from .questions import PostgresQuestions
 from .reports import PostgresReports
+from .routing import PostgresRouting
 from .staff import PostgresStaff
 from .state import PostgresState
 from .tables import PostgresTables
@@ -40,6 +41,7 @@ class PostgresStore:
         self.updates = PostgresUpdates(db)
         self.leases = PostgresLeases(db)
         self.tables = PostgresTables(db)
+        self.routing = PostgresRouting(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -150,6 +150,35 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        8,
+        "routing: labelled examples from staff transfers and changes, and the models learned from them",
+        [
+            """CREATE TABLE routing_examples (
+                id BIGSERIAL PRIMARY KEY,
+                ticket_id BIGINT,
+                text TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                category TEXT,
+                previous TEXT,
+                kind TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE routing_models (
+                id BIGSERIAL PRIMARY KEY,
+                created_at BIGINT NOT NULL,
+                examples BIGINT NOT NULL,
+                last_example BIGINT NOT NULL,
+                held_back BIGINT NOT NULL,
+                score DOUBLE PRECISION NOT NULL,
+                baseline DOUBLE PRECISION NOT NULL,
+                active SMALLINT NOT NULL,
+                data BYTEA NOT NULL
+            )""",
+            "CREATE INDEX routing_models_active ON routing_models(active, id)",
+        ],
+    ),
+    (
         9,
         "many processes: update ids already seen, leases, conversation state by age",
         [

@@ -17,6 +17,7 @@ from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
 from .reports import SqliteReports
+from .routing import SqliteRouting
 from .staff import SqliteStaff
 from .state import SqliteState
 from .tables import SqliteTables
@@ -38,6 +39,7 @@ class SqliteStore:
         self.updates = SqliteUpdates(db)
         self.leases = SqliteLeases(db)
         self.tables = SqliteTables(db)
+        self.routing = SqliteRouting(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

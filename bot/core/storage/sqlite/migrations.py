@@ -154,6 +154,35 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        8,
+        "routing: labelled examples from staff transfers and changes, and the models learned from them",
+        [
+            """CREATE TABLE routing_examples (
+                id INTEGER PRIMARY KEY,
+                ticket_id INTEGER,
+                text TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                category TEXT,
+                previous TEXT,
+                kind TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at INTEGER NOT NULL
+            )""",
+            """CREATE TABLE routing_models (
+                id INTEGER PRIMARY KEY,
+                created_at INTEGER NOT NULL,
+                examples INTEGER NOT NULL,
+                last_example INTEGER NOT NULL,
+                held_back INTEGER NOT NULL,
+                score REAL NOT NULL,
+                baseline REAL NOT NULL,
+                active INTEGER NOT NULL,
+                data BLOB NOT NULL
+            )""",
+            "CREATE INDEX routing_models_active ON routing_models(active, id)",
+        ],
+    ),
+    (
         9,
         "many processes: update ids already seen, leases, conversation state by age",
         [
