@@ -24,9 +24,11 @@ from bot.core.resources import DataNotFound, data_dir
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.core.answering.context import ContextStore
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.knowledge.loop import ReloadResult
+    from bot.core.routing import Routing
     from bot.core.storage import Store
     from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
@@ -164,6 +166,14 @@ def load_policies(kb: KnowledgeBase) -> SlaPolicies:
         raise KnowledgeError([str(exc)]) from None
 
 
+def load_routing(kb: KnowledgeBase, root: Path | None = None) -> Routing:
+    """The 派单目录 and 属地 places of the knowledge base (bot/core/routing); a wrong file stops start-up with
+    the file, the entry and the field, like any other knowledge file."""
+    from bot.core.routing import Routing
+
+    return Routing(kb, root)
+
+
 def load_answering(paths: DataPaths, learned: Sequence[Any] = (), today: Any = None) -> Answering:
     """The knowledge base (with the learned overlay laid over it), the cues, the matcher and the renderer:
     everything that answers questions."""
@@ -259,6 +269,7 @@ async def build(
             learned = await store.learned.active(clock.now()) if store is not None else []
             answering = load_answering(paths, learned, clock.now().date())
         policies = load_policies(answering.kb)
+        routing = load_routing(answering.kb, paths.knowledge)
         desk = None
         assistant: Assistant | None = None
         if store is not None:
@@ -267,6 +278,7 @@ async def build(
             desk = await _ticket_desk(
                 settings, clock, store, answering, policies, paths, extra_admins, current
             )
+            await _learning_routing(desk, routing, store, clock)
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
         assistant = Assistant(
@@ -275,6 +287,7 @@ async def build(
             desk,
             policies=policies,
             context_ttl_minutes=settings.context_ttl_minutes,
+            contexts=_contexts(settings, clock, store),
             review_days=settings.knowledge_review_days,
         )
     except BaseException:
@@ -330,6 +343,26 @@ async def _ticket_desk(
             looks_new=_looks_new(current or (lambda: answering)),
         ),
     )
+
+
+def _contexts(settings: Settings, clock: Clock, store: Store | None) -> ContextStore | None:
+    """Dialogue contexts in the database when several processes may answer one person (DIALOGUE_CONTEXT);
+    None: in this process's memory."""
+    if store is None or not settings.shared_dialogue_context:
+        return None
+    from bot.core.answering.context import SharedContextStore
+
+    return SharedContextStore(clock, store.state, settings.context_ttl_minutes)
+
+
+async def _learning_routing(desk: TicketDesk, routing: Routing, store: Store, clock: Clock) -> None:
+    """Routing that learns from this deployment's tickets: the service tells it of staff changes, and the
+    model the database holds (if any) is loaded now."""
+    from bot.core.routing.learning import RoutingDesk
+
+    learning = RoutingDesk(routing, store, clock)
+    desk.service.routing = learning
+    await learning.refresh()
 
 
 def _looks_new(current: Callable[[], Answering]) -> Callable[[str, Draft], str | None]:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, parse_yaml
 
 from .models import (
     AppealCategory,
@@ -55,8 +55,9 @@ def remember_yaml(text: str, data: Any) -> None:
             _PARSED.popitem(last=False)
 
 
-def read_yaml(path: Path) -> Any:
-    """The data of a YAML file (UTF-8); raises yaml.YAMLError and UnicodeDecodeError as yaml.load would."""
+def read_knowledge_yaml(path: Path) -> Any:
+    """The data of a YAML file (UTF-8), remembered by content; raises yaml.YAMLError and UnicodeDecodeError as
+    resources.read_yaml would."""
     raw = path.read_bytes()
     key = hashlib.sha256(raw).digest()
     with _PARSED_LOCK:
@@ -65,8 +66,7 @@ def read_yaml(path: Path) -> Any:
             _PARSED.move_to_end(key)
     if hit is not None:
         return pickle.loads(hit)  # noqa: S301 - our own pickle of data we parsed, never read from outside
-    text = raw.decode("utf-8").replace("\r\n", "\n")  # as read_text would give it
-    data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
+    data = parse_yaml(raw.decode("utf-8").replace("\r\n", "\n"))  # the text as read_text would give it
     packed = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
     with _PARSED_LOCK:
         _PARSED[key] = packed
@@ -180,7 +180,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
     for path in files:
         rel = _rel(path, root)
         try:
-            data = read_yaml(path)
+            data = read_knowledge_yaml(path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""

@@ -8,13 +8,16 @@ implementation keeps:
 - `TicketRepository.apply` is optimistic: a change made against an outdated version writes nothing;
 - notifications are de-duplicated by their `dedup_key`, for as long as the row exists;
 - `OutboxRepository.claim` hands a due notification to one owner at a time, across processes;
+- `UpdateLog.first_time` is true for one caller per update id, across processes;
+- `LeaseRepository.acquire` gives a named lease to one owner at a time, across processes;
 - the schema is changed only by numbered migrations, each applied whole or not at all, and recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -169,6 +172,16 @@ class OutboxRepository(Protocol):
         `owner` until now + lease; two owners never hold the same row at once. `sent`/`failed` release it."""
         ...
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
+        ...
+
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        """Record that the notification is being handed to the channel now (committed before the request
+        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
+        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
+        restart was in flight when the process stopped: it may have been delivered."""
+
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         """Record a failed attempt and release the claim; park=True stops automatic attempts until requeue."""
@@ -191,6 +204,37 @@ class StateRepository(Protocol):
     async def save(self, key: str, data: dict[str, Any]) -> None: ...
     async def load(self, key: str) -> dict[str, Any] | None: ...
     async def delete(self, key: str) -> None: ...
+    async def take(self, key: str) -> dict[str, Any] | None:
+        """Delete and return the state under `key`; of callers racing for it (in any process), one gets it."""
+        ...
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        """Delete the state under keys starting with `prefix` last saved before `before`; how many."""
+        ...
+
+
+class UpdateLog(Protocol):
+    """The ids of updates already taken by some process, kept for a retention window."""
+
+    async def first_time(self, update_id: int, at: dt.datetime) -> bool:
+        """Record `update_id`; True for the one caller that recorded it first."""
+        ...
+
+    async def forget(self, before: dt.datetime) -> int:
+        """Drop the ids seen before `before`; how many."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases: work that one process at a time may do (the reminder tick, a day's digest)."""
+
+    async def acquire(self, name: str, owner: str, now: dt.datetime, until: dt.datetime) -> bool:
+        """Hold `name` for `owner` until `until` when nobody holds it, its holder's lease ran out by `now`,
+        or `owner` holds it already (then it is extended). False when another owner holds it."""
+        ...
+
+    async def release(self, name: str, owner: str) -> None:
+        """Give `name` up, if `owner` holds it."""
 
 
 class QuestionLog(Protocol):
@@ -275,6 +319,94 @@ class MetaRepository(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class TableShape:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]  # the primary key's columns
+    references: frozenset[str]  # tables its foreign keys point to
+
+
+class TableAccess(Protocol):
+    """Whole tables, engine to engine, for `python -m bot db copy`: every table the migrations made, read in
+    one consistent snapshot and written by primary key, so that copying again changes only what differs."""
+
+    async def shapes(self) -> list[TableShape]:
+        """Every table but schema_migrations."""
+        ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[None]:
+        """Reads inside see the database as it was when the first one began (others may write meanwhile)."""
+        ...
+
+    def read(self, shape: TableShape, batch: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every row, in batches, ordered by key."""
+        ...
+
+    async def read_range(self, shape: TableShape, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The rows whose (one-column) key is between low and high, both included, ordered by key."""
+        ...
+
+    async def count(self, shape: TableShape) -> int: ...
+    async def upsert(self, shape: TableShape, rows: list[tuple[Any, ...]]) -> None:
+        """Insert the rows, or update those whose key exists and whose values differ."""
+
+    async def keep_only(self, shape: TableShape, keys: set[tuple[Any, ...]]) -> int:
+        """Delete the rows whose key is not among `keys`; how many."""
+        ...
+
+    async def finish(self, shape: TableShape) -> None:
+        """After writing rows with their ids: generated ids continue after the highest one."""
+
+
+@dataclass(frozen=True)
+class RoutingExample:
+    """A labelled example for routing: the ticket's text and the unit (and category) staff gave it."""
+
+    text: str
+    unit: str
+    kind: str  # transfer | dispatch | category (a change by staff) | resolved (where it was resolved)
+    actor: str
+    at: dt.datetime
+    ticket_id: int | None = None
+    category: str | None = None
+    previous: str | None = None  # the unit it had before
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoutingModelRow:
+    """A trained routing model (its numbers in `data`) and how it scored on the held-back tickets."""
+
+    id: int
+    created_at: dt.datetime
+    examples: int  # trained on
+    last_example: int  # the newest example id it was trained on
+    held_back: int
+    score: float  # its accuracy on the held-back tickets
+    baseline: float  # the model it was compared with, on the same tickets
+    active: bool
+    data: bytes = b""
+
+
+class RoutingRepository(Protocol):
+    """Labelled examples from staff changes, and the models trained on them (at most one active)."""
+
+    async def add_example(self, example: RoutingExample) -> int: ...
+    async def examples(self, after_id: int = 0, limit: int | None = None) -> list[RoutingExample]:
+        """In id (time) order."""
+        ...
+
+    async def save_model(self, row: RoutingModelRow, *, activate: bool) -> int:
+        """Store a model; with activate, it becomes the only active one in the same transaction."""
+        ...
+
+    async def active_model(self) -> RoutingModelRow | None: ...
+    async def models(self, limit: int = 10) -> list[RoutingModelRow]:
+        """The newest models, without their data."""
+        ...
+
+
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -284,6 +416,10 @@ class Store(Protocol):
     questions: QuestionLog
     reports: ReportQueries
     meta: MetaRepository
+    updates: UpdateLog
+    leases: LeaseRepository
+    tables: TableAccess
+    routing: RoutingRepository
     learned: LearnedRepository
 
     async def schema_versions(self) -> list[int]: ...

@@ -31,6 +31,7 @@ from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.gaps import GapGroup
 from bot.core.knowledge.loop import FaqDraft, ReloadResult
 from bot.core.resources import data_dir
+from bot.core.routing.samples import sample_decisions, sample_results
 from bot.core.storage import SlaCount
 from bot.core.storage.protocols import Learned
 from bot.core.texts import DATES, Texts
@@ -63,11 +64,25 @@ ASSISTANT = "assistant.html.j2"  # bot/core/assistant.py
 TELEGRAM = "telegram/messages.html.j2"  # bot/adapters/telegram/app.py
 STARTUP = "telegram/startup.txt.j2"  # bot/adapters/telegram/runner.py
 CONSOLE = "console.txt.j2"  # bot/adapters/console.py
+ROUTING = "routing/replies.html.j2"
 KNOWLEDGE = "commands/knowledge.html.j2"  # bot/core/tickets/commands/knowledge.py, bot/app.py (reload)
 # Templates of short sentences called by name: every macro of each is rendered with SAMPLE_ARGS.
-SNIPPETS = [LINES, NOTICES, EVENTS, ERRORS, REFUSALS, DATES, ASSISTANT, TELEGRAM, STARTUP, CONSOLE, KNOWLEDGE]
+SNIPPETS = [
+    LINES,
+    NOTICES,
+    EVENTS,
+    ERRORS,
+    REFUSALS,
+    DATES,
+    ASSISTANT,
+    TELEGRAM,
+    STARTUP,
+    CONSOLE,
+    ROUTING,
+    KNOWLEDGE,
+]
 # Folders and templates every template of which must be rendered by the check.
-COVERED = ("tickets", "telegram", ASSISTANT, CONSOLE, DATES, KNOWLEDGE)
+COVERED = ("tickets", "telegram", "routing", ASSISTANT, CONSOLE, DATES, KNOWLEDGE)
 
 
 class Alternatives(tuple):
@@ -139,6 +154,9 @@ SAMPLE_ARGS: dict[str, Any] = {
     "next": Alternatives(("办结 1月4日（周一）24:00前", "")),
     "citizen": Alternatives((False, True)),
     "category": "城乡建设",
+    "from_category": "城乡建设",
+    "to_category": "环境保护",
+    "names": "城乡建设、环境保护、其他",
     "policy": "标准时限（2110）",
     "score": 2,
     "label": "不满意",
@@ -209,6 +227,18 @@ SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     },
     (CONSOLE, "notification"): {"kind": Alternatives(("user", "department", "staff", "admins"))},
     (CONSOLE, "clock_moved"): {"now": NOW},
+    (ROUTING, "route"): {
+        "d": Alternatives(sample_decisions()),
+        "dispatcher": Alternatives(("派单中心", "")),
+    },
+    (ROUTING, "queue"): {
+        "title": "派单员队列（派单中心）",
+        "lines": Alternatives(([("<code>SQ20261220-0007</code>｜路灯不亮", "城市管理局"), ("…", None)], [])),
+        "total": 2,
+        "shown": 2,
+    },
+    (ROUTING, "retrained"): {"r": Alternatives(sample_results()), "needed": 40},
+    (ROUTING, "queue_title"): {"dispatcher": "派单中心"},
 }
 
 
@@ -448,7 +478,9 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
         now = dt.datetime.combine(day, dt.time(8, 30), tzinfo=DEFAULT_TZ)
         run(
             f"日报（全部门）｜{day}",
-            lambda w=win, n=now: daily_text(texts, DailyDigest(None, w, n, fig, rows, 12, yellow, 1, asked)),
+            lambda w=win, n=now: daily_text(
+                texts, DailyDigest(None, w, n, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2))
+            ),
         )
         run(
             f"日报（部门）｜{day}",

@@ -12,6 +12,7 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
+from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
 from .learned import PostgresLearned
 from .meta import PostgresMeta
@@ -19,8 +20,10 @@ from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
 from .questions import PostgresQuestions
 from .reports import PostgresReports
+from .routing import PostgresRouting
 from .staff import PostgresStaff
 from .state import PostgresState
+from .tables import PostgresTables
 from .tickets import PostgresTickets
 
 
@@ -36,6 +39,10 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
+        self.updates = PostgresUpdates(db)
+        self.leases = PostgresLeases(db)
+        self.tables = PostgresTables(db)
+        self.routing = PostgresRouting(db)
         self.learned = PostgresLearned(db)
 
     async def schema_versions(self) -> list[int]:

@@ -11,14 +11,17 @@ from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
 from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus
 
+from .coordination import SqliteLeases, SqliteUpdates
 from .database import Database
 from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
 from .reports import SqliteReports
+from .routing import SqliteRouting
 from .staff import SqliteStaff
 from .state import SqliteState
+from .tables import SqliteTables
 from .tickets import SqliteTickets
 
 
@@ -34,6 +37,10 @@ class SqliteStore:
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
+        self.updates = SqliteUpdates(db)
+        self.leases = SqliteLeases(db)
+        self.tables = SqliteTables(db)
+        self.routing = SqliteRouting(db)
         self.learned = SqliteLearned(db)
 
     async def schema_versions(self) -> list[int]:

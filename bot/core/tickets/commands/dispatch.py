@@ -20,7 +20,8 @@ from . import (
     admin,  # noqa: F401, I001
     buttons,
     citizen,  # noqa: F401, I001
-    knowledge,
+    knowledge,  # noqa: F401, I001
+    routing,  # noqa: F401, I001
     staff,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope

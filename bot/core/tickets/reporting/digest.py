@@ -23,7 +23,7 @@ from bot.core.messages import Reply
 from bot.core.storage import Store
 from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
-from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.models import OPEN_STATES, Ticket, TicketQuery
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 from bot.core.tickets.reporting.figures import Figures, figures
 from bot.core.tickets.views import most_urgent
@@ -115,6 +115,8 @@ class DailyDigest:
     yellows: list[AttentionRow] = field(default_factory=list)
     yellow_total: int = 0
     questions: Questions = Questions()
+    # the dispatcher's queue (诉求 whose route was unsure): (waiting now, of them new in the window)
+    dispatch_queue: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ def daily_text(texts: Texts, d: DailyDigest) -> str:
         yellows=d.yellows,
         yellow_total=d.yellow_total,
         questions=d.questions,
+        dispatch_queue=d.dispatch_queue,
     )
 
 
@@ -310,4 +313,21 @@ async def _daily(
         yellows=[attention_row(t, now, names, False, overall, policies) for t in yellows],
         yellow_total=sum(yellow_counts.values()),
         questions=await _questions(store, win, scope, kb, top, gaps_by),
+        dispatch_queue=await _dispatch_queue(store, win, scope, kb),
     )
+
+
+async def _dispatch_queue(
+    store: Store, win: Window, scope: list[str] | None, kb: Any
+) -> tuple[int, int] | None:
+    """Open 诉求 waiting in the dispatcher's queue (the 派单目录's dispatcher), and how many of them are new."""
+    dispatch = (getattr(kb, "extra", None) or {}).get("dispatch")
+    name = dispatch.get("dispatcher") if isinstance(dispatch, dict) else None
+    if not isinstance(name, str) or (scope is not None and name not in scope):
+        return None
+    q = TicketQuery(departments=(name,), states=OPEN_STATES)
+    waiting = await store.tickets.count(q)
+    new = await store.tickets.count(
+        TicketQuery(departments=(name,), states=OPEN_STATES, created_from=win.start, created_to=win.end)
+    )
+    return waiting, new
