@@ -332,3 +332,22 @@ async def test_retraining_runs_from_the_scheduler_once_due(tmp_path, clock, buil
     clock.set(clock.now() + dt.timedelta(hours=25))
     await a.tick()
     assert len(await desk.models()) == 2
+
+
+async def test_route_on_the_command_line_says_where_and_why(tmp_path, capsys):
+    import asyncio
+    import json
+
+    from bot.cli import main
+
+    db = str(tmp_path / "r.db")
+    argv = ["route", "幸福家园小区路灯坏了好几天，晚上很黑", "--db", db]
+    assert await asyncio.to_thread(main, argv) == 0
+    out = capsys.readouterr().out
+    assert "去向：西城街道办事处" in out and "城市管理局" in out and "路灯" in out and "次选" in out
+    assert "<b>" not in out
+    argv = ["route", "小区路灯坏了好几天", "--json", "--db", db]
+    assert await asyncio.to_thread(main, argv) == 0
+    d = json.loads(capsys.readouterr().out)
+    # no place named: the line department, and the intake would ask where
+    assert d["unit"] == "城市管理局" and d["local"] and d["needs_place"] and d["entry"] == "street-lights"

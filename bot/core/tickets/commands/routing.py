@@ -13,6 +13,9 @@ from .registry import REGISTRY
 from .staff import LIST_LIMIT, STAFF
 
 if TYPE_CHECKING:
+    from bot.core.routing import Decision
+    from bot.core.texts import Texts
+
     from .dispatch import TicketCommands
 
 WORDS = "routing/replies.html.j2"
@@ -22,7 +25,7 @@ def _say(c: TicketCommands, macro: str, /, **kw: object) -> str:
     return c.texts.say(WORDS, macro, **kw)
 
 
-def explain(texts, decision, dispatcher: str) -> str:  # noqa: ANN001
+def explain(texts: Texts, decision: Decision, dispatcher: str) -> str:
     """The /route answer for a routing decision (also what `python -m bot route` prints)."""
     return texts.say(WORDS, "route", d=decision, dispatcher=dispatcher)
 
