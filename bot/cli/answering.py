@@ -133,6 +133,23 @@ def _render_dialogue_templates(answering) -> list[str]:  # noqa: ANN001
         ("nomatch.html.j2", {"suggestions": [item] if item else []}),
         ("smalltalk/ack.html.j2", {}),
     ]
+    import datetime as dt
+
+    from bot.core.knowledge.models import Faq
+
+    faq = Faq(
+        id="faq-1",
+        name="老房子加装电梯要谁同意",
+        department=next(iter(kb.departments), ""),
+        question="老房子加装电梯要谁同意",
+        answer="需经本单元三分之二以上业主同意。",
+        expires=dt.date(2027, 6, 1),
+        reviewed_by="工作人员",
+        source="工作人员对已办结诉求的答复（诉求 SQ20261220-0007）",
+        updated=dt.date(2026, 12, 1),
+    )
+    cases.append(("faq.html.j2", {"entry": faq, "department": kb.department(faq.department)}))
+    cases.append(("faq.html.j2", {"entry": faq.model_copy(update={"department": ""}), "department": None}))
     problems = []
     for name, ctx in cases:
         try:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
-Retrainer = Callable[[dt.datetime, bool], Awaitable[object]]  # (now, may this process train)
+Retrainer = Callable[[dt.datetime], Awaitable[object]]
 
 # one tick at a time across processes; a holder that dies mid-tick delays reminders by at most this
 TICK_LEASE = dt.timedelta(minutes=2)
@@ -67,24 +67,20 @@ class Scheduler:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
-        """Queue every reminder due now (and close tickets whose rating window ended); how many. With leases,
-        0 while another process is ticking. Then routing's learning: the process that ticked retrains when that
-        is due, the others only pick up a model switched in elsewhere (a failure there is logged; the reminders
-        are what must not wait)."""
+        """Queue every reminder due now (and close tickets whose rating window ended); how many. Then retrain
+        routing when that is due. With leases, 0 while another process is ticking (and retraining)."""
         now = now or self.clock.now()
-        mine = True
-        if self._tick is None:
-            done = 0
-        elif self.leases is None:
-            done = await self._tick(now)
-        else:
-            async with self.leases.held("tick", TICK_LEASE) as mine:
-                done = await self._tick(now) if mine else 0
+        if self.leases is None:
+            return await self._tick_and_retrain(now)
+        async with self.leases.held("tick", TICK_LEASE) as mine:
+            return await self._tick_and_retrain(now) if mine else 0
+
+    async def _tick_and_retrain(self, now: dt.datetime) -> int:
+        done = await self._tick(now) if self._tick is not None else 0
         if self._retrain is not None:
-            # outside the tick's lease: a retrain may take longer than the lease, and it must not hold the tick
             try:
-                await self._retrain(now, mine)
-            except Exception:  # noqa: BLE001
+                await self._retrain(now)
+            except Exception:  # noqa: BLE001 - the reminders are what must not wait; the current model stays
                 log.exception("retraining routing failed; the current model stays")
         return done
 

@@ -198,16 +198,13 @@ class RoutingDesk:
                 "switched" if better else "rejected", n, len(held), new, old, seconds, model_id
             )
 
-    async def due(self, now: dt.datetime, may_train: bool = True) -> RetrainResult | None:
-        """From the scheduler's tick: pick up a model another process switched in, and (when this process
-        may train: with several processes, the one that ticked) retrain when the last one is `RETRAIN_EVERY`
-        old and examples arrived since. Checks the database at most every 10 min."""
+    async def due(self, now: dt.datetime) -> RetrainResult | None:
+        """From the scheduler's tick: retrain when the last one is `RETRAIN_EVERY` old and examples arrived
+        since; also pick up a model another process switched in. Checks the database at most every 10 min."""
         if self._next_check is not None and now < self._next_check:
             return None
         self._next_check = now + dt.timedelta(minutes=10)
         await self.refresh()
-        if not may_train:
-            return None
         last = await self.store.meta.get(LAST_TRAINED)
         if last is not None and now - dt.datetime.fromisoformat(last) < RETRAIN_EVERY:
             return None

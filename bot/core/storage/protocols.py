@@ -90,6 +90,49 @@ class QuestionCount:
     count: int
 
 
+# what QuestionLog.log is told for a question that is known not to be a gap (an appeal, an answered
+# clarification…); None means "decide as before": unanswered and matched nothing
+NOT_A_GAP = ""
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """A logged question (the knowledge gaps are those with a `gap`: nomatch, near or clarify)."""
+
+    id: int
+    user_id: str
+    text: str
+    intent: str
+    target: str | None
+    gap: str | None
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewLearned:
+    """Something staff taught the assistant, kept in the learned overlay beside the knowledge base: an alias
+    (`phrase` becomes one of `entry_id`'s aliases) or a reviewed FAQ (`phrase` the question, `answer` the reply)."""
+
+    kind: str  # alias | faq
+    phrase: str
+    question: str  # the person's own words it came from
+    source: str  # where from: "q:<question id>", "ticket:<number>" or "typed"
+    taught_by: str
+    taught_by_name: str
+    at: dt.datetime
+    entry_id: str | None = None
+    answer: str | None = None
+    department: str | None = None
+    expires: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Learned(NewLearned):
+    id: int = 0
+    undone_by: str | None = None
+    undone_at: dt.datetime | None = None
+
+
 class TicketRepository(Protocol):
     async def create(self, new: NewTicket, hook: CreateHook) -> Ticket: ...
     async def get(self, number: str) -> Ticket | None: ...
@@ -203,8 +246,11 @@ class QuestionLog(Protocol):
         target: str | None,
         answered: bool,
         at: dt.datetime | None = None,
+        gap: str | None = None,
     ) -> None:
-        """Record an asked question; may be written later in a batch (see flush)."""
+        """Record an asked question; may be written later in a batch (see flush). `gap` marks a real gap in the
+        knowledge base: nomatch (no answer), near (only a near entry), clarify (asked which one); NOT_A_GAP
+        says it is none; None leaves it to the rule "unanswered and matched nothing"."""
 
     async def flush(self) -> None:
         """Write every question logged so far."""
@@ -212,6 +258,32 @@ class QuestionLog(Protocol):
     async def top(
         self, start: dt.datetime, end: dt.datetime, *, unanswered: bool, limit: int
     ) -> list[QuestionCount]: ...
+
+    async def gaps(self, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[LoggedQuestion]:
+        """The gap questions of the window, newest first."""
+        ...
+
+    async def get(self, question_id: int) -> LoggedQuestion | None: ...
+
+    async def clarified(self, user_id: str, since: dt.datetime) -> int:
+        """The person answered the clarifying questions they were asked since `since`: those are no gaps."""
+        ...
+
+
+class LearnedRepository(Protocol):
+    """The learned overlay: aliases and FAQ entries taught by staff, each with who, when and where from."""
+
+    async def add(self, new: NewLearned) -> Learned: ...
+    async def get(self, learned_id: int) -> Learned | None: ...
+    async def undo(self, learned_id: int, by: str, at: dt.datetime) -> Learned | None:
+        """Mark it undone (it stays, for the record); None when there is no such entry or it was undone."""
+        ...
+
+    async def active(self, now: dt.datetime) -> list[Learned]:
+        """Everything in force: not undone and not expired, oldest first."""
+        ...
+
+    async def recent(self, limit: int) -> list[Learned]: ...
 
 
 class ReportQueries(Protocol):
@@ -245,6 +317,46 @@ class MetaRepository(Protocol):
 
     async def get(self, key: str) -> str | None: ...
     async def set(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TableShape:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]  # the primary key's columns
+    references: frozenset[str]  # tables its foreign keys point to
+
+
+class TableAccess(Protocol):
+    """Whole tables, engine to engine, for `python -m bot db copy`: every table the migrations made, read in
+    one consistent snapshot and written by primary key, so that copying again changes only what differs."""
+
+    async def shapes(self) -> list[TableShape]:
+        """Every table but schema_migrations."""
+        ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[None]:
+        """Reads inside see the database as it was when the first one began (others may write meanwhile)."""
+        ...
+
+    def read(self, shape: TableShape, batch: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every row, in batches, ordered by key."""
+        ...
+
+    async def read_range(self, shape: TableShape, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The rows whose (one-column) key is between low and high, both included, ordered by key."""
+        ...
+
+    async def count(self, shape: TableShape) -> int: ...
+    async def upsert(self, shape: TableShape, rows: list[tuple[Any, ...]]) -> None:
+        """Insert the rows, or update those whose key exists and whose values differ."""
+
+    async def keep_only(self, shape: TableShape, keys: set[tuple[Any, ...]]) -> int:
+        """Delete the rows whose key is not among `keys`; how many."""
+        ...
+
+    async def finish(self, shape: TableShape) -> None:
+        """After writing rows with their ids: generated ids continue after the highest one."""
 
 
 @dataclass(frozen=True)
@@ -295,46 +407,6 @@ class RoutingRepository(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TableShape:
-    name: str
-    columns: tuple[str, ...]
-    key: tuple[str, ...]  # the primary key's columns
-    references: frozenset[str]  # tables its foreign keys point to
-
-
-class TableAccess(Protocol):
-    """Whole tables, engine to engine, for `python -m bot db copy`: every table the migrations made, read in
-    one consistent snapshot and written by primary key, so that copying again changes only what differs."""
-
-    async def shapes(self) -> list[TableShape]:
-        """Every table but schema_migrations."""
-        ...
-
-    def snapshot(self) -> AbstractAsyncContextManager[None]:
-        """Reads inside see the database as it was when the first one began (others may write meanwhile)."""
-        ...
-
-    def read(self, shape: TableShape, batch: int) -> AsyncIterator[list[tuple[Any, ...]]]:
-        """Every row, in batches, ordered by key."""
-        ...
-
-    async def read_range(self, shape: TableShape, low: Any, high: Any) -> list[tuple[Any, ...]]:
-        """The rows whose (one-column) key is between low and high, both included, ordered by key."""
-        ...
-
-    async def count(self, shape: TableShape) -> int: ...
-    async def upsert(self, shape: TableShape, rows: list[tuple[Any, ...]]) -> None:
-        """Insert the rows, or update those whose key exists and whose values differ."""
-
-    async def keep_only(self, shape: TableShape, keys: set[tuple[Any, ...]]) -> int:
-        """Delete the rows whose key is not among `keys`; how many."""
-        ...
-
-    async def finish(self, shape: TableShape) -> None:
-        """After writing rows with their ids: generated ids continue after the highest one."""
-
-
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -344,10 +416,11 @@ class Store(Protocol):
     questions: QuestionLog
     reports: ReportQueries
     meta: MetaRepository
-    routing: RoutingRepository
     updates: UpdateLog
     leases: LeaseRepository
     tables: TableAccess
+    routing: RoutingRepository
+    learned: LearnedRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

@@ -14,6 +14,7 @@ from bot.core.storage.url import DatabaseTarget, parse_database
 
 from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
+from .learned import PostgresLearned
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
@@ -38,10 +39,11 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
-        self.routing = PostgresRouting(db)
         self.updates = PostgresUpdates(db)
         self.leases = PostgresLeases(db)
         self.tables = PostgresTables(db)
+        self.routing = PostgresRouting(db)
+        self.learned = PostgresLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

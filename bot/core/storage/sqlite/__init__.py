@@ -13,6 +13,7 @@ from bot.core.storage.protocols import MigrationStatus
 
 from .coordination import SqliteLeases, SqliteUpdates
 from .database import Database
+from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
@@ -36,10 +37,11 @@ class SqliteStore:
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
-        self.routing = SqliteRouting(db)
         self.updates = SqliteUpdates(db)
         self.leases = SqliteLeases(db)
         self.tables = SqliteTables(db)
+        self.routing = SqliteRouting(db)
+        self.learned = SqliteLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

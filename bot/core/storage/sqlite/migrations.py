@@ -197,6 +197,32 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        10,
+        "knowledge loop: real gaps in the question log, and the learned overlay",
+        [
+            # nomatch | near | clarify for a question the knowledge base had no answer to; NULL otherwise
+            "ALTER TABLE questions ADD COLUMN gap TEXT",
+            "CREATE INDEX questions_gap ON questions(at) WHERE gap IS NOT NULL",
+            "CREATE INDEX questions_user ON questions(user_id, at)",
+            """CREATE TABLE learned (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('alias','faq')),
+                entry_id TEXT,
+                phrase TEXT NOT NULL,
+                answer TEXT,
+                department TEXT,
+                question TEXT NOT NULL,
+                source TEXT NOT NULL,
+                taught_by TEXT NOT NULL,
+                taught_by_name TEXT NOT NULL DEFAULT '',
+                taught_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                undone_by TEXT,
+                undone_at INTEGER
+            )""",
+        ],
+    ),
+    (
         12,
         "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
         [
