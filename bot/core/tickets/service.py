@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
 from bot.core.messages import Notification, Recipient, Reply
@@ -39,6 +39,9 @@ from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, c
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
 from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies, window_start
 from bot.core.tickets.views import RATING_LABELS, TicketViews
+
+if TYPE_CHECKING:
+    from bot.core.routing.learning import RoutingDesk
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class TicketService:
         self.views = TicketViews(self.texts, policies, clock)
         # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer, category
         # change and resolution by staff, each a labelled example
-        self.routing: Any = None
+        self.routing: RoutingDesk | None = None
 
     # ------------------------------------------------------------------ words
     def error(self, what: str, /, **facts: Any) -> TicketError:

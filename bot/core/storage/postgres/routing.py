@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.core.storage.protocols import RoutingExample, RoutingModelRow
-from bot.core.storage.rows import from_ts, to_ts
+from bot.core.storage.rows import to_ts
 
 from .database import Database, nul_free
 
@@ -46,7 +48,7 @@ class PostgresRouting:
                 previous=r[5],
                 kind=r[6],
                 actor=r[7],
-                at=from_ts(r[8], tz),  # type: ignore[arg-type]
+                at=dt.datetime.fromtimestamp(r[8], tz),  # NOT NULL
             )
             for r in await self.db.fetch(sql, *args)
         ]
@@ -71,9 +73,9 @@ class PostgresRouting:
     def _model(self, r, with_data: bool) -> RoutingModelRow:  # noqa: ANN001
         return RoutingModelRow(
             id=r[0],
-            created_at=from_ts(r[1], self.db.tz),
+            created_at=dt.datetime.fromtimestamp(r[1], self.db.tz),  # NOT NULL
             examples=r[2],
-            last_example=r[3],  # type: ignore[arg-type]
+            last_example=r[3],
             held_back=r[4],
             score=r[5],
             baseline=r[6],
