@@ -231,7 +231,6 @@ async def test_killed_again_and_again_while_sending_loses_nothing_and_repeats_on
     counts = collections.Counter(int(re.search(r"\d+$", t).group(0)) for t in stand.texts())
     assert sorted(counts) == list(range(TOTAL))  # every notification arrived: nothing lost
     twice = {i for i, c in counts.items() if c > 1}
-    assert all(counts[i] == 2 for i in twice)
     assert twice <= maybe_twice  # only a notification in flight at a kill can arrive twice
-    assert len(twice) <= KILLS
+    assert sum(counts.values()) - TOTAL <= KILLS  # at most one extra delivery per kill
     print(f"{TOTAL} notifications, {KILLS} kills: {sum(counts.values())} deliveries, {len(twice)} repeated")
