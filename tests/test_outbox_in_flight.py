@@ -51,6 +51,22 @@ async def test_a_notification_in_flight_is_not_due_until_its_request_cannot_be_u
     assert await store.outbox.due(clock.now() + HOLD * 10) == []
 
 
+async def test_of_two_senders_that_read_the_same_row_one_takes_it(store, clock):
+    for i in (1, 2):
+        await store.outbox.enqueue(note(i))
+    one, two = await store.outbox.due(clock.now())
+    now = clock.now()
+    assert await store.outbox.sending(one.id, now, HOLD) is True
+    assert await store.outbox.sending(one.id, now, HOLD) is False  # the other sender read it too: not its
+    later = now + dt.timedelta(seconds=2)
+    assert await store.outbox.sending(one.id, later, HOLD, mine=now) is True  # its next chat: renewed
+    assert await store.outbox.sending(one.id, later, HOLD, mine=now - dt.timedelta(seconds=9)) is False
+    await store.outbox.sent(one.id, later)
+    assert await store.outbox.sending(one.id, later + HOLD * 2, HOLD) is False  # sent: nobody takes it
+    await store.outbox.failed(two.id, "Forbidden", now, park=True)
+    assert await store.outbox.sending(two.id, now + HOLD, HOLD) is False  # parked: waits for /outbox retry
+
+
 async def test_a_known_outcome_clears_the_in_flight_mark(store, clock):
     for i in (1, 2):
         await store.outbox.enqueue(note(i))
@@ -102,6 +118,29 @@ async def test_a_second_sender_does_not_race_a_request_still_under_way(tmp_path,
         assert await sending == 1
         assert await second[2].drain() == 0
         assert stand.texts() == ["通知 1"]
+    finally:
+        for opened in (first, second):
+            if opened is not None:
+                await opened[1].shutdown()
+                await opened[0].close()
+        stand.stop()
+
+
+async def test_two_senders_draining_one_database_at_once_send_each_notification_once(tmp_path, clock):
+    """Both senders read the same due rows; each notification is taken (marked in flight) by one of them
+    only, the other skips it: nothing twice, nothing lost."""
+    stand = BotApiStandIn(latency=0.02).start()
+    db = tmp_path / "t.db"
+    first = second = None
+    try:
+        first = await _dispatcher(db, stand, clock, batch=10)
+        second = await _dispatcher(db, stand, clock, batch=10)
+        for i in range(30):
+            await first[0].outbox.enqueue(note(i))
+        sent = await asyncio.gather(first[2].drain(), second[2].drain())
+        assert sum(sent) == 30
+        assert sorted(stand.texts(), key=lambda t: int(t.split()[-1])) == [f"通知 {i}" for i in range(30)]
+        assert await first[0].outbox.pending_count() == 0
     finally:
         for opened in (first, second):
             if opened is not None:
