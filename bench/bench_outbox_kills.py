@@ -66,8 +66,11 @@ CHILD = textwrap.dedent(
         bot = Bot(TOKEN, base_url=base + "/bot", base_file_url=base + "/file/bot", request=AiohttpRequest(4))
         await bot.initialize()
         kw = {"batch": 20}
-        if "in_flight_hold" in inspect.signature(OutboxDispatcher).parameters:
+        params = inspect.signature(OutboxDispatcher).parameters
+        if "in_flight_hold" in params:
             kw["in_flight_hold"] = dt.timedelta(seconds=hold)
+        if "lease" in params:  # claims: a killed process's batch is free again in seconds, not minutes
+            kw["lease"] = dt.timedelta(seconds=3)
         settings = Settings.load(environ={}, env_file=None)
         dispatcher = OutboxDispatcher(Outbox(store.outbox, clock), settings, ReplySender(bot), clock.now, **kw)
         print("ready", flush=True)

@@ -195,8 +195,8 @@ CHILD = textwrap.dedent(
         await bot.initialize()
         dispatcher = OutboxDispatcher(
             Outbox(store.outbox, clock), make_settings(), ReplySender(bot), clock.now, batch=20,
-            in_flight_hold=dt.timedelta(seconds=hold),
-        )
+            in_flight_hold=dt.timedelta(seconds=hold), lease=dt.timedelta(seconds=3),
+        )  # a short claim lease: a killed process's batch is free again in seconds, not minutes
         print("ready", flush=True)
         while await store.outbox.pending_count():
             await dispatcher.drain()

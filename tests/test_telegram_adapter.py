@@ -71,6 +71,13 @@ class FakeOutbox:
         ]
         return sorted(due, key=lambda r: r.id)[:limit]
 
+    async def claim(self, limit: int = 50, lease: dt.timedelta | None = None, now: dt.datetime | None = None):
+        # one process: what is due is this process's
+        return await self.due(now or self.clock.now(), limit)
+
+    async def release(self, ids: list[int]) -> None:
+        pass
+
     async def sending(
         self, id: int, hold: dt.timedelta, at: dt.datetime, mine: dt.datetime | None = None
     ) -> bool:
@@ -121,6 +128,9 @@ class FakeAssistant:
 
     def command_menu(self, scope: str) -> list[tuple[str, str]]:
         return command_menu(Texts(), scope)
+
+    async def first_time(self, update_id: int) -> bool:
+        return True  # no database: the adapter's own memory of recent updates is all there is
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         self.seen.append(msg)

@@ -9,10 +9,16 @@ re-queues them with `/outbox retry` once the cause is fixed (e.g. the bot added 
 A notification for several chats (a department with two groups) records each chat it reaches, so a restart
 half-way does not post it to the first group again.
 
-Delivery is at least once. Each notification is taken (marked in flight, `sending`, one conditional update)
-before its request goes out and recorded as sent the moment Telegram answers; a sender that read a row another
-sender has taken since leaves it alone, so two processes on one database (a restart that overlaps the old
-process, a second worker) never both send it. The Bot API has no idempotency key and no way to ask whether a
+Several bot processes may drain one outbox (PostgreSQL): each takes its rows with the core's `claim`, which
+hands a row to one process for a lease, so every notification is sent by one process. A batch is sent only
+while less than half of its lease has passed (what is left is given back for anyone to take), so a claim never
+runs out while its row is being sent. A process killed while holding claims delays those rows until the lease
+ends; the one row it may have sent without recording it is the only one that can go out twice.
+
+Delivery is at least once. Each notification is taken (marked in flight, `sending`, one conditional update
+that succeeds only while it is due and nobody else has it: a second guard behind the claim, for a claim that
+ran out or a sender that read rows with `due`) before its request goes out, and recorded as sent the moment
+Telegram answers. The Bot API has no idempotency key and no way to ask whether a
 message arrived, so a notification whose request was under way when the process died is sent again — but only
 once `IN_FLIGHT_HOLD` (longer than any request can take) has passed since it went out, so a request that may
 still be under way is never raced by its own resend. What can still arrive twice: the one notification per
@@ -25,12 +31,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
 
 from bot.core.messages import Recipient
+from bot.core.outbox import CLAIM_LEASE
+from bot.core.storage.protocols import StoreWriteError
 from bot.settings import Settings
 
 from .sending import ReplySender, describe_error, is_transient, retry_after_seconds
@@ -82,6 +91,8 @@ class OutboxDispatcher:
         *,
         batch: int = 50,
         permanent_attempts: int = PERMANENT_ATTEMPTS,
+        lease: dt.timedelta = CLAIM_LEASE,
+        monotonic: Callable[[], float] = time.monotonic,
         in_flight_hold: dt.timedelta = IN_FLIGHT_HOLD,
     ):
         self.outbox = outbox
@@ -90,6 +101,8 @@ class OutboxDispatcher:
         self.now = now
         self.batch = batch
         self.permanent_attempts = permanent_attempts
+        self.lease = lease
+        self._monotonic = monotonic
         self.in_flight_hold = in_flight_hold
         self._lock = asyncio.Lock()
         self._kick: asyncio.TimerHandle | None = None
@@ -105,11 +118,18 @@ class OutboxDispatcher:
 
         def fire() -> None:
             self._kick = None
-            task = loop.create_task(self.drain())
+            task = loop.create_task(self._drain_soon())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
         self._kick = loop.call_later(delay, fire)
+
+    async def _drain_soon(self) -> None:
+        try:
+            await self.drain()
+        except StoreWriteError as exc:
+            # the database takes no writes now: nothing was marked sent, the periodic drain tries again
+            log.warning("发送通知时未能写入数据库（%s），稍后重试。", exc)
 
     async def close(self) -> None:
         if self._kick is not None:
@@ -123,18 +143,24 @@ class OutboxDispatcher:
         delivered = 0
         async with self._lock:
             for _ in range(max_rounds):
-                rows = await self.outbox.due(self.now(), self.batch)
+                # sends from this batch stop once half its lease has passed; the rest is given back
+                deadline = self._monotonic() + self.lease.total_seconds() / 2
+                rows = await self.outbox.claim(self.batch, self.lease, self.now())
                 if not rows:
                     break
-                n, stop = await self._send_rows(rows)
+                n, stop = await self._send_rows(rows, deadline)
                 delivered += n
                 if stop or len(rows) < self.batch:
                     break
         return delivered
 
-    async def _send_rows(self, rows: list[Any]) -> tuple[int, bool]:
+    async def _send_rows(self, rows: list[Any], deadline: float) -> tuple[int, bool]:
         delivered = 0
-        for row in rows:
+        for i, row in enumerate(rows):
+            if self._monotonic() >= deadline:
+                log.warning("发送耗时过长，本批剩余 %d 条通知交回，稍后再发", len(rows) - i)
+                await self.outbox.release([r.id for r in rows[i:]])
+                return delivered, True
             notification = row.notification
             chats = resolve_chats(notification.recipient, self.settings)
             if not chats:
@@ -172,7 +198,8 @@ class OutboxDispatcher:
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
                 await self._fail(row, describe_error(exc), transient=is_transient(exc), exc=exc)
                 if isinstance(exc, RetryAfter):
-                    # flood control: stop this round, the rest waits for the next drain
+                    # flood control: stop this round, the rest waits for the next drain (claims given back)
+                    await self.outbox.release([r.id for r in rows[i + 1 :]])
                     return delivered, True
                 continue
             if elsewhere:

@@ -37,8 +37,8 @@ class PostgresOutbox:
         return [outbox_from_row(r, self.db.tz) for r in rows]
 
     async def enqueue(self, notification: Notification) -> bool:
-        async with self.db.transaction() as tx:
-            return bool(await write_beside(tx, notifications=[(notification, to_ts(self.db.clock.now()))]))
+        at = to_ts(self.db.clock.now())
+        return bool(await self.db.run(lambda tx: write_beside(tx, notifications=[(notification, at)])))
 
     async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetch(
@@ -49,9 +49,15 @@ class PostgresOutbox:
         return self._rows(rows)
 
     async def claim(self, now: dt.datetime, limit: int, owner: str, lease: dt.timedelta) -> list[OutboxRow]:
-        async with self.db.transaction() as tx:
-            rows = await tx.fetch(CLAIM, to_ts(now), limit, owner, to_ts(now + lease))
+        rows = await self.db.run(lambda tx: tx.fetch(CLAIM, to_ts(now), limit, owner, to_ts(now + lease)))
         return sorted(self._rows(rows), key=lambda r: (r.next_attempt_at, r.id))
+
+    async def release(self, ids: list[int], owner: str) -> None:
+        await self.db.execute(
+            f"UPDATE outbox SET {RELEASE} WHERE id = ANY($1::int8[]) AND claimed_by = $2 AND sent_at IS NULL",
+            ids,
+            owner,
+        )
 
     async def parked(self, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetch(

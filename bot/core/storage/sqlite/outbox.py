@@ -47,6 +47,12 @@ class SqliteOutbox:
         out = [outbox_from_row(r, self.db.tz) for r in rows]
         return sorted(out, key=lambda r: (r.next_attempt_at, r.id))
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        await self.db.write_many(
+            "UPDATE outbox SET claimed_by=NULL, claimed_until=NULL WHERE id=? AND claimed_by=? AND sent_at IS NULL",
+            [(i, owner) for i in ids],
+        )
+
     async def parked(self, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetchall(
             f"SELECT {OUTBOX_COLUMNS} FROM outbox"

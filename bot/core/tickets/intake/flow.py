@@ -334,6 +334,15 @@ class IntakeFlow:
         return [self._reply("intake/cancelled.html.j2")]
 
     async def _submit(self, uid: str, draft: Draft) -> list[Reply]:
+        # taken from the conversation state first: of two presses of 提交 answered by two processes at once,
+        # one creates the ticket and the other finds the intake over
+        try:
+            taken = await self.state.take(uid)
+        except StoreWriteError as exc:  # nothing was taken: the saved draft stays where it was
+            log.warning("submitting the intake of %s was refused by the database: %s", uid, exc)
+            return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason="")]
+        if taken is None:
+            return [self._reply("intake/expired.html.j2")]
         try:
             ticket = await self.service.create(
                 citizen_id=uid,
@@ -355,15 +364,9 @@ class IntakeFlow:
             try:
                 await self._save(uid, draft)
             except StoreWriteError:
-                # the database takes no writes now; the draft stored when the summary was shown is still there
-                log.warning("the draft of %s could not be saved again after a failed submit", uid)
+                # the draft was taken and cannot be put back: the log keeps what the person wrote
+                log.error("the draft of %s could not be saved again after a failed submit: %r", uid, draft)
             return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason=polite)]
-        try:
-            await self.state.delete(uid)
-        except Exception:  # noqa: BLE001 - the ticket exists; the person must hear its number
-            log.exception(
-                "ticket %s created but the intake draft of %s could not be deleted", ticket.number, uid
-            )
         deadlines, note = self._deadline_lines(ticket)
         return [
             self._reply(
