@@ -239,6 +239,7 @@ async def test_fuzz_every_input_gets_an_answer_and_nothing_escapes(fuzz_app):
                 msg = Incoming(user, user, callback=button_data(rng, "in:" + action, numbers))
             await send(msg, command_or_button=True)
     assert count >= 2_000, count
+    print(f"{count} inputs through the façade")
 
 
 async def drive_to(a, state, user: str, step: Step) -> dict:

@@ -176,11 +176,17 @@ class OutboxRepository(Protocol):
         """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
         ...
 
-    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
-        """Record that the notification is being handed to the channel now (committed before the request
-        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
-        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
-        restart was in flight when the process stopped: it may have been delivered."""
+    async def sending(
+        self, id: int, at: dt.datetime, hold: dt.timedelta, mine: dt.datetime | None = None
+    ) -> bool:
+        """Take the notification for sending now: record that it is being handed to the channel (committed
+        before the request goes out). Until at + hold it is not due, so a request that may still be under way
+        finishes or times out before anyone sends it again; `sent` and `failed` clear the mark. A row still
+        marked after a restart was in flight when the process stopped: it may have been delivered.
+
+        Only a notification due at `at` (unsent, not parked, not in flight) is taken, so of two senders that
+        read the same row exactly one gets it; `mine` (when this sender took it) renews its own mark for the
+        next chat of a notification to several chats. Returns whether this sender has it."""
 
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
