@@ -13,7 +13,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core import callbacks
 from bot.core.answering.context import ContextStore
@@ -29,6 +29,13 @@ from bot.core.text.normalize import compact
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
+
+if TYPE_CHECKING:
+    from bot.core.storage import Store
+    from bot.core.tickets.commands.dispatch import TicketCommands
+    from bot.core.tickets.domain.sla import SlaPolicies
+    from bot.core.tickets.intake.flow import IntakeFlow
+    from bot.core.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +56,10 @@ class Answering:
 class TicketDesk:
     """The 诉求 side: the store, the lifecycle service, staff commands and the intake dialogue."""
 
-    store: Any
-    service: Any
-    commands: Any
-    intake: Any
+    store: Store
+    service: TicketService
+    commands: TicketCommands
+    intake: IntakeFlow
 
 
 class Facade(Protocol):
@@ -77,7 +84,7 @@ class Assistant:
         clock: Clock,
         desk: TicketDesk | None = None,
         *,
-        policies: Any = None,
+        policies: SlaPolicies | None = None,
         context_ttl_minutes: int = 30,
     ):
         self.answering = answering
@@ -206,7 +213,7 @@ class Assistant:
             return [Reply(self.renderer.render("help.html.j2"))]
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
-                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+                return (await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))).replies
             return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
@@ -256,7 +263,7 @@ class Assistant:
         if date is not None and date != now.date():
             now = dt.datetime.combine(date, dt.time(8, 30), tzinfo=now.tzinfo)
         return await build_digest(
-            self._store,
+            self.service.store,
             now=now,
             period=period,
             department=department,

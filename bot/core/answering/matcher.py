@@ -108,8 +108,8 @@ class Understanding:
     # "status" (the person's own 诉求); its intent in the contract stays `unknown`
     topic: str | None = None
 
-    def as_contract(self) -> dict:
-        out = {
+    def as_contract(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "text": self.text,
             "intent": self.intent,
             "target": self.target,
@@ -222,7 +222,7 @@ class Matcher:
         entries = list(kb.entries.values())
         self.ids = [e.id for e in entries]
         self._pos = {e.id: i for i, e in enumerate(entries)}
-        self.kinds = [e.kind for e in entries]
+        self.kinds: list[str] = [e.kind for e in entries]
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
         raw, compacted = _entry_phrases(entries)
@@ -449,7 +449,7 @@ class Matcher:
             return w
         return None
 
-    def unexplained_by(self, entry_id: str, u: Understanding) -> list[str]:
+    def unexplained_by(self, entry_id: str | None, u: Understanding) -> list[str]:
         """The subject bigrams of a message that an entry's words do not contain."""
         if entry_id not in self._pos:
             return list(u.subject)
@@ -483,7 +483,7 @@ class Matcher:
     def _entry_acts(self, ei: int) -> frozenset[int]:
         idx = self.index
         texts = [idx.phrase_text[p] for p in range(int(idx.entry_start[ei]), int(idx.entry_start[ei + 1]))]
-        entry = self.kb.get(self.ids[ei])
+        entry = self.kb.entry(self.ids[ei])
         texts.append(compact(entry.summary))
         return frozenset(self.cues.actions[a] for t in texts for a in self._actions.findall(t))
 
@@ -600,7 +600,7 @@ class Matcher:
 
     @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
     def _mask_parts(self, ei: int) -> tuple[str, ...]:
-        entry = self.kb.get(self.ids[ei])
+        entry = self.kb.entry(self.ids[ei])
         # whole aliases, and runs of three or more characters of the official name ("资格认证" of
         # 养老保险待遇领取资格认证). Keywords are left alone: they are phrased like questions ("开旅行社要什么
         # 条件") and would mask the very cue asked about.

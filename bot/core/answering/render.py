@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.core.knowledge import Entry, KnowledgeBase
+from bot.core.knowledge import Bundle, Entry, KnowledgeBase
 from bot.core.resources import data_dir
 from bot.core.texts import template_env, tidy
 
@@ -35,7 +35,8 @@ class Renderer:
         self.kb = kb
         self.templates_dir = templates_dir or data_dir("templates")
         self.env = template_env(self.templates_dir)
-        self._answers: dict[tuple[str, str | None], str] = {}
+        # (entry id, aspect, several aspects, asked item) -> the rendered answer
+        self._answers: dict[tuple[str, str, tuple[str, ...], str | None], str] = {}
         self.env.filters["working_days"] = working_days
         self.env.globals["aspect_labels"] = ASPECT_LABELS
         self.env.globals["meta"] = kb.meta
@@ -60,7 +61,7 @@ class Renderer:
                 if m.exempted_by and m.exempted_by in self.kb.exemptions:
                     ctx["exemptions"][m.exempted_by] = self.kb.exemptions[m.exempted_by]
             ctx["bundles"] = [b for b in self.kb.bundles.values() if entry.id in b.items]
-            if entry.kind == "bundle":
+            if isinstance(entry, Bundle):
                 ctx["parts"] = [self.kb.items[i] for i in entry.items if i in self.kb.items]
         return ctx
 
