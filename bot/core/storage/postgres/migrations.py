@@ -149,4 +149,19 @@ MIGRATIONS: list[Migration] = [
             " WHERE state IN ('待受理','办理中')",
         ],
     ),
+    (
+        9,
+        "many processes: update ids already seen, leases, conversation state by age",
+        [
+            "CREATE TABLE seen_updates (update_id BIGINT PRIMARY KEY, seen_at BIGINT NOT NULL)",
+            "CREATE INDEX seen_updates_at ON seen_updates(seen_at)",
+            "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL)",
+            "CREATE INDEX drafts_updated ON drafts(updated_at)",
+        ],
+    ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        ["ALTER TABLE outbox ADD COLUMN sending_at BIGINT"],
+    ),
 ]
