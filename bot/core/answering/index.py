@@ -129,27 +129,19 @@ class GramIndex:
         text_of: list[str],
         weight_of: Sequence[float] | np.ndarray,
         n_entries: int,
-        *,
-        text_id: np.ndarray | None = None,
     ):
-        """Phrases as parallel columns, in entry order: entry index, compact text, field weight. With
-        `text_id`, `text_of` is instead the distinct texts in order of first use and `text_id` each phrase's
-        index into them (the matcher has them already: no string is hashed again)."""
+        """Phrases as parallel columns, in entry order: entry index, compact text, field weight."""
         self.n_entries = n_entries
         self.phrase_entry = np.asarray(entry_of, dtype=np.int32)
         if np.any(np.diff(self.phrase_entry) < 0):
             raise ValueError("phrases must be given in entry order")
         self.phrase_weight = np.asarray(weight_of, dtype=np.float32)
-        if text_id is not None:
-            self.texts = text_of
-            self.phrase_text_id = np.asarray(text_id, dtype=np.int32)
-        else:
-            # distinct texts: a large base shares many aliases and keywords between entries
-            self.texts = list(dict.fromkeys(text_of))
-            text_ids = {t: i for i, t in enumerate(self.texts)}
-            self.phrase_text_id = np.array([text_ids[t] for t in text_of], dtype=np.int32)
+        # distinct texts: a large base shares many aliases and keywords between entries
+        self.texts = list(dict.fromkeys(text_of))
         if len(self.texts) >= 1 << 20:  # the build packs a text id into 20 bits (see _build_forward)
             raise ValueError(f"{len(self.texts):,} distinct phrases: the index holds at most {1 << 20:,}")
+        text_ids = {t: i for i, t in enumerate(self.texts)}
+        self.phrase_text_id = np.array([text_ids[t] for t in text_of], dtype=np.int32)
         self.phrase_text = PhraseTexts(self.texts, self.phrase_text_id)
         # phrases of entry e: entry_start[e] .. entry_start[e + 1]
         self.entry_start = np.searchsorted(self.phrase_entry, np.arange(n_entries + 1)).astype(np.int64)

@@ -125,27 +125,24 @@ class Understanding:
         return out
 
 
-# field weights of an entry's phrases: its name (and the name without brackets) and aliases, then keywords
-NAME_WEIGHT, KEYWORD_WEIGHT = 1.0, 0.85
+def _phrases_of(entry) -> list[tuple[str, float]]:  # noqa: ANN001
+    out = [(entry.name, 1.0)]
+    bare = _PAREN.sub("", entry.name)
+    if bare != entry.name:
+        out.append((bare, 1.0))
+    out += [(a, 1.0) for a in entry.aliases]
+    out += [(k, 0.85) for k in entry.keywords]
+    return out
 
 
 @dataclass
 class _Phrases:
-    """The phrases of every entry as parallel columns (no tuple and no string per phrase: at 100,000 entries
-    the transient objects alone would hold tens of megabytes after the build). Texts are numbered: each
-    distinct text is hashed once, and every later step works on the numbers."""
+    """The phrases of every entry as parallel columns (no tuple per phrase: at 100,000 entries the
+    transient objects alone would hold tens of megabytes after the build)."""
 
     entry: np.ndarray  # entry index of each phrase, in entry order
-    text_id: np.ndarray  # index of each phrase's compact text in `texts`
+    text: list[str]  # compact text
     weight: np.ndarray
-    texts: list[str]  # the distinct compact texts, in order of first use
-
-
-def _numbered(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """The distinct texts in order of first appearance, and each text's index among them."""
-    distinct = list(dict.fromkeys(texts))
-    index = dict(zip(distinct, range(len(distinct)), strict=True))
-    return distinct, np.fromiter(map(index.__getitem__, texts), dtype=np.int64, count=len(texts))
 
 
 def _entry_phrases(entries: list) -> tuple[_Phrases, dict[str, str]]:
@@ -153,63 +150,42 @@ def _entry_phrases(entries: list) -> tuple[_Phrases, dict[str, str]]:
     once, and equal results share one string object (a large base repeats many aliases and keywords): the
     corrector, the index and the phrase sets all hold the same strings."""
     texts: list[str] = []
-    # per entry: how many phrases weigh as a name, then how many as keywords
+    weights: list[float] = []
     counts: list[int] = []
     for e in entries:
-        start = len(texts)
-        texts.append(e.name)
-        bare = _PAREN.sub("", e.name)
-        if bare != e.name:
-            texts.append(bare)
-        texts += e.aliases
-        counts.append(len(texts) - start)
-        counts.append(len(e.keywords))
-        texts += e.keywords
-    weights = np.repeat(
-        np.tile(np.array([NAME_WEIGHT, KEYWORD_WEIGHT], dtype=np.float32), len(entries)), counts
-    )
-    distinct, raw_id = _numbered(texts)
-    # numbering the compact forms keeps the first object of each: equal texts share it
-    compact_texts, compact_id = _numbered(compact_many(distinct))
-    compacted = dict(zip(distinct, map(compact_texts.__getitem__, compact_id.tolist()), strict=True))
-    per_entry = np.array(counts, dtype=np.int64).reshape(-1, 2).sum(axis=1)  # its two counts summed
-    entry = np.repeat(np.arange(len(entries), dtype=np.int32), per_entry)
-    return _Phrases(entry, compact_id[raw_id], weights, compact_texts), compacted
+        got = _phrases_of(e)
+        counts.append(len(got))
+        texts += [t for t, _ in got]
+        weights += [w for _, w in got]
+    distinct = list(dict.fromkeys(texts))
+    pool: dict[str, str] = {}
+    compacted = {t: pool.setdefault(c, c) for t, c in zip(distinct, compact_many(distinct), strict=True)}
+    entry = np.repeat(np.arange(len(entries), dtype=np.int32), counts)
+    return _Phrases(entry, [compacted[t] for t in texts], np.array(weights, dtype=np.float32)), compacted
 
 
 def _with_canonical(phrases: _Phrases, corrector: Corrector) -> _Phrases:
     """Each phrase in its raw form and, where synonyms change it, its canonical form right after; forms
     shorter than two characters are left out."""
-    texts = phrases.texts
+    distinct = list(dict.fromkeys(phrases.text))
     # one pass over all distinct texts joined: compact texts have no newline, so no synonym spans two
-    canon_all = corrector.canonical("\n".join(texts)).split("\n") if texts else []
-    # each text's canonical form as a number: the text itself, another text, or a new one (numbered after)
-    index = dict(zip(texts, range(len(texts)), strict=True))
-    canon_id = np.fromiter(
-        (index.setdefault(c, len(index)) for c in canon_all), dtype=np.int64, count=len(canon_all)
-    )
-    every = list(index)
-    lengths = np.fromiter(map(len, every), dtype=np.int64, count=len(every))
-    # per text: is its raw form kept, and is there a different canonical form to add
-    raw_ok = lengths[: len(texts)] >= 2
-    has_canon = (canon_id != np.arange(len(texts))) & (lengths[canon_id] >= 2)
-    own = phrases.text_id
-    tid = np.empty(2 * len(own), dtype=np.int64)
-    tid[0::2], tid[1::2] = own, canon_id[own]
-    keep = np.empty(2 * len(own), dtype=bool)
-    keep[0::2], keep[1::2] = raw_ok[own], has_canon[own]
-    tid = tid[keep]
-    # renumbered in order of first use, so the index sees the texts exactly as the phrases list them
-    used, first = np.unique(tid, return_index=True)
-    order = used[np.argsort(first, kind="stable")]
-    renumber = np.zeros(len(every), dtype=np.int64)
-    renumber[order] = np.arange(len(order))
-    return _Phrases(
-        np.repeat(phrases.entry, 2)[keep],
-        renumber[tid],
-        np.repeat(phrases.weight, 2)[keep],
-        list(map(every.__getitem__, order.tolist())),
-    )
+    canon_all = corrector.canonical("\n".join(distinct)).split("\n") if distinct else []
+    pool = {t: t for t in distinct}
+    canonical = {t: pool.setdefault(c, c) for t, c in zip(distinct, canon_all, strict=True)}
+    # per distinct text: is its raw form kept, and is there a different canonical form to add
+    raw_ok = {t: len(t) >= 2 for t in distinct}
+    canon_of = {t: c for t, c in canonical.items() if c != t and len(c) >= 2}
+    keep = np.empty(2 * len(phrases.text), dtype=bool)
+    keep[0::2] = [raw_ok[t] for t in phrases.text]
+    keep[1::2] = [t in canon_of for t in phrases.text]
+    text: list[str] = []
+    for t in phrases.text:
+        if raw_ok[t]:
+            text.append(t)
+        c = canon_of.get(t)
+        if c is not None:
+            text.append(c)
+    return _Phrases(np.repeat(phrases.entry, 2)[keep], text, np.repeat(phrases.weight, 2)[keep])
 
 
 @contextmanager
@@ -251,21 +227,19 @@ class Matcher:
         everyday_words()
         raw, compacted = _entry_phrases(entries)
         self.corrector = Corrector(
-            raw.texts,
+            raw.text,
             kb.synonyms,
             kb.abbreviations,
             kb.confusables,
-            protect=raw.texts,
+            protect=raw.text,
             compacted=True,
             latin_phrases=kb.latin,
             latin_stopwords=kb.latin_stopwords,
         )
         phrases = _with_canonical(raw, self.corrector)
-        self.index = GramIndex(
-            phrases.entry, phrases.texts, phrases.weight, len(entries), text_id=phrases.text_id
-        )
+        self.index = GramIndex(phrases.entry, phrases.text, phrases.weight, len(entries))
         # question words are stripped, except where they are part of a phrase of the base ("卖药需要什么证")
-        protected = {t for t in phrases.texts if len(t) >= 3}
+        protected = {t for t in phrases.text if len(t) >= 3}
         self._strip = PhraseTrie([*protected, *self.cues.strip_words])
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)

@@ -33,21 +33,18 @@ def _cjk_substrings(texts: list[str], sizes: tuple[int, ...]) -> dict[int, set[s
     substring of up to four characters packs into one 64-bit key."""
     codes = np.frombuffer("\0".join(texts).encode("utf-16-le"), dtype=np.uint16)
     cjk = ((codes >= 0x3400) & (codes <= 0x9FFF)) | ((codes >= 0xF900) & (codes <= 0xFAFF))
-    n, wide = len(codes), codes.astype(np.uint64)
     found: dict[int, set[str]] = {}
-    # the keys at every position, and whether all their characters are CJK: those of one size extend those
-    # of the size below by one character, so the sizes are built in increasing order
-    run_key, run_cjk, built = np.zeros(n, dtype=np.uint64), np.ones(n, dtype=bool), 0
-    for size in sorted(sizes):
+    for size in sizes:
         out = found[size] = set()
-        m = n - size + 1
+        m = len(codes) - size + 1
         if m <= 0:
             continue
-        for j in range(built, size):
-            run_key = (run_key[: n - j] << np.uint64(16)) | wide[j:]
-            run_cjk = run_cjk[: n - j] & cjk[j:]
-        built = size
-        key = np.sort(run_key[run_cjk])  # sorted, then de-duplicated (faster than np.unique's hashing)
+        inside = np.ones(m, dtype=bool)
+        key = np.zeros(m, dtype=np.uint64)
+        for j in range(size):
+            inside &= cjk[j : j + m]
+            key = (key << np.uint64(16)) | codes[j : j + m].astype(np.uint64)
+        key = np.sort(key[inside])  # sorted, then de-duplicated (faster than np.unique's hashing)
         key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
         chars = np.stack(
             [(key >> np.uint64(16 * (size - 1 - j))) & np.uint64(0xFFFF) for j in range(size)], 1
@@ -98,8 +95,7 @@ class Corrector:
 
         # each distinct text once: on a large base most phrases are shared by many entries
         distinct = list(set(phrases if compacted else map(compact, phrases)))
-        # one search over all texts joined (a CJK run never spans the newline)
-        whole_words = {run for run in _CJK_RUN.findall("\n".join(distinct)) if 2 <= len(run) <= 6}
+        whole_words = {run for p in distinct for run in _CJK_RUN.findall(p) if 2 <= len(run) <= 6}
         # substrings of 3–4 characters: enough context that a homophone match is not a coincidence
         substrings = _cjk_substrings(distinct, (2, 3, 4))
         vocab_words = substrings[3] | substrings[4]

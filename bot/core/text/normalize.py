@@ -73,15 +73,11 @@ def compact_many(texts: list[str]) -> list[str]:
     """[compact(t) for t in texts], done over all of them joined by newlines: a large base has hundreds of
     thousands of names, aliases and keywords, and each step below is then one pass in C or numpy. Exact,
     because no step looks across a newline (case and traditional→simplified are per character)."""
-    if not texts or "\n".join(texts).count("\n") != len(texts) - 1:  # a text with a newline of its own
+    if not texts or any("\n" in t for t in texts):
         return [compact(t) for t in texts]
     # NFKC per text: on one long string CPython's quick check fails at the first full-width character and
-    # normalises everything the slow way. Full-width ASCII forms (the brackets of 居民身份证（补领）) are what
-    # most texts need it for: NFKC turns each into its ASCII character, which numpy does for all at once;
-    # then only the few texts that still are not NFKC are normalised (is_normalized() is far cheaper)
-    nfkc = unicodedata.normalize
-    texts = _ascii_forms("\n".join(texts)).split("\n")
-    text = "\n".join([t if unicodedata.is_normalized("NFKC", t) else nfkc("NFKC", t) for t in texts])
+    # normalises everything the slow way
+    text = "\n".join([unicodedata.normalize("NFKC", t) for t in texts])
     if not text.replace("\n", "").isprintable():
         text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == "\n")
     return _DROP.sub("", _simplified_bulk(text.lower())).split("\n")
@@ -97,16 +93,6 @@ def _t2s_array() -> np.ndarray | None:
     lut = np.arange(max(table) + 1, dtype=np.uint32)
     lut[list(table)] = [ord(v) for v in table.values()]
     return lut
-
-
-def _ascii_forms(text: str) -> str:
-    """Full-width ASCII forms (U+FF01–U+FF5E) as the ASCII characters NFKC makes of them."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).copy()
-    wide = (codes >= 0xFF01) & (codes <= 0xFF5E)
-    if not wide.any():
-        return text
-    codes[wide] -= 0xFEE0
-    return codes.tobytes().decode("utf-32-le")
 
 
 def _simplified_bulk(text: str) -> str:
