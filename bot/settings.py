@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.core.text.mask import redact_secrets
 
@@ -181,7 +181,7 @@ def _read_env_file(path: Path | None) -> dict[str, str]:
 
 class Settings(BaseSettings):
     # frozen: resolved once, then shared by every part of the program
-    model_config = ConfigDict(frozen=True, extra="ignore", arbitrary_types_allowed=True)
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", arbitrary_types_allowed=True)
 
     telegram_bot_token: str = Field("", repr=False)
     telegram_base_url: str | None = None

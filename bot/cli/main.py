@@ -35,10 +35,11 @@ def settings_for(args: argparse.Namespace) -> Settings:
     """The environment and .env, then what the command line says (`--db` a path or a URL: it wins over both
     DATABASE_URL and DATABASE_PATH)."""
     db = getattr(args, "db", None)
-    database: dict[str, str] = {}
-    if db:
-        database = {"database_url": db} if "://" in db else {"database_path": db, "database_url": ""}
-    return Settings.load(knowledge_dir=args.knowledge, **database)
+    if not db:
+        return Settings.load(knowledge_dir=args.knowledge)
+    if "://" in db:
+        return Settings.load(knowledge_dir=args.knowledge, database_url=db)
+    return Settings.load(knowledge_dir=args.knowledge, database_path=db, database_url="")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core import callbacks
 from bot.core.answering.context import ContextStore
@@ -33,6 +33,13 @@ from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
+
+if TYPE_CHECKING:
+    from bot.core.storage import Store
+    from bot.core.tickets.commands.dispatch import TicketCommands
+    from bot.core.tickets.domain.sla import SlaPolicies
+    from bot.core.tickets.intake.flow import IntakeFlow
+    from bot.core.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +64,10 @@ class Answering:
 class TicketDesk:
     """The 诉求 side: the store, the lifecycle service, staff commands and the intake dialogue."""
 
-    store: Any
-    service: Any
-    commands: Any
-    intake: Any
+    store: Store
+    service: TicketService
+    commands: TicketCommands
+    intake: IntakeFlow
 
 
 class Facade(Protocol):
@@ -86,7 +93,7 @@ class Assistant:
         clock: Clock,
         desk: TicketDesk | None = None,
         *,
-        policies: Any = None,
+        policies: SlaPolicies | None = None,
         context_ttl_minutes: int = 30,
         contexts: ContextStore | None = None,
         owner: str | None = None,
@@ -361,7 +368,7 @@ class Assistant:
         if date is not None and date != now.date():
             now = dt.datetime.combine(date, dt.time(8, 30), tzinfo=now.tzinfo)
         return await build_digest(
-            self._store,
+            self.service.store,
             now=now,
             period=period,
             department=department,

@@ -378,7 +378,9 @@ class TelegramBridge:
 
     async def _job_digest_again(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert context.job is not None
-        await self.send_digests(context.job.data, look_again=False)
+        day = context.job.data  # the day run_once was given (see send_digests)
+        assert day is None or isinstance(day, dt.date)
+        await self.send_digests(day, look_again=False)
 
 
 def _file_url(base_url: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
-from bot.core.knowledge import KnowledgeBase
+from bot.core.knowledge import Item, KnowledgeBase
 from bot.core.text.correct import Corrector
 from bot.core.text.function import FUNCTION_CHARS, subject_chars
 from bot.core.text.lexicon import everyday_words, unseen_weight
@@ -122,8 +122,8 @@ class Understanding:
     # ("燃气经营许可证怎么办": 新办, 变更, 延续 or 注销?)
     family: list[str] = field(default_factory=list)
 
-    def as_contract(self) -> dict:
-        out = {
+    def as_contract(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "text": self.text,
             "intent": self.intent,
             "target": self.target,
@@ -240,7 +240,7 @@ class Matcher:
         entries = list(kb.entries.values())
         self.ids = [e.id for e in entries]
         self._pos = {e.id: i for i, e in enumerate(entries)}
-        self.kinds = [e.kind for e in entries]
+        self.kinds: list[str] = [e.kind for e in entries]
         # items imported from a centre's catalogue (formal names, no everyday aliases written by hand)
         self._imported = np.array([getattr(e, "imported", None) is not None for e in entries], dtype=bool)
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
@@ -589,7 +589,7 @@ class Matcher:
             return w
         return None
 
-    def unexplained_by(self, entry_id: str, u: Understanding) -> list[str]:
+    def unexplained_by(self, entry_id: str | None, u: Understanding) -> list[str]:
         """The subject bigrams of a message that an entry's words do not contain."""
         if entry_id not in self._pos:
             return list(u.subject)
@@ -623,14 +623,14 @@ class Matcher:
     def _entry_acts(self, ei: int) -> frozenset[int]:
         idx = self.index
         texts = [idx.phrase_text[p] for p in range(int(idx.entry_start[ei]), int(idx.entry_start[ei + 1]))]
-        entry = self.kb.get(self.ids[ei])
+        entry = self.kb.entry(self.ids[ei])
         texts.append(compact(entry.summary))
         return frozenset(self.cues.actions[a] for t in texts for a in self._actions.findall(t))
 
     def mentions_material(self, entry_id: str | None, text: str) -> bool:
         """Whether a message names one of an entry's materials ("户口本要带吗" about 身份证首次申领: 居民户口簿)."""
         entry = self.kb.get(entry_id) if entry_id else None
-        if entry is None or entry.kind in ("exemption", "faq"):
+        if not isinstance(entry, Item):  # none, an exemption or a FAQ: no materials of its own
             return False
         flat = text.replace(" ", "")
         if self._actions.findall(flat) or any(w in flat for w in _LOSS_WORDS):
@@ -742,7 +742,7 @@ class Matcher:
 
     @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
     def _mask_parts(self, ei: int) -> tuple[str, ...]:
-        entry = self.kb.get(self.ids[ei])
+        entry = self.kb.entry(self.ids[ei])
         # whole aliases, and runs of three or more characters of the official name ("资格认证" of
         # 养老保险待遇领取资格认证). Keywords are left alone: they are phrased like questions ("开旅行社要什么
         # 条件") and would mask the very cue asked about.

@@ -120,6 +120,13 @@ class KnowledgeBase:
             or self.faqs.get(entry_id)
         )
 
+    def entry(self, entry_id: str) -> Entry:
+        """The entry of an id taken from this base (an index, a candidate); KeyError if there is none."""
+        got = self.get(entry_id)
+        if got is None:
+            raise KeyError(entry_id)
+        return got
+
     def exemptions_for(self, item_id: str) -> list[Exemption]:
         return [e for e in self.exemptions.values() if item_id in e.items]
 

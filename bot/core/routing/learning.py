@@ -42,8 +42,10 @@ LAST_TRAINED = "routing_last_trained"  # meta key: when the last retrain ran (IS
 class RoutingStore(Protocol):
     """What routing needs of a Store: its examples and models, and the meta table (when it last trained)."""
 
-    routing: RoutingRepository
-    meta: MetaRepository
+    @property
+    def routing(self) -> RoutingRepository: ...
+    @property
+    def meta(self) -> MetaRepository: ...
 
 
 @dataclass(frozen=True)

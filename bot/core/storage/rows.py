@@ -61,7 +61,12 @@ def ticket_from_row(row: Sequence[Any], tz: dt.tzinfo) -> Ticket:
 
 def event_from_row(row: Sequence[Any], tz: dt.tzinfo) -> TicketEvent:
     return TicketEvent(
-        id=row[0], ticket_id=row[1], at=from_ts(row[2], tz), actor=row[3], action=row[4], text=row[5]
+        id=row[0],
+        ticket_id=row[1],
+        at=dt.datetime.fromtimestamp(row[2], tz),
+        actor=row[3],
+        action=row[4],
+        text=row[5],
     )
 
 

@@ -128,7 +128,9 @@ class Corrector:
                 self._sounds[r].add(ch)
 
         self.latin: dict[str, str] = {}
-        for w in sorted(whole_words, key=len):
+        # shortest first; among words that read alike (买二手房, 卖二手房) the first in code-point order, not
+        # whichever a set's hash order gave this process
+        for w in sorted(whole_words, key=lambda w: (len(w), w)):
             if len(w) <= 4:
                 self.latin.setdefault(full_pinyin(w), w)
         # the everyday words inside longer texts ("前锋区燃气经营许可证" holds 前锋, 燃气, 经营, 许可证): typed in
@@ -141,26 +143,26 @@ class Corrector:
             self.latin[k.lower()] = compact(v)
         # English words and multi-word pinyin ("business license", "gjj zufang tiqu"): phrases of whole latin
         # words, matched across the spaces and apostrophes normalisation leaves ("driver s license")
-        phrases: dict[str, str] = {}
+        latin: dict[str, str] = {}
         for zh, variants in (latin_phrases or {}).items():
             for v in variants:
                 words = _LATIN_RUN.findall(v.lower())
                 if words:
-                    phrases.setdefault(" ".join(words), compact(zh))
+                    latin.setdefault(" ".join(words), compact(zh))
         for w in latin_stopwords:
-            phrases.setdefault(" ".join(_LATIN_RUN.findall(w.lower())), "")
-        phrases.pop("", None)
+            latin.setdefault(" ".join(_LATIN_RUN.findall(w.lower())), "")
+        latin.pop("", None)
         # looked up by the letters alone: "driver s license", "driverslicense" and "drivers license" are one
-        self._latin_phrases = {p.replace(" ", ""): zh for p, zh in phrases.items()}
+        self._latin_phrases = {p.replace(" ", ""): zh for p, zh in latin.items()}
         self._latin_phrase_re = (
             re.compile(
                 r"(?<![a-z])(?:"
                 + "|".join(
-                    r"[\s]*".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True)
+                    r"[\s]*".join(map(re.escape, p.split())) for p in sorted(latin, key=len, reverse=True)
                 )
                 + r")(?![a-z])"
             )
-            if phrases
+            if latin
             else None
         )
 

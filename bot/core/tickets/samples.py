@@ -23,6 +23,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -422,25 +423,25 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     names = {"h-1": "城管小王"}
     for label, t in tickets.items():
         what = f"{tag}{label}"
-        run(f"工作人员卡片（工作群）｜{what}", lambda t=t: views.staff_card(t))
+        run(f"工作人员卡片（工作群）｜{what}", partial(views.staff_card, t))
         run(
             f"工作人员卡片（私聊）｜{what}",
-            lambda t=t: views.staff_card(t, "城管小王", group=False, full=True),
+            partial(views.staff_card, t, "城管小王", group=False, full=True),
         )
-        run(f"群众卡片｜{what}", lambda t=t: views.citizen_card(t))
-        run(f"列表行｜{what}", lambda t=t: views.list_line(t, names))
-        run(f"列表行（群众）｜{what}", lambda t=t: views.list_line(t, citizen=True))
+        run(f"群众卡片｜{what}", partial(views.citizen_card, t))
+        run(f"列表行｜{what}", partial(views.list_line, t, names))
+        run(f"列表行（群众）｜{what}", partial(views.list_line, t, citizen=True))
         for m in MILESTONES:
-            run(f"时限｜{m}｜{what}", lambda t=t, m=m: views.due_text(t, m))
-        run(f"办理记录｜{what}", lambda t=t: views.history(sample_events(t), names, citizen_id=t.citizen_id))
-        run(f"新诉求通知｜{what}", lambda t=t: views.new_ticket(t))
-        run(f"指派通知｜{what}", lambda t=t: views.assigned(t, "城管小王"))
+            run(f"时限｜{m}｜{what}", partial(views.due_text, t, m))
+        run(f"办理记录｜{what}", partial(views.history, sample_events(t), names, citizen_id=t.citizen_id))
+        run(f"新诉求通知｜{what}", partial(views.new_ticket, t))
+        run(f"指派通知｜{what}", partial(views.assigned, t, "城管小王"))
         for reason in ("涉及治安问题，电话 13812345678", ""):
-            run(f"转派通知｜{what}", lambda t=t, r=reason: views.transferred(t, "公安局", r))
+            run(f"转派通知｜{what}", partial(views.transferred, t, "公安局", reason))
         for comment in ("修了两天又坏了", None):
-            run(f"差评通知｜{what}", lambda t=t, c=comment: views.low_rating(t, 2, c))
-        run(f"评价意见通知｜{what}", lambda t=t: views.low_rating_comment(t, "修了两天又坏了"))
-        run(f"重新计算时限｜{what}", lambda t=t: views.recomputed(t, t, ["resolve_due", "rating_due"]))
+            run(f"差评通知｜{what}", partial(views.low_rating, t, 2, comment))
+        run(f"评价意见通知｜{what}", partial(views.low_rating_comment, t, "修了两天又坏了"))
+        run(f"重新计算时限｜{what}", partial(views.recomputed, t, t, ["resolve_due", "rating_due"]))
         for alert in (
             Alert("contact", "yellow", 0, NOW, t.contact_due),
             Alert("resolve", "red", 0, NOW, t.resolve_due),
@@ -450,7 +451,7 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
             for provisional in (False, True):
                 run(
                     f"提醒｜{alert.level}{alert.repeat}｜{what}",
-                    lambda t=t, a=alert, p=provisional: views.reminder(t, a, p),
+                    partial(views.reminder, t, alert, provisional),
                 )
     sample = tickets["待受理"]
     run(f"{tag}受理通知", lambda: views.to_citizen("claimed", sample, department=sample.department))
@@ -478,37 +479,40 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
         now = dt.datetime.combine(day, dt.time(8, 30), tzinfo=DEFAULT_TZ)
         run(
             f"日报（全部门）｜{day}",
-            lambda w=win, n=now: daily_text(
-                texts, DailyDigest(None, w, n, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2))
+            partial(
+                daily_text,
+                texts,
+                DailyDigest(None, win, now, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2)),
             ),
         )
         run(
             f"日报（部门）｜{day}",
-            lambda w=win, n=now: daily_text(
-                texts, DailyDigest("城市管理局", w, n, empty, questions=Questions([], None))
+            partial(
+                daily_text, texts, DailyDigest("城市管理局", win, now, empty, questions=Questions([], None))
             ),
         )
     for period in ("week", "month"):
         win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
-        run(f"通报｜{period}", lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked)))
+        run(f"通报｜{period}", partial(ranking_text, texts, Ranking(None, win, fig, asked)))
         run(
             f"通报（知识库复核）｜{period}",
-            lambda w=win: ranking_text(
+            partial(
+                ranking_text,
                 texts,
-                Ranking(None, w, fig, asked, Review(180, 12, [("居民身份证补领", dt.date(2026, 1, 5))])),
+                Ranking(None, win, fig, asked, Review(180, 12, [("居民身份证补领", dt.date(2026, 1, 5))])),
             ),
         )
         run(
             f"通报（复核均在期内）｜{period}",
-            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, Review(180, 0, []))),
+            partial(ranking_text, texts, Ranking(None, win, fig, asked, Review(180, 0, []))),
         )
-        run(f"通报（部门、无数据）｜{period}", lambda w=win: ranking_text(texts, Ranking("公安局", w, empty)))
+        run(f"通报（部门、无数据）｜{period}", partial(ranking_text, texts, Ranking("公安局", win, empty)))
     for period in PERIODS:
         for scope in (None, ("城市管理局", "公安局")):
-            run(f"统计｜{period}｜{scope}", lambda p=period, s=scope: stats_text(texts, p, s, fig, 3))
+            run(f"统计｜{period}｜{scope}", partial(stats_text, texts, period, scope, fig, 3))
             run(
                 f"统计（无数据）｜{period}｜{scope}",
-                lambda p=period, s=scope: stats_text(texts, p, s, empty, 0),
+                partial(stats_text, texts, period, scope, empty, 0),
             )
 
 
@@ -556,7 +560,7 @@ def _snippets(run: _Run, texts: Texts, snippets: list[str]) -> None:
                 run.report.problems.append(f"{name} / {macro_name}：{exc.args[0]}")  # no sample value
                 continue
             for kwargs in calls:
-                run(f"{name} / {macro_name}", lambda t=name, n=macro_name, k=kwargs: texts.say(t, n, **k))
+                run(f"{name} / {macro_name}", partial(texts.say, name, macro_name, **kwargs))
 
 
 def check_texts(

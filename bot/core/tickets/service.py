@@ -7,6 +7,7 @@ the store refuse ours; the operation then reads the ticket again and retries.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import logging
@@ -14,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
-from bot.core.messages import Notification, Recipient, Reply
+from bot.core.knowledge import KnowledgeBase
+from bot.core.messages import Button, Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
+from bot.core.storage.protocols import SentKey
 from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import (
@@ -52,6 +55,9 @@ RECOMPUTE_BATCH = 1000
 SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
 
+# what a change's build step returns: the ticket fields it sets, its events and its notifications
+Built = tuple[dict[str, Any], list[EventIn], list[Notification]]
+
 
 class TicketError(Exception):
     """A request that cannot be carried out; the message is polite Chinese for the person who asked (a macro of
@@ -62,7 +68,7 @@ class TicketService:
     def __init__(
         self,
         store: Store,
-        kb: Any,
+        kb: KnowledgeBase,
         clock: Clock,
         policies: SlaPolicies,
         admin_ids: set[str] | frozenset[str] = frozenset(),
@@ -81,16 +87,17 @@ class TicketService:
         self.routing: RoutingDesk | None = None
 
     # ------------------------------------------------------------------ words
-    def error(self, what: str, /, **facts: Any) -> TicketError:
+    def error(self, what: str, /, **facts: object) -> TicketError:
         """The TicketError whose message is the macro `what` of templates/tickets/errors.html.j2."""
         return TicketError(self.views.error(what, **facts))
 
-    def refusal(self, what: str | PermissionDenied, /, **facts: Any) -> PermissionDenied:
+    def refusal(self, what: str | PermissionDenied, /, **facts: object) -> PermissionDenied:
         """A PermissionDenied whose message is the macro of templates/tickets/refusals.html.j2 for the rule."""
         if isinstance(what, PermissionDenied):
             if what.worded:
                 return what
-            what, facts = what.reason, what.facts
+            facts = what.facts
+            what = what.reason
         return PermissionDenied(self.views.refusal(what, **facts))
 
     def provisional_notice(self, year: int) -> Notification:
@@ -261,9 +268,7 @@ class TicketService:
     async def _change(
         self,
         number: str,
-        build: Callable[
-            [Ticket, dt.datetime], Awaitable[tuple[dict[str, Any], list[EventIn], list[Notification]]]
-        ],
+        build: Callable[[Ticket, dt.datetime], Awaitable[Built]],
     ) -> Ticket:
         for _ in range(5):
             ticket = await self._must_get(number)
@@ -287,12 +292,17 @@ class TicketService:
                 years.update(self.policies.provisional_years(ticket, m))
         return years
 
-    def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> list[Notification]:
+    def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> builtins.list[Notification]:
         """The admins' one-off warning for each provisional year a deadline set by this change counts through."""
         return [self.provisional_notice(y) for y in sorted(self._provisional_years(ticket, fields))]
 
     def _notify_citizen(
-        self, ticket: Ticket, what: str, key: str, buttons=None, **facts: Any
+        self,
+        ticket: Ticket,
+        what: str,
+        key: str,
+        buttons: builtins.list[builtins.list[Button]] | None = None,
+        **facts: object,
     ) -> Notification:
         """The notice `what` (a macro of templates/tickets/notices.html.j2) to the citizen."""
         html = self.views.to_citizen(what, ticket, **facts)
@@ -300,7 +310,9 @@ class TicketService:
             Recipient("user", ticket.citizen_id), Reply(html, buttons or []), f"{ticket.number}:{key}"
         )
 
-    def _claim_fields(self, ticket: Ticket, actor: StaffMember) -> tuple[dict[str, Any], list[EventIn]]:
+    def _claim_fields(
+        self, ticket: Ticket, actor: StaffMember
+    ) -> tuple[dict[str, Any], builtins.list[EventIn]]:
         """Working on an unclaimed ticket claims it for the one doing the work."""
         if ticket.handler is None and ticket.state == PENDING:
             return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim", "")]
@@ -308,7 +320,7 @@ class TicketService:
 
     # ------------------------------------------------------------------ staff operations
     async def claim(self, number: str, actor_id: str) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "claim")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="claim")
@@ -323,7 +335,7 @@ class TicketService:
         return await self._change(number, build)
 
     async def assign(self, number: str, actor_id: str, staff_id: str) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "assign")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="assign")
@@ -355,7 +367,7 @@ class TicketService:
     async def transfer(
         self, number: str, actor_id: str, department: str, reason: str, *, kind: str = "transfer"
     ) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "transfer")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="transfer")
@@ -419,7 +431,7 @@ class TicketService:
             )
 
     async def record_contact(self, number: str, actor_id: str, text: str) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "contact")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="contact")
@@ -436,7 +448,7 @@ class TicketService:
         if not text:
             raise self.error("reply_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "reply")
             if t.state == CLOSED:
                 raise self.error("reply_closed", number=t.number)
@@ -457,7 +469,7 @@ class TicketService:
         if not text:
             raise self.error("note_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "note")
             return {}, [EventIn(actor.user_id, "note", text)], []
 
@@ -468,7 +480,7 @@ class TicketService:
         if not result:
             raise self.error("resolve_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "resolve")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="resolve")
@@ -490,7 +502,7 @@ class TicketService:
         return done
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if not _citizen:
                 await self.require_for(actor_id, t, "reopen")
             if t.state not in (RESOLVED, CLOSED):
@@ -517,7 +529,7 @@ class TicketService:
         }
 
     async def close(self, number: str, actor_id: str, reason: str = "", *, system: bool = False) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.state == CLOSED:
                 raise self.error("already_closed", number=t.number)
             if not system:
@@ -533,7 +545,7 @@ class TicketService:
         score = int(score)
         comment = (comment or "").strip()[:1000] or None
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.citizen_id != str(citizen_id):
                 raise self.refusal("rate_not_yours")
             if not awaiting_rating(t):
@@ -571,7 +583,7 @@ class TicketService:
         if not text:
             raise self.error("comment_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.citizen_id != str(citizen_id):
                 raise self.refusal("comment_not_yours")
             if t.rating is None:
@@ -623,7 +635,7 @@ class TicketService:
             after = page[-1].id
             changed += await self._recompute_page(page, now, warned)
 
-    async def _recompute_page(self, page: list[Ticket], now: dt.datetime, warned: set[int]) -> int:
+    async def _recompute_page(self, page: builtins.list[Ticket], now: dt.datetime, warned: set[int]) -> int:
         changed = 0
         for _ in range(5):  # a ticket changed meanwhile by someone else is read again and redone
             todo = [(t, f) for t in page if (f := self._recomputed(t))]
@@ -656,7 +668,7 @@ class TicketService:
         return out
 
     def _recompute_change(
-        self, t: Ticket, fields: dict[str, Any], sent: set, now: dt.datetime, warned: set[int]
+        self, t: Ticket, fields: dict[str, Any], sent: set[SentKey], now: dt.datetime, warned: set[int]
     ) -> Change:
         preview = dataclasses.replace(t, **fields)
         event = EventIn(SYSTEM, "deadline_recomputed", self.views.recomputed(t, preview, fields))
@@ -673,5 +685,5 @@ class TicketService:
         )
         return next((t for t in recent if awaiting_rating(t)), None)
 
-    async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:
+    async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> builtins.list[Ticket]:
         return await self.store.tickets.list(TicketQuery(citizen_id=str(citizen_id), limit=limit))

@@ -7,7 +7,9 @@ unnest that returns the fresh rows, and write their events, reminders and notifi
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -105,13 +107,13 @@ class PostgresTickets:
         where, params = _where(query)
         return await self.db.fetchval(f"SELECT COUNT(*) FROM tickets{where}", *params)
 
-    async def events(self, ticket_id: int) -> list[TicketEvent]:
+    async def events(self, ticket_id: int) -> builtins.list[TicketEvent]:
         rows = await self.db.fetch(
             f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = $1 ORDER BY id", ticket_id
         )
         return [event_from_row(r, self.db.tz) for r in rows]
 
-    async def due_for_reminders(self, now: Any, limit: int) -> list[Ticket]:
+    async def due_for_reminders(self, now: dt.datetime, limit: int) -> builtins.list[Ticket]:
         rows = await self.db.fetch(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE next_due_at <= $1 ORDER BY next_due_at, id LIMIT $2",
             to_ts(now),
@@ -119,7 +121,7 @@ class PostgresTickets:
         )
         return [self._ticket(r) for r in rows]
 
-    async def reminders_sent(self, ticket_ids: list[int]) -> dict[int, set[SentKey]]:
+    async def reminders_sent(self, ticket_ids: builtins.list[int]) -> dict[int, set[SentKey]]:
         out: dict[int, set[SentKey]] = {i: set() for i in ticket_ids}
         rows = await self.db.fetch(
             "SELECT ticket_id, milestone, level, round, repeat FROM reminders_sent"
@@ -137,7 +139,7 @@ class PostgresTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
+    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
         if not changes:
             return []
 

@@ -10,6 +10,8 @@ creation never costs the others theirs.
 from __future__ import annotations
 
 import asyncio
+import builtins
+import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -218,20 +220,20 @@ class SqliteTickets:
         where, params = _where(query)
         return (await self.db.fetchone(f"SELECT COUNT(*) FROM tickets{where}", params))[0]
 
-    async def events(self, ticket_id: int) -> list[TicketEvent]:
+    async def events(self, ticket_id: int) -> builtins.list[TicketEvent]:
         rows = await self.db.fetchall(
             f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id=? ORDER BY id", (ticket_id,)
         )
         return [event_from_row(r, self.db.tz) for r in rows]
 
-    async def due_for_reminders(self, now: Any, limit: int) -> list[Ticket]:
+    async def due_for_reminders(self, now: dt.datetime, limit: int) -> builtins.list[Ticket]:
         rows = await self.db.fetchall(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?",
             (to_ts(now), limit),
         )
         return [self._ticket(r) for r in rows]
 
-    async def reminders_sent(self, ticket_ids: list[int]) -> dict[int, set[SentKey]]:
+    async def reminders_sent(self, ticket_ids: builtins.list[int]) -> dict[int, set[SentKey]]:
         out: dict[int, set[SentKey]] = {i: set() for i in ticket_ids}
         for start in range(0, len(ticket_ids), BATCH):
             chunk = ticket_ids[start : start + BATCH]
@@ -251,7 +253,7 @@ class SqliteTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
+    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
         if not changes:
             return []
         async with self.db.transaction() as tx:

@@ -8,6 +8,7 @@ database refused (StoreWriteError) becomes a polite reply; nothing else is swall
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.core.messages import Incoming, Reply
 from bot.core.storage import StoreWriteError
@@ -26,6 +27,9 @@ from . import (
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope
 
+if TYPE_CHECKING:
+    from bot.core.knowledge.loop import KnowledgeLoop
+
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 REPLIES = "commands/replies.html.j2"
 
@@ -43,7 +47,7 @@ class TicketCommands:
     def __init__(self, service: TicketService, registry: Registry = REGISTRY):
         self.service = service
         # the knowledge loop (bot/core/knowledge/loop.py), set by the composition root when there is one
-        self.knowledge = None
+        self.knowledge: KnowledgeLoop | None = None
         self.registry = registry
         self.texts: Texts = service.texts
         self.words = CommandTexts(self.texts, registry)

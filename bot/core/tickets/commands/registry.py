@@ -21,6 +21,7 @@ class Context(Protocol):
     """What a command handler is given (TicketCommands in dispatch.py provides it)."""
 
     service: TicketService
+    texts: Texts
     words: CommandTexts
 
     def say(self, macro: str, /, **kwargs: object) -> str: ...

@@ -13,12 +13,12 @@ from bot.core.tickets.domain.permissions import department_text
 from bot.core.tickets.reporting.stats import render_stats
 
 from .lookup import staff_ticket
-from .registry import REGISTRY
+from .registry import REGISTRY, Scope
 
 if TYPE_CHECKING:
     from .registry import Context
 
-STAFF = ("staff", "admin")
+STAFF: tuple[Scope, ...] = ("staff", "admin")
 LIST_LIMIT = 20
 
 

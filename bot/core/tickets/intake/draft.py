@@ -59,7 +59,7 @@ class Draft:
         if data.get("v") != VERSION:
             return None
         try:
-            step = Step(data.get("step"))
+            step = Step(str(data.get("step")))
         except ValueError:
             step = Step.CATEGORY if data.get("category") else Step.CATEGORY_PICK
             if not data.get("description"):

@@ -275,9 +275,9 @@ async def _questions(
         asked = asked[:top]
     if scope is None:
         # real gaps only (no appeals, no answered clarifications), similar questions as one
-        rows = await store.questions.gaps(win.start, win.end, limit=GAP_ROWS)
+        gaps = await store.questions.gaps(win.start, win.end, limit=GAP_ROWS)
         key, grams = gaps_by
-        groups = group_gaps(rows, **({"key": key} if key else {}), grams=grams)
+        groups = group_gaps(gaps, **({"key": key} if key else {}), grams=grams)
         unanswered = [(short(mask_pii(g.text), 40), g.count) for g in groups[:top]]
     return Questions(asked, unanswered)
 
