@@ -7,43 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import datetime as dt
-import json
 import sys
 from html import unescape
 from typing import Any
 
 from bot.core.text.markup import html_to_text
 from bot.settings import Settings
-
-EXPORT_FIELDS = [
-    "number",
-    "state",
-    "category",
-    "department",
-    "priority",
-    "policy",
-    "citizen_id",
-    "anonymous",
-    "description",
-    "place",
-    "phone",
-    "handler",
-    "created_at",
-    "contact_due",
-    "contact_met",
-    "feedback_due",
-    "feedback_met",
-    "resolve_due",
-    "resolve_met",
-    "round",
-    "resolution",
-    "rating",
-    "comment",
-    "rated_at",
-    "closed_at",
-]
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -70,8 +40,14 @@ def register(subparsers: Any) -> None:
     sh.add_argument("number", help="诉求编号，如 SQ20261122-0007")
     _db_arg(sh)
     ex = tsub.add_parser("export", help="导出全部诉求")
-    ex.add_argument("--format", choices=["csv", "jsonl"], required=True)
-    ex.add_argument("--output", "-o", default=None, help="输出文件（默认标准输出）")
+    ex.add_argument(
+        "--format",
+        choices=["csv", "xlsx", "jsonl"],
+        required=True,
+        help="csv（带 BOM 的 UTF-8，Excel 可直接打开）、xlsx（Excel 工作簿，须用 --output）或 jsonl；"
+        "表格中以 = + - @ 开头的内容会加单引号，不会被当作公式执行",
+    )
+    ex.add_argument("--output", "-o", default=None, help="输出文件（默认标准输出；xlsx 必须指定）")
     ex.add_argument("--mask", action="store_true", help="导出时对电话和证件号脱敏")
     _db_arg(ex)
     t.set_defaults(run=run_tickets)
@@ -155,14 +131,20 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
     if args.tickets_command == "export":
+        if args.format == "xlsx" and not args.output:
+            print("xlsx 是二进制文件，请用 --output 指定文件名，如 --output 诉求.xlsx。", file=sys.stderr)
+            return 2
         if not args.output:
             try:
                 return asyncio.run(_export(args, settings, sys.stdout))
             except BrokenPipeError:  # e.g. piped into head
                 sys.stderr.close()
                 return 0
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            code = asyncio.run(_export(args, settings, out))
+        if args.format == "xlsx":
+            code = asyncio.run(_export(args, settings, args.output))
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                code = asyncio.run(_export(args, settings, out))
         print(f"已导出到 {args.output}", file=sys.stderr)
         return code
     return asyncio.run({"list": _list, "show": _show}[args.tickets_command](args, settings))
@@ -213,46 +195,23 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _export_row(t: Any, mask: bool) -> dict[str, Any]:
-    from bot.core.text.mask import mask_phone, mask_pii
-
-    row: dict[str, Any] = {}
-    for f in EXPORT_FIELDS:
-        v = getattr(t, f)
-        if isinstance(v, dt.datetime):
-            v = v.isoformat()
-        if mask and f in {"description", "place", "resolution", "comment"} and v:
-            v = mask_pii(v)
-        if mask and f == "phone" and v:
-            v = mask_phone(v)
-        row[f] = v
-    return row
-
-
 async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int:
     from bot.core.tickets.domain.models import TicketQuery
+    from bot.core.tickets.reporting.export import Export
 
     store = await _open(settings)
     try:
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if args.format == "csv" else None
-        if writer:
-            writer.writeheader()
+        export = Export(args.format, out, args.mask)
         after = 0
-        count = 0
         while True:
             batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
             if not batch:
                 break
-            for t in batch:
-                row = _export_row(t, args.mask)
-                if writer:
-                    writer.writerow(row)
-                else:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += len(batch)
+            export.add(batch)
             after = batch[-1].id
+        export.close()
         if args.output:
-            print(f"共 {count} 件诉求", file=sys.stderr)
+            print(f"共 {export.count} 件诉求", file=sys.stderr)
     finally:
         await store.close()
     return 0

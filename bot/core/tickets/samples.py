@@ -81,6 +81,10 @@ SAMPLE_ARGS: dict[str, Any] = {
     "handler": Alternatives(("城管小王", None)),
     "text": "已安排人员今天下午清运。",
     "result": "已清运完毕，并加密了清运频次。",
+    "can_rate": Alternatives((True, False)),
+    "priority": Alternatives(("urgent", "normal")),
+    "before": "normal",
+    "after": "urgent",
     "reason": Alternatives(("涉及治安问题", "")),
     "summary": "小区门口垃圾好几天没人清运了",
     "next": Alternatives(("办结 1月4日（周一）24:00前", "")),
@@ -133,7 +137,9 @@ SAMPLE_ARGS: dict[str, Any] = {
 }
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
-    (ERRORS, "not_open"): {"action": Alternatives(("claim", "assign", "transfer", "contact", "resolve"))},
+    (ERRORS, "not_open"): {
+        "action": Alternatives(("claim", "assign", "transfer", "contact", "resolve", "priority"))
+    },
     (REFUSALS, "supervisor_only"): {"action": Alternatives(sorted(SUPERVISOR_ONLY))},
     (STARTUP, "reason"): {
         "kind": Alternatives(("dns", "refused", "timeout", "tls", "unreachable", "invalid", "other"))

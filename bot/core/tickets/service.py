@@ -469,13 +469,38 @@ class TicketService:
             "rating_due": None,
         }
 
-    async def close(self, number: str, actor_id: str, reason: str = "", *, system: bool = False) -> Ticket:
+    async def close(self, number: str, actor_id: str, reason: str = "") -> Ticket:
+        """Close a ticket; the citizen is always told. An unresolved ticket (supervisors only) needs a reason.
+        A resolved one has its result; while its rating window runs and the citizen has not rated, it closes
+        only with an explicit reason, and the citizen can still rate it afterwards."""
+        reason = reason.strip()[:MAX_TEXT]
+
         async def build(t: Ticket, now: dt.datetime):
             if t.state == CLOSED:
                 raise self.error("already_closed", number=t.number)
-            if not system:
-                await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
-            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
+            await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
+            if t.state != RESOLVED and not reason:
+                raise self.error("close_needs_reason", number=t.number)
+            rating_open = awaiting_rating(t) and t.rating_due is not None and now < t.rating_due
+            if rating_open and not reason:
+                raise self.error(
+                    "close_in_rating_window",
+                    number=t.number,
+                    due=t.rating_due,
+                    provisional=self.policies.is_provisional(t, "rating"),
+                    now=now,
+                )
+            buttons = self.views.rating_buttons(t.number) if awaiting_rating(t) else None
+            note = self._notify_citizen(
+                t,
+                "closed",
+                f"closed:{t.version}",
+                buttons,
+                reason=reason,
+                result=t.resolution if t.state == RESOLVED else None,
+                can_rate=buttons is not None,
+            )
+            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason)], [note]
 
         return await self._change(number, build)
 

@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "remind": "提醒",
     "deadline_unset": "时限未设定",  # written by versions before provisional years; kept for their history
     "deadline_recomputed": "时限重新计算",
+    "priority": "调整优先级",
 }
 DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
 BUTTON_LABELS = {"claim": "认领", "transfer": "转派"}
@@ -231,6 +232,7 @@ class TicketViews:
             summary=short(mask_pii(ticket.description), 20 if citizen else 24),
             next=Markup(self.next_deadline(ticket)),  # rendered (and escaped) by the template above
             citizen=citizen,
+            priority=ticket.priority,
         )
 
     def history(
@@ -312,11 +314,15 @@ class TicketViews:
         """A short notice to the citizen (claimed, transferred, replied, resolved): a macro of notices."""
         return self._say(NOTICES, what, number=ticket.number, **facts)
 
-    def reminder(self, ticket: Ticket, alert: Alert, provisional: bool) -> str:
-        """A yellow warning or a red breach of one milestone."""
+    def reminder(
+        self, ticket: Ticket, alert: Alert, provisional: bool, now: dt.datetime | None = None
+    ) -> str:
+        """A yellow warning or a red breach of one milestone. How long it is overdue is measured to `now` (when
+        the reminder goes out), not to when the repeat was scheduled: after downtime those differ."""
         over_hours = None
-        if alert.repeat and alert.due is not None:
-            over_hours = int((alert.at - alert.due).total_seconds() // 3600)
+        if alert.level == "red" and alert.due is not None:
+            hours = int(((now or alert.at) - alert.due).total_seconds() // 3600)
+            over_hours = hours if hours >= 1 else None
         return self._say(
             REMINDER,
             "reminder",

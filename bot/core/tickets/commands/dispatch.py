@@ -21,6 +21,7 @@ from . import (
     buttons,
     citizen,  # noqa: F401, I001
     staff,  # noqa: F401, I001
+    workorders,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope
 

@@ -34,7 +34,8 @@ class PermissionDenied(Exception):
 
 
 SUPERVISOR_ONLY = {"assign", "close_open"}
-OWN_TICKET_ONLY = {"contact", "reply", "resolve"}  # a handler may not act on a colleague's ticket
+# a handler may not act on a ticket a colleague has claimed (claiming it is refused by the service instead)
+OWN_TICKET_ONLY = {"contact", "reply", "resolve", "transfer", "note", "close", "reopen", "priority"}
 
 
 def department_text(member: StaffMember) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.core.tickets.domain.models import OPEN_STATES, RESOLVED, Ticket
+from bot.core.tickets.domain.models import CLOSED, OPEN_STATES, RESOLVED, Ticket
 from bot.core.tickets.domain.sla import MILESTONES, Policy, window_start
 
 Sent = set[tuple[str, str, int, int]]
@@ -34,7 +34,13 @@ def _last_red(sent: Sent, milestone: str, rnd: int) -> int:
 
 
 def awaiting_rating(ticket: Ticket) -> bool:
-    return ticket.state == RESOLVED and (ticket.rated_round is None or ticket.rated_round < ticket.round)
+    """The citizen may rate it: resolved in its current round and not rated in that round. A resolved ticket
+    closed meanwhile (after its rating window, or early with a reason) can still be rated."""
+    return (
+        ticket.state in (RESOLVED, CLOSED)
+        and ticket.resolve_met is not None
+        and (ticket.rated_round is None or ticket.rated_round < ticket.round)
+    )
 
 
 def _candidates(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) -> list[Alert]:
@@ -57,7 +63,7 @@ def _candidates(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) ->
                 k = int((now - due) / policy.red_repeat)
                 k = k if k > last else last + 1
                 out.append(Alert(m, "red", k, due + policy.red_repeat * k, due))
-    elif awaiting_rating(ticket) and ticket.rating_due is not None:
+    elif ticket.state == RESOLVED and awaiting_rating(ticket) and ticket.rating_due is not None:
         out.append(Alert("rating", "close", 0, ticket.rating_due, ticket.rating_due))
     return out
 
