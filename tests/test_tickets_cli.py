@@ -135,7 +135,24 @@ def test_sla_deadlines_prints_iso_times_and_marks_provisional(capsys):
         "contact\t2026-12-20T12:00:00+08:00",
         "feedback\t2026-12-22T00:00:00+08:00",
         "resolve\t2027-01-05T00:00:00+08:00\t暂定",
+        "dispatch\t2026-12-21T10:00:00+08:00",  # 签收 within 24 hours (the everyday tier)
     ]
+    # a type's own windows: a 咨询 is resolved within three working days
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--type", "咨询"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == "resolve\t2026-12-24T00:00:00+08:00"
+    # urgent: the emergency tier (signed for within an hour), and a 建议's 15 days never beat urgent's 3
+    assert (
+        main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--type", "建议", "--priority", "urgent"])
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        lines[2] == "resolve\t2026-12-24T00:00:00+08:00" and lines[3] == "dispatch\t2026-12-20T11:00:00+08:00"
+    )
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--tier", "utilities"]) == 0
+    assert capsys.readouterr().out.splitlines()[3] == "dispatch\t2026-12-20T12:00:00+08:00"
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--type", "抱怨"]) == 2
+    assert "可选：咨询、求助、投诉、建议、举报、表扬" in capsys.readouterr().err
     assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--category", "公安政法"]) == 0
     assert capsys.readouterr().out.splitlines()[2] == "resolve\t2026-12-26T00:00:00+08:00"
     assert main(["sla", "deadlines", "--start", "2026-12-20T10:00+08:00", "--priority", "urgent"]) == 0

@@ -20,7 +20,10 @@ TICKET_COLUMNS = ", ".join(TICKET_FIELDS)
 TIME_FIELDS = frozenset(
     f.name for f in dataclasses.fields(Ticket) if "datetime" in str(f.type) and f.name != "version"
 )
-BOOL_FIELDS = frozenset({"anonymous"})
+BOOL_FIELDS = frozenset({"anonymous", "rating_excluded"})
+JSON_FIELDS = frozenset({"co_departments"})  # tuples of text, stored as a JSON list
+# columns a row written before they existed may hold as NULL, read as the model's default
+DEFAULTS = {"paused_work": 0, "paused_wall": 0, "extra_days": 0}
 
 OUTBOX_COLUMNS = (
     "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
@@ -48,6 +51,8 @@ def column_value(name: str, value: Any) -> Any:
         return to_ts(value)
     if name in BOOL_FIELDS:
         return int(bool(value))
+    if name in JSON_FIELDS:
+        return json.dumps(list(value or ()), ensure_ascii=False)
     return value
 
 
@@ -55,7 +60,13 @@ def ticket_from_row(row: Sequence[Any], tz: dt.tzinfo) -> Ticket:
     data = dict(zip(TICKET_FIELDS, row, strict=True))
     for k in TIME_FIELDS:
         data[k] = from_ts(data[k], tz)
-    data["anonymous"] = bool(data["anonymous"])
+    for k in BOOL_FIELDS:
+        data[k] = bool(data[k])
+    for k in JSON_FIELDS:
+        data[k] = tuple(json.loads(data[k] or "[]"))
+    for k, default in DEFAULTS.items():
+        if data[k] is None:
+            data[k] = default
     return Ticket(**data)
 
 

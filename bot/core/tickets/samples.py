@@ -83,6 +83,8 @@ SAMPLE_ARGS: dict[str, Any] = {
     "result": "已清运完毕，并加密了清运频次。",
     "can_rate": Alternatives((True, False)),
     "priority": Alternatives(("urgent", "normal")),
+    "appeal_type": Alternatives(("投诉", "")),
+    "types": ["咨询", "求助", "投诉", "建议", "举报", "表扬"],
     "before": "normal",
     "after": "urgent",
     "reason": Alternatives(("涉及治安问题", "")),
@@ -138,7 +140,7 @@ SAMPLE_ARGS: dict[str, Any] = {
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     (ERRORS, "not_open"): {
-        "action": Alternatives(("claim", "assign", "transfer", "contact", "resolve", "priority"))
+        "action": Alternatives(("claim", "assign", "transfer", "contact", "resolve", "priority", "type"))
     },
     (REFUSALS, "supervisor_only"): {"action": Alternatives(sorted(SUPERVISOR_ONLY))},
     (STARTUP, "reason"): {
@@ -261,6 +263,9 @@ def sample_ticket(**changes: Any) -> Ticket:
         rating_due=None,
         next_due_at=None,
         version=3,
+        appeal_type="投诉",
+        tier="general",
+        dispatch_due=created + dt.timedelta(hours=24),
     )
     return dataclasses.replace(ticket, **changes)
 
@@ -275,6 +280,17 @@ def sample_tickets() -> dict[str, Ticket]:
             priority="urgent",
             description="燃气泄漏，" * 300,
             contact_met=NOW + dt.timedelta(minutes=30),
+            dispatch_met=NOW + dt.timedelta(minutes=10),
+            tier="emergency",
+            co_departments=("公安局", "民政局"),
+        ),
+        "暂停计时、已并单、无类型": sample_ticket(
+            state=IN_PROGRESS,
+            handler="h-1",
+            appeal_type=None,
+            paused_at=NOW + dt.timedelta(hours=1),
+            pause_reason="等待补充材料",
+            merged_into="SQ20261219-0001",
         ),
         "匿名": sample_ticket(anonymous=True, phone=None, place=None),
         "已办结（差评）": sample_ticket(
@@ -318,7 +334,12 @@ def sample_figures() -> Figures:
         resolved=12,
         pending=2,
         working=5,
-        sla={"contact": SlaCount(14, 15), "feedback": SlaCount(13, 15), "resolve": SlaCount(0, 0)},
+        sla={
+            "dispatch": SlaCount(15, 15),
+            "contact": SlaCount(14, 15),
+            "feedback": SlaCount(13, 15),
+            "resolve": SlaCount(0, 0),
+        },
         rating_sum=40,
         rating_count=10,
         departments=departments,

@@ -37,7 +37,7 @@ from bot.core.tickets.domain.models import (
 )
 from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
-from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
 from bot.core.tickets.views import RATING_LABELS, TicketViews
 
 log = logging.getLogger(__name__)
@@ -207,6 +207,8 @@ class TicketService:
         anonymous: bool = False,
         priority: str = "normal",
         source_question: str | None = None,
+        appeal_type: str | None = None,
+        citizen_name: str | None = None,
     ) -> Ticket:
         description = (description or "").strip()[:MAX_DESCRIPTION]
         priority = priority if priority in PRIORITIES else "normal"
@@ -217,7 +219,10 @@ class TicketService:
         )
         now = self.clock.now().replace(microsecond=0)
         policy = self.policies.select(category, priority)
-        deadlines = self.policies.deadlines(policy, now)
+        if appeal_type not in self.policies.types:
+            appeal_type = self.policies.type_of(description)
+        tier = self.policies.tier_of(description, priority)
+        deadlines = self.policies.deadlines(policy, now, MILESTONES, appeal_type=appeal_type, tier=tier)
         new = NewTicket(
             citizen_id=str(citizen_id),
             description=description,
@@ -234,10 +239,16 @@ class TicketService:
             feedback_due=deadlines.due["feedback"],
             resolve_due=deadlines.due["resolve"],
             next_due_at=first_due_at(now, deadlines.due.values(), policy),
+            appeal_type=appeal_type,
+            tier=tier,
+            dispatch_due=deadlines.due["dispatch"],
+            citizen_name=(citizen_name or "").strip()[:64] or None,
         )
 
         def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
-            text = self.views.event("created", category=category, policy=policy.label)
+            text = self.views.event(
+                "created", category=category, policy=policy.label, appeal_type=appeal_type or ""
+            )
             events = [EventIn(str(citizen_id), "create", text)]
             notes = [
                 Notification(
@@ -295,10 +306,15 @@ class TicketService:
         )
 
     def _claim_fields(self, ticket: Ticket, actor: StaffMember) -> tuple[dict[str, Any], list[EventIn]]:
-        """Working on an unclaimed ticket claims it for the one doing the work."""
+        """Working on an unclaimed ticket claims it for the one doing the work (and signs for it)."""
         if ticket.handler is None and ticket.state == PENDING:
-            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim", "")]
-        return {}, []
+            fields = {"handler": actor.user_id, "state": IN_PROGRESS, **self._signed(ticket)}
+            return fields, [EventIn(actor.user_id, "claim", "")]
+        return self._signed(ticket), []
+
+    def _signed(self, ticket: Ticket) -> dict[str, Any]:
+        """The department works on the ticket: it has signed for it (签收), if it had not yet."""
+        return {"dispatch_met": self.clock.now()} if ticket.dispatch_met is None else {}
 
     # ------------------------------------------------------------------ staff operations
     async def claim(self, number: str, actor_id: str) -> Ticket:
@@ -312,7 +328,8 @@ class TicketService:
                 names = await self.staff_names()
                 raise self.error("claimed_by", number=t.number, name=names.get(t.handler, t.handler))
             note = self._notify_citizen(t, "claimed", f"claimed:{t.version}", department=t.department)
-            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim")], [note]
+            fields = {"handler": actor.user_id, "state": IN_PROGRESS, **self._signed(t)}
+            return fields, [EventIn(actor.user_id, "claim")], [note]
 
         return await self._change(number, build)
 
@@ -342,7 +359,7 @@ class TicketService:
                 )
             text = self.views.event("assigned", name=target.name, user_id=target.user_id)
             ev = EventIn(actor.user_id, "assign", text)
-            return {"handler": target.user_id, "state": IN_PROGRESS}, [ev], notes
+            return {"handler": target.user_id, "state": IN_PROGRESS, **self._signed(t)}, [ev], notes
 
         return await self._change(number, build)
 
@@ -457,9 +474,14 @@ class TicketService:
         return await self._change(number, build)
 
     def _reopen_fields(self, t: Ticket, now: dt.datetime) -> dict[str, Any]:
-        policy = self.policies.get(t.policy)
-        resolve_due = self.policies.deadlines(policy, now, ("resolve",)).due["resolve"]
+        # a new round: its own resolve window, without the last round's extensions and pauses
+        resolve_due = self.policies.window(t, "resolve").due(now, self.policies.calendar)
         return {
+            "paused_at": None,
+            "pause_reason": None,
+            "paused_work": 0,
+            "paused_wall": 0,
+            "extra_days": 0,
             "state": IN_PROGRESS if t.handler else PENDING,
             "round": t.round + 1,
             "round_started_at": now,
@@ -619,12 +641,10 @@ class TicketService:
         """The deadline fields whose value the current calendar changes."""
         out: dict[str, dt.datetime] = {}
         if t.state in OPEN_STATES:
-            policy = self.policies.get(t.policy)
             for m in MILESTONES:
-                window = policy.windows[m]
-                if window.working_days is None:
+                if self.policies.window(t, m).working_days is None:
                     continue  # natural hours do not depend on the calendar
-                due = window.due(window_start(t, m), self.policies.calendar)
+                due = self.policies.due_of(t, m)  # with the ticket's extensions and pauses
                 if due != t.due(m):
                     out[f"{m}_due"] = due
         elif awaiting_rating(t) and t.resolve_met is not None:

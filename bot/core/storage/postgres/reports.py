@@ -8,11 +8,10 @@ from typing import Any
 from bot.core.storage.protocols import SlaCount
 from bot.core.storage.rows import TICKET_COLUMNS, ticket_from_row, to_ts
 from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
-from .tickets import OPEN_SQL, URGENCY_ORDER, unmet_due_sql
-
-MILESTONES = ("contact", "feedback", "resolve")
+from .tickets import OPEN_SQL, RUNNING_SQL, URGENCY_ORDER, unmet_due_sql
 
 
 class PostgresReports:
@@ -78,7 +77,7 @@ class PostgresReports:
                 )
             # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
             cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
-        where = f"state IN {OPEN_SQL} AND {cond}"
+        where = f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {cond}"
         if departments is not None:
             where += f" AND department = ANY({p(list(departments), 'text[]')})"
         counts = await self._by_department(

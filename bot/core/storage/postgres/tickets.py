@@ -31,6 +31,7 @@ from bot.core.tickets.domain.models import (
     TicketEvent,
     TicketQuery,
 )
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .batch import write_beside
 from .creation import TicketCreator
@@ -55,18 +56,16 @@ RETURNING_TICKET = ", ".join(f"t.{c}" for c in TICKET_FIELDS)
 
 # most urgent first: the earliest deadline among the unmet milestones (LEAST ignores NULLs)
 URGENCY_ORDER = (
-    "LEAST(CASE WHEN contact_met IS NULL THEN contact_due END,"
-    " CASE WHEN feedback_met IS NULL THEN feedback_due END,"
-    " CASE WHEN resolve_met IS NULL THEN resolve_due END), id"
+    "LEAST(" + ", ".join(f"CASE WHEN {m}_met IS NULL THEN {m}_due END" for m in MILESTONES) + "), id"
 )
+# an open ticket whose SLA clock runs: not paused (等待补充材料…), not merged into another (handled there)
+RUNNING_SQL = "paused_at IS NULL AND merged_into IS NULL"
 
 
 def unmet_due_sql(a: str, b: str) -> str:
     """Some unmet milestone falls due in [a, b)."""
     return (
-        f"((contact_met IS NULL AND contact_due >= {a} AND contact_due < {b})"
-        f" OR (feedback_met IS NULL AND feedback_due >= {a} AND feedback_due < {b})"
-        f" OR (resolve_met IS NULL AND resolve_due >= {a} AND resolve_due < {b}))"
+        "(" + " OR ".join(f"({m}_met IS NULL AND {m}_due >= {a} AND {m}_due < {b})" for m in MILESTONES) + ")"
     )
 
 
@@ -219,5 +218,5 @@ def _where(q: TicketQuery) -> tuple[str, list[Any]]:
     if q.due_to is not None:
         a = p(to_ts(q.due_from) if q.due_from else 0)
         b = p(to_ts(q.due_to))
-        where.append(f"state IN {OPEN_SQL} AND {unmet_due_sql(a + '::int8', b + '::int8')}")
+        where.append(f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {unmet_due_sql(a + '::int8', b + '::int8')}")
     return (" WHERE " + " AND ".join(where)) if where else "", params

@@ -12,11 +12,15 @@ from typing import Any
 from bot.core.storage.protocols import SlaCount
 from bot.core.storage.rows import TICKET_COLUMNS, ticket_from_row, to_ts
 from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
-from .tickets import OPEN_SQL, UNMET_DUE_SQL, URGENCY_ORDER
+from .tickets import OPEN_SQL, RUNNING_SQL, UNMET_DUE_SQL, URGENCY_ORDER
 
-MILESTONES = ("contact", "feedback", "resolve")
+
+def window_start_sql(milestone: str) -> str:
+    """The column a milestone's window starts at (domain/sla.py window_start)."""
+    return "round_started_at" if milestone == "resolve" else "created_at"
 
 
 class SqliteReports:
@@ -66,13 +70,13 @@ class SqliteReports:
             weight = f"(CASE policy {' '.join(whens)} ELSE :w END)" if whens else ":w"
             parts = []
             for m in MILESTONES:
-                start = "round_started_at" if m == "resolve" else "created_at"
+                start = window_start_sql(m)
                 parts.append(
                     f"({m}_met IS NULL AND {m}_due > :now AND (:now - {start}) >= {weight} * ({m}_due - {start}))"
                 )
             # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
             cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
-        where = f"state IN {OPEN_SQL} AND {cond}"
+        where = f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {cond}"
         if departments is not None:
             names = [f":d{i}" for i in range(len(departments))]
             where += f" AND department IN ({','.join(names) or 'NULL'})"

@@ -36,6 +36,7 @@ from bot.core.tickets.domain.models import (
     TicketEvent,
     TicketQuery,
 )
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
 
@@ -43,16 +44,16 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
+# an open ticket whose SLA clock runs: not paused (等待补充材料…), not merged into another (handled there)
+RUNNING_SQL = "paused_at IS NULL AND merged_into IS NULL"
 UNMET_DUE_SQL = (
-    "((contact_met IS NULL AND contact_due >= :a AND contact_due < :b)"
-    " OR (feedback_met IS NULL AND feedback_due >= :a AND feedback_due < :b)"
-    " OR (resolve_met IS NULL AND resolve_due >= :a AND resolve_due < :b))"
+    "(" + " OR ".join(f"({m}_met IS NULL AND {m}_due >= :a AND {m}_due < :b)" for m in MILESTONES) + ")"
 )
 # most urgent first: the earliest deadline among the unmet milestones
 URGENCY_ORDER = (
-    "MIN(COALESCE(CASE WHEN contact_met IS NULL THEN contact_due END, 1e18),"
-    " COALESCE(CASE WHEN feedback_met IS NULL THEN feedback_due END, 1e18),"
-    " COALESCE(CASE WHEN resolve_met IS NULL THEN resolve_due END, 1e18))"
+    "MIN("
+    + ", ".join(f"COALESCE(CASE WHEN {m}_met IS NULL THEN {m}_due END, 1e18)" for m in MILESTONES)
+    + ")"
 )
 INSERT_NOTIFICATION = (
     "INSERT OR IGNORE INTO outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at,"
@@ -61,7 +62,7 @@ INSERT_NOTIFICATION = (
 _NEW_COLUMNS = (
     "number, day, seq, citizen_id, description, category, department, place, phone, anonymous, priority,"
     " policy, state, created_at, updated_at, round_started_at, contact_due, feedback_due, resolve_due,"
-    " next_due_at, source_question"
+    " next_due_at, source_question, appeal_type, tier, dispatch_due, citizen_name, hot_key"
 )
 
 
@@ -173,10 +174,11 @@ class SqliteTickets:
                     number, day, seq, new.citizen_id, new.description, new.category, new.department,
                     new.place, new.phone, int(new.anonymous), new.priority, new.policy, "待受理",
                     at, at, at, to_ts(new.contact_due), to_ts(new.feedback_due), to_ts(new.resolve_due),
-                    to_ts(new.next_due_at), new.source_question,
+                    to_ts(new.next_due_at), new.source_question, new.appeal_type, new.tier,
+                    to_ts(new.dispatch_due), new.citizen_name, new.hot_key,
                 )
             )  # fmt: skip
-        marks = ",".join("?" * 21)
+        marks = ",".join("?" * 26)
         await tx.executemany(f"INSERT INTO tickets({_NEW_COLUMNS}) VALUES ({marks})", rows)
         by_number = {t.number: t for t in await self._select(tx, "number", numbers)}
         tickets = [by_number[n] for n in numbers]
@@ -338,7 +340,7 @@ def _where(q: TicketQuery) -> tuple[str, dict[str, Any]]:
         where.append("created_at < :ct")
         params["ct"] = to_ts(q.created_to)
     if q.due_to is not None:
-        where.append(f"state IN {OPEN_SQL} AND {UNMET_DUE_SQL}")
+        where.append(f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {UNMET_DUE_SQL}")
         params["a"] = to_ts(q.due_from) if q.due_from else 0
         params["b"] = to_ts(q.due_to)
     return (" WHERE " + " AND ".join(where)) if where else "", params

@@ -49,3 +49,22 @@ async def priority(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
             )
         )
     ]
+
+
+@REGISTRY.command("type", who="staff", menus=STAFF)
+async def appeal_type(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+    _, ticket, tail = await staff_ticket(c, msg.user_id, rest, "type", 2)
+    parts = tail.split(None, 1)
+    t = await triage.set_type(
+        c.service, ticket.number, msg.user_id, parts[0] if parts else "", parts[1] if len(parts) > 1 else ""
+    )
+    return [
+        Reply(
+            c.say(
+                "type_set",
+                number=t.number,
+                appeal_type=t.appeal_type,
+                next=Markup(c.service.views.next_deadline(t)),
+            )
+        )
+    ]

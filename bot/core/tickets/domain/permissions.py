@@ -35,7 +35,7 @@ class PermissionDenied(Exception):
 
 SUPERVISOR_ONLY = {"assign", "close_open"}
 # a handler may not act on a ticket a colleague has claimed (claiming it is refused by the service instead)
-OWN_TICKET_ONLY = {"contact", "reply", "resolve", "transfer", "note", "close", "reopen", "priority"}
+OWN_TICKET_ONLY = {"contact", "reply", "resolve", "transfer", "note", "close", "reopen", "priority", "type"}
 
 
 def department_text(member: StaffMember) -> str:
