@@ -38,7 +38,7 @@ LABELS = {
     "GENERAL_TIER",  # the urgency tier when sla.yaml defines none: its label is data
 }
 # exceptions whose messages are knowledge-file validation for maintainers (file, entry, field)
-VALIDATION_ERRORS = {"CalendarError", "SlaConfigError"}
+VALIDATION_ERRORS = {"CalendarError", "SlaConfigError", "WorkflowConfigError"}
 # local names in one module that hold pieces of its validation messages
 VALIDATION_PIECES = {
     ("domain/statutory.py", "where"): "the place in calendar.yaml a CalendarError names",

@@ -66,6 +66,12 @@ def _policies(kb: Any) -> Any:
     return load_policies(kb)
 
 
+def load_workflow(kb: Any) -> Any:
+    from bot.app import load_workflow as load
+
+    return load(kb)
+
+
 def _texts(settings: Settings) -> Any:
     """The texts of the configured templates folder."""
     from bot.app import DataPaths
@@ -120,6 +126,7 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
                 kb=kb,
                 policies=policies,
                 texts=_texts(settings),
+                thresholds=load_workflow(kb).rates,
             )
         finally:
             await store.close()

@@ -14,7 +14,7 @@ implementation keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ from bot.core.tickets.domain.models import (
     Ticket,
     TicketEvent,
     TicketQuery,
+    TicketRequest,
 )
 
 
@@ -66,6 +67,16 @@ SentKey = tuple[str, str, int, int]
 class SlaCount:
     met: int  # met on time
     due: int  # deadlines that fell due (or were met) in the window
+
+
+@dataclass(frozen=True)
+class RateCounts:
+    """What the 解决率 and 满意率 count: answers to the 回访 and ratings (those upheld on 申诉 left out)."""
+
+    solved: int = 0  # 回访 answered 已解决
+    visited: int = 0  # 回访 answered
+    satisfied: int = 0  # rated 3 (基本满意) or better
+    rated: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,29 @@ class ReportQueries(Protocol):
         """department -> (sum of ratings, number of ratings)"""
         ...
 
+    async def loop_rates(self, start: dt.datetime, end: dt.datetime) -> dict[str, RateCounts]:
+        """department -> 回访 answers given and ratings made in [start, end) (三率)"""
+        ...
+
+
+class RequestRepository(Protocol):
+    """Requests about a ticket decided by somebody else (退单, 改派, 延期, 申诉) and 整改 tasks. They are written
+    with the ticket change that makes or decides them (Change.requests), so each has its event."""
+
+    async def get(self, id: int) -> TicketRequest | None: ...
+    async def list(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+        ticket_id: int | None = None,
+        departments: Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[TicketRequest]: ...
+    async def counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[str, str, str], int]:
+        """(department, kind, state) -> requests made in [start, end)"""
+        ...
+
 
 class MetaRepository(Protocol):
     """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
@@ -212,6 +246,7 @@ class Store(Protocol):
     questions: QuestionLog
     reports: ReportQueries
     meta: MetaRepository
+    requests: RequestRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

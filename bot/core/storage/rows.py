@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.messages import Button, Notification, Recipient, Reply
-from bot.core.tickets.domain.models import OutboxRow, StaffMember, Ticket, TicketEvent
+from bot.core.storage.protocols import RateCounts
+from bot.core.tickets.domain.models import (
+    Change,
+    OutboxRow,
+    StaffMember,
+    Ticket,
+    TicketEvent,
+    TicketRequest,
+)
 
 TICKET_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Ticket))
 TICKET_COLUMNS = ", ".join(TICKET_FIELDS)
@@ -30,6 +38,10 @@ OUTBOX_COLUMNS = (
     " next_attempt_at, sent_at, last_error, parked_at, delivered"
 )
 STAFF_COLUMNS = "user_id, name, role, departments"
+REQUEST_COLUMNS = (
+    "id, ticket_id, number, kind, department, requested_by, requested_at, target, reason, state, due_at,"
+    " decided_by, decided_at, decision"
+)
 EVENT_COLUMNS = "id, ticket_id, at, actor, action, text"
 
 
@@ -109,3 +121,53 @@ def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
         parked_at=from_ts(r[11], tz),
         delivered=tuple(json.loads(r[12] or "[]")),
     )
+
+
+def rate_counts(visits: Sequence[Sequence[Any]], ratings: Sequence[Sequence[Any]]) -> dict[str, RateCounts]:
+    """(department, solved, visited) and (department, satisfied, rated) rows -> department -> RateCounts"""
+    out: dict[str, RateCounts] = {}
+    for d, solved, visited in visits:
+        out[d] = RateCounts(solved=int(solved or 0), visited=int(visited))
+    for d, satisfied, rated in ratings:
+        out[d] = dataclasses.replace(
+            out.get(d, RateCounts()), satisfied=int(satisfied or 0), rated=int(rated)
+        )
+    return out
+
+
+def request_from_row(r: Sequence[Any], tz: dt.tzinfo) -> TicketRequest:
+    return TicketRequest(
+        id=r[0],
+        ticket_id=r[1],
+        number=r[2],
+        kind=r[3],
+        department=r[4],
+        requested_by=r[5],
+        requested_at=from_ts(r[6], tz),  # type: ignore[arg-type]
+        target=r[7],
+        reason=r[8],
+        state=r[9],
+        due_at=from_ts(r[10], tz),
+        decided_by=r[11],
+        decided_at=from_ts(r[12], tz),
+        decision=r[13],
+    )
+
+
+def request_rows(changes: Sequence[Change]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The requests the changes write: new rows (ticket id, number, kind, department, requested by, at,
+    target, reason, state, due) and decisions (state, decided by, decided at, decision, id)."""
+    new: list[tuple[Any, ...]] = []
+    decided: list[tuple[Any, ...]] = []
+    for c in changes:
+        for r in c.requests:
+            if r.id is None:
+                new.append(
+                    (
+                        c.ticket.id, c.ticket.number, r.kind, r.department, r.requested_by, to_ts(c.at),
+                        r.target, r.reason, r.state, to_ts(r.due_at),
+                    )
+                )  # fmt: skip
+            else:
+                decided.append((r.state, r.decided_by, to_ts(c.at), r.decision, r.id))
+    return new, decided

@@ -26,12 +26,16 @@ MAX_ROUNDS = 1000  # a safety stop; each round handles up to BATCH tickets
 
 
 def _recipients(ticket: Ticket, alert: Alert, supervisors: dict[str, list[str]]) -> list[Recipient]:
+    bosses = [Recipient("staff", s) for s in supervisors.get(ticket.department, []) if s != ticket.handler]
+    if alert.level == "supervise":  # 督办 goes to the department's supervisors (the dispatcher when none)
+        return bosses or [Recipient("admins", "all")]
     first = (
         Recipient("staff", ticket.handler) if ticket.handler else Recipient("department", ticket.department)
     )
-    out = [first]
+    # supporting departments (协办) are reminded too
+    out = [first, *(Recipient("department", d) for d in ticket.co_departments)]
     if alert.level == "red":
-        out += [Recipient("staff", s) for s in supervisors.get(ticket.department, []) if s != ticket.handler]
+        out += bosses
     return out
 
 

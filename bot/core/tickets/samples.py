@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.resources import data_dir
-from bot.core.storage import SlaCount
+from bot.core.storage import RateCounts, SlaCount
 from bot.core.texts import DATES, Texts
 from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, RESOLVED, Ticket, TicketEvent
 from bot.core.tickets.domain.permissions import SUPERVISOR_ONLY
@@ -50,15 +50,17 @@ from bot.core.tickets.views import (
     LINES,
     NOTICES,
     REFUSALS,
+    WORKFLOW,
     TicketViews,
 )
+from bot.core.tickets.workflow.config import WorkflowConfig
 
 ASSISTANT = "assistant.html.j2"  # bot/core/assistant.py
 TELEGRAM = "telegram/messages.html.j2"  # bot/adapters/telegram/app.py
 STARTUP = "telegram/startup.txt.j2"  # bot/adapters/telegram/runner.py
 CONSOLE = "console.txt.j2"  # bot/adapters/console.py
 # Templates of short sentences called by name: every macro of each is rendered with SAMPLE_ARGS.
-SNIPPETS = [LINES, NOTICES, EVENTS, ERRORS, REFUSALS, DATES, ASSISTANT, TELEGRAM, STARTUP, CONSOLE]
+SNIPPETS = [LINES, NOTICES, EVENTS, ERRORS, REFUSALS, DATES, ASSISTANT, TELEGRAM, STARTUP, CONSOLE, WORKFLOW]
 # Folders and templates every template of which must be rendered by the check.
 COVERED = ("tickets", "telegram", ASSISTANT, CONSOLE, DATES)
 
@@ -85,6 +87,18 @@ SAMPLE_ARGS: dict[str, Any] = {
     "priority": Alternatives(("urgent", "normal")),
     "appeal_type": Alternatives(("投诉", "")),
     "types": ["咨询", "求助", "投诉", "建议", "举报", "表扬"],
+    "kind": Alternatives(("return", "reroute", "extend", "appeal", "rectify")),
+    "target": Alternatives(("公安局", "5", "")),
+    "reasons": ["等待补充材料", "第三方鉴定"],
+    "note": Alternatives(("请补充房屋产权证明复印件", "")),
+    "hours": 50.5,
+    "working_hours": 26.5,
+    "solved": Alternatives((True, False)),
+    "approved": Alternatives((True, False)),
+    "decision": Alternatives(("公安局", "+5", "不属于退单情形", "")),
+    "lead": "城市管理局",
+    "main": "SQ20261120-0003",
+    "limit": 60,
     "before": "normal",
     "after": "urgent",
     "reason": Alternatives(("涉及治安问题", "")),
@@ -97,7 +111,7 @@ SAMPLE_ARGS: dict[str, Any] = {
     "label": "不满意",
     "comment": Alternatives(("修了两天又坏了", None)),
     "days": 3,
-    "level": Alternatives(("yellow", "red")),
+    "level": Alternatives(("yellow", "red", "supervise")),
     "repeat": Alternatives((0, 2)),
     "years": [2027],
     "due": Alternatives((NOW + dt.timedelta(hours=2), None)),
@@ -325,8 +339,10 @@ def sample_events(ticket: Ticket) -> list[TicketEvent]:
 
 def sample_figures() -> Figures:
     departments = [
-        DepartmentFigures("城市管理局", 12, 9, SlaCount(30, 36), 40, 10),
-        DepartmentFigures("公安局", 3, 3, SlaCount(9, 9), 0, 0),
+        DepartmentFigures(
+            "城市管理局", 12, 9, SlaCount(30, 36), 40, 10, SlaCount(20, 24), RateCounts(6, 9, 7, 10)
+        ),
+        DepartmentFigures("公安局", 3, 3, SlaCount(9, 9), 0, 0, SlaCount(6, 6), RateCounts(3, 3, 0, 0)),
         DepartmentFigures("民政局", 0, 0, SlaCount(0, 0), 0, 0),
     ]
     return Figures(
@@ -374,6 +390,7 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
             Alert("resolve", "red", 0, NOW, t.resolve_due),
             Alert("resolve", "red", 1, NOW + dt.timedelta(hours=30), NOW),
             Alert("resolve", "red", 3, NOW + dt.timedelta(days=3), NOW),
+            Alert("resolve", "supervise", 0, NOW + dt.timedelta(days=1), NOW),
         ):
             for provisional in (False, True):
                 run(
@@ -417,6 +434,10 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
     for period in ("week", "month"):
         win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
         run(f"通报｜{period}", lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked)))
+        run(
+            f"通报（三率阈值）｜{period}",
+            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, WorkflowConfig().rates)),
+        )
         run(f"通报（部门、无数据）｜{period}", lambda w=win: ranking_text(texts, Ranking("公安局", w, empty)))
     for period in PERIODS:
         for scope in (None, ("城市管理局", "公安局")):

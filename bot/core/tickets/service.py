@@ -39,6 +39,9 @@ from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, c
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
 from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
 from bot.core.tickets.views import RATING_LABELS, TicketViews
+from bot.core.tickets.workflow.config import WorkflowConfig
+from bot.core.tickets.workflow.merging import resolve_duplicates
+from bot.core.tickets.workflow.requests import rectify_done, rectify_task
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +67,14 @@ class TicketService:
         policies: SlaPolicies,
         admin_ids: set[str] | frozenset[str] = frozenset(),
         texts: Texts | None = None,
+        workflow: WorkflowConfig | None = None,
     ):
         self.store = store
         self.kb = kb
         self.clock = clock
         self.policies = policies
+        # the loop's settings (knowledge/workflow.yaml): staff hours, 整改 and 通报 periods, assignment, 三率
+        self.workflow = workflow or WorkflowConfig()
         self.admin_ids = {str(a) for a in admin_ids}
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
@@ -266,20 +272,23 @@ class TicketService:
     async def _change(
         self,
         number: str,
-        build: Callable[
-            [Ticket, dt.datetime], Awaitable[tuple[dict[str, Any], list[EventIn], list[Notification]]]
-        ],
+        build: Callable[[Ticket, dt.datetime], Awaitable[tuple[Any, ...]]],
     ) -> Ticket:
+        """Read the ticket, `build` the change (fields, events, notifications, and optionally the requests it
+        writes) and apply it; a concurrent change makes it read and build again."""
         for _ in range(5):
             ticket = await self._must_get(number)
             now = self.clock.now()
-            fields, events, notes = await build(ticket, now)
+            fields, events, notes, *more = await build(ticket, now)
+            requests = more[0] if more else []
             preview = dataclasses.replace(ticket, **fields)
             notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
-                return await self.store.tickets.apply(Change(ticket, now, fields, events, notes))
+                return await self.store.tickets.apply(
+                    Change(ticket, now, fields, events, notes, requests=requests)
+                )
             except ConflictError:
                 continue
         raise self.error("busy")
@@ -451,13 +460,16 @@ class TicketService:
                     fields[f"{m}_met"] = now
             rating_due = self.policies.rating_deadline(now)
             fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
+            fields.update({"visit_result": None, "visited_at": None, "paused_at": None, "pause_reason": None})
             events.append(EventIn(actor.user_id, "resolve", result))
             note = self._notify_citizen(
                 t, "resolved", f"resolved:{t.version}", self.views.rating_buttons(t.number), result=result
             )
-            return fields, events, [note]
+            return fields, events, [note], await rectify_done(self, t, result)
 
-        return await self._change(number, build)
+        resolved = await self._change(number, build)
+        await resolve_duplicates(self, resolved, actor_id)  # 并单: handled once, every reporter told
+        return resolved
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
@@ -548,7 +560,10 @@ class TicketService:
             text = self.views.event("rated", score=score, label=label, comment=comment)
             events = [EventIn(str(citizen_id), "rate", text)]
             notes: list[Notification] = []
+            requests = []
             if score <= 2:
+                # 差评整改: a task for the department, due in the configured working days
+                requests.append(rectify_task(self, t, now, score, comment))
                 fields.update(self._reopen_fields(t, now))
                 events.append(EventIn(SYSTEM, "reopen", self.views.event("reopened_by_rating", label=label)))
                 alert = self.views.low_rating(dataclasses.replace(t, **fields), score, comment)
@@ -560,7 +575,7 @@ class TicketService:
                         Recipient("department", t.department), alert, f"{t.number}:lowrating:{t.version}"
                     )
                 )
-            return fields, events, notes
+            return fields, events, notes, requests
 
         return await self._change(number, build)
 

@@ -48,9 +48,30 @@ ACTION_LABELS = {
     "deadline_recomputed": "时限重新计算",
     "priority": "调整优先级",
     "type": "调整类型",
+    "sign": "签收",
+    "pause": "暂停计时",
+    "resume": "恢复计时",
+    "withdraw": "撤回",
+    "cohost": "增加协办部门",
+    "request_return": "申请退单",
+    "request_reroute": "申请改派",
+    "request_extend": "申请延期",
+    "request_appeal": "申诉",
+    "approve": "批准申请",
+    "reject": "驳回申请",
+    "visit": "回访",
+    "supervise": "督办",
+    "merge": "并单",
+    "merged": "并入",
 }
 DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
-BUTTON_LABELS = {"claim": "认领", "transfer": "转派"}
+BUTTON_LABELS = {
+    "claim": "认领",
+    "transfer": "转派",
+    "approve": "批准",
+    "solved": "✅ 已解决",
+    "unsolved": "❌ 未解决",
+}
 
 # the templates
 STAFF_CARD = "tickets/staff_card.html.j2"
@@ -68,6 +89,7 @@ LOW_RATING = "tickets/low_rating.html.j2"
 LOW_RATING_COMMENT = "tickets/low_rating_comment.html.j2"
 PROVISIONAL_YEAR = "tickets/provisional_year.html.j2"
 REMINDER = "tickets/reminder.html.j2"
+WORKFLOW = "tickets/workflow.html.j2"
 
 # what a citizen is shown of the deadlines: signing for the ticket (签收) is the department's own affair
 CITIZEN_MILESTONES = tuple(m for m in MILESTONES if m != "dispatch")
@@ -282,6 +304,16 @@ class TicketViews:
     def rating_buttons(number: str) -> list[list[Button]]:
         return [[Button(f"{n} {RATING_LABELS[n]}", f"rate:{number}:{n}")] for n in (5, 4, 3, 2, 1)]
 
+    @staticmethod
+    def visit_buttons(number: str) -> list[list[Button]]:
+        """回访: 问题解决了吗？"""
+        return [
+            [
+                Button(BUTTON_LABELS["solved"], f"visit:{number}:yes"),
+                Button(BUTTON_LABELS["unsolved"], f"visit:{number}:no"),
+            ]
+        ]
+
     # ------------------------------------------------------------------ notifications
     def new_ticket(self, ticket: Ticket) -> Reply:
         """To the department's group: a new ticket to claim."""
@@ -337,7 +369,7 @@ class TicketViews:
         """A yellow warning or a red breach of one milestone. How long it is overdue is measured to `now` (when
         the reminder goes out), not to when the repeat was scheduled: after downtime those differ."""
         over_hours = None
-        if alert.level == "red" and alert.due is not None:
+        if alert.level in ("red", "supervise") and alert.due is not None:
             hours = int(((now or alert.at) - alert.due).total_seconds() // 3600)
             over_hours = hours if hours >= 1 else None
         return self._say(
@@ -367,6 +399,14 @@ class TicketViews:
             # a reminder tick writes the same few texts (办结黄牌预警…) for many tickets: each is worded once
             text = self._events[key] = self._say(EVENTS, what, **facts)
         return text
+
+    def workflow(self, what: str, /, **facts: Any) -> str:
+        """A message of the 接诉即办 loop to staff or the dispatcher (a macro of tickets/workflow.html.j2)."""
+        return self._say(WORKFLOW, what, **facts)
+
+    def with_card(self, text: str, card: Ticket) -> str:
+        """A message followed by the ticket's card (masked, as in a group)."""
+        return f"{text}\n{self.staff_card(card)}"
 
     def error(self, what: str, /, **facts: Any) -> str:
         """Why a request cannot be carried out (a macro of errors)."""

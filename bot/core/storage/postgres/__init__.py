@@ -18,6 +18,7 @@ from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
 from .questions import PostgresQuestions
 from .reports import PostgresReports
+from .requests import PostgresRequests
 from .staff import PostgresStaff
 from .state import PostgresState
 from .tickets import PostgresTickets
@@ -35,6 +36,7 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
+        self.requests = PostgresRequests(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

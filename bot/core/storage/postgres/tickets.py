@@ -20,6 +20,7 @@ from bot.core.storage.rows import (
     TIME_FIELDS,
     column_value,
     event_from_row,
+    request_rows,
     ticket_from_row,
     to_ts,
 )
@@ -35,7 +36,8 @@ from bot.core.tickets.domain.sla import MILESTONES
 
 from .batch import write_beside
 from .creation import TicketCreator
-from .database import Database, as_columns
+from .database import Database, as_columns, nul_free
+from .requests import DECIDE_REQUEST, INSERT_REQUEST
 
 OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
 
@@ -162,6 +164,11 @@ class PostgresTickets:
                 for row in await tx.fetch(*_update(names, group)):
                     ticket = self._ticket(row)
                     fresh[ticket.id] = ticket
+            new, decided = request_rows(applied)
+            if new:
+                await tx.executemany(INSERT_REQUEST, [tuple(nul_free(v) for v in r) for r in new])
+            if decided:
+                await tx.executemany(DECIDE_REQUEST, [tuple(nul_free(v) for v in r) for r in decided])
             await write_beside(
                 tx,
                 events=[
@@ -211,6 +218,8 @@ def _where(q: TicketQuery) -> tuple[str, list[Any]]:
         where.append(f"id > {p(q.after_id)}")
     if q.seq is not None:
         where.append(f"seq = {p(q.seq)}")
+    if q.merged_into is not None:
+        where.append(f"merged_into = {p(q.merged_into)}")
     if q.created_from is not None:
         where.append(f"created_at >= {p(to_ts(q.created_from))}")
     if q.created_to is not None:

@@ -16,6 +16,7 @@ from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
 from .reports import SqliteReports
+from .requests import SqliteRequests
 from .staff import SqliteStaff
 from .state import SqliteState
 from .tickets import SqliteTickets
@@ -33,6 +34,7 @@ class SqliteStore:
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
+        self.requests = SqliteRequests(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

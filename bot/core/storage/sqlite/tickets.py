@@ -24,6 +24,7 @@ from bot.core.storage.rows import (
     column_value,
     event_from_row,
     notification_params,
+    request_rows,
     ticket_from_row,
     to_ts,
 )
@@ -39,6 +40,7 @@ from bot.core.tickets.domain.models import (
 from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
+from .requests import DECIDE_REQUEST, INSERT_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +291,11 @@ class SqliteTickets:
                     for r in c.reminders
                 ],
             )
+            new, decided = request_rows(applied)
+            if new:
+                await tx.executemany(INSERT_REQUEST, new)
+            if decided:
+                await tx.executemany(DECIDE_REQUEST, decided)
             notes = [(c, n) for c in applied for n in c.notifications]
             if notes:
                 await tx.executemany(
@@ -333,6 +340,9 @@ def _where(q: TicketQuery) -> tuple[str, dict[str, Any]]:
     if q.seq is not None:
         where.append("seq = :seq")
         params["seq"] = q.seq
+    if q.merged_into is not None:
+        where.append("merged_into = :merged")
+        params["merged"] = q.merged_into
     if q.created_from is not None:
         where.append("created_at >= :cf")
         params["cf"] = to_ts(q.created_from)

@@ -20,6 +20,7 @@ from . import (
     admin,  # noqa: F401, I001
     buttons,
     citizen,  # noqa: F401, I001
+    loop,  # noqa: F401, I001
     staff,  # noqa: F401, I001
     workorders,  # noqa: F401, I001
 )

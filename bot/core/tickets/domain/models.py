@@ -181,6 +181,48 @@ class ReminderKey:
     repeat: int = 0
 
 
+# Requests about a ticket that somebody else decides (ticket_requests), and their states.
+REQUEST_KINDS = ("return", "reroute", "extend", "appeal", "rectify")  # 退单, 改派, 延期, 申诉, 整改
+PENDING_REQUEST = "pending"
+REQUEST_STATES = (PENDING_REQUEST, "approved", "rejected", "done", "cancelled")
+
+
+@dataclass(frozen=True)
+class RequestWrite:
+    """A row of ticket_requests written with a change: a new request (id None, state pending unless given), or
+    the decision on an existing one (id, state, decided_by, decision). The ticket's version orders them: two
+    decisions on one ticket never both apply."""
+
+    kind: str
+    id: int | None = None
+    department: str = ""
+    requested_by: str = ""
+    target: str | None = None
+    reason: str = ""
+    state: str = PENDING_REQUEST
+    due_at: dt.datetime | None = None
+    decided_by: str | None = None
+    decision: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    id: int
+    ticket_id: int
+    number: str
+    kind: str
+    department: str  # the department that asked (requests are counted per department)
+    requested_by: str
+    requested_at: dt.datetime
+    target: str | None  # 改派: the department asked for; 延期: working days
+    reason: str
+    state: str
+    due_at: dt.datetime | None  # 整改: when it is due
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision: str | None
+
+
 @dataclass
 class Change:
     """One atomic change to a ticket: new column values, its events, reminders recorded and notifications.
@@ -194,6 +236,7 @@ class Change:
     events: list[EventIn]
     notifications: list[Notification] = field(default_factory=list)
     reminders: list[ReminderKey] = field(default_factory=list)
+    requests: list[RequestWrite] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -236,5 +279,6 @@ class TicketQuery:
     after_id: int | None = None  # for paging in id order (with newest_first=False)
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
+    merged_into: str | None = None  # the duplicates handled with this ticket (并单)
     limit: int = 50
     newest_first: bool = True

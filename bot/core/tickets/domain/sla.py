@@ -100,6 +100,7 @@ class Policy:
     categories: tuple[str, ...] = ()
     warn_at: float = 0.75
     red_repeat: dt.timedelta = dt.timedelta(hours=24)
+    supervise_after: dt.timedelta = dt.timedelta(hours=24)  # 督办, this long after a breach
 
     def matches(self, category: str, priority: str) -> bool:
         if self.priority is None and not self.categories:
@@ -362,6 +363,7 @@ class SlaPolicies:
             raise SlaConfigError("sla.yaml: 需要 sla.policies 列表")
         warn_at = float(data.get("warn_at", 0.75))
         repeat_h = float(data.get("red_repeat_hours", 24))
+        supervise_h = float(data.get("supervise_after_hours", 24))
         policies: dict[str, Policy] = {}
         for raw in data["policies"]:
             name = str(raw.get("name", ""))
@@ -380,6 +382,7 @@ class SlaPolicies:
                 categories=tuple(raw.get("categories") or ()),
                 warn_at=p_warn,
                 red_repeat=dt.timedelta(hours=float(raw.get("red_repeat_hours", repeat_h))),
+                supervise_after=dt.timedelta(hours=float(raw.get("supervise_after_hours", supervise_h))),
             )
         default = str(data.get("default", next(iter(policies))))
         if default not in policies:

@@ -4,7 +4,8 @@ Daily (sent on working days): new and resolved tickets of every day since the pr
 Friday to Sunday on a Monday, and the whole break after a holiday), open tickets by state, the red (overdue)
 and yellow lists, SLA met rate per milestone over the last 30 days, satisfaction over the last 30 days, the
 most asked items and the most frequent unanswered questions of yesterday. Weekly (the last full Monday–Sunday
-week) and monthly (the last calendar month) 通报 rank departments by SLA compliance in the period.
+week) and monthly (the last calendar month) 通报 rank departments by SLA compliance and by 三率 (响应率, 解决率,
+满意率) in the period; the monthly one names the departments below a 三率 threshold.
 The figures come from reporting/figures.py (shared with /stats); the words from
 templates/tickets/digest_daily.html.j2 and digest_ranking.html.j2. Descriptions and questions are masked
 (phone and ID-card numbers) here and escaped by the templates.
@@ -118,6 +119,7 @@ class Ranking:
     window: Window
     figures: Figures
     questions: Questions = Questions()
+    thresholds: dict[str, float] = field(default_factory=dict)  # 三率 (workflow.yaml rates)
 
 
 def daily_text(texts: Texts, d: DailyDigest) -> str:
@@ -146,6 +148,12 @@ def ranking_text(texts: Texts, r: Ranking) -> str:
         milestones=[(m, MILESTONE_LABELS[m]) for m in MILESTONES],
         ranking=r.figures.ranking(),
         questions=r.questions,
+        rates=r.figures.rate_ranking(),
+        thresholds=r.thresholds,
+        # the monthly 通报 names the departments below a 三率 threshold
+        flagged=[(d, k) for d in r.figures.rate_ranking() if (k := d.below(r.thresholds))]
+        if r.window.period == "month"
+        else [],
     )
 
 
@@ -189,8 +197,10 @@ async def build_digest(
     staff_names: dict[str, str] | None = None,
     top: int = TOP,
     texts: Texts | None = None,
+    thresholds: dict[str, float] | None = None,
 ) -> Reply:
-    """The digest as sent on `now`'s day, for one department or (department=None) overall."""
+    """The digest as sent on `now`'s day, for one department or (department=None) overall. `thresholds`: the
+    三率 below which the monthly 通报 names a department (workflow.yaml rates)."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     if now.tzinfo is None:
@@ -204,7 +214,8 @@ async def build_digest(
     if period == "day":
         return Reply(daily_text(texts, await _daily(store, now, win, scope, kb, policies, staff_names, top)))
     fig = await figures(store, scope, win.start, win.end)
-    ranking = Ranking(department, win, fig, await _questions(store, win, scope, kb, top))
+    questions = await _questions(store, win, scope, kb, top)
+    ranking = Ranking(department, win, fig, questions, dict(thresholds or {}))
     return Reply(ranking_text(texts, ranking))
 
 
