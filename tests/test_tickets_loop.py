@@ -14,7 +14,9 @@ from bot.core.tickets.commands.dispatch import TicketCommands
 from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, StaffMember
 from bot.core.tickets.domain.sla import load_policies
 from bot.core.tickets.reminders import tick
+from bot.core.tickets.reporting.digest import build_digest
 from bot.core.tickets.service import TicketService
+from bot.core.tickets.workflow.config import WorkflowConfig
 from tests.test_tickets_helpers import ADMIN, at, outbox, run, say, small_kb
 
 SECOND = dt.timedelta(seconds=1)
@@ -325,7 +327,7 @@ async def test_the_citizen_withdraws_only_their_own_ticket_before_it_is_handled(
 
 
 def test_a_wrong_workflow_file_names_the_field():
-    from bot.core.tickets.workflow.config import WorkflowConfig, WorkflowConfigError
+    from bot.core.tickets.workflow.config import WorkflowConfigError
 
     assert WorkflowConfig.from_data(None).rectify_working_days == 15
     cfg = WorkflowConfig.from_data({"rectify_working_days": 10, "rates": {"response": 0.95}})
@@ -381,8 +383,6 @@ async def test_a_merge_handles_duplicates_once_and_tells_both_reporters(desk):
 
 
 async def test_departments_are_ranked_on_the_three_rates_and_those_below_are_named_monthly(desk):
-    from bot.core.tickets.reporting.digest import build_digest
-
     cmds = desk.cmds
 
     async def resolved(text: str, category: str, handler: str) -> str:
@@ -414,7 +414,7 @@ async def test_departments_are_ranked_on_the_three_rates_and_those_below_are_nam
         period="month",
         policies=desk.service.policies,
         texts=desk.service.texts,
-        thresholds={"response": 0.9, "resolution": 0.8, "satisfaction": 0.85},
+        workflow=WorkflowConfig(rates={"response": 0.9, "resolution": 0.8, "satisfaction": 0.85}),
     )
     text = monthly.html
     ranking = text.split("“三率”排名")[1]
@@ -428,6 +428,39 @@ async def test_departments_are_ranked_on_the_three_rates_and_those_below_are_nam
         period="week",
         policies=desk.service.policies,
         texts=desk.service.texts,
-        thresholds={"response": 0.9, "resolution": 0.8, "satisfaction": 0.85},
+        workflow=WorkflowConfig(rates={"response": 0.9, "resolution": 0.8, "satisfaction": 0.85}),
     )
     assert "“三率”排名" in weekly.html and "低于考核要求" not in weekly.html  # named monthly
+
+
+# ---------------------------------------------------------------- escalation: 通报
+
+
+async def test_the_weekly_report_names_tickets_still_late_five_working_days_after_the_supervision(desk):
+    late = await desk.ticket("路灯不亮")
+    done = await desk.ticket("井盖缺失")
+    paused = await desk.ticket("违章搭建")
+    await run(desk.cmds, "h-cg", f"/claim {late}")
+    await run(desk.cmds, "h-cg", f"/pause {paused} 第三方鉴定 等待房屋安全鉴定")
+    t = await desk.service.get(late)
+    assert t.resolve_due == at(2026, 12, 8)  # 10 working days: 24:00 on Monday 12-07
+    desk.clock.set(at(2026, 12, 10, 10))
+    await run(desk.cmds, "h-cg", f"/resolve {done} 已补装井盖")
+
+    async def weekly(day: dt.datetime) -> str:
+        reply = await build_digest(
+            desk.service.store,
+            now=day,
+            period="week",
+            policies=desk.service.policies,
+            texts=desk.service.texts,
+            workflow=WorkflowConfig(report_after_working_days=5),
+        )
+        return reply.html
+
+    # 督办 on 12-09; five more working days end at 24:00 on 12-15: not yet on Monday 12-14
+    assert "督办后仍超期" not in await weekly(at(2026, 12, 14, 8, 30))
+    text = await weekly(at(2026, 12, 21, 8, 30))
+    named = text.split("督办后仍超期未办结的诉求（1 件）")[1].split("\n\n")[0]
+    assert late in named and "城管小王" in named and "超时 13 天" in named
+    assert done not in text and paused not in text

@@ -126,7 +126,7 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
                 kb=kb,
                 policies=policies,
                 texts=_texts(settings),
-                thresholds=load_workflow(kb).rates,
+                workflow=load_workflow(kb),
             )
         finally:
             await store.close()

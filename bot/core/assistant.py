@@ -263,7 +263,7 @@ class Assistant:
             kb=self.kb,
             policies=self.service.policies,
             texts=self.service.texts,
-            thresholds=self.service.workflow.rates,
+            workflow=self.service.workflow,
         )
 
 

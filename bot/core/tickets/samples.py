@@ -436,7 +436,7 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
         run(f"通报｜{period}", lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked)))
         run(
             f"通报（三率阈值）｜{period}",
-            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, WorkflowConfig().rates)),
+            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, WorkflowConfig().rates, rows)),
         )
         run(f"通报（部门、无数据）｜{period}", lambda w=win: ranking_text(texts, Ranking("公安局", w, empty)))
     for period in PERIODS:

@@ -5,7 +5,8 @@ Friday to Sunday on a Monday, and the whole break after a holiday), open tickets
 and yellow lists, SLA met rate per milestone over the last 30 days, satisfaction over the last 30 days, the
 most asked items and the most frequent unanswered questions of yesterday. Weekly (the last full Monday–Sunday
 week) and monthly (the last calendar month) 通报 rank departments by SLA compliance and by 三率 (响应率, 解决率,
-满意率) in the period; the monthly one names the departments below a 三率 threshold.
+满意率) in the period; the weekly one names the tickets still open 5 working days after their 督办 (通报, the
+last rung of the escalation ladder), the monthly one the departments below a 三率 threshold.
 The figures come from reporting/figures.py (shared with /stats); the words from
 templates/tickets/digest_daily.html.j2 and digest_ranking.html.j2. Descriptions and questions are masked
 (phone and ID-card numbers) here and escaped by the templates.
@@ -13,6 +14,7 @@ templates/tickets/digest_daily.html.j2 and digest_ranking.html.j2. Descriptions 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +25,10 @@ from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import Ticket
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
+from bot.core.tickets.reporting.escalation import reported_tickets
 from bot.core.tickets.reporting.figures import Figures, figures
 from bot.core.tickets.views import most_urgent
+from bot.core.tickets.workflow.config import WorkflowConfig
 
 PERIODS = ("day", "week", "month")
 TOP = 10
@@ -120,6 +124,7 @@ class Ranking:
     figures: Figures
     questions: Questions = Questions()
     thresholds: dict[str, float] = field(default_factory=dict)  # 三率 (workflow.yaml rates)
+    reported: list[AttentionRow] = field(default_factory=list)  # 通报: overdue well past the 督办
 
 
 def daily_text(texts: Texts, d: DailyDigest) -> str:
@@ -148,6 +153,7 @@ def ranking_text(texts: Texts, r: Ranking) -> str:
         milestones=[(m, MILESTONE_LABELS[m]) for m in MILESTONES],
         ranking=r.figures.ranking(),
         questions=r.questions,
+        reported=r.reported,
         rates=r.figures.rate_ranking(),
         thresholds=r.thresholds,
         # the monthly 通报 names the departments below a 三率 threshold
@@ -197,10 +203,11 @@ async def build_digest(
     staff_names: dict[str, str] | None = None,
     top: int = TOP,
     texts: Texts | None = None,
-    thresholds: dict[str, float] | None = None,
+    workflow: WorkflowConfig | None = None,
 ) -> Reply:
-    """The digest as sent on `now`'s day, for one department or (department=None) overall. `thresholds`: the
-    三率 below which the monthly 通报 names a department (workflow.yaml rates)."""
+    """The digest as sent on `now`'s day, for one department or (department=None) overall. `workflow`
+    (workflow.yaml): the 三率 thresholds below which the monthly 通报 names a department, and how many working
+    days after the 督办 the weekly one names an overdue ticket (with `policies` only)."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     if now.tzinfo is None:
@@ -215,7 +222,21 @@ async def build_digest(
         return Reply(daily_text(texts, await _daily(store, now, win, scope, kb, policies, staff_names, top)))
     fig = await figures(store, scope, win.start, win.end)
     questions = await _questions(store, win, scope, kb, top)
-    ranking = Ranking(department, win, fig, questions, dict(thresholds or {}))
+    workflow = workflow or WorkflowConfig()
+    reported: list[AttentionRow] = []
+    if period == "week" and policies is not None:
+        late = await reported_tickets(
+            store, now, policies, workflow.report_after_working_days, tuple(scope) if scope else None
+        )
+        # how long the 办结 deadline is over (the digest's red list counts from the earliest unmet one)
+        reported = [
+            dataclasses.replace(
+                attention_row(t, now, staff_names, True, scope is None, policies),
+                over_days=(now - t.resolve_due).days if t.resolve_due else None,
+            )
+            for t in late
+        ]
+    ranking = Ranking(department, win, fig, questions, dict(workflow.rates), reported)
     return Reply(ranking_text(texts, ranking))
 
 
