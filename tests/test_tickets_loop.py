@@ -431,6 +431,8 @@ async def test_departments_are_ranked_on_the_three_rates_and_those_below_are_nam
         workflow=WorkflowConfig(rates={"response": 0.9, "resolution": 0.8, "satisfaction": 0.85}),
     )
     assert "“三率”排名" in weekly.html and "低于考核要求" not in weekly.html  # named monthly
+    # requests are counted per department
+    assert "· 城市管理局：申诉 1 件，批准 1 件" in monthly.html
 
 
 # ---------------------------------------------------------------- escalation: 通报

@@ -409,6 +409,9 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     run(f"{tag}放假安排提醒", lambda: views.provisional_year(2027))
 
 
+SAMPLE_REQUESTS = {("城市管理局", "return"): (3, 1), ("城市管理局", "extend"): (2, 2)}
+
+
 def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
     fig = sample_figures()
     empty = Figures(0, 0, 0, 0, {m: SlaCount(0, 0) for m in MILESTONES}, 0, 0, [])
@@ -436,7 +439,10 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
         run(f"通报｜{period}", lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked)))
         run(
             f"通报（三率阈值）｜{period}",
-            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, WorkflowConfig().rates, rows)),
+            lambda w=win: ranking_text(
+                texts,
+                Ranking(None, w, fig, asked, WorkflowConfig().rates, rows, SAMPLE_REQUESTS),
+            ),
         )
         run(f"通报（部门、无数据）｜{period}", lambda w=win: ranking_text(texts, Ranking("公安局", w, empty)))
     for period in PERIODS:

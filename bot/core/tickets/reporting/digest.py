@@ -125,6 +125,8 @@ class Ranking:
     questions: Questions = Questions()
     thresholds: dict[str, float] = field(default_factory=dict)  # 三率 (workflow.yaml rates)
     reported: list[AttentionRow] = field(default_factory=list)  # 通报: overdue well past the 督办
+    # 退单 / 改派 / 延期 / 申诉 requests made in the period: (department, kind) -> (made, approved)
+    requests: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def daily_text(texts: Texts, d: DailyDigest) -> str:
@@ -154,6 +156,7 @@ def ranking_text(texts: Texts, r: Ranking) -> str:
         ranking=r.figures.ranking(),
         questions=r.questions,
         reported=r.reported,
+        requests=sorted(r.requests.items()),
         rates=r.figures.rate_ranking(),
         thresholds=r.thresholds,
         # the monthly 通报 names the departments below a 三率 threshold
@@ -236,7 +239,12 @@ async def build_digest(
             )
             for t in late
         ]
-    ranking = Ranking(department, win, fig, questions, dict(workflow.rates), reported)
+    asked: dict[tuple[str, str], tuple[int, int]] = {}
+    for (dept, kind, state), n in (await store.requests.counts(win.start, win.end)).items():
+        if kind != "rectify" and (scope is None or dept in scope):
+            made, approved = asked.get((dept, kind), (0, 0))
+            asked[(dept, kind)] = (made + n, approved + (n if state == "approved" else 0))
+    ranking = Ranking(department, win, fig, questions, dict(workflow.rates), reported, asked)
     return Reply(ranking_text(texts, ranking))
 
 
