@@ -199,7 +199,7 @@ async def test_a_supporting_department_sees_notes_and_is_reminded_but_only_the_l
     assert (await desk.service.get(n)).co_departments == ("公安局",)
     assert "已经在办理" in await run(desk.cmds, "s-cg", f"/cohost {n} 公安局")
     assert any("请协办诉求" in x.reply.html for x in await desk.notes("department", "公安局"))
-    assert n in await run(desk.cmds, "h-ga", f"/ticket {n}")
+    assert "办理记录" in await run(desk.cmds, "h-ga", f"/ticket {n}")  # the supporting department sees it
     assert "备注" in await run(desk.cmds, "h-ga", f"/note {n} 已安排民警配合")
     out = await run(desk.cmds, "h-ga", f"/resolve {n} 已处理")
     assert "由城市管理局主办" in out
@@ -466,3 +466,39 @@ async def test_the_weekly_report_names_tickets_still_late_five_working_days_afte
     named = text.split("督办后仍超期未办结的诉求（1 件）")[1].split("\n\n")[0]
     assert late in named and "城管小王" in named and "超时 13 天" in named
     assert done not in text and paused not in text
+
+
+async def test_the_staff_view_shows_likely_duplicates_to_merge(desk):
+    s = desk.service
+    first = await s.create(
+        citizen_id="c1",
+        description="人民路菜市场门口占道经营，堵住出口",
+        category="城乡建设",
+        place="人民路菜市场",
+    )
+    again = await s.create(
+        citizen_id="c2",
+        description="人民路菜市场门口有人占道经营，堵住出口了",
+        category="城乡建设",
+        place="人民路菜市场",
+    )
+    other = await s.create(
+        citizen_id="c3", description="夜里施工噪音太大", category="城乡建设", place="幸福小区"
+    )
+    police = await s.create(
+        citizen_id="c4", description="人民路菜市场门口占道经营，堵住出口", category="公安政法"
+    )
+    view = await run(desk.cmds, "s-cg", f"/ticket {again.number}")
+    assert "疑似重复诉求" in view and first.number in view and f"/merge {again.number}" in view
+    assert other.number not in view and police.number not in view  # other words, other department
+    assert "疑似重复" not in await run(desk.cmds, "s-cg", f"/ticket {other.number}")
+    await run(desk.cmds, "s-cg", f"/merge {again.number} {first.number}")
+    assert "疑似重复" not in await run(desk.cmds, "s-cg", f"/ticket {first.number}")  # merged: handled once
+    desk.clock.advance(days=8)  # the first report is now outside the window of workflow.yaml (7 days)
+    late = await s.create(
+        citizen_id="c5",
+        description="人民路菜市场门口占道经营，堵住出口",
+        category="城乡建设",
+        place="人民路菜市场",
+    )
+    assert first.number not in await run(desk.cmds, "s-cg", f"/ticket {late.number}")

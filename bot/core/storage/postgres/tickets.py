@@ -8,6 +8,7 @@ unnest that returns the fresh rows, and write their events, reminders and notifi
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,6 +91,18 @@ class PostgresTickets:
     async def get(self, number: str) -> Ticket | None:
         row = await self.db.fetchrow(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1", number)
         return self._ticket(row) if row else None
+
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> list[tuple[int, str, str, str | None]]:
+        rows = await self.db.fetch(
+            "SELECT id, number, description, place FROM tickets WHERE department = $1 AND created_at >= $2"
+            f" AND state IN {OPEN_SQL} AND merged_into IS NULL ORDER BY created_at DESC, id DESC LIMIT $3",
+            department,
+            to_ts(since),
+            limit,
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def list(self, query: TicketQuery) -> list[Ticket]:
         where, params = _where(query)

@@ -10,6 +10,7 @@ creation never costs the others theirs.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -217,6 +218,16 @@ class SqliteTickets:
             f"SELECT {TICKET_COLUMNS} FROM tickets{where} ORDER BY {order} LIMIT :limit", params
         )
         return [self._ticket(r) for r in rows]
+
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> list[tuple[int, str, str, str | None]]:
+        rows = await self.db.fetchall(
+            "SELECT id, number, description, place FROM tickets WHERE department = ? AND created_at >= ?"
+            f" AND state IN {OPEN_SQL} AND merged_into IS NULL ORDER BY created_at DESC, id DESC LIMIT ?",
+            (department, to_ts(since), limit),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def count(self, query: TicketQuery) -> int:
         where, params = _where(query)
