@@ -502,3 +502,31 @@ async def test_the_staff_view_shows_likely_duplicates_to_merge(desk):
         place="人民路菜市场",
     )
     assert first.number not in await run(desk.cmds, "s-cg", f"/ticket {late.number}")
+
+
+# ---------------------------------------------------------------- canned replies
+
+
+async def test_supervisors_manage_canned_replies_that_staff_use_with_variables(desk):
+    n = await desk.ticket()
+    assert "负责人" in await run(desk.cmds, "h-cg", "/template set 受理 您好，已受理")  # a handler may not
+    assert "无法自动填写" in await run(desk.cmds, "s-cg", "/template set 受理 {地址}的问题已受理")
+    out = await run(desk.cmds, "s-cg", "/template set 受理 {姓名}您好，诉求 {编号} 已受理，将于{时限}办结。")
+    assert "已保存城市管理局的答复模板 #受理" in out
+    assert "#受理" in await run(desk.cmds, "h-cg", "/template")
+    assert "还没有常用答复模板" in await run(desk.cmds, "h-ga", "/template list")  # per department
+    missing = await run(desk.cmds, "h-cg", f"/reply {n} #催告")
+    assert "没有名为 #催告" in missing and "#受理" in missing
+    assert "已发送" in await run(desk.cmds, "h-cg", f"/reply {n} #受理")
+    [told] = [x.reply.html for x in await desk.notes("user", "c1") if "已受理，将于" in x.reply.html]
+    assert f"市民朋友您好，诉求 {n} 已受理" in told and "12月7日（周一）24:00前办结" in told
+    assert "{" not in told
+    assert "已删除" in await run(desk.cmds, "s-cg", "/template remove 受理")
+    assert "没有找到" in await run(desk.cmds, "s-cg", "/template remove 受理")
+    assert "没有名为 #受理" in await run(desk.cmds, "h-cg", f"/reply {n} #受理")
+
+
+def test_a_citizens_name_is_masked_in_a_canned_reply():
+    from bot.core.tickets.workflow.canned import masked_name
+
+    assert masked_name("张三丰") == "张**" and masked_name("李") is None and masked_name(None) is None

@@ -237,6 +237,15 @@ class RequestRepository(Protocol):
         ...
 
 
+class ReplyTemplateRepository(Protocol):
+    """Canned replies per department (名称 → text with {姓名}, {编号}, {时限})."""
+
+    async def get(self, department: str, name: str) -> str | None: ...
+    async def list(self, department: str) -> list[tuple[str, str]]: ...
+    async def put(self, department: str, name: str, text: str, actor: str, at: dt.datetime) -> None: ...
+    async def remove(self, department: str, name: str) -> bool: ...
+
+
 class MetaRepository(Protocol):
     """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
 
@@ -254,6 +263,7 @@ class Store(Protocol):
     reports: ReportQueries
     meta: MetaRepository
     requests: RequestRepository
+    reply_templates: ReplyTemplateRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

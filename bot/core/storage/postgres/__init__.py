@@ -17,6 +17,7 @@ from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
 from .questions import PostgresQuestions
+from .replies import PostgresReplyTemplates
 from .reports import PostgresReports
 from .requests import PostgresRequests
 from .staff import PostgresStaff
@@ -37,6 +38,7 @@ class PostgresStore:
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
         self.requests = PostgresRequests(db)
+        self.reply_templates = PostgresReplyTemplates(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -15,6 +15,7 @@ from .database import Database
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
+from .replies import SqliteReplyTemplates
 from .reports import SqliteReports
 from .requests import SqliteRequests
 from .staff import SqliteStaff
@@ -35,6 +36,7 @@ class SqliteStore:
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
         self.requests = SqliteRequests(db)
+        self.reply_templates = SqliteReplyTemplates(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from bot.core.messages import Incoming, Reply
 from bot.core.tickets.domain.models import PENDING_REQUEST
 from bot.core.tickets.service import TicketError
-from bot.core.tickets.workflow import handling, merging, requests
+from bot.core.tickets.workflow import canned, handling, merging, requests
 
 from .lookup import find_ticket, staff_ticket
 from .registry import REGISTRY
@@ -127,6 +127,28 @@ async def merge(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     into = await find_ticket(c, tail.split()[0], msg.user_id, member)
     t = await merging.merge(c.service, ticket.number, msg.user_id, into.number)
     return [Reply(c.say("merged", number=t.number, main=into.number))]
+
+
+@REGISTRY.command("template", who="staff", menus=STAFF)
+async def template(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+    """Canned replies: list (the caller's departments), set 名称 文本, remove 名称 (supervisors)."""
+    member = await c.service.require_staff(msg.user_id)
+    action, tail = _split(rest)
+    if action in ("", "list"):
+        rows = [
+            (d, name, text)
+            for d in member.departments
+            for name, text in await c.service.store.reply_templates.list(d)
+        ]
+        return [Reply(c.say("template_list", rows=rows))]
+    if action == "set":
+        name, text = _split(tail)
+        departments = await canned.save(c.service, member, name, text)
+        return [Reply(c.say("template_saved", name=name.lstrip("#"), departments=list(departments)))]
+    if action == "remove" and tail:
+        found = await canned.remove(c.service, member, tail)
+        return [Reply(c.say("template_removed", name=tail.strip().lstrip("#"), found=found))]
+    return [c.usage("template")]
 
 
 @REGISTRY.command("withdraw", who="anyone", menus=("citizen",))
