@@ -12,20 +12,18 @@ from bot.core.storage.sqlite import open_sqlite_store
 from bot.core.storage.sqlite.migrations import MIGRATIONS
 from tests.test_tickets_helpers import at, make_service
 
-VERSIONS = [v for v, _, _ in MIGRATIONS]
-
 
 async def test_migrations_are_numbered_and_applied_once(tmp_path):
     db = tmp_path / "t.db"
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == VERSIONS
+    assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
     await store.close()
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == VERSIONS
+    assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
     await store.close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(VERSIONS)
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
 
 
 async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp_path):
@@ -44,7 +42,7 @@ async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp
     clock = FixedClock(at(2026, 11, 23, 9, 0))
     store = await open_sqlite_store(db, clock=clock)
     try:
-        assert await store.schema_versions() == VERSIONS
+        assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
         (row,) = await store.outbox.due(clock.now())
         assert row.notification.reply.html == "您好" and row.delivered == () and row.parked_at is None
     finally:

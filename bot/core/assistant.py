@@ -7,6 +7,7 @@ in the store's persisted outbox; the adapter drains it with `store.outbox_due` /
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -22,10 +23,13 @@ from bot.core.answering.matcher import Matcher
 from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
+from bot.core.leases import Leases, process_owner
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
+from bot.core.storage.protocols import NOT_A_GAP, StoreWriteError
 from bot.core.text.normalize import compact
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
@@ -33,6 +37,8 @@ from bot.core.tickets.commands.registry import Scope
 log = logging.getLogger(__name__)
 
 SAYINGS = "assistant.html.j2"  # the assistant's own few sentences
+# how long an update id is remembered as handled: Telegram redelivers an update for up to a day
+UPDATE_RETENTION = dt.timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,8 @@ class Answering:
     matcher: Matcher
     renderer: Renderer
     templates_dir: Path | None = None
+    # taught entries of the learned overlay that were left out (their entry is gone, or they expired)
+    overlay_skipped: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,6 +72,7 @@ class Facade(Protocol):
     scheduler: Scheduler | None
 
     async def handle(self, msg: Incoming) -> list[Reply]: ...
+    async def first_time(self, update_id: int) -> bool: ...
     def command_menu(self, scope: Scope) -> list[tuple[str, str]]: ...
     async def tick(self) -> int: ...
     async def staff_user_ids(self) -> list[str]: ...
@@ -79,16 +88,24 @@ class Assistant:
         *,
         policies: Any = None,
         context_ttl_minutes: int = 30,
+        contexts: ContextStore | None = None,
+        owner: str | None = None,
+        review_days: int | None = None,
     ):
-        self.answering = answering
-        self.kb = answering.kb
         self.clock = clock
-        self.matcher = answering.matcher
-        self.renderer = answering.renderer
+        self.context_ttl = dt.timedelta(minutes=context_ttl_minutes)
+        self.review_days = review_days  # the monthly 通报 lists entries not reviewed for longer
         self.texts = Texts(answering.templates_dir)
-        self.dialogue = Dialogue(
-            self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
+        # in memory, or shared through the database when several processes answer one person (bot/app.py)
+        self.contexts = contexts or ContextStore(clock, context_ttl_minutes)
+        # the answering parts and their dialogue, held as one value: a reload replaces it in one assignment
+        # (swap_answering), so a message is always answered by one base whole, never half of each
+        self._live = (
+            answering,
+            Dialogue(answering.kb, answering.matcher, answering.renderer, self.contexts),
         )
+        # this process among those sharing the database: the owner of its outbox claims and leases
+        self.owner = owner or process_owner()
         self._store = desk.store if desk else None
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
@@ -98,10 +115,47 @@ class Assistant:
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
-            self.outbox = Outbox(desk.store.outbox, clock)
+            self.outbox = Outbox(desk.store.outbox, clock, self.owner)
+            learning = getattr(desk.service, "routing", None)
             self.scheduler = Scheduler(
-                policies.calendar, self.outbox, clock, digest=self._daily_digest, tick=self._tick
+                policies.calendar,
+                self.outbox,
+                clock,
+                digest=self._daily_digest,
+                tick=self._tick,
+                leases=Leases(desk.store.leases, clock, self.owner),
+                retrain=learning.due if learning is not None else None,
             )
+
+    # -- the answering parts, reloadable ----------------------------------------------------------------------
+    @property
+    def answering(self) -> Answering:
+        return self._live[0]
+
+    @property
+    def dialogue(self) -> Dialogue:
+        return self._live[1]
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._live[0].kb
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._live[0].matcher
+
+    @property
+    def renderer(self) -> Renderer:
+        return self._live[0].renderer
+
+    def swap_answering(self, answering: Answering) -> None:
+        """Answer from now on with a newly built (and fully indexed) base; conversations keep their context."""
+        contexts = self._live[1].contexts
+        self._live = (answering, Dialogue(answering.kb, answering.matcher, answering.renderer, contexts))
+        # the ticket side reads departments and 诉求 categories from the same base
+        for part in (self.service, self.intake):
+            if part is not None and hasattr(part, "kb"):
+                part.kb = answering.kb
 
     async def close(self) -> None:
         if self._store is not None:
@@ -121,9 +175,25 @@ class Assistant:
         return [m.user_id for m in await self.service.list_staff()]
 
     # -- entry point -------------------------------------------------------------------------------------
+    async def first_time(self, update_id: int) -> bool:
+        """True for the first delivery of a channel's update id, in whichever process sharing the database
+        it arrives (ids are remembered for UPDATE_RETENTION); always True without a database."""
+        if self._store is None:
+            return True
+        return await self._store.updates.first_time(update_id, self.clock.now())
+
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message or button press; replies go to msg.chat_id."""
-        if msg.callback:
+        try:
+            return await self._handle(_storable(msg))
+        except StoreWriteError as exc:
+            # a full disk, a read-only or busy database: whatever was being written, the person hears that it
+            # was not saved (the message says so politely); what was saved before stays as it was
+            log.warning("a write for %s was refused: %s", msg.user_id, exc)
+            return [Reply(str(exc))]
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
+        if msg.callback is not None:  # a button, even one whose data is empty
             return await self._callback(msg)
         text = msg.text or ""
         stripped = text.strip()
@@ -140,9 +210,34 @@ class Assistant:
             rating = await self._typed_rating(msg, stripped)
             if rating is not None:
                 return rating
-        result = self.dialogue.respond(msg.user_id, text)
+        result = await self._respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)
+
+    async def _respond(
+        self, user_id: str, text: str | None = None, callback: str | None = None
+    ) -> DialogueResult:
+        """The dialogue's answer to a message (or a button of its own), with the person's context read before
+        and written after when it is shared between processes."""
+        await self.contexts.load(user_id)
+        if callback is not None:
+            result = self.dialogue.callback(user_id, callback)
+        else:
+            result = self.dialogue.respond(user_id, text or "")
+        try:
+            await self.contexts.save(user_id)
+        except Exception:  # noqa: BLE001 - the answer matters more than remembering it; logged
+            log.exception("could not save the dialogue context of %s", user_id)
+        return result
+
+    async def _clarified(self, user_id: str) -> None:
+        """The person picked one of the choices they were offered: their clarification was no gap."""
+        if self._store is None:
+            return
+        try:
+            await self._store.questions.clarified(user_id, self.clock.now() - self.context_ttl)
+        except Exception:  # the answer matters more than the statistics; log and go on
+            log.exception("could not mark a clarification as answered")
 
     async def _finish(self, msg: Incoming, result: DialogueResult) -> list[Reply]:
         replies = list(result.replies)
@@ -183,7 +278,7 @@ class Assistant:
         outcome = await self.intake.handle(msg)
         if outcome.question is None:
             return outcome.replies
-        result = self.dialogue.respond(msg.user_id, outcome.question)
+        result = await self._respond(msg.user_id, outcome.question)
         await self._log_question(Incoming(msg.user_id, msg.chat_id, text=outcome.question), result)
         return [*outcome.replies, *result.replies, *await self.intake.resume(msg.user_id)]
 
@@ -193,7 +288,10 @@ class Assistant:
         if who == "intake" and self.intake is not None:
             return await self._intake(msg)
         if who == "dialogue":
-            return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
+            result = await self._respond(msg.user_id, callback=data)
+            if result.picked:
+                await self._clarified(msg.user_id)
+            return await self._finish(msg, result)
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -206,7 +304,7 @@ class Assistant:
             return [Reply(self.renderer.render("help.html.j2"))]
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
-                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+                return (await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))).replies
             return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
@@ -216,6 +314,8 @@ class Assistant:
 
     async def _log_question(self, msg: Incoming, result: DialogueResult) -> None:
         u = result.understanding
+        if result.picked:
+            await self._clarified(msg.user_id)
         if self._store is None or u is None or u.intent == "smalltalk" or not compact(msg.text):
             return
         try:
@@ -226,6 +326,7 @@ class Assistant:
                 target=u.target,
                 answered=result.answered,
                 at=self.clock.now(),
+                gap=gap_kind(result),
             )
         except Exception:  # the answer matters more than the statistics; log and go on
             log.exception("could not log question")
@@ -238,8 +339,12 @@ class Assistant:
     async def _tick(self, now: dt.datetime) -> int:
         from bot.core.tickets.reminders import tick
 
-        assert self.service is not None
-        return await tick(self.service, now)
+        assert self.service is not None and self._store is not None
+        queued = await tick(self.service, now)
+        # housekeeping of what processes share, done by whichever holds the tick
+        await self._store.updates.forget(now - UPDATE_RETENTION)
+        await self.contexts.purge()
+        return queued
 
     async def _daily_digest(self, department: str | None, day: dt.date) -> Reply:
         return await self.digest(department, day)
@@ -264,7 +369,35 @@ class Assistant:
             policies=self.service.policies,
             texts=self.service.texts,
             workflow=self.service.workflow,
+            gap_key=self.matcher.gap_key,
+            gap_grams=self.matcher.gap_grams,
+            review_days=self.review_days,
         )
+
+
+def _storable(msg: Incoming) -> Incoming:
+    """The message with lone surrogates replaced (bot/core/text/unicode.py): every channel passes here."""
+    text, callback, name = encodable(msg.text), msg.callback, encodable(msg.display_name)
+    callback = encodable(callback) if callback else callback
+    if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
+        return msg
+    return dataclasses.replace(msg, text=text, callback=callback, display_name=name)
+
+
+def gap_kind(result: DialogueResult) -> str:
+    """Whether a question shows a gap in the knowledge base: a clarifying question (until the person answers
+    it), no answer to a question that had a subject, or only a near entry. Appeals, emergencies, small talk,
+    the centre's facts, a number on its own and a follow-up with nothing to follow are not gaps."""
+    u = result.understanding
+    if u is None:
+        return NOT_A_GAP
+    if result.clarified:
+        return "clarify"
+    if result.answered or u.intent != "unknown" or u.topic or u.bare or u.empty or u.urgent:
+        return NOT_A_GAP
+    if u.near:
+        return "near"
+    return "nomatch" if u.subject else NOT_A_GAP
 
 
 def freeze_startup_objects() -> None:

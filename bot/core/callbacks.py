@@ -22,6 +22,7 @@ class Prefix(StrEnum):
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
     VISIT = "visit"  # visit:<number>:<yes|no> — 回访: the citizen says whether the problem was solved
     REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
+    KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -36,6 +37,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.COMMENT: "commands",
     Prefix.VISIT: "commands",
     Prefix.REQUEST: "commands",
+    Prefix.KNOWLEDGE: "commands",
 }
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import yaml
 
 from bot.core.knowledge import KnowledgeError
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, read_yaml
 from bot.core.text.function import subject_chars
 from bot.core.text.normalize import compact
 from bot.core.text.trie import PhraseTrie
+
+from .names import NameRules, load_names
 
 ASPECTS = ("overview", "materials", "conditions", "time", "fee", "location", "online", "process")
 
@@ -165,6 +167,8 @@ class Cues:
     bundle: list[str] = field(default_factory=list)
     emergency: Emergency = field(default_factory=Emergency)
     topics: Topics = field(default_factory=Topics)
+    # formal names -> everyday words and families of variants (intents/names.yaml)
+    names: NameRules = field(default_factory=NameRules)
 
     def __post_init__(self) -> None:
         self.filler_re = _alternation(self.fillers)
@@ -281,7 +285,7 @@ class Cues:
 
 def _read(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         raise KnowledgeError([f"{path.name}: YAML 格式错误: {exc}"]) from exc
     except OSError as exc:
@@ -431,4 +435,5 @@ def load_cues(root: Path | str | None = None) -> Cues:
         bundle=bu,
         emergency=emergency,
         topics=topics,
+        names=load_names(root),
     )

@@ -8,13 +8,16 @@ implementation keeps:
 - `TicketRepository.apply` is optimistic: a change made against an outdated version writes nothing;
 - notifications are de-duplicated by their `dedup_key`, for as long as the row exists;
 - `OutboxRepository.claim` hands a due notification to one owner at a time, across processes;
+- `UpdateLog.first_time` is true for one caller per update id, across processes;
+- `LeaseRepository.acquire` gives a named lease to one owner at a time, across processes;
 - the schema is changed only by numbered migrations, each applied whole or not at all, and recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -98,6 +101,49 @@ class QuestionCount:
     count: int
 
 
+# what QuestionLog.log is told for a question that is known not to be a gap (an appeal, an answered
+# clarification…); None means "decide as before": unanswered and matched nothing
+NOT_A_GAP = ""
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """A logged question (the knowledge gaps are those with a `gap`: nomatch, near or clarify)."""
+
+    id: int
+    user_id: str
+    text: str
+    intent: str
+    target: str | None
+    gap: str | None
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewLearned:
+    """Something staff taught the assistant, kept in the learned overlay beside the knowledge base: an alias
+    (`phrase` becomes one of `entry_id`'s aliases) or a reviewed FAQ (`phrase` the question, `answer` the reply)."""
+
+    kind: str  # alias | faq
+    phrase: str
+    question: str  # the person's own words it came from
+    source: str  # where from: "q:<question id>", "ticket:<number>" or "typed"
+    taught_by: str
+    taught_by_name: str
+    at: dt.datetime
+    entry_id: str | None = None
+    answer: str | None = None
+    department: str | None = None
+    expires: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Learned(NewLearned):
+    id: int = 0
+    undone_by: str | None = None
+    undone_at: dt.datetime | None = None
+
+
 class TicketRepository(Protocol):
     async def create(self, new: NewTicket, hook: CreateHook) -> Ticket: ...
     async def get(self, number: str) -> Ticket | None: ...
@@ -113,7 +159,7 @@ class TicketRepository(Protocol):
 
     async def recent_texts(
         self, department: str, since: dt.datetime, limit: int
-    ) -> list[tuple[int, str, str, str | None]]:
+    ) -> Sequence[tuple[int, str, str, str | None]]:
         """(id, number, description, place) of the department's open, unmerged tickets created since `since`,
         newest first: what duplicate detection compares, without reading whole tickets."""
         ...
@@ -144,6 +190,16 @@ class OutboxRepository(Protocol):
         `owner` until now + lease; two owners never hold the same row at once. `sent`/`failed` release it."""
         ...
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
+        ...
+
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        """Record that the notification is being handed to the channel now (committed before the request
+        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
+        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
+        restart was in flight when the process stopped: it may have been delivered."""
+
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         """Record a failed attempt and release the claim; park=True stops automatic attempts until requeue."""
@@ -166,6 +222,37 @@ class StateRepository(Protocol):
     async def save(self, key: str, data: dict[str, Any]) -> None: ...
     async def load(self, key: str) -> dict[str, Any] | None: ...
     async def delete(self, key: str) -> None: ...
+    async def take(self, key: str) -> dict[str, Any] | None:
+        """Delete and return the state under `key`; of callers racing for it (in any process), one gets it."""
+        ...
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        """Delete the state under keys starting with `prefix` last saved before `before`; how many."""
+        ...
+
+
+class UpdateLog(Protocol):
+    """The ids of updates already taken by some process, kept for a retention window."""
+
+    async def first_time(self, update_id: int, at: dt.datetime) -> bool:
+        """Record `update_id`; True for the one caller that recorded it first."""
+        ...
+
+    async def forget(self, before: dt.datetime) -> int:
+        """Drop the ids seen before `before`; how many."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases: work that one process at a time may do (the reminder tick, a day's digest)."""
+
+    async def acquire(self, name: str, owner: str, now: dt.datetime, until: dt.datetime) -> bool:
+        """Hold `name` for `owner` until `until` when nobody holds it, its holder's lease ran out by `now`,
+        or `owner` holds it already (then it is extended). False when another owner holds it."""
+        ...
+
+    async def release(self, name: str, owner: str) -> None:
+        """Give `name` up, if `owner` holds it."""
 
 
 class QuestionLog(Protocol):
@@ -177,8 +264,11 @@ class QuestionLog(Protocol):
         target: str | None,
         answered: bool,
         at: dt.datetime | None = None,
+        gap: str | None = None,
     ) -> None:
-        """Record an asked question; may be written later in a batch (see flush)."""
+        """Record an asked question; may be written later in a batch (see flush). `gap` marks a real gap in the
+        knowledge base: nomatch (no answer), near (only a near entry), clarify (asked which one); NOT_A_GAP
+        says it is none; None leaves it to the rule "unanswered and matched nothing"."""
 
     async def flush(self) -> None:
         """Write every question logged so far."""
@@ -186,6 +276,32 @@ class QuestionLog(Protocol):
     async def top(
         self, start: dt.datetime, end: dt.datetime, *, unanswered: bool, limit: int
     ) -> list[QuestionCount]: ...
+
+    async def gaps(self, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[LoggedQuestion]:
+        """The gap questions of the window, newest first."""
+        ...
+
+    async def get(self, question_id: int) -> LoggedQuestion | None: ...
+
+    async def clarified(self, user_id: str, since: dt.datetime) -> int:
+        """The person answered the clarifying questions they were asked since `since`: those are no gaps."""
+        ...
+
+
+class LearnedRepository(Protocol):
+    """The learned overlay: aliases and FAQ entries taught by staff, each with who, when and where from."""
+
+    async def add(self, new: NewLearned) -> Learned: ...
+    async def get(self, learned_id: int) -> Learned | None: ...
+    async def undo(self, learned_id: int, by: str, at: dt.datetime) -> Learned | None:
+        """Mark it undone (it stays, for the record); None when there is no such entry or it was undone."""
+        ...
+
+    async def active(self, now: dt.datetime) -> list[Learned]:
+        """Everything in force: not undone and not expired, oldest first."""
+        ...
+
+    async def recent(self, limit: int) -> list[Learned]: ...
 
 
 class ReportQueries(Protocol):
@@ -253,6 +369,94 @@ class MetaRepository(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class TableShape:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]  # the primary key's columns
+    references: frozenset[str]  # tables its foreign keys point to
+
+
+class TableAccess(Protocol):
+    """Whole tables, engine to engine, for `python -m bot db copy`: every table the migrations made, read in
+    one consistent snapshot and written by primary key, so that copying again changes only what differs."""
+
+    async def shapes(self) -> list[TableShape]:
+        """Every table but schema_migrations."""
+        ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[None]:
+        """Reads inside see the database as it was when the first one began (others may write meanwhile)."""
+        ...
+
+    def read(self, shape: TableShape, batch: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every row, in batches, ordered by key."""
+        ...
+
+    async def read_range(self, shape: TableShape, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The rows whose (one-column) key is between low and high, both included, ordered by key."""
+        ...
+
+    async def count(self, shape: TableShape) -> int: ...
+    async def upsert(self, shape: TableShape, rows: list[tuple[Any, ...]]) -> None:
+        """Insert the rows, or update those whose key exists and whose values differ."""
+
+    async def keep_only(self, shape: TableShape, keys: set[tuple[Any, ...]]) -> int:
+        """Delete the rows whose key is not among `keys`; how many."""
+        ...
+
+    async def finish(self, shape: TableShape) -> None:
+        """After writing rows with their ids: generated ids continue after the highest one."""
+
+
+@dataclass(frozen=True)
+class RoutingExample:
+    """A labelled example for routing: the ticket's text and the unit (and category) staff gave it."""
+
+    text: str
+    unit: str
+    kind: str  # transfer | dispatch | category (a change by staff) | resolved (where it was resolved)
+    actor: str
+    at: dt.datetime
+    ticket_id: int | None = None
+    category: str | None = None
+    previous: str | None = None  # the unit it had before
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoutingModelRow:
+    """A trained routing model (its numbers in `data`) and how it scored on the held-back tickets."""
+
+    id: int
+    created_at: dt.datetime
+    examples: int  # trained on
+    last_example: int  # the newest example id it was trained on
+    held_back: int
+    score: float  # its accuracy on the held-back tickets
+    baseline: float  # the model it was compared with, on the same tickets
+    active: bool
+    data: bytes = b""
+
+
+class RoutingRepository(Protocol):
+    """Labelled examples from staff changes, and the models trained on them (at most one active)."""
+
+    async def add_example(self, example: RoutingExample) -> int: ...
+    async def examples(self, after_id: int = 0, limit: int | None = None) -> list[RoutingExample]:
+        """In id (time) order."""
+        ...
+
+    async def save_model(self, row: RoutingModelRow, *, activate: bool) -> int:
+        """Store a model; with activate, it becomes the only active one in the same transaction."""
+        ...
+
+    async def active_model(self) -> RoutingModelRow | None: ...
+    async def models(self, limit: int = 10) -> list[RoutingModelRow]:
+        """The newest models, without their data."""
+        ...
+
+
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -264,6 +468,11 @@ class Store(Protocol):
     meta: MetaRepository
     requests: RequestRepository
     reply_templates: ReplyTemplateRepository
+    updates: UpdateLog
+    leases: LeaseRepository
+    tables: TableAccess
+    routing: RoutingRepository
+    learned: LearnedRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

@@ -12,7 +12,9 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
+from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
+from .learned import PostgresLearned
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
@@ -20,8 +22,10 @@ from .questions import PostgresQuestions
 from .replies import PostgresReplyTemplates
 from .reports import PostgresReports
 from .requests import PostgresRequests
+from .routing import PostgresRouting
 from .staff import PostgresStaff
 from .state import PostgresState
+from .tables import PostgresTables
 from .tickets import PostgresTickets
 
 
@@ -39,6 +43,11 @@ class PostgresStore:
         self.meta = PostgresMeta(db)
         self.requests = PostgresRequests(db)
         self.reply_templates = PostgresReplyTemplates(db)
+        self.updates = PostgresUpdates(db)
+        self.leases = PostgresLeases(db)
+        self.tables = PostgresTables(db)
+        self.routing = PostgresRouting(db)
+        self.learned = PostgresLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

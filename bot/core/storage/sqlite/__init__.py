@@ -11,15 +11,19 @@ from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
 from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus
 
+from .coordination import SqliteLeases, SqliteUpdates
 from .database import Database
+from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
 from .replies import SqliteReplyTemplates
 from .reports import SqliteReports
 from .requests import SqliteRequests
+from .routing import SqliteRouting
 from .staff import SqliteStaff
 from .state import SqliteState
+from .tables import SqliteTables
 from .tickets import SqliteTickets
 
 
@@ -37,6 +41,11 @@ class SqliteStore:
         self.meta = SqliteMeta(db)
         self.requests = SqliteRequests(db)
         self.reply_templates = SqliteReplyTemplates(db)
+        self.updates = SqliteUpdates(db)
+        self.leases = SqliteLeases(db)
+        self.tables = SqliteTables(db)
+        self.routing = SqliteRouting(db)
+        self.learned = SqliteLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

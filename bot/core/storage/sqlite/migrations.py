@@ -143,6 +143,17 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        5,
+        "tickets_open: the open tickets with everything the digest's overdue and warning lists test",
+        [
+            # partial (open tickets only, a few percent of the table) and covering for reports.attention():
+            # counting and choosing the red and yellow tickets reads this index alone, never the wide rows
+            "CREATE INDEX tickets_open ON tickets(department, state, policy, created_at, round_started_at,"
+            " contact_due, contact_met, feedback_due, feedback_met, resolve_due, resolve_met)"
+            " WHERE state IN ('待受理','办理中')",
+        ],
+    ),
+    (
         6,
         "the 接诉即办 loop: types, tiers and dispatch, pauses, extensions, merges, co-departments, 回访, requests,"
         " reply templates, outbox attachments",
@@ -203,6 +214,84 @@ MIGRATIONS: list[Migration] = [
             # a chart sent as a photo (its text the caption): the image, and what it is (JSON)
             "ALTER TABLE outbox ADD COLUMN attachment BLOB",
             "ALTER TABLE outbox ADD COLUMN attachment_meta TEXT",
+        ],
+    ),
+    (
+        8,
+        "routing: labelled examples from staff transfers and changes, and the models learned from them",
+        [
+            """CREATE TABLE routing_examples (
+                id INTEGER PRIMARY KEY,
+                ticket_id INTEGER,
+                text TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                category TEXT,
+                previous TEXT,
+                kind TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at INTEGER NOT NULL
+            )""",
+            """CREATE TABLE routing_models (
+                id INTEGER PRIMARY KEY,
+                created_at INTEGER NOT NULL,
+                examples INTEGER NOT NULL,
+                last_example INTEGER NOT NULL,
+                held_back INTEGER NOT NULL,
+                score REAL NOT NULL,
+                baseline REAL NOT NULL,
+                active INTEGER NOT NULL,
+                data BLOB NOT NULL
+            )""",
+            "CREATE INDEX routing_models_active ON routing_models(active, id)",
+        ],
+    ),
+    (
+        9,
+        "many processes: update ids already seen, leases, conversation state by age",
+        [
+            # an update id taken by some process: a redelivery, or the same update given to another, is dropped
+            "CREATE TABLE seen_updates (update_id INTEGER PRIMARY KEY, seen_at INTEGER NOT NULL)",
+            "CREATE INDEX seen_updates_at ON seen_updates(seen_at)",
+            # work only one process may do at a time (the reminder tick, a day's digest): who, and until when
+            "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL)"
+            " WITHOUT ROWID",
+            # the periodic purge of expired dialogue contexts finds them by age
+            "CREATE INDEX drafts_updated ON drafts(updated_at)",
+        ],
+    ),
+    (
+        10,
+        "knowledge loop: real gaps in the question log, and the learned overlay",
+        [
+            # nomatch | near | clarify for a question the knowledge base had no answer to; NULL otherwise
+            "ALTER TABLE questions ADD COLUMN gap TEXT",
+            "CREATE INDEX questions_gap ON questions(at) WHERE gap IS NOT NULL",
+            "CREATE INDEX questions_user ON questions(user_id, at)",
+            """CREATE TABLE learned (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('alias','faq')),
+                entry_id TEXT,
+                phrase TEXT NOT NULL,
+                answer TEXT,
+                department TEXT,
+                question TEXT NOT NULL,
+                source TEXT NOT NULL,
+                taught_by TEXT NOT NULL,
+                taught_by_name TEXT NOT NULL DEFAULT '',
+                taught_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                undone_by TEXT,
+                undone_at INTEGER
+            )""",
+        ],
+    ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        [
+            # set just before a send and cleared by sent/failed: a row with it set and no sent_at was being
+            # sent when the process stopped, and Telegram may or may not have delivered it
+            "ALTER TABLE outbox ADD COLUMN sending_at INTEGER",
         ],
     ),
 ]

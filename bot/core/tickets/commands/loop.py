@@ -18,13 +18,14 @@ from bot.core.tickets.service import TicketError
 from bot.core.tickets.workflow import canned, handling, merging, requests
 
 from .lookup import find_ticket, staff_ticket
-from .registry import REGISTRY
+from .registry import REGISTRY, Scope
 
 if TYPE_CHECKING:
     from .dispatch import TicketCommands
 
-STAFF = ("staff", "admin")
-ADMIN = ("admin",)
+STAFF: tuple[Scope, ...] = ("staff", "admin")
+ADMIN: tuple[Scope, ...] = ("admin",)
+CITIZEN: tuple[Scope, ...] = ("citizen",)
 QUEUE_LIMIT = 20
 
 
@@ -61,7 +62,7 @@ async def reroute(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 async def extend(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, tail = await staff_ticket(c, msg.user_id, rest, "extend", 2)
     days, reason = _split(tail)
-    if not (days.isascii() and days.isdecimal()):
+    if not (days.isascii() and days.isdecimal() and len(days) <= 3):
         return [c.usage("extend")]
     t = await requests.request_extension(c.service, ticket.number, msg.user_id, int(days), reason)
     return [Reply(c.say("request_sent", number=t.number, kind="extend"))]
@@ -151,7 +152,7 @@ async def template(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     return [c.usage("template")]
 
 
-@REGISTRY.command("withdraw", who="anyone", menus=("citizen",))
+@REGISTRY.command("withdraw", who="anyone", menus=CITIZEN)
 async def withdraw(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     token, reason = _split(rest)
     if not token:

@@ -29,7 +29,7 @@ from typing import Any
 from bot.core.callbacks import Prefix, fits
 from bot.core.clock import Clock
 from bot.core.messages import Button, Incoming, Reply
-from bot.core.storage.protocols import StateRepository
+from bot.core.storage.protocols import StateRepository, StoreWriteError
 from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
@@ -344,21 +344,50 @@ class IntakeFlow:
         return await self._goto(uid, draft, EDIT_STEPS[field_name])
 
     async def _goto(self, uid: str, draft: Draft, step: Step, notes: list[str] | None = None) -> list[Reply]:
+        notes = notes or []
+        enter = ENTER.get(step)
+        if enter is not None:
+            step = enter(self, draft, notes)
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
-        return await self._save_and_show(uid, draft, notes or [])
+        return await self._save_and_show(uid, draft, notes)
+
+    def _enter_place(self, draft: Draft, notes: list[str]) -> Step:
+        """属地: a matter the street or township handles needs its place. Named in the description and known
+        (places.yaml): taken, and the step is skipped; not named at all: the step says why it matters."""
+        routing = getattr(self.service, "routing", None)
+        if routing is None or draft.place or draft.return_to_summary:
+            return Step.PLACE
+        d = routing.route(draft.description)
+        if d.local and d.place is not None:
+            draft.place = d.place.name
+            notes.append(self._note("place_found", place=d.place.name, unit=d.unit))
+            return Step.PHONE
+        if d.needs_place:
+            notes.append(self._note("place_needed"))
+        return Step.PLACE
 
     async def _cancel(self, uid: str) -> list[Reply]:
         await self.state.delete(uid)
         return [self._reply("intake/cancelled.html.j2")]
 
     async def _submit(self, uid: str, draft: Draft) -> list[Reply]:
+        # taken from the conversation state first: of two presses of 提交 answered by two processes at once,
+        # one creates the ticket and the other finds the intake over
+        try:
+            taken = await self.state.take(uid)
+        except StoreWriteError as exc:  # nothing was taken: the saved draft stays where it was
+            log.warning("submitting the intake of %s was refused by the database: %s", uid, exc)
+            return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason="")]
+        if taken is None:
+            return [self._reply("intake/expired.html.j2")]
         try:
             ticket = await self.service.create(
                 citizen_id=uid,
                 description=draft.description,
                 category=draft.category or FALLBACK,
+                department=self._routed_unit(draft),
                 place=draft.place,
                 phone=draft.phone,
                 anonymous=bool(draft.anonymous),
@@ -369,17 +398,17 @@ class IntakeFlow:
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
-            if not polite:
+            if isinstance(exc, StoreWriteError):
+                log.warning("creating a ticket for %s was refused by the database: %s", uid, exc)
+            elif not polite:
                 log.exception("creating a ticket for %s failed", uid)
             draft.step = Step.SUMMARY
-            await self._save(uid, draft)
+            try:
+                await self._save(uid, draft)
+            except StoreWriteError:
+                # the draft was taken and cannot be put back: the log keeps what the person wrote
+                log.error("the draft of %s could not be saved again after a failed submit: %r", uid, draft)
             return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason=polite)]
-        try:
-            await self.state.delete(uid)
-        except Exception:  # noqa: BLE001 - the ticket exists; the person must hear its number
-            log.exception(
-                "ticket %s created but the intake draft of %s could not be deleted", ticket.number, uid
-            )
         deadlines, note = self._deadline_lines(ticket)
         return [
             self._reply(
@@ -407,7 +436,8 @@ class IntakeFlow:
             "draft": draft,
             "editing": draft.return_to_summary,
             "category": draft.category,
-            "department": self._department(draft.category) if draft.category else "",
+            "department": self._routed_unit(draft)
+            or (self._department(draft.category) if draft.category else ""),
             "max_description": MAX_DESCRIPTION,
             "max_place": MAX_PLACE,
             "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
@@ -521,6 +551,13 @@ class IntakeFlow:
     def _category_names(self) -> list[str]:
         return list(getattr(self.kb, "appeal_categories", {}) or {}) or [FALLBACK]
 
+    def _routed_unit(self, draft: Draft) -> str | None:
+        """Where the 派单目录 (with 属地 and what was learned) sends it: a unit, or the dispatcher's queue."""
+        routing = getattr(self.service, "routing", None)
+        if routing is None or not draft.description:
+            return None
+        return routing.route(draft.description, draft.place).unit or None
+
     def _department(self, category: str | None) -> str:
         cat = (getattr(self.kb, "appeal_categories", {}) or {}).get(category) if category else None
         return cat.department if cat is not None else ""
@@ -572,6 +609,8 @@ class IntakeFlow:
 
 
 Handler = Callable[[IntakeFlow, str, Draft, str], Awaitable[list[Reply]]]
+# run when the dialogue arrives at a step: may fill the draft and go on to another step, adding notes
+Enter = Callable[[IntakeFlow, Draft, list[str]], Step]
 ButtonHandler = Callable[[IntakeFlow, str, Draft, str], Awaitable[list[Reply] | None]]
 
 TEXT: dict[Step, Handler] = {
@@ -584,6 +623,9 @@ TEXT: dict[Step, Handler] = {
     Step.SUMMARY: IntakeFlow._text_summary,
     Step.EDIT: IntakeFlow._text_edit,
     Step.TYPE_PICK: IntakeFlow._text_type,
+}
+ENTER: dict[Step, Enter] = {
+    Step.PLACE: IntakeFlow._enter_place,
 }
 BUTTONS: dict[Step, ButtonHandler] = {
     Step.CATEGORY: IntakeFlow._button_category,

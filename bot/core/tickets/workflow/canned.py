@@ -75,7 +75,9 @@ async def expand(service: TicketService, t: Ticket, text: str, fallback_name: st
     body = await service.store.reply_templates.get(t.department, name)
     if body is None:
         names = [n for n, _ in await service.store.reply_templates.list(t.department)]
-        raise service.error("no_such_template", name=name[:MAX_NAME], department=t.department, names=names)
+        raise service.error(
+            "no_such_template", name=name[:MAX_NAME], department=t.department, templates=names
+        )
     values = {
         "name": masked_name(t.citizen_name) or fallback_name,
         "number": t.number,

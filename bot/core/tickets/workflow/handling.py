@@ -155,7 +155,7 @@ async def add_cohost(service: TicketService, number: str, actor_id: str, departm
             raise service.error("unknown_department", name=department[:30])
         if dept == t.department or dept in t.co_departments:
             raise service.error("already_cohost", number=t.number, department=dept)
-        fields = {"co_departments": (*t.co_departments, dept)}
+        fields: dict[str, Any] = {"co_departments": (*t.co_departments, dept)}
         moved = dataclasses.replace(t, **fields)
         alert = Notification(
             Recipient("department", dept),

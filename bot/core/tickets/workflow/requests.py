@@ -213,7 +213,7 @@ async def _approve(
             raise service.error("unknown_department", name=name[:30])
         if dept == t.department:
             raise service.error("same_department", number=t.number, department=dept)
-        fields = {"department": dept, "handler": None, "state": PENDING, "dispatch_met": None}
+        fields: dict[str, Any] = {"department": dept, "handler": None, "state": PENDING, "dispatch_met": None}
         moved = dataclasses.replace(t, **fields)
         why = req.reason
         notes = [
