@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
     from bot.core.tickets.intake.draft import Draft
+    from bot.core.tickets.workflow.config import WorkflowConfig
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,18 @@ def load_policies(kb: KnowledgeBase) -> SlaPolicies:
     try:
         return policies_from_kb(kb)
     except (CalendarError, SlaConfigError) as exc:
+        raise KnowledgeError([str(exc)]) from None
+
+
+def load_workflow(kb: KnowledgeBase) -> WorkflowConfig:
+    """The loop's settings of the knowledge base (its workflow.yaml); a bad file stops start-up like any other
+    knowledge file."""
+    from bot.core.knowledge import KnowledgeError
+    from bot.core.tickets.workflow.config import WorkflowConfigError, workflow_from_kb
+
+    try:
+        return workflow_from_kb(kb)
+    except WorkflowConfigError as exc:
         raise KnowledgeError([str(exc)]) from None
 
 
@@ -329,7 +342,7 @@ async def _ticket_desk(
 
     admins = {str(i) for i in settings.admin_ids} | set(extra_admins)
     texts = Texts(paths.templates)
-    service = TicketService(store, answering.kb, clock, policies, admins, texts)
+    service = TicketService(store, answering.kb, clock, policies, admins, texts, load_workflow(answering.kb))
     return TicketDesk(
         store=store,
         service=service,

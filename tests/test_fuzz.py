@@ -253,6 +253,7 @@ async def drive_to(a, state, user: str, step: Step) -> dict:
         Step.ANONYMOUS: ["in:ok", "in:skip", "in:nophone"],
         Step.SUMMARY: ["in:ok", "in:skip", "in:nophone", "in:anon:0"],
         Step.EDIT: ["in:ok", "in:skip", "in:nophone", "in:anon:0", "in:edit"],
+        Step.TYPE_PICK: ["in:ok", "in:skip", "in:nophone", "in:anon:0", "in:edit", "in:e:type"],
     }[step]
     await a.handle(Incoming(user, user, text="我们小区门口的路灯坏了半个多月了也没人修，晚上很危险"))
     for data in path:

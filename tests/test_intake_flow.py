@@ -230,9 +230,16 @@ async def test_edit_each_field_from_the_summary_and_come_back(env):
     assert "联系电话：未留" in r.html
 
     r = await env.press("in:edit")
-    assert {"in:e:desc", "in:e:cat", "in:e:place", "in:e:phone", "in:e:anon", "in:back", "in:x"} == set(
-        datas(r)
-    )
+    assert {
+        "in:e:desc",
+        "in:e:cat",
+        "in:e:type",
+        "in:e:place",
+        "in:e:phone",
+        "in:e:anon",
+        "in:back",
+        "in:x",
+    } == set(datas(r))
     await env.press("in:e:phone")
     r = await env.say("13912345678")
     assert "请核对" in r.html and "13912345678" in r.html  # straight back to the summary

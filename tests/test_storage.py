@@ -20,6 +20,12 @@ from bot.core.tickets.domain.models import Change, EventIn, NewTicket, ReminderK
 ALL = [version for version, _, _ in SQLITE_MIGRATIONS]
 
 
+def test_both_engines_number_their_migrations_alike():
+    from bot.core.storage.postgres.migrations import MIGRATIONS as PG
+
+    assert [v for v, _, _ in PG] == ALL and ALL == sorted(ALL)
+
+
 def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=DEFAULT_TZ)
 

@@ -37,7 +37,7 @@ def _answering(settings: Settings):  # noqa: ANN202 - the lazy import keeps star
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import DataPaths, load_policies, load_routing
+    from bot.app import DataPaths, load_policies, load_routing, load_workflow
     from bot.core.answering.render import ASPECT_LABELS
     from bot.core.knowledge import KnowledgeError
     from bot.core.texts import Texts
@@ -47,6 +47,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         answering = _answering(settings)
         policies = load_policies(answering.kb)  # sla.yaml and calendar.yaml
+        load_workflow(answering.kb)  # workflow.yaml
         routing = load_routing(answering.kb, paths.knowledge)  # dispatch.yaml and places.yaml
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)

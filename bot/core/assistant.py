@@ -375,6 +375,7 @@ class Assistant:
             kb=self.kb,
             policies=self.service.policies,
             texts=self.service.texts,
+            workflow=self.service.workflow,
             gap_key=self.matcher.gap_key,
             gap_grams=self.matcher.gap_grams,
             review_days=self.review_days,

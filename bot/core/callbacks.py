@@ -20,6 +20,8 @@ class Prefix(StrEnum):
     TRANSFER = "xfer"  # xfer:<number>[:<department index>] — staff transfer a ticket
     RATE = "rate"  # rate:<number>:<score> — the citizen rates a resolved ticket
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
+    VISIT = "visit"  # visit:<number>:<yes|no> — 回访: the citizen says whether the problem was solved
+    REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
     KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
 
 
@@ -33,6 +35,8 @@ OWNER: dict[Prefix, str] = {
     Prefix.TRANSFER: "commands",
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
+    Prefix.VISIT: "commands",
+    Prefix.REQUEST: "commands",
     Prefix.KNOWLEDGE: "commands",
 }
 

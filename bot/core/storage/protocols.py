@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from bot.core.tickets.domain.models import (
     Ticket,
     TicketEvent,
     TicketQuery,
+    TicketRequest,
 )
 
 
@@ -70,6 +71,16 @@ SentKey = tuple[str, str, int, int]
 class SlaCount:
     met: int  # met on time
     due: int  # deadlines that fell due (or were met) in the window
+
+
+@dataclass(frozen=True)
+class RateCounts:
+    """What the 解决率 and 满意率 count: answers to the 回访 and ratings (those upheld on 申诉 left out)."""
+
+    solved: int = 0  # 回访 answered 已解决
+    visited: int = 0  # 回访 answered
+    satisfied: int = 0  # rated 3 (基本满意) or better
+    rated: int = 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,13 @@ class TicketRepository(Protocol):
 
     async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
         """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written."""
+        ...
+
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> Sequence[tuple[int, str, str, str | None]]:
+        """(id, number, description, place) of the department's open, unmerged tickets created since `since`,
+        newest first: what duplicate detection compares, without reading whole tickets."""
         ...
 
     async def events(self, ticket_id: int) -> builtins.list[TicketEvent]: ...
@@ -318,6 +336,38 @@ class ReportQueries(Protocol):
         """department -> (sum of ratings, number of ratings)"""
         ...
 
+    async def loop_rates(self, start: dt.datetime, end: dt.datetime) -> dict[str, RateCounts]:
+        """department -> 回访 answers given and ratings made in [start, end) (三率)"""
+        ...
+
+
+class RequestRepository(Protocol):
+    """Requests about a ticket decided by somebody else (退单, 改派, 延期, 申诉) and 整改 tasks. They are written
+    with the ticket change that makes or decides them (Change.requests), so each has its event."""
+
+    async def get(self, id: int) -> TicketRequest | None: ...
+    async def list(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+        ticket_id: int | None = None,
+        departments: Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[TicketRequest]: ...
+    async def counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[str, str, str], int]:
+        """(department, kind, state) -> requests made in [start, end)"""
+        ...
+
+
+class ReplyTemplateRepository(Protocol):
+    """Canned replies per department (名称 → text with {姓名}, {编号}, {时限})."""
+
+    async def get(self, department: str, name: str) -> str | None: ...
+    async def list(self, department: str) -> list[tuple[str, str]]: ...
+    async def put(self, department: str, name: str, text: str, actor: str, at: dt.datetime) -> None: ...
+    async def remove(self, department: str, name: str) -> bool: ...
+
 
 class MetaRepository(Protocol):
     """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
@@ -442,6 +492,10 @@ class Store(Protocol):
     def routing(self) -> RoutingRepository: ...
     @property
     def learned(self) -> LearnedRepository: ...
+    @property
+    def requests(self) -> RequestRepository: ...
+    @property
+    def reply_templates(self) -> ReplyTemplateRepository: ...
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

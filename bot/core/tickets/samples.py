@@ -33,7 +33,7 @@ from bot.core.knowledge.gaps import GapGroup
 from bot.core.knowledge.loop import FaqDraft, ReloadResult
 from bot.core.resources import data_dir
 from bot.core.routing.samples import sample_decisions, sample_results
-from bot.core.storage import SlaCount
+from bot.core.storage import RateCounts, SlaCount
 from bot.core.storage.protocols import Learned
 from bot.core.texts import DATES, Texts
 from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, RESOLVED, Ticket, TicketEvent
@@ -58,8 +58,10 @@ from bot.core.tickets.views import (
     LINES,
     NOTICES,
     REFUSALS,
+    WORKFLOW,
     TicketViews,
 )
+from bot.core.tickets.workflow.config import WorkflowConfig
 
 ASSISTANT = "assistant.html.j2"  # bot/core/assistant.py
 TELEGRAM = "telegram/messages.html.j2"  # bot/adapters/telegram/app.py
@@ -81,6 +83,7 @@ SNIPPETS = [
     CONSOLE,
     ROUTING,
     KNOWLEDGE,
+    WORKFLOW,
 ]
 # Folders and templates every template of which must be rendered by the check.
 COVERED = ("tickets", "telegram", "routing", ASSISTANT, CONSOLE, DATES, KNOWLEDGE)
@@ -150,6 +153,27 @@ SAMPLE_ARGS: dict[str, Any] = {
     "handler": Alternatives(("城管小王", None)),
     "text": "已安排人员今天下午清运。",
     "result": "已清运完毕，并加密了清运频次。",
+    "can_rate": Alternatives((True, False)),
+    "priority": Alternatives(("urgent", "normal")),
+    "appeal_type": Alternatives(("投诉", "")),
+    "types": ["咨询", "求助", "投诉", "建议", "举报", "表扬"],
+    "kind": Alternatives(("return", "reroute", "extend", "appeal", "rectify")),
+    "target": Alternatives(("公安局", "5", "")),
+    "reasons": ["等待补充材料", "第三方鉴定"],
+    "note": Alternatives(("请补充房屋产权证明复印件", "")),
+    "hours": 50.5,
+    "working_hours": 26.5,
+    "solved": Alternatives((True, False)),
+    "approved": Alternatives((True, False)),
+    "decision": Alternatives(("公安局", "+5", "不属于退单情形", "")),
+    "lead": "城市管理局",
+    "main": "SQ20261120-0003",
+    "unknown": ["地址"],
+    "known": ["姓名", "编号", "时限"],
+    "templates": Alternatives((["已受理", "已办结"], [])),
+    "limit": 60,
+    "before": "normal",
+    "after": "urgent",
     "reason": Alternatives(("涉及治安问题", "")),
     "summary": "小区门口垃圾好几天没人清运了",
     "next": Alternatives(("办结 1月4日（周一）24:00前", "")),
@@ -163,7 +187,7 @@ SAMPLE_ARGS: dict[str, Any] = {
     "label": "不满意",
     "comment": Alternatives(("修了两天又坏了", None)),
     "days": 3,
-    "level": Alternatives(("yellow", "red")),
+    "level": Alternatives(("yellow", "red", "supervise")),
     "repeat": Alternatives((0, 2)),
     "years": [2027],
     "due": Alternatives((NOW + dt.timedelta(hours=2), None)),
@@ -221,7 +245,9 @@ SAMPLE_ARGS: dict[str, Any] = {
 }
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
-    (ERRORS, "not_open"): {"action": Alternatives(("claim", "assign", "transfer", "contact", "resolve"))},
+    (ERRORS, "not_open"): {
+        "action": Alternatives(("claim", "assign", "transfer", "contact", "resolve", "priority", "type"))
+    },
     (REFUSALS, "supervisor_only"): {"action": Alternatives(sorted(SUPERVISOR_ONLY))},
     (STARTUP, "reason"): {
         "kind": Alternatives(("dns", "refused", "timeout", "tls", "unreachable", "invalid", "other"))
@@ -355,6 +381,9 @@ def sample_ticket(**changes: Any) -> Ticket:
         rating_due=None,
         next_due_at=None,
         version=3,
+        appeal_type="投诉",
+        tier="general",
+        dispatch_due=created + dt.timedelta(hours=24),
     )
     return dataclasses.replace(ticket, **changes)
 
@@ -369,6 +398,17 @@ def sample_tickets() -> dict[str, Ticket]:
             priority="urgent",
             description="燃气泄漏，" * 300,
             contact_met=NOW + dt.timedelta(minutes=30),
+            dispatch_met=NOW + dt.timedelta(minutes=10),
+            tier="emergency",
+            co_departments=("公安局", "民政局"),
+        ),
+        "暂停计时、已并单、无类型": sample_ticket(
+            state=IN_PROGRESS,
+            handler="h-1",
+            appeal_type=None,
+            paused_at=NOW + dt.timedelta(hours=1),
+            pause_reason="等待补充材料",
+            merged_into="SQ20261219-0001",
         ),
         "匿名": sample_ticket(anonymous=True, phone=None, place=None),
         "已办结（差评）": sample_ticket(
@@ -403,8 +443,10 @@ def sample_events(ticket: Ticket) -> list[TicketEvent]:
 
 def sample_figures() -> Figures:
     departments = [
-        DepartmentFigures("城市管理局", 12, 9, SlaCount(30, 36), 40, 10),
-        DepartmentFigures("公安局", 3, 3, SlaCount(9, 9), 0, 0),
+        DepartmentFigures(
+            "城市管理局", 12, 9, SlaCount(30, 36), 40, 10, SlaCount(20, 24), RateCounts(6, 9, 7, 10)
+        ),
+        DepartmentFigures("公安局", 3, 3, SlaCount(9, 9), 0, 0, SlaCount(6, 6), RateCounts(3, 3, 0, 0)),
         DepartmentFigures("民政局", 0, 0, SlaCount(0, 0), 0, 0),
     ]
     return Figures(
@@ -412,7 +454,12 @@ def sample_figures() -> Figures:
         resolved=12,
         pending=2,
         working=5,
-        sla={"contact": SlaCount(14, 15), "feedback": SlaCount(13, 15), "resolve": SlaCount(0, 0)},
+        sla={
+            "dispatch": SlaCount(15, 15),
+            "contact": SlaCount(14, 15),
+            "feedback": SlaCount(13, 15),
+            "resolve": SlaCount(0, 0),
+        },
         rating_sum=40,
         rating_count=10,
         departments=departments,
@@ -447,6 +494,7 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
             Alert("resolve", "red", 0, NOW, t.resolve_due),
             Alert("resolve", "red", 1, NOW + dt.timedelta(hours=30), NOW),
             Alert("resolve", "red", 3, NOW + dt.timedelta(days=3), NOW),
+            Alert("resolve", "supervise", 0, NOW + dt.timedelta(days=1), NOW),
         ):
             for provisional in (False, True):
                 run(
@@ -463,6 +511,9 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     run(f"{tag}办结通知", lambda: views.to_citizen("resolved", sample, result="已清运完毕。"))
     run(f"{tag}暂定说明", lambda: views.provisional_note([2027, 2028]))
     run(f"{tag}放假安排提醒", lambda: views.provisional_year(2027))
+
+
+SAMPLE_REQUESTS = {("城市管理局", "return"): (3, 1), ("城市管理局", "extend"): (2, 2)}
 
 
 def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
@@ -494,6 +545,22 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
     for period in ("week", "month"):
         win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
         run(f"通报｜{period}", partial(ranking_text, texts, Ranking(None, win, fig, asked)))
+        run(
+            f"通报（三率阈值）｜{period}",
+            partial(
+                ranking_text,
+                texts,
+                Ranking(
+                    None,
+                    win,
+                    fig,
+                    asked,
+                    thresholds=WorkflowConfig().rates,
+                    reported=rows,
+                    requests=SAMPLE_REQUESTS,
+                ),
+            ),
+        )
         run(
             f"通报（知识库复核）｜{period}",
             partial(

@@ -33,6 +33,7 @@ from bot.core.tickets.domain.models import (
     Change,
     EventIn,
     NewTicket,
+    RequestWrite,
     StaffMember,
     Ticket,
     TicketEvent,
@@ -40,8 +41,11 @@ from bot.core.tickets.domain.models import (
 )
 from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
-from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
 from bot.core.tickets.views import RATING_LABELS, TicketViews
+from bot.core.tickets.workflow.config import WorkflowConfig
+from bot.core.tickets.workflow.merging import resolve_duplicates
+from bot.core.tickets.workflow.requests import rectify_done, rectify_task
 
 if TYPE_CHECKING:
     from bot.core.routing.learning import RoutingDesk
@@ -56,7 +60,11 @@ SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
 
 # what a change's build step returns: the ticket fields it sets, its events and its notifications
-Built = tuple[dict[str, Any], list[EventIn], list[Notification]]
+# what a change step builds: fields, events, notifications, and (for the loop's requests) the requests it writes
+Built = (
+    tuple[dict[str, Any], list[EventIn], list[Notification]]
+    | tuple[dict[str, Any], list[EventIn], list[Notification], list[RequestWrite]]
+)
 
 
 class TicketError(Exception):
@@ -73,11 +81,14 @@ class TicketService:
         policies: SlaPolicies,
         admin_ids: set[str] | frozenset[str] = frozenset(),
         texts: Texts | None = None,
+        workflow: WorkflowConfig | None = None,
     ):
         self.store = store
         self.kb = kb
         self.clock = clock
         self.policies = policies
+        # the loop's settings (knowledge/workflow.yaml): staff hours, 整改 and 通报 periods, assignment, 三率
+        self.workflow = workflow or WorkflowConfig()
         self.admin_ids = {str(a) for a in admin_ids}
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
@@ -220,6 +231,8 @@ class TicketService:
         anonymous: bool = False,
         priority: str = "normal",
         source_question: str | None = None,
+        appeal_type: str | None = None,
+        citizen_name: str | None = None,
     ) -> Ticket:
         description = (description or "").strip()[:MAX_DESCRIPTION]
         priority = priority if priority in PRIORITIES else "normal"
@@ -230,7 +243,10 @@ class TicketService:
         )
         now = self.clock.now().replace(microsecond=0)
         policy = self.policies.select(category, priority)
-        deadlines = self.policies.deadlines(policy, now)
+        if appeal_type not in self.policies.types:
+            appeal_type = self.policies.type_of(description)
+        tier = self.policies.tier_of(description, priority)
+        deadlines = self.policies.deadlines(policy, now, MILESTONES, appeal_type=appeal_type, tier=tier)
         new = NewTicket(
             citizen_id=str(citizen_id),
             description=description,
@@ -247,10 +263,16 @@ class TicketService:
             feedback_due=deadlines.due["feedback"],
             resolve_due=deadlines.due["resolve"],
             next_due_at=first_due_at(now, deadlines.due.values(), policy),
+            appeal_type=appeal_type,
+            tier=tier,
+            dispatch_due=deadlines.due["dispatch"],
+            citizen_name=(citizen_name or "").strip()[:64] or None,
         )
 
         def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
-            text = self.views.event("created", category=category, policy=policy.label)
+            text = self.views.event(
+                "created", category=category, policy=policy.label, appeal_type=appeal_type or ""
+            )
             events = [EventIn(str(citizen_id), "create", text)]
             notes = [
                 Notification(
@@ -270,16 +292,21 @@ class TicketService:
         number: str,
         build: Callable[[Ticket, dt.datetime], Awaitable[Built]],
     ) -> Ticket:
+        """Read the ticket, `build` the change (fields, events, notifications, and optionally the requests it
+        writes) and apply it; a concurrent change makes it read and build again."""
         for _ in range(5):
             ticket = await self._must_get(number)
             now = self.clock.now()
-            fields, events, notes = await build(ticket, now)
+            fields, events, notes, *more = await build(ticket, now)
+            requests = more[0] if more else []
             preview = dataclasses.replace(ticket, **fields)
             notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
-                return await self.store.tickets.apply(Change(ticket, now, fields, events, notes))
+                return await self.store.tickets.apply(
+                    Change(ticket, now, fields, events, notes, requests=requests)
+                )
             except ConflictError:
                 continue
         raise self.error("busy")
@@ -313,10 +340,15 @@ class TicketService:
     def _claim_fields(
         self, ticket: Ticket, actor: StaffMember
     ) -> tuple[dict[str, Any], builtins.list[EventIn]]:
-        """Working on an unclaimed ticket claims it for the one doing the work."""
+        """Working on an unclaimed ticket claims it for the one doing the work (and signs for it)."""
         if ticket.handler is None and ticket.state == PENDING:
-            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim", "")]
-        return {}, []
+            fields = {"handler": actor.user_id, "state": IN_PROGRESS, **self._signed(ticket)}
+            return fields, [EventIn(actor.user_id, "claim", "")]
+        return self._signed(ticket), []
+
+    def _signed(self, ticket: Ticket) -> dict[str, Any]:
+        """The department works on the ticket: it has signed for it (签收), if it had not yet."""
+        return {"dispatch_met": self.clock.now()} if ticket.dispatch_met is None else {}
 
     # ------------------------------------------------------------------ staff operations
     async def claim(self, number: str, actor_id: str) -> Ticket:
@@ -330,7 +362,8 @@ class TicketService:
                 names = await self.staff_names()
                 raise self.error("claimed_by", number=t.number, name=names.get(t.handler, t.handler))
             note = self._notify_citizen(t, "claimed", f"claimed:{t.version}", department=t.department)
-            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim")], [note]
+            fields = {"handler": actor.user_id, "state": IN_PROGRESS, **self._signed(t)}
+            return fields, [EventIn(actor.user_id, "claim")], [note]
 
         return await self._change(number, build)
 
@@ -360,7 +393,7 @@ class TicketService:
                 )
             text = self.views.event("assigned", name=target.name, user_id=target.user_id)
             ev = EventIn(actor.user_id, "assign", text)
-            return {"handler": target.user_id, "state": IN_PROGRESS}, [ev], notes
+            return {"handler": target.user_id, "state": IN_PROGRESS, **self._signed(t)}, [ev], notes
 
         return await self._change(number, build)
 
@@ -490,15 +523,17 @@ class TicketService:
                     fields[f"{m}_met"] = now
             rating_due = self.policies.rating_deadline(now)
             fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
+            fields.update({"visit_result": None, "visited_at": None, "paused_at": None, "pause_reason": None})
             events.append(EventIn(actor.user_id, "resolve", result))
             note = self._notify_citizen(
                 t, "resolved", f"resolved:{t.version}", self.views.rating_buttons(t.number), result=result
             )
-            return fields, events, [note]
+            return fields, events, [note], await rectify_done(self, t, result)
 
         done = await self._change(number, build)
         # the unit that resolved it is where it belonged: routing learns from the routes that were right too
         await self._learn(done, actor_id, "resolved", None)
+        await resolve_duplicates(self, done, actor_id)  # 并单: handled once, every reporter told
         return done
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
@@ -516,9 +551,14 @@ class TicketService:
         return await self._change(number, build)
 
     def _reopen_fields(self, t: Ticket, now: dt.datetime) -> dict[str, Any]:
-        policy = self.policies.get(t.policy)
-        resolve_due = self.policies.deadlines(policy, now, ("resolve",)).due["resolve"]
+        # a new round: its own resolve window, without the last round's extensions and pauses
+        resolve_due = self.policies.window(t, "resolve").due(now, self.policies.calendar)
         return {
+            "paused_at": None,
+            "pause_reason": None,
+            "paused_work": 0,
+            "paused_wall": 0,
+            "extra_days": 0,
             "state": IN_PROGRESS if t.handler else PENDING,
             "round": t.round + 1,
             "round_started_at": now,
@@ -528,13 +568,38 @@ class TicketService:
             "rating_due": None,
         }
 
-    async def close(self, number: str, actor_id: str, reason: str = "", *, system: bool = False) -> Ticket:
+    async def close(self, number: str, actor_id: str, reason: str = "") -> Ticket:
+        """Close a ticket; the citizen is always told. An unresolved ticket (supervisors only) needs a reason.
+        A resolved one has its result; while its rating window runs and the citizen has not rated, it closes
+        only with an explicit reason, and the citizen can still rate it afterwards."""
+        reason = reason.strip()[:MAX_TEXT]
+
         async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.state == CLOSED:
                 raise self.error("already_closed", number=t.number)
-            if not system:
-                await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
-            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
+            await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
+            if t.state != RESOLVED and not reason:
+                raise self.error("close_needs_reason", number=t.number)
+            rating_open = awaiting_rating(t) and t.rating_due is not None and now < t.rating_due
+            if rating_open and not reason:
+                raise self.error(
+                    "close_in_rating_window",
+                    number=t.number,
+                    due=t.rating_due,
+                    provisional=self.policies.is_provisional(t, "rating"),
+                    now=now,
+                )
+            buttons = self.views.rating_buttons(t.number) if awaiting_rating(t) else None
+            note = self._notify_citizen(
+                t,
+                "closed",
+                f"closed:{t.version}",
+                buttons,
+                reason=reason,
+                result=t.resolution if t.state == RESOLVED else None,
+                can_rate=buttons is not None,
+            )
+            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason)], [note]
 
         return await self._change(number, build)
 
@@ -560,7 +625,10 @@ class TicketService:
             text = self.views.event("rated", score=score, label=label, comment=comment)
             events = [EventIn(str(citizen_id), "rate", text)]
             notes: list[Notification] = []
+            requests = []
             if score <= 2:
+                # 差评整改: a task for the department, due in the configured working days
+                requests.append(rectify_task(self, t, now, score, comment))
                 fields.update(self._reopen_fields(t, now))
                 events.append(EventIn(SYSTEM, "reopen", self.views.event("reopened_by_rating", label=label)))
                 alert = self.views.low_rating(dataclasses.replace(t, **fields), score, comment)
@@ -572,7 +640,7 @@ class TicketService:
                         Recipient("department", t.department), alert, f"{t.number}:lowrating:{t.version}"
                     )
                 )
-            return fields, events, notes
+            return fields, events, notes, requests
 
         return await self._change(number, build)
 
@@ -653,12 +721,10 @@ class TicketService:
         """The deadline fields whose value the current calendar changes."""
         out: dict[str, dt.datetime] = {}
         if t.state in OPEN_STATES:
-            policy = self.policies.get(t.policy)
             for m in MILESTONES:
-                window = policy.windows[m]
-                if window.working_days is None:
+                if self.policies.window(t, m).working_days is None:
                     continue  # natural hours do not depend on the calendar
-                due = window.due(window_start(t, m), self.policies.calendar)
+                due = self.policies.due_of(t, m)  # with the ticket's extensions and pauses
                 if due != t.due(m):
                     out[f"{m}_due"] = due
         elif awaiting_rating(t) and t.resolve_met is not None:

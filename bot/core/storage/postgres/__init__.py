@@ -19,7 +19,9 @@ from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
 from .questions import PostgresQuestions
+from .replies import PostgresReplyTemplates
 from .reports import PostgresReports
+from .requests import PostgresRequests
 from .routing import PostgresRouting
 from .staff import PostgresStaff
 from .state import PostgresState
@@ -39,6 +41,8 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
+        self.requests = PostgresRequests(db)
+        self.reply_templates = PostgresReplyTemplates(db)
         self.updates = PostgresUpdates(db)
         self.leases = PostgresLeases(db)
         self.tables = PostgresTables(db)

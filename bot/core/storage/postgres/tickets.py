@@ -22,6 +22,7 @@ from bot.core.storage.rows import (
     TIME_FIELDS,
     column_value,
     event_from_row,
+    request_rows,
     ticket_from_row,
     to_ts,
 )
@@ -33,10 +34,12 @@ from bot.core.tickets.domain.models import (
     TicketEvent,
     TicketQuery,
 )
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .batch import write_beside
 from .creation import TicketCreator
-from .database import Database, as_columns
+from .database import Database, as_columns, nul_free
+from .requests import DECIDE_REQUEST, INSERT_REQUEST
 
 OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
 
@@ -57,18 +60,16 @@ RETURNING_TICKET = ", ".join(f"t.{c}" for c in TICKET_FIELDS)
 
 # most urgent first: the earliest deadline among the unmet milestones (LEAST ignores NULLs)
 URGENCY_ORDER = (
-    "LEAST(CASE WHEN contact_met IS NULL THEN contact_due END,"
-    " CASE WHEN feedback_met IS NULL THEN feedback_due END,"
-    " CASE WHEN resolve_met IS NULL THEN resolve_due END), id"
+    "LEAST(" + ", ".join(f"CASE WHEN {m}_met IS NULL THEN {m}_due END" for m in MILESTONES) + "), id"
 )
+# an open ticket whose SLA clock runs: not paused (等待补充材料…), not merged into another (handled there)
+RUNNING_SQL = "paused_at IS NULL AND merged_into IS NULL"
 
 
 def unmet_due_sql(a: str, b: str) -> str:
     """Some unmet milestone falls due in [a, b)."""
     return (
-        f"((contact_met IS NULL AND contact_due >= {a} AND contact_due < {b})"
-        f" OR (feedback_met IS NULL AND feedback_due >= {a} AND feedback_due < {b})"
-        f" OR (resolve_met IS NULL AND resolve_due >= {a} AND resolve_due < {b}))"
+        "(" + " OR ".join(f"({m}_met IS NULL AND {m}_due >= {a} AND {m}_due < {b})" for m in MILESTONES) + ")"
     )
 
 
@@ -91,6 +92,18 @@ class PostgresTickets:
     async def get(self, number: str) -> Ticket | None:
         row = await self.db.fetchrow(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1", number)
         return self._ticket(row) if row else None
+
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> list[tuple[int, str, str, str | None]]:
+        rows = await self.db.fetch(
+            "SELECT id, number, description, place FROM tickets WHERE department = $1 AND created_at >= $2"
+            f" AND state IN {OPEN_SQL} AND merged_into IS NULL ORDER BY created_at DESC, id DESC LIMIT $3",
+            department,
+            to_ts(since),
+            limit,
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def list(self, query: TicketQuery) -> list[Ticket]:
         where, params = _where(query)
@@ -166,6 +179,11 @@ class PostgresTickets:
                 for row in await tx.fetch(*_update(names, group)):
                     ticket = self._ticket(row)
                     fresh[ticket.id] = ticket
+            new, decided = request_rows(applied)
+            if new:
+                await tx.executemany(INSERT_REQUEST, [tuple(nul_free(v) for v in r) for r in new])
+            if decided:
+                await tx.executemany(DECIDE_REQUEST, [tuple(nul_free(v) for v in r) for r in decided])
             await write_beside(
                 tx,
                 events=[
@@ -219,6 +237,8 @@ def _where(q: TicketQuery) -> tuple[str, list[Any]]:
         where.append(f"id > {p(q.after_id)}")
     if q.seq is not None:
         where.append(f"seq = {p(q.seq)}")
+    if q.merged_into is not None:
+        where.append(f"merged_into = {p(q.merged_into)}")
     if q.created_from is not None:
         where.append(f"created_at >= {p(to_ts(q.created_from))}")
     if q.created_to is not None:
@@ -226,5 +246,5 @@ def _where(q: TicketQuery) -> tuple[str, list[Any]]:
     if q.due_to is not None:
         a = p(to_ts(q.due_from) if q.due_from else 0)
         b = p(to_ts(q.due_to))
-        where.append(f"state IN {OPEN_SQL} AND {unmet_due_sql(a + '::int8', b + '::int8')}")
+        where.append(f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {unmet_due_sql(a + '::int8', b + '::int8')}")
     return (" WHERE " + " AND ".join(where)) if where else "", params

@@ -17,7 +17,9 @@ from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
+from .replies import SqliteReplyTemplates
 from .reports import SqliteReports
+from .requests import SqliteRequests
 from .routing import SqliteRouting
 from .staff import SqliteStaff
 from .state import SqliteState
@@ -37,6 +39,8 @@ class SqliteStore:
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
+        self.requests = SqliteRequests(db)
+        self.reply_templates = SqliteReplyTemplates(db)
         self.updates = SqliteUpdates(db)
         self.leases = SqliteLeases(db)
         self.tables = SqliteTables(db)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Incoming, Reply
+from bot.core.text.mask import mask_pii
+from bot.core.texts import short
 from bot.core.tickets.domain.permissions import PermissionDenied, department_text
+from bot.core.tickets.workflow.duplicates import likely_duplicates
 
 from .lookup import find_ticket
 from .registry import REGISTRY
@@ -28,12 +31,21 @@ async def ticket(c: Context, msg: Incoming, rest: str) -> list[Reply]:
         return [c.usage("ticket")]
     member = await c.service.staff_member(msg.user_id)
     t = await find_ticket(c, rest.split()[0], msg.user_id, member)
-    if member is not None and member.covers(t.department):
+    # the lead department and the supporting ones (协办) see the card and the history
+    if member is not None and any(member.covers(d) for d in (t.department, *t.co_departments)):
         names = await c.service.staff_names()
         views = c.service.views
         html = views.staff_card(t, names.get(t.handler or ""), group=msg.is_group, full=True)
         history = views.history(await c.service.events(t), names, citizen_id=t.citizen_id)
-        return [Reply("\n".join([html, c.say("history_heading"), history]))]
+        parts = [html, c.say("history_heading"), history]
+        if t.is_open and t.merged_into is None:  # the dispatch view: likely duplicates to merge (并单)
+            rows = [
+                (x.ticket.number, short(mask_pii(x.ticket.description), 24), round(100 * x.score))
+                for x in await likely_duplicates(c.service, t)
+            ]
+            if rows:
+                parts.append(c.say("likely_duplicates", number=t.number, rows=rows))
+        return [Reply("\n".join(parts))]
     if t.citizen_id == msg.user_id:
         return [Reply(c.service.views.citizen_card(t))]
     if member is not None:

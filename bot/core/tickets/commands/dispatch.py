@@ -22,8 +22,10 @@ from . import (
     buttons,
     citizen,  # noqa: F401, I001
     knowledge,  # noqa: F401, I001
+    loop,  # noqa: F401, I001
     routing,  # noqa: F401, I001
     staff,  # noqa: F401, I001
+    workorders,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope
 

@@ -45,7 +45,9 @@ async def gaps(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_staff(msg.user_id)
     loop = loop_of(c)
     words = rest.split()
-    if words and not (words[0].isascii() and words[0].isdigit() and 1 <= int(words[0]) <= MAX_DAYS):
+    # a length check first: int() refuses strings of thousands of digits
+    ok = words and words[0].isascii() and words[0].isdigit() and len(words[0]) <= 6
+    if words and not (ok and 1 <= int(words[0]) <= MAX_DAYS):
         return [c.usage("gaps")]
     days = int(words[0]) if words else DAYS
     groups = await loop.gaps(days)

@@ -11,6 +11,7 @@ from bot.core.messages import Incoming, Reply
 from bot.core.tickets.domain.models import OPEN_STATES, PENDING, Ticket, TicketQuery
 from bot.core.tickets.domain.permissions import department_text
 from bot.core.tickets.reporting.stats import render_stats
+from bot.core.tickets.workflow import canned
 
 from .lookup import staff_ticket
 from .registry import REGISTRY, Scope
@@ -106,6 +107,8 @@ async def contact(c: Context, msg: Incoming, rest: str) -> list[Reply]:
 @REGISTRY.command("reply", who="staff", menus=STAFF)
 async def reply(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 2)
+    # `#名称`: the department's canned reply, filled in for this ticket
+    text = await canned.expand(c.service, ticket, text.strip(), c.say("citizen_fallback_name"))
     t = await c.service.reply(ticket.number, msg.user_id, text)
     return [Reply(c.say("reply_sent", number=t.number))]
 
