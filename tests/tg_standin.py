@@ -109,6 +109,8 @@ class BotApiStandIn:
         self.port = 0
         self._lock = threading.Lock()
         self._calls: list[Call] = []
+        # getUpdates calls received with a valid token (a call is recorded in _calls only when it ends)
+        self._polls_started = 0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -466,6 +468,12 @@ class BotApiStandIn:
         with self._lock:
             return len(self._updates)
 
+    def polls_started(self) -> int:
+        """getUpdates calls received so far with the current token, finished or still waiting: the bot is
+        polling once this is above zero (calls_of() lists a long poll only when it has been answered)."""
+        with self._lock:
+            return self._polls_started
+
     async def wait_for(self, predicate: Callable[[], Any], limit: float = 10.0, what: str = "") -> Any:
         """Wait (on the caller's loop) until predicate() is truthy; fail with the recent calls if it never is."""
         deadline = time.monotonic() + limit
@@ -612,6 +620,8 @@ class BotApiStandIn:
 
     async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         token = self.token
+        with self._lock:
+            self._polls_started += 1
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
