@@ -43,6 +43,7 @@ class Row:
     last_error: str | None = None
     parked_at: dt.datetime | None = None
     delivered: tuple[str, ...] = ()
+    sending_at: dt.datetime | None = None
 
 
 class FakeOutbox:
@@ -77,8 +78,13 @@ class FakeOutbox:
     async def release(self, ids: list[int]) -> None:
         pass
 
+    async def sending(self, id: int, hold: dt.timedelta, at: dt.datetime) -> None:
+        row = self.rows[id]
+        row.sending_at, row.next_attempt_at = at, at + hold
+
     async def sent(self, id: int, at: dt.datetime) -> None:
         self.rows[id].sent_at = at
+        self.rows[id].sending_at = None
 
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         row = self.rows[id]
@@ -86,6 +92,7 @@ class FakeOutbox:
         row.last_error = error
         row.next_attempt_at = retry_at
         row.parked_at = self.clock.now() if park else None
+        row.sending_at = None
 
     async def delivered(self, id: int, chats: list[str]) -> None:
         self.rows[id].delivered = tuple(chats)

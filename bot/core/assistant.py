@@ -7,6 +7,7 @@ in the store's persisted outbox; the adapter drains it with `store.outbox_due` /
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -26,7 +27,9 @@ from bot.core.leases import Leases, process_owner
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.normalize import compact
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
@@ -143,7 +146,16 @@ class Assistant:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message or button press; replies go to msg.chat_id."""
-        if msg.callback:
+        try:
+            return await self._handle(_storable(msg))
+        except StoreWriteError as exc:
+            # a full disk, a read-only or busy database: whatever was being written, the person hears that it
+            # was not saved (the message says so politely); what was saved before stays as it was
+            log.warning("a write for %s was refused: %s", msg.user_id, exc)
+            return [Reply(str(exc))]
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
+        if msg.callback is not None:  # a button, even one whose data is empty
             return await self._callback(msg)
         text = msg.text or ""
         stripped = text.strip()
@@ -242,7 +254,7 @@ class Assistant:
             return [Reply(self.renderer.render("help.html.j2"))]
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
-                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+                return (await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))).replies
             return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
@@ -304,6 +316,15 @@ class Assistant:
             policies=self.service.policies,
             texts=self.service.texts,
         )
+
+
+def _storable(msg: Incoming) -> Incoming:
+    """The message with lone surrogates replaced (bot/core/text/unicode.py): every channel passes here."""
+    text, callback, name = encodable(msg.text), msg.callback, encodable(msg.display_name)
+    callback = encodable(callback) if callback else callback
+    if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
+        return msg
+    return dataclasses.replace(msg, text=text, callback=callback, display_name=name)
 
 
 def freeze_startup_objects() -> None:

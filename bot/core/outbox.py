@@ -47,6 +47,10 @@ class Outbox:
         if ids:
             await self._repo.release(ids, self.owner)
 
+    async def sending(self, id: int, hold: dt.timedelta, at: dt.datetime | None = None) -> None:
+        """Mark a notification in flight just before it is handed to the channel (see the repository)."""
+        await self._repo.sending(id, at or self.clock.now(), hold)
+
     async def sent(self, id: int, at: dt.datetime | None = None) -> None:
         await self._repo.sent(id, at or self.clock.now())
 

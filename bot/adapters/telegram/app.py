@@ -39,6 +39,7 @@ from telegram.ext import (
 
 from bot.core.messages import Incoming, Notification, Recipient, Reply
 from bot.core.scheduler import DIGEST_LEASE
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.markup import html_to_text
 from bot.core.texts import Texts
 from bot.settings import CATCH_ALL, ConfigError, Settings
@@ -294,6 +295,20 @@ class TelegramBridge:
                 "与 Telegram 的连接暂时中断（%s），正在自动重试。",
                 mask_sensitive(f"{type(err).__name__}: {err}"),
             )
+            return
+        if update is None and isinstance(err, StoreWriteError):
+            # a job (outbox, reminders, digest) could not write: a full disk or a read-only database; what was
+            # not recorded is simply done again on the next run, so one line says it, without a traceback
+            log.warning("定时任务未能写入数据库（%s），将在下次运行时重试。", err)
+            return
+        if isinstance(update, Update) and isinstance(err, StoreWriteError):
+            # refused before the core answered (the update's record, say): the person hears it was not saved
+            log.warning("更新 %s 未能写入数据库：%s", update.update_id, err)
+            if update.effective_chat is not None and self.sender is not None:
+                try:
+                    await self.sender.send(update.effective_chat.id, Reply(str(err)), retry=False)
+                except Exception:  # noqa: BLE001 - nothing more we can do for this person now
+                    log.warning("无法向会话 %s 发送出错提示", update.effective_chat.id)
             return
         where = ""
         if isinstance(update, Update):

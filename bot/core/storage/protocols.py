@@ -131,6 +131,13 @@ class OutboxRepository(Protocol):
 
     async def release(self, ids: list[int], owner: str) -> None:
         """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
+        ...
+
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        """Record that the notification is being handed to the channel now (committed before the request
+        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
+        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
+        restart was in flight when the process stopped: it may have been delivered."""
 
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:

@@ -159,4 +159,9 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX drafts_updated ON drafts(updated_at)",
         ],
     ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        ["ALTER TABLE outbox ADD COLUMN sending_at BIGINT"],
+    ),
 ]

@@ -167,4 +167,13 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX drafts_updated ON drafts(updated_at)",
         ],
     ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        [
+            # set just before a send and cleared by sent/failed: a row with it set and no sent_at was being
+            # sent when the process stopped, and Telegram may or may not have delivered it
+            "ALTER TABLE outbox ADD COLUMN sending_at INTEGER",
+        ],
+    ),
 ]
