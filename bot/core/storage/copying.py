@@ -173,10 +173,10 @@ async def copy_database(
         for shape in reversed(shapes):
             removed[shape.name] = 0
             if await target.tables.count(shape) > sums[shape.name].rows:
-                at = [shape.columns.index(k) for k in shape.key]
+                key_at = [shape.columns.index(k) for k in shape.key]
                 keys: set[tuple[Any, ...]] = set()
                 async for rows in source.tables.read(shape, batch):
-                    keys.update(tuple(r[i] for i in at) for r in rows)
+                    keys.update(tuple(r[i] for i in key_at) for r in rows)
                 if shape.name not in DELETABLE:
                     raise CopyError(
                         f"目标数据库的表 {shape.name} 有源数据库没有的行：目标数据库似乎已在使用中。"
