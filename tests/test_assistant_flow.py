@@ -13,8 +13,8 @@ CITIZEN, STAFF = "c1", "s1"
 
 
 @pytest.fixture
-async def assistant(tmp_path, clock, build_app):
-    app = await build_app(tmp_path / "t.db", clock, extra_admins={STAFF})
+async def assistant(engine, clock, build_app):
+    app = await build_app(engine, clock, extra_admins={STAFF})
     return app.assistant
 
 
