@@ -61,6 +61,7 @@ class Industry:
 class Industries:
     standard: str = ""
     codes: dict[str, Industry] = field(default_factory=dict)
+    _phrases: list[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_spec(cls, spec: IndustriesSpec) -> tuple[Industries, list[str]]:
@@ -111,6 +112,54 @@ class Industries:
     def overlaps(self, code: str, other: str) -> bool:
         """Whether the two codes share some industry (one contains the other)."""
         return self.inside(code, other) or self.inside(other, code)
+
+    def phrases(self) -> list[tuple[str, str]]:
+        """(phrase, code) for every name and everyday word, longest phrases first."""
+        cached = self._phrases
+        if cached is None:
+            pairs: dict[str, str] = {}
+            for node in self.codes.values():
+                for phrase in (node.name, *node.words):
+                    key = phrase.lower()
+                    # a phrase two codes share belongs to the broader one (it says no more than that)
+                    if key in pairs and self.inside(pairs[key], node.code):
+                        continue
+                    pairs[key] = node.code
+            cached = sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+            self._phrases = cached
+        return cached
+
+    def resolve(self, text: str) -> Industry | None:
+        """The industry a profile names: a code (65, C, 7010), a name of the standard, an everyday word, or a
+        phrase containing one ("汽车零部件制造" → 36); None when nothing is recognised."""
+        t = text.strip()
+        if not t:
+            return None
+        code = t.upper() if len(t) == 1 else t
+        if code in self.codes:
+            return self.codes[code]
+        low = t.lower()
+        for phrase, c in self.phrases():
+            if phrase == low:
+                return self.codes[c]
+        for phrase, c in self.phrases():
+            if len(phrase) >= 2 and phrase in low:
+                return self.codes[c]
+        return None
+
+    def nearest_sections(self, text: str, n: int = 3) -> list[str]:
+        """The sections whose names and words are closest to an unrecognised industry, best first."""
+        from rapidfuzz import fuzz
+
+        scores: dict[str, float] = {}
+        t = text.strip().lower()
+        for node in self.codes.values():
+            for phrase in (node.name, *node.words):
+                score = fuzz.partial_ratio(t, phrase.lower()) if t else 0.0
+                if score > scores.get(node.section, -1):
+                    scores[node.section] = score
+        ranked = sorted(scores, key=lambda s: (-scores[s], s))
+        return ranked[:n]
 
     def label(self, code: str) -> str:
         node = self.codes.get(code)

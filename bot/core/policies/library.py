@@ -79,6 +79,34 @@ class PolicyLibrary:
     def get(self, policy_id: str) -> Policy | None:
         return self.policies.get(policy_id)
 
+    def canonical_place(self, text: str) -> str:
+        """A place as the library names it (示例市示例区 → 示例区); other places as written."""
+        t = text.strip().removeprefix("在")
+        for p in self.places.values():
+            if t == p.name or t in p.words:
+                return p.name
+        return t
+
+    def canonical_recognition(self, text: str) -> str | None:
+        t = text.strip()
+        if t in self.recognitions:
+            return t
+        for r in self.recognitions.values():
+            if t in r.words:
+                return r.name
+        return None
+
+    def place_within(self, inner: str, outer: str) -> bool:
+        """Whether `inner` is `outer` or lies inside it (示例区 is within 示例市)."""
+        seen = set()
+        while inner and inner not in seen:
+            if inner == outer:
+                return True
+            seen.add(inner)
+            spec = self.places.get(inner)
+            inner = spec.within if spec is not None else None  # type: ignore[assignment]
+        return False
+
     @staticmethod
     def policy_fingerprint(policy: Policy) -> str:
         """A short hash of everything a person reads or a condition checks: a change to any of it is news."""
