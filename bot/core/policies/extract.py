@@ -67,6 +67,7 @@ class ProfileCues:
     year_before: list[str]
     hiring_facts: list[str]
     hiring_verbs: list[str]
+    sells: dict[str, Any]
 
 
 def load_policy_cues(root: Path | str | None = None) -> dict[str, Any]:
@@ -250,8 +251,10 @@ class ProfileExtractor:
             iv = quantity(m, money=True)
             if iv is None:
                 continue
-            for key in ("monthly_sales", "taxable_income", "assets", "revenue"):
+            for key in ("quarterly_sales", "monthly_sales", "taxable_income", "assets", "revenue"):
                 if self._money[key].search(clause):
+                    if key == "quarterly_sales":
+                        key, iv = "monthly_sales", iv.scaled(1 / 3)
                     nums.setdefault(key, iv)
                     break
         return t
@@ -267,14 +270,15 @@ class ProfileExtractor:
             if 1950 <= y <= year:
                 values["founded"] = Interval.exact(y)
                 return
-        if any(w in t for w in c.just_founded):
-            values["founded"] = Interval.exact(year)
-            return
-        if any(re.search(rf"{re.escape(w)}\s*(?:才)?(?:{verbs})", t) for w in c.last_year):
+        # 去年刚开的: the year before "just"
+        if any(re.search(rf"{re.escape(w)}\s*(?:才|刚|刚刚)?(?:{verbs})", t) for w in c.last_year):
             values["founded"] = Interval.exact(year - 1)
             return
-        if any(re.search(rf"{re.escape(w)}\s*(?:才)?(?:{verbs})", t) for w in c.year_before):
+        if any(re.search(rf"{re.escape(w)}\s*(?:才|刚|刚刚)?(?:{verbs})", t) for w in c.year_before):
             values["founded"] = Interval.exact(year - 2)
+            return
+        if any(w in t for w in c.just_founded):
+            values["founded"] = Interval.exact(year)
             return
         m = re.search(rf"(\d+|[一二两三四五六七八九十几]+)\s*年前\s*(?:{verbs})", t)
         if m:
@@ -354,6 +358,14 @@ class ProfileExtractor:
                 t = t[:start] + _MASK * len(phrase) + t[start + len(phrase) :]
                 start = t.find(phrase)
         if not hits:
+            sells = self.cues.sells
+            words = everyday_words()
+            for m in re.finditer(
+                "(?:" + "|".join(map(re.escape, sells["words"])) + r")([\u4e00-\u9fff]{2,3})", t
+            ):
+                # 卖五金的, 卖水果: a shop, whatever it sells (a noun after 卖; not 卖个五六万)
+                if any(words.get(m.group(1)[:n], "").startswith("n") for n in (3, 2)):
+                    return str(sells["code"]), None
             return None, self._unknown_business(t)
         # the longest phrase decides the section; inside it, the most specific code all the hits agree on
         start, length, code = max(hits, key=lambda h: (h[1], -h[0]))

@@ -38,11 +38,13 @@ QUANTITY = re.compile(
     rf"(?P<pre>不到|不足|少于|低于|超过|多于|高于|大约|大概|约|差不多|将近|接近|近|上)?"
     rf"(?P<core>{CORE})"
     r"(?P<mod>多|来|几|左右|上下|出头)?"
-    r"(?P<unit>个亿|千万|百万|十万|万元|万|亿|千|元|块钱|块|w|k)?"
+    r"(?P<unit>个多亿|多亿|个亿|千万|百万|十万|万元|万|亿|千|元|块钱|块|w|k)?"
     r"(?P<mod2>多|左右|来|上下|以上|以下|出头)?"
 )
 # money multipliers in 万元
 MONEY_UNITS = {
+    "个多亿": 10000.0,
+    "多亿": 10000.0,
     "个亿": 10000.0,
     "亿": 10000.0,
     "千万": 1000.0,
@@ -146,6 +148,8 @@ def quantity(m: re.Match[str], *, money: bool) -> Interval | None:
         return None  # 万, 元 after a count of people is not a count of people
     pre = m.group("pre") or ""
     mod2 = m.group("mod2") or ""
+    if "多" in unit:  # 三个多亿: above three 亿, below four
+        mod2 = "多"
     if pre in ("不到", "不足", "少于", "低于") or mod2 == "以下":
         return Interval(0.0, hi)
     if pre in ("超过", "多于", "高于", "上") or mod2 == "以上":
