@@ -16,6 +16,7 @@ from .database import Database
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
+from .policies import PostgresPolicies
 from .questions import PostgresQuestions
 from .reports import PostgresReports
 from .staff import PostgresStaff
@@ -34,6 +35,7 @@ class PostgresStore:
         self.state = PostgresState(db)
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
+        self.policies = PostgresPolicies(db)
         self.meta = PostgresMeta(db)
 
     async def schema_versions(self) -> list[int]:

@@ -14,6 +14,7 @@ from bot.core.storage.protocols import MigrationStatus
 from .database import Database
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
+from .policies import SqlitePolicies
 from .questions import SqliteQuestions
 from .reports import SqliteReports
 from .staff import SqliteStaff
@@ -32,6 +33,7 @@ class SqliteStore:
         self.state = state
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
+        self.policies = SqlitePolicies(db)
         self.meta = SqliteMeta(db)
 
     async def schema_versions(self) -> list[int]:
