@@ -286,6 +286,70 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
+def intent_figures(kb) -> None:  # noqa: ANN001
+    """Which messages of the existing labelled sets (spec devset, heldout, own dev and blind sets of the
+    understanding benchmarks) the policy conversation takes, by their label: an item, exemption or appeal taken
+    is answered by the wrong part."""
+    import asyncio
+    from collections import Counter
+
+    from bot.core.answering.policy_dialogue import PolicyDialogue
+    from bot.core.clock import DEFAULT_TZ, FixedClock
+    from bot.core.messages import Incoming
+    from bot.core.policies.desk import PolicyDesk
+    from bot.core.texts import Texts
+
+    library = kb.policies
+    desk = PolicyDesk(library, FixedClock(dt.datetime(2026, 11, 26, 10, tzinfo=DEFAULT_TZ)), Texts())
+    dialogue = PolicyDialogue(desk, [n for e in kb.entries.values() for n in (e.name, *e.aliases)])
+    files = [ROOT.parent / "shared" / "spec" / "devset.jsonl", *sorted(DATA.glob("*.jsonl"))]
+    taken: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    examples: list[str] = []
+
+    async def run() -> None:
+        for path in files:
+            if path.name.startswith("policy_") or not path.exists():
+                continue
+            for n, row in enumerate(_rows(path)):
+                if "intent" not in row or "text" not in row:
+                    continue
+                label = row["intent"]
+                total[label] += 1
+                got = await dialogue.handle(Incoming(f"{path.stem}:{n}", "c", text=row["text"]))
+                if got is not None:
+                    taken[label] += 1
+                    if label in ("item", "exemption", "appeal") and len(examples) < 12:
+                        examples.append(f"{label}/{row.get('target')}: {row['text']}")
+
+    policy_taken: Counter[str] = Counter()
+    policy_total: Counter[str] = Counter()
+
+    async def run_policy() -> None:
+        for name in ("policy_dev_messages.jsonl", "policy_messages.jsonl"):
+            for n, row in enumerate(_rows(DATA / name)):
+                policy_total[name] += 1
+                got = await dialogue.handle(Incoming(f"{name}:{n}", "c", text=row["text"]))
+                policy_taken[name] += got is not None
+
+    asyncio.run(run())
+    asyncio.run(run_policy())
+    print(
+        "\n## 政策问题识别：惠企政策消息集中由政策对话回答的（其余是只陈述情况、不问的句子，或问办事指南的）"
+    )
+    for name in policy_total:
+        print(
+            f"- {name}：{policy_taken[name]}/{policy_total[name]}（{policy_taken[name] / policy_total[name]:.1%}）"
+        )
+    print("\n## 政策问题识别：已有标注集中被政策对话接走的消息（按标注）")
+    print("| label | messages | taken by the policy conversation |")
+    print("|---|---|---|")
+    for label in sorted(total):
+        print(f"| {label} | {total[label]} | {taken[label]} ({taken[label] / total[label]:.1%}) |")
+    for e in examples:
+        print("   ", e)
+
+
 def _sets(which: str, kind: str) -> list[str]:
     dev, blind = f"policy_dev_{kind}.jsonl", f"policy_{kind}.jsonl"
     return {"dev": [dev], "blind": [blind], "all": [dev, blind]}[which]
@@ -293,7 +357,7 @@ def _sets(which: str, kind: str) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=("profiles", "messages", "speed"))
+    ap.add_argument("--only", choices=("profiles", "messages", "speed", "intent"))
     ap.add_argument("--errors", choices=("dev",), help="list the errors of the dev sets")
     ap.add_argument("--sets", choices=("dev", "blind", "all"), default="all")
     ap.add_argument("--policies", type=int, default=5000)
@@ -329,6 +393,8 @@ def main() -> int:
             print(f"- {label}：{f['accuracy']:.1%}（{f['n']} 条）；按字段：{keys}")
             for p in f["problems"]:
                 print("   ", p)
+    if args.only in (None, "intent"):
+        intent_figures(kb)
     if args.only in (None, "speed"):
         speed(library, args.policies, args.repeats)
     return 0

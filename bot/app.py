@@ -23,6 +23,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
+    from bot.core.policies.desk import PolicyDesk
     from bot.core.storage import Store
     from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
@@ -172,12 +173,19 @@ async def build(
         answering = answering or load_answering(paths)
         policies = load_policies(answering.kb)
         desk = None
+        policy_desk = _policy_desk(settings, clock, store, answering, paths)
         if store is not None:
             desk = await _ticket_desk(settings, clock, store, answering, policies, paths, extra_admins)
+            desk.commands.policies = policy_desk
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
         assistant = Assistant(
-            answering, clock, desk, policies=policies, context_ttl_minutes=settings.context_ttl_minutes
+            answering,
+            clock,
+            desk,
+            policies=policies,
+            context_ttl_minutes=settings.context_ttl_minutes,
+            policy_desk=policy_desk,
         )
     except BaseException:
         if store is not None:
@@ -209,6 +217,28 @@ async def _ticket_desk(
         service=service,
         commands=TicketCommands(service),
         intake=IntakeFlow(service, store.state, answering.kb, clock, texts, looks_new=_looks_new(answering)),
+    )
+
+
+def _policy_desk(
+    settings: Settings, clock: Clock, store: Store | None, answering: Answering, paths: DataPaths
+) -> PolicyDesk | None:
+    """The 惠企政策 desk when the knowledge base has a 政策库 (knowledge/policies/), else None."""
+    if not answering.kb.policies:
+        return None
+    from bot.core.policies.desk import PolicyDesk
+    from bot.core.policies.extract import load_policy_cues
+    from bot.core.texts import Texts
+
+    return PolicyDesk(
+        answering.kb.policies,
+        clock,
+        Texts(paths.templates),
+        store,
+        cues=load_policy_cues(paths.intents),
+        expiring_days=settings.policy_expiring_days,
+        push_hours=settings.policy_push_hours,
+        state_minutes=settings.context_ttl_minutes,
     )
 
 

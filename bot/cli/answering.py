@@ -64,6 +64,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     problems += _render_dialogue_templates(answering)
     texts = check_texts(Texts(paths.templates), policies)
     problems += texts.problems
+    policy_texts = 0
+    if kb.policies:
+        from bot.core.policies.samples import render_policy_samples
+
+        today = dt.datetime.now(settings.timezone).date()
+        policy_texts, policy_problems = render_policy_samples(kb.policies, Texts(paths.templates), today)
+        problems += policy_problems
     if problems:
         print("模板渲染失败：\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
         return 1
@@ -74,7 +81,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(calendar_status(policies.calendar, dt.datetime.now(settings.timezone).year))
     if kb.policies:
-        print(policy_library_status(kb.policies, dt.datetime.now(settings.timezone).date()))
+        print(
+            policy_library_status(kb.policies, dt.datetime.now(settings.timezone).date())
+            + f"已渲染惠企政策文本 {policy_texts} 条。"
+        )
     return 0
 
 

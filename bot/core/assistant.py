@@ -19,11 +19,13 @@ from bot.core import callbacks
 from bot.core.answering.context import ContextStore
 from bot.core.answering.dialogue import Dialogue, DialogueResult
 from bot.core.answering.matcher import Matcher
+from bot.core.answering.policy_dialogue import PolicyDialogue
 from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
+from bot.core.policies.desk import PolicyDesk
 from bot.core.scheduler import Scheduler
 from bot.core.text.normalize import compact
 from bot.core.texts import Texts
@@ -79,6 +81,7 @@ class Assistant:
         *,
         policies: Any = None,
         context_ttl_minutes: int = 30,
+        policy_desk: PolicyDesk | None = None,
     ):
         self.answering = answering
         self.kb = answering.kb
@@ -94,13 +97,24 @@ class Assistant:
         self.commands = desk.commands if desk else None
         self.intake = desk.intake if desk else None
         self.policies = policies
+        # 惠企政策 (bot/core/policies/desk.py): the policy questions and the push (直达快享), when the base has a 政策库
+        self.policy_dialogue: PolicyDialogue | None = (
+            PolicyDialogue(policy_desk, _entry_names(self.kb)) if policy_desk else None
+        )
+        self._policy_desk = policy_desk
         # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
             self.outbox = Outbox(desk.store.outbox, clock)
             self.scheduler = Scheduler(
-                policies.calendar, self.outbox, clock, digest=self._daily_digest, tick=self._tick
+                policies.calendar,
+                self.outbox,
+                clock,
+                digest=self._daily_digest,
+                tick=self._tick,
+                push=policy_desk.push if policy_desk is not None else None,
+                push_hours=policy_desk.push_hours if policy_desk is not None else None,
             )
 
     async def close(self) -> None:
@@ -140,6 +154,10 @@ class Assistant:
             rating = await self._typed_rating(msg, stripped)
             if rating is not None:
                 return rating
+        if self.policy_dialogue is not None:
+            answered = await self.policy_dialogue.handle(msg)
+            if answered is not None:
+                return answered
         result = self.dialogue.respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)
@@ -194,6 +212,8 @@ class Assistant:
             return await self._intake(msg)
         if who == "dialogue":
             return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
+        if who == "policies" and self.policy_dialogue is not None:
+            return await self.policy_dialogue.callback(msg)
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -264,6 +284,10 @@ class Assistant:
             policies=self.service.policies,
             texts=self.service.texts,
         )
+
+
+def _entry_names(kb: KnowledgeBase) -> list[str]:
+    return [n for e in kb.entries.values() for n in (e.name, *e.aliases)]
 
 
 def freeze_startup_objects() -> None:

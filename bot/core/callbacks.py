@@ -20,6 +20,7 @@ class Prefix(StrEnum):
     TRANSFER = "xfer"  # xfer:<number>[:<department index>] — staff transfer a ticket
     RATE = "rate"  # rate:<number>:<score> — the citizen rates a resolved ticket
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
+    POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -32,6 +33,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.TRANSFER: "commands",
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
+    Prefix.POLICY: "policies",
 }
 
 

@@ -17,6 +17,8 @@ from bot.core.tickets.domain.calendar import WorkingCalendar
 
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
+# 惠企政策 push (直达快享): queues today's messages, at most one a day per person (bot/core/policies/desk.py)
+Pusher = Callable[[dt.datetime], Awaitable[int]]
 
 
 class Scheduler:
@@ -28,19 +30,33 @@ class Scheduler:
         *,
         digest: DigestBuilder,
         tick: Ticker | None = None,
+        push: Pusher | None = None,
+        push_hours: tuple[dt.time, dt.time] | None = None,
     ):
         self.calendar = calendar
         self.outbox = outbox
         self.clock = clock
         self._digest = digest
         self._tick = tick
+        self._push = push
+        self.push_hours = push_hours or (dt.time(9, 0), dt.time(17, 0))
 
     def is_workday(self, day: dt.date) -> bool:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
-        """Queue every reminder due now (and close tickets whose rating window ended); how many."""
-        return await self._tick(now or self.clock.now()) if self._tick is not None else 0
+        """Queue every reminder due now (and close tickets whose rating window ended), and in working hours of
+        a working day the policy push; how many."""
+        now = now or self.clock.now()
+        queued = await self._tick(now) if self._tick is not None else 0
+        if self._push is not None and self.in_working_hours(now):
+            queued += await self._push(now)
+        return queued
+
+    def in_working_hours(self, now: dt.datetime) -> bool:
+        """A working day of the calendar (调休 Saturdays included, holidays not), within the push hours."""
+        start, end = self.push_hours
+        return self.is_workday(now.date()) and start <= now.time() < end
 
     async def queue_digests(self, day: dt.date, groups: Mapping[str, str | None]) -> int:
         """Queue today's digest for each group (recipient department id -> the department it reports on, None

@@ -109,8 +109,11 @@ class PolicyLibrary:
 
     @staticmethod
     def policy_fingerprint(policy: Policy) -> str:
-        """A short hash of everything a person reads or a condition checks: a change to any of it is news."""
-        raw = json.dumps(policy.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        """A short hash of everything a person reads or a condition checks: a change to any of it is news
+        (not the date it was last checked)."""
+        raw = json.dumps(
+            policy.model_dump(mode="json", exclude={"updated"}), ensure_ascii=False, sort_keys=True
+        )
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
 
     def fingerprints(self) -> dict[str, str]:

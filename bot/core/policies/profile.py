@@ -33,6 +33,7 @@ KEYS: dict[str, str] = {
     "成立时间": "founded",
     "纳税人类型": "taxpayer",
     "资质": "recognitions",
+    "规模已确认": "size_confirmed",
 }
 NUMBER_KEYS: dict[str, str] = {
     "从业人数": "employees",
@@ -105,6 +106,8 @@ class Profile:
     recognitions: frozenset[str] = frozenset()
     recognitions_complete: bool = False  # the list is the whole list: others are not held
     facts: dict[str, bool] = field(default_factory=dict)
+    # the person confirmed the stated size when asked about numbers that point elsewhere: it stands
+    size_confirmed: bool = False
 
     # -- JSON ---------------------------------------------------------------------------------------------
     @classmethod
@@ -158,6 +161,8 @@ class Profile:
         if self.recognitions_complete or self.recognitions:
             out["资质"] = sorted(self.recognitions)
         out.update(self.facts)
+        if self.size_confirmed and self.sizes:
+            out["规模已确认"] = True
         return out
 
     def is_empty(self) -> bool:
@@ -179,6 +184,7 @@ class Profile:
             else newer.recognitions,
             recognitions_complete=self.recognitions_complete or newer.recognitions_complete,
             facts={**self.facts, **newer.facts},
+            size_confirmed=newer.size_confirmed if newer.sizes else self.size_confirmed,
         )
 
     def view(self, library: PolicyLibrary, today: dt.date) -> ProfileView:
@@ -222,6 +228,10 @@ def _parse(attr: str, key: str, raw: Any, library: PolicyLibrary) -> Any:
             raise ProfileError(f"成立年份「{raw}」应为年份，如 2021", key=key) from None
     if attr == "place":
         return library.canonical_place(text)
+    if attr == "size_confirmed":
+        if not isinstance(raw, bool):
+            raise ProfileError(f"{key}应为 true 或 false", key=key)
+        return raw
     if attr == "recognitions":
         items = raw if isinstance(raw, list) else [raw]
         out = set()
@@ -280,11 +290,11 @@ class ProfileView:
         sizes = stated or derived
         if stated and derived is not None:
             both = stated & derived
-            if not both:
+            if not both and not profile.size_confirmed:
                 conflict = "derived"
             sizes = both or stated
         if stated and conflict is None and indicated is not None and not stated & indicated:
-            conflict = "indicated"
+            conflict = None if profile.size_confirmed else "indicated"
         return cls(profile, today, nums, sizes, derived, conflict, indicated)
 
     def number(self, name: str) -> Interval | None:

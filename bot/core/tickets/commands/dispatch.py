@@ -8,6 +8,7 @@ database refused (StoreWriteError) becomes a polite reply; nothing else is swall
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.core.messages import Incoming, Reply
 from bot.core.storage import StoreWriteError
@@ -20,9 +21,13 @@ from . import (
     admin,  # noqa: F401, I001
     buttons,
     citizen,  # noqa: F401, I001
+    policies,  # noqa: F401, I001
     staff,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope
+
+if TYPE_CHECKING:
+    from bot.core.policies.desk import PolicyDesk
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 REPLIES = "commands/replies.html.j2"
@@ -43,6 +48,8 @@ class TicketCommands:
         self.registry = registry
         self.texts: Texts = service.texts
         self.words = CommandTexts(self.texts, registry)
+        # the 惠企政策 desk (bot/core/policies/desk.py) for /profile and /unsubscribe; set by the app
+        self.policies: PolicyDesk | None = None
 
     def say(self, macro: str, /, **kwargs: object) -> str:
         return self.texts.say(REPLIES, macro, **kwargs)
