@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bot.settings import ConfigError, Settings
 
-from . import answering, db, serve, sla, tickets
+from . import answering, db, policies, serve, sla, tickets
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
     ap.add_argument("--knowledge", default=None, help="知识库目录（默认使用自带的示例知识库）")
     sub = ap.add_subparsers(dest="command", required=True)
-    for module in (answering, serve, tickets, sla, db):
+    for module in (answering, serve, tickets, sla, db, policies):
         module.register(sub)
     return ap
 
