@@ -205,7 +205,16 @@ async def build_digest(
         return Reply(daily_text(texts, await _daily(store, now, win, scope, kb, policies, staff_names, top)))
     fig = await figures(store, scope, win.start, win.end)
     ranking = Ranking(department, win, fig, await _questions(store, win, scope, kb, top))
-    return Reply(ranking_text(texts, ranking))
+    text = ranking_text(texts, ranking)
+    library = getattr(kb, "policies", None)
+    if period == "month" and library:
+        # 惠企政策: the most-asked policies and the questions no policy answered
+        from bot.core.policies.report import policy_report
+
+        section = await policy_report(store, library, texts, win.start, win.end, department, top)
+        if section:
+            text = f"{text}\n\n{section}"
+    return Reply(text)
 
 
 def _warn_args(policies: SlaPolicies | None) -> dict[str, Any]:
