@@ -4,6 +4,7 @@
     python bench/bench_policies.py --only profiles      # precision / recall on the profile sets
     python bench/bench_policies.py --only messages      # free-text extraction on the message sets
     python bench/bench_policies.py --only speed [--policies 5000] [--repeats 5]
+    python bench/bench_policies.py --only intent        # which messages the policy conversation takes
     python bench/bench_policies.py --errors dev         # list the errors of the dev sets (never of the blind ones)
 
 Sets (bench/data/): policy_profiles.jsonl and policy_messages.jsonl are blind (written before the code; see
