@@ -207,3 +207,39 @@ async def test_the_push_goes_through_the_outbox_once_in_working_hours_and_stops_
     wednesday = dt.datetime(2026, 11, 25, 10, 0, tzinfo=DEFAULT_TZ)
     await a.scheduler.tick(wednesday)
     assert not await a.outbox.due(wednesday, 100)
+
+
+async def test_a_question_of_its_own_while_a_policy_question_is_pending_is_answered_as_itself(app):
+    replies = await say(app, "我们是做软件的小微企业，有什么补贴")
+    assert "登记注册" in html(replies)
+    [r] = await say(app, "护照怎么办")
+    assert "普通护照签发" in r.html and "属地：护照" not in r.html
+    replies = await say(app, "在示例区")  # the conversation is still there
+    assert "属地：示例区" in html(replies)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "pol:why:no-such-policy",
+        "pol:a:size:巨型",
+        "pol:ind:ZZ",
+        "pol:more",
+        "pol:keep:sub",
+        "pol:",
+        "pol:a:founded:9",
+    ],
+)
+async def test_forged_or_stale_policy_buttons_get_a_clear_answer(app, data):
+    [r] = await say(app, callback=data, user="u9")
+    assert "按钮已过期" in r.html
+    assert await app.store.policies.get_profile("u9") is None
+
+
+@pytest.mark.parametrize("value", ["17:00-09:00", "9-17", "09:00", "25:00-26:00"])
+def test_a_bad_push_window_is_refused_with_the_setting_named(value):
+    from bot.settings import ConfigError
+    from tests.conftest import make_settings
+
+    with pytest.raises(ConfigError, match="POLICY_PUSH_HOURS"):
+        make_settings(policy_push_hours=value)

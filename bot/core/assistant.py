@@ -99,7 +99,9 @@ class Assistant:
         self.policies = policies
         # 惠企政策 (bot/core/policies/desk.py): the policy questions and the push (直达快享), when the base has a 政策库
         self.policy_dialogue: PolicyDialogue | None = (
-            PolicyDialogue(policy_desk, _entry_names(self.kb)) if policy_desk else None
+            PolicyDialogue(policy_desk, _entry_names(self.kb), self._looks_like_question)
+            if policy_desk
+            else None
         )
         self._policy_desk = policy_desk
         # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
@@ -283,6 +285,14 @@ class Assistant:
             kb=self.kb,
             policies=self.service.policies,
             texts=self.service.texts,
+        )
+
+    def _looks_like_question(self, text: str) -> bool:
+        """A message the matcher takes for a question about one entry, or a 诉求 (while a policy question is
+        pending, such a message is answered as itself)."""
+        u = self.answering.matcher.understand(text)
+        return (u.intent in ("item", "exemption") and u.target is not None and not u.ambiguous) or (
+            u.intent == "appeal"
         )
 
 

@@ -13,7 +13,7 @@ numbers contradict is asked about, never guessed; an industry that is not recogn
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +86,18 @@ class PolicyIntent:
 
 
 class PolicyDialogue:
-    def __init__(self, desk: PolicyDesk, item_names: Iterable[str] = ()):
+    def __init__(
+        self,
+        desk: PolicyDesk,
+        item_names: Iterable[str] = (),
+        looks_like_question: Callable[[str], bool] | None = None,
+    ):
         """`item_names`: the names and aliases of the knowledge base's entries. A policy called by one of them
-        ("创业担保贷款" is also the 办事指南 for a person) is the policy only when an enterprise is speaking."""
+        ("创业担保贷款" is also the 办事指南 for a person) is the policy only when an enterprise is speaking.
+        `looks_like_question`: whether a typed message is a question of its own ("护照怎么办"), which is then
+        answered as one instead of being taken as the answer to the question the bot asked."""
         self.desk = desk
+        self._looks_like_question = looks_like_question or (lambda text: False)
         self.intent = PolicyIntent.from_cues(desk.cues)
         self.words = desk.texts
         names = {compact(n) for n in item_names if compact(n)}
@@ -195,6 +203,8 @@ class PolicyDialogue:
         pending = state["pending"]
         flat = compact(text)
         newer = extraction.profile
+        if newer.is_empty() and self._looks_like_question(text):
+            return None  # a question of its own: the ordinary answers take it; the state stays
         if pending == "industry" and newer.industry is None:
             node = self.desk.library.industries.resolve(text)
             if node is not None:
