@@ -243,3 +243,15 @@ def test_a_bad_push_window_is_refused_with_the_setting_named(value):
 
     with pytest.raises(ConfigError, match="POLICY_PUSH_HOURS"):
         make_settings(policy_push_hours=value)
+
+
+async def test_a_profile_is_never_shown_in_a_group(app):
+    replies = await say(app, "我们是示例区做软件的小微企业，一般纳税人，2020年成立，有什么补贴", user=STAFF)
+    consent = await say(app, callback=button(replies, "保存企业画像"), user=STAFF)
+    await say(app, callback=button(consent, "只保存"), user=STAFF)
+    in_group = Incoming(STAFF, "group:税务局", text="/profile", is_group=True)
+    [r] = await app.assistant.handle(in_group)
+    assert "私聊" in r.html and "软件" not in r.html
+    pressed = Incoming(STAFF, "group:税务局", callback="pol:list", is_group=True)
+    [r] = await app.assistant.handle(pressed)
+    assert "私聊" in r.html and "可以享受的政策" not in r.html

@@ -158,6 +158,9 @@ class PolicyDialogue:
         return await self._continue(msg.user_id, state, profile, unknown_industry=extraction.unknown_industry)
 
     async def callback(self, msg: Incoming) -> list[Reply]:
+        if msg.is_group:
+            # the policy buttons are only ever sent in a private chat; in a group they would show a profile
+            return [Reply(self.words.say(PROFILE, "private_only"))]
         parts = (msg.callback or "").split(":")[1:]
         state = await self.desk.load_state(msg.user_id)
         action = parts[0] if parts else ""

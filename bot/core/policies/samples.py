@@ -116,6 +116,7 @@ def render_policy_samples(library: PolicyLibrary, texts: Texts, today: dt.date) 
         *(("unsubscribed", {"found": f}) for f in (True, False)),
         ("subscribed", {}),
         ("unavailable", {}),
+        ("private_only", {}),
         ("staff_counts", _staff_sample(library)),
         (
             "staff_counts",

@@ -31,6 +31,8 @@ def _unavailable(c: TicketCommands) -> list[Reply]:
 
 @REGISTRY.command("profile", who="anyone", menus=("citizen",))
 async def profile(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+    if msg.is_group:
+        return [Reply(c.texts.say(PROFILE, "private_only"))]  # a profile is never shown to anyone else
     desk = _desk(c)
     if desk is None:
         return _unavailable(c)
