@@ -160,11 +160,12 @@ async def test_staff_see_counts_only_and_citizens_not_even_those(app):
     replies = await say(app, "我们是示例区做软件的小微企业，一般纳税人，2020年成立，有什么补贴")
     consent = await say(app, callback=button(replies, "保存企业画像"))
     await say(app, callback=button(consent, "只保存"))
+    await say(app, "为什么没有研发费用加计扣除")
     [r] = await say(app, "/policystats", user=STAFF)
     assert "保存画像 1 户" in r.html and "订阅新政策提醒 0 户" in r.html
     assert "2020" not in r.html and "一般纳税人" not in r.html  # nothing of the profile itself
     assert re.search(r"规模：小微 1\n行业：", r.html)
-    assert "问得最多的政策" in r.html
+    assert "问得最多的政策：研发费用税前加计扣除（100%）（1）" in r.html
     [refused] = await say(app, "/policystats")
     assert "仅供工作人员" in refused.html
 

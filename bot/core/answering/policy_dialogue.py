@@ -375,9 +375,8 @@ class PolicyDialogue:
         html = self.words.listing(view, matches, shown=PAGE, offset=offset)
         eligible = [m for m in matches if m.status == MET]
         if offset == 0:
-            await self.desk.log_question(
-                state.get("text", ""), [m.policy.id for m in eligible[:10]], bool(matches)
-            )
+            # "asked" counts the policies people name; a list question is answered when some policy may apply
+            await self.desk.log_question(state.get("text", ""), [], bool(matches))
         state["pending"] = None
         await self._save(user_id, state)
         rows = [
