@@ -21,6 +21,7 @@ from bot.core.resources import DataNotFound, data_dir
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.core.answering.context import ContextStore
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.policies.desk import PolicyDesk
@@ -186,6 +187,7 @@ async def build(
             policies=policies,
             context_ttl_minutes=settings.context_ttl_minutes,
             policy_desk=policy_desk,
+            contexts=_contexts(settings, clock, store),
         )
     except BaseException:
         if store is not None:
@@ -240,6 +242,16 @@ def _policy_desk(
         push_hours=settings.policy_push_hours,
         state_minutes=settings.context_ttl_minutes,
     )
+
+
+def _contexts(settings: Settings, clock: Clock, store: Store | None) -> ContextStore | None:
+    """Dialogue contexts in the database when several processes may answer one person (DIALOGUE_CONTEXT);
+    None: in this process's memory."""
+    if store is None or not settings.shared_dialogue_context:
+        return None
+    from bot.core.answering.context import SharedContextStore
+
+    return SharedContextStore(clock, store.state, settings.context_ttl_minutes)
 
 
 def _looks_new(answering: Answering) -> Callable[[str, Draft], str | None]:

@@ -7,6 +7,7 @@ in the store's persisted outbox; the adapter drains it with `store.outbox_due` /
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -23,11 +24,14 @@ from bot.core.answering.policy_dialogue import PolicyDialogue
 from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
+from bot.core.leases import Leases, process_owner
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.policies.desk import PolicyDesk
 from bot.core.scheduler import Scheduler
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.normalize import compact
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
@@ -35,6 +39,8 @@ from bot.core.tickets.commands.registry import Scope
 log = logging.getLogger(__name__)
 
 SAYINGS = "assistant.html.j2"  # the assistant's own few sentences
+# how long an update id is remembered as handled: Telegram redelivers an update for up to a day
+UPDATE_RETENTION = dt.timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class Facade(Protocol):
     scheduler: Scheduler | None
 
     async def handle(self, msg: Incoming) -> list[Reply]: ...
+    async def first_time(self, update_id: int) -> bool: ...
     def command_menu(self, scope: Scope) -> list[tuple[str, str]]: ...
     async def tick(self) -> int: ...
     async def staff_user_ids(self) -> list[str]: ...
@@ -81,6 +88,8 @@ class Assistant:
         *,
         policies: Any = None,
         context_ttl_minutes: int = 30,
+        contexts: ContextStore | None = None,
+        owner: str | None = None,
         policy_desk: PolicyDesk | None = None,
     ):
         self.answering = answering
@@ -89,9 +98,11 @@ class Assistant:
         self.matcher = answering.matcher
         self.renderer = answering.renderer
         self.texts = Texts(answering.templates_dir)
-        self.dialogue = Dialogue(
-            self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
-        )
+        # in memory, or shared through the database when several processes answer one person (bot/app.py)
+        self.contexts = contexts or ContextStore(clock, context_ttl_minutes)
+        self.dialogue = Dialogue(self.kb, self.matcher, self.renderer, self.contexts)
+        # this process among those sharing the database: the owner of its outbox claims and leases
+        self.owner = owner or process_owner()
         self._store = desk.store if desk else None
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
@@ -108,13 +119,14 @@ class Assistant:
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
-            self.outbox = Outbox(desk.store.outbox, clock)
+            self.outbox = Outbox(desk.store.outbox, clock, self.owner)
             self.scheduler = Scheduler(
                 policies.calendar,
                 self.outbox,
                 clock,
                 digest=self._daily_digest,
                 tick=self._tick,
+                leases=Leases(desk.store.leases, clock, self.owner),
                 push=policy_desk.push if policy_desk is not None else None,
                 push_hours=policy_desk.push_hours if policy_desk is not None else None,
             )
@@ -137,9 +149,25 @@ class Assistant:
         return [m.user_id for m in await self.service.list_staff()]
 
     # -- entry point -------------------------------------------------------------------------------------
+    async def first_time(self, update_id: int) -> bool:
+        """True for the first delivery of a channel's update id, in whichever process sharing the database
+        it arrives (ids are remembered for UPDATE_RETENTION); always True without a database."""
+        if self._store is None:
+            return True
+        return await self._store.updates.first_time(update_id, self.clock.now())
+
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message or button press; replies go to msg.chat_id."""
-        if msg.callback:
+        try:
+            return await self._handle(_storable(msg))
+        except StoreWriteError as exc:
+            # a full disk, a read-only or busy database: whatever was being written, the person hears that it
+            # was not saved (the message says so politely); what was saved before stays as it was
+            log.warning("a write for %s was refused: %s", msg.user_id, exc)
+            return [Reply(str(exc))]
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
+        if msg.callback is not None:  # a button, even one whose data is empty
             return await self._callback(msg)
         text = msg.text or ""
         stripped = text.strip()
@@ -160,9 +188,25 @@ class Assistant:
             answered = await self.policy_dialogue.handle(msg)
             if answered is not None:
                 return answered
-        result = self.dialogue.respond(msg.user_id, text)
+        result = await self._respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)
+
+    async def _respond(
+        self, user_id: str, text: str | None = None, callback: str | None = None
+    ) -> DialogueResult:
+        """The dialogue's answer to a message (or a button of its own), with the person's context read before
+        and written after when it is shared between processes."""
+        await self.contexts.load(user_id)
+        if callback is not None:
+            result = self.dialogue.callback(user_id, callback)
+        else:
+            result = self.dialogue.respond(user_id, text or "")
+        try:
+            await self.contexts.save(user_id)
+        except Exception:  # noqa: BLE001 - the answer matters more than remembering it; logged
+            log.exception("could not save the dialogue context of %s", user_id)
+        return result
 
     async def _finish(self, msg: Incoming, result: DialogueResult) -> list[Reply]:
         replies = list(result.replies)
@@ -203,7 +247,7 @@ class Assistant:
         outcome = await self.intake.handle(msg)
         if outcome.question is None:
             return outcome.replies
-        result = self.dialogue.respond(msg.user_id, outcome.question)
+        result = await self._respond(msg.user_id, outcome.question)
         await self._log_question(Incoming(msg.user_id, msg.chat_id, text=outcome.question), result)
         return [*outcome.replies, *result.replies, *await self.intake.resume(msg.user_id)]
 
@@ -213,7 +257,7 @@ class Assistant:
         if who == "intake" and self.intake is not None:
             return await self._intake(msg)
         if who == "dialogue":
-            return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
+            return await self._finish(msg, await self._respond(msg.user_id, callback=data))
         if who == "policies" and self.policy_dialogue is not None:
             return await self.policy_dialogue.callback(msg)
         if self.commands is not None:
@@ -228,7 +272,7 @@ class Assistant:
             return [Reply(self.renderer.render("help.html.j2"))]
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
-                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+                return (await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))).replies
             return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
@@ -260,8 +304,12 @@ class Assistant:
     async def _tick(self, now: dt.datetime) -> int:
         from bot.core.tickets.reminders import tick
 
-        assert self.service is not None
-        return await tick(self.service, now)
+        assert self.service is not None and self._store is not None
+        queued = await tick(self.service, now)
+        # housekeeping of what processes share, done by whichever holds the tick
+        await self._store.updates.forget(now - UPDATE_RETENTION)
+        await self.contexts.purge()
+        return queued
 
     async def _daily_digest(self, department: str | None, day: dt.date) -> Reply:
         return await self.digest(department, day)
@@ -298,6 +346,15 @@ class Assistant:
 
 def _entry_names(kb: KnowledgeBase) -> list[str]:
     return [n for e in kb.entries.values() for n in (e.name, *e.aliases)]
+
+
+def _storable(msg: Incoming) -> Incoming:
+    """The message with lone surrogates replaced (bot/core/text/unicode.py): every channel passes here."""
+    text, callback, name = encodable(msg.text), msg.callback, encodable(msg.display_name)
+    callback = encodable(callback) if callback else callback
+    if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
+        return msg
+    return dataclasses.replace(msg, text=text, callback=callback, display_name=name)
 
 
 def freeze_startup_objects() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from bot.core.knowledge import KnowledgeError
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, read_yaml
 from bot.core.text.correct import Corrector
 from bot.core.text.lexicon import everyday_words
 from bot.core.text.normalize import MAX_ANALYSED_CHARS, fold
@@ -75,7 +75,7 @@ def load_policy_cues(root: Path | str | None = None) -> dict[str, Any]:
     KnowledgeError naming it."""
     path = Path(root or data_dir("intents")) / "policies.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except FileNotFoundError:
         raise KnowledgeError([f"{path}: 文件不存在（惠企政策的对话线索）"]) from None
     except yaml.YAMLError as exc:

@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
+from bot.core.resources import read_yaml
+
 from .industries import Industries, IndustriesSpec
 from .models import Conditions, Policy, Strict
 from .sizes import SizeRules, SizesSpec
@@ -173,7 +175,7 @@ def load_policy_library(
     for path in sorted(p for p in root.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"}):
         name = rel(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""

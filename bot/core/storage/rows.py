@@ -24,7 +24,7 @@ BOOL_FIELDS = frozenset({"anonymous"})
 
 OUTBOX_COLUMNS = (
     "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
-    " next_attempt_at, sent_at, last_error, parked_at, delivered"
+    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at"
 )
 STAFF_COLUMNS = "user_id, name, role, departments"
 EVENT_COLUMNS = "id, ticket_id, at, actor, action, text"
@@ -97,4 +97,5 @@ def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
         last_error=r[10],
         parked_at=from_ts(r[11], tz),
         delivered=tuple(json.loads(r[12] or "[]")),
+        sending_at=from_ts(r[13], tz),
     )
