@@ -14,20 +14,18 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core import callbacks
 from bot.core.answering.context import ContextStore
 from bot.core.answering.dialogue import Dialogue, DialogueResult
 from bot.core.answering.matcher import Matcher
-from bot.core.answering.policy_dialogue import PolicyDialogue
 from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
 from bot.core.leases import Leases, process_owner
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
-from bot.core.policies.desk import PolicyDesk
 from bot.core.scheduler import Scheduler
 from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.normalize import compact
@@ -35,6 +33,10 @@ from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
+
+if TYPE_CHECKING:
+    from bot.core.answering.policy_dialogue import PolicyDialogue
+    from bot.core.policies.desk import PolicyDesk
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +111,14 @@ class Assistant:
         self.intake = desk.intake if desk else None
         self.policies = policies
         # 惠企政策 (bot/core/policies/desk.py): the policy questions and the push (直达快享), when the base has a 政策库
-        self.policy_dialogue: PolicyDialogue | None = (
-            PolicyDialogue(policy_desk, _entry_names(self.kb), self._looks_like_question)
-            if policy_desk
-            else None
-        )
+        self.policy_dialogue: PolicyDialogue | None = None
+        if policy_desk is not None:
+            # imported here: a command that answers without the 政策库 (ask, match) does not load it
+            from bot.core.answering.policy_dialogue import PolicyDialogue
+
+            self.policy_dialogue = PolicyDialogue(
+                policy_desk, _entry_names(self.kb), self._looks_like_question
+            )
         self._policy_desk = policy_desk
         # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
         self.outbox: Outbox | None = None
