@@ -227,6 +227,10 @@ class Settings(BaseSettings):
     # working days
     policy_expiring_days: int = 30
     policy_push_hours: tuple[dt.time, dt.time] = (dt.time(9, 0), dt.time(17, 0))
+    # days after which an entry's `updated` date calls for a review (kb review, the monthly 通报)
+    knowledge_review_days: int = 180
+    # days a FAQ entry made from a closed 咨询 ticket stays in the learned overlay before it must be renewed
+    faq_expiry_days: int = 180
 
     @classmethod
     def settings_customise_sources(
@@ -418,6 +422,8 @@ class Settings(BaseSettings):
         "concurrent_updates",
         "context_ttl_minutes",
         "telegram_connect_attempts",
+        "knowledge_review_days",
+        "faq_expiry_days",
         "database_pool_size",
         "database_timeout_seconds",
         "policy_expiring_days",
@@ -485,6 +491,8 @@ class Settings(BaseSettings):
 
 
 _INT_RANGES = {
+    "knowledge_review_days": (0, 3650),
+    "faq_expiry_days": (1, 3650),
     "webhook_port": (1, 65535),
     "reminder_interval_seconds": (5, 86400),
     "outbox_interval_seconds": (1, 3600),

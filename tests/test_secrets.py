@@ -148,7 +148,8 @@ def test_webhook_run_at_debug_level_shows_neither_token_nor_secret(tmp_path: Pat
             time.sleep(0.3)
         finally:
             proc.send_signal(2)  # Ctrl-C: a clean stop
-            out, err = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
+        out, err = ((tmp_path / name).read_text(encoding="utf-8") for name in ("stdout.log", "stderr.log"))
         (hook, *_) = stand.calls_of("setWebhook")
     assert proc.returncode == 0, err
     assert hook.params["secret_token"] == HOOK_SECRET  # the secret was in play
@@ -180,11 +181,14 @@ def _start_bot(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
             **env,
         }
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # files, not pipes: at DEBUG the start-up writes more than a pipe holds (64 KB) before anyone reads it, and
+    # a full pipe would stop the bot in the middle of a log call
+    with (tmp_path / "stdout.log").open("w") as out, (tmp_path / "stderr.log").open("w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=tmp_path,
+            env=full_env,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )

@@ -21,6 +21,7 @@ class Prefix(StrEnum):
     RATE = "rate"  # rate:<number>:<score> — the citizen rates a resolved ticket
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
     POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
+    KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -34,6 +35,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
     Prefix.POLICY: "policies",
+    Prefix.KNOWLEDGE: "commands",
 }
 
 

@@ -13,6 +13,7 @@ builder that dies lets another take over once its lease ran out (DIGEST_LEASE).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -22,10 +23,13 @@ from bot.core.messages import Notification, Recipient, Reply
 from bot.core.outbox import Outbox
 from bot.core.tickets.domain.calendar import WorkingCalendar
 
+log = logging.getLogger(__name__)
+
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
 # 惠企政策 push (直达快享): queues today's messages, at most one a day per person (bot/core/policies/desk.py)
 Pusher = Callable[[dt.datetime], Awaitable[int]]
+Retrainer = Callable[[dt.datetime], Awaitable[object]]
 
 # one tick at a time across processes; a holder that dies mid-tick delays reminders by at most this
 TICK_LEASE = dt.timedelta(minutes=2)
@@ -51,6 +55,7 @@ class Scheduler:
         push: Pusher | None = None,
         push_hours: tuple[dt.time, dt.time] | None = None,
         leases: Leases | None = None,
+        retrain: Retrainer | None = None,
     ):
         self.calendar = calendar
         self.outbox = outbox
@@ -61,24 +66,32 @@ class Scheduler:
         self.push_hours = push_hours or (dt.time(9, 0), dt.time(17, 0))
         self.leases = leases
         self._built: set[str] = set()  # the digests (by lease name) this process built
+        # routing's learning (bot/core/routing/learning.py): decides itself whether a retrain is due
+        self._retrain = retrain
 
     def is_workday(self, day: dt.date) -> bool:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
         """Queue every reminder due now (and close tickets whose rating window ended), and in working hours of
-        a working day the policy push; how many. With leases, 0 while another process is ticking."""
+        a working day the policy push; how many. Then retrain routing when that is due. With leases, 0 while
+        another process is ticking (and retraining)."""
         now = now or self.clock.now()
         if self.leases is None:
-            return await self._run_tick(now)
+            return await self._tick_and_retrain(now)
         async with self.leases.held("tick", TICK_LEASE) as mine:
-            return await self._run_tick(now) if mine else 0
+            return await self._tick_and_retrain(now) if mine else 0
 
-    async def _run_tick(self, now: dt.datetime) -> int:
-        queued = await self._tick(now) if self._tick is not None else 0
+    async def _tick_and_retrain(self, now: dt.datetime) -> int:
+        done = await self._tick(now) if self._tick is not None else 0
         if self._push is not None and self.in_working_hours(now):
-            queued += await self._push(now)
-        return queued
+            done += await self._push(now)
+        if self._retrain is not None:
+            try:
+                await self._retrain(now)
+            except Exception:  # noqa: BLE001 - the reminders are what must not wait; the current model stays
+                log.exception("retraining routing failed; the current model stays")
+        return done
 
     def in_working_hours(self, now: dt.datetime) -> bool:
         """A working day of the calendar (调休 Saturdays included, holidays not), within the push hours."""

@@ -73,6 +73,9 @@ class TicketService:
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
         self.views = TicketViews(self.texts, policies, clock)
+        # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer, category
+        # change and resolution by staff, each a labelled example
+        self.routing: Any = None
 
     # ------------------------------------------------------------------ words
     def error(self, what: str, /, **facts: Any) -> TicketError:
@@ -346,7 +349,9 @@ class TicketService:
 
         return await self._change(number, build)
 
-    async def transfer(self, number: str, actor_id: str, department: str, reason: str) -> Ticket:
+    async def transfer(
+        self, number: str, actor_id: str, department: str, reason: str, *, kind: str = "transfer"
+    ) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "transfer")
             if t.state not in OPEN_STATES:
@@ -370,9 +375,45 @@ class TicketService:
                 "transferred", from_department=t.department, to_department=dept, reason=why
             )
             ev = EventIn(actor.user_id, "transfer", text)
+            before.append(t.department)
             return {"department": dept, "handler": None, "state": PENDING}, [ev], notes
 
-        return await self._change(number, build)
+        before: list[str] = []
+        moved = await self._change(number, build)
+        await self._learn(moved, actor_id, kind, before[-1] if before else None)
+        return moved
+
+    async def set_category(self, number: str, actor_id: str, category: str) -> Ticket:
+        """Staff correct a ticket's category (the same right as transferring it); the SLA policy stays."""
+        names = list(getattr(self.kb, "appeal_categories", {}) or {})
+        name = category.strip()
+        if name not in names:
+            raise self.error("unknown_category", name=name[:30], names="、".join(names))
+
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await self.require_for(actor_id, t, "transfer")
+            if t.state not in OPEN_STATES:
+                raise self.error("not_open", number=t.number, state=t.state, action="transfer")
+            if t.category == name:
+                raise self.error("same_category", number=t.number, category=name)
+            text = self.views.event("recategorized", from_category=t.category, to_category=name)
+            return {"category": name}, [EventIn(actor.user_id, "category", text)], []
+
+        changed = await self._change(number, build)
+        await self._learn(changed, actor_id, "category", changed.department)
+        return changed
+
+    async def _learn(self, t: Ticket, actor_id: str, kind: str, previous: str | None) -> None:
+        if self.routing is not None:
+            await self.routing.record(
+                ticket_id=t.id,
+                text=t.description,
+                unit=t.department,
+                kind=kind,
+                actor=actor_id,
+                previous=previous,
+                category=t.category,
+            )
 
     async def record_contact(self, number: str, actor_id: str, text: str) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
@@ -440,7 +481,10 @@ class TicketService:
             )
             return fields, events, [note]
 
-        return await self._change(number, build)
+        done = await self._change(number, build)
+        # the unit that resolved it is where it belonged: routing learns from the routes that were right too
+        await self._learn(done, actor_id, "resolved", None)
+        return done
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
