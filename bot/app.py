@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.knowledge.loop import ReloadResult
+    from bot.core.policies.desk import PolicyDesk
     from bot.core.routing import Routing
     from bot.core.storage import Store
     from bot.core.storage.url import DatabaseTarget
@@ -284,6 +285,7 @@ async def build(
         policies = load_policies(answering.kb)
         routing = load_routing(answering.kb, paths.knowledge)
         desk = None
+        policy_desk = _policy_desk(settings, clock, store, answering, paths)
         assistant: Assistant | None = None
         if store is not None:
             # the intake asks the matcher in use now (after a reload, the new one)
@@ -291,6 +293,7 @@ async def build(
             desk = await _ticket_desk(
                 settings, clock, store, answering, policies, paths, extra_admins, current
             )
+            desk.commands.policies = policy_desk
             await _learning_routing(desk, routing, store, clock)
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
@@ -300,6 +303,7 @@ async def build(
             desk,
             policies=policies,
             context_ttl_minutes=settings.context_ttl_minutes,
+            policy_desk=policy_desk,
             contexts=_contexts(settings, clock, store),
             review_days=settings.knowledge_review_days,
         )
@@ -355,6 +359,28 @@ async def _ticket_desk(
             texts,
             looks_new=_looks_new(current or (lambda: answering)),
         ),
+    )
+
+
+def _policy_desk(
+    settings: Settings, clock: Clock, store: Store | None, answering: Answering, paths: DataPaths
+) -> PolicyDesk | None:
+    """The 惠企政策 desk when the knowledge base has a 政策库 (knowledge/policies/), else None."""
+    if not answering.kb.policies:
+        return None
+    from bot.core.policies.desk import PolicyDesk
+    from bot.core.policies.extract import load_policy_cues
+    from bot.core.texts import Texts
+
+    return PolicyDesk(
+        answering.kb.policies,
+        clock,
+        Texts(paths.templates),
+        store,
+        cues=load_policy_cues(paths.intents),
+        expiring_days=settings.policy_expiring_days,
+        push_hours=settings.policy_push_hours,
+        state_minutes=settings.context_ttl_minutes,
     )
 
 

@@ -223,6 +223,10 @@ class Settings(BaseSettings):
     dialogue_context: str = "auto"
     # attempts to reach Telegram at start-up when the network or the server fails (waits 1 s, 2 s, 4 s, …)
     telegram_connect_attempts: int = 6
+    # 惠企政策: a policy ending within this many days is flagged; the push (直达快享) goes out in these hours of
+    # working days
+    policy_expiring_days: int = 30
+    policy_push_hours: tuple[dt.time, dt.time] = (dt.time(9, 0), dt.time(17, 0))
     # days after which an entry's `updated` date calls for a review (kb review, the monthly 通报)
     knowledge_review_days: int = 180
     # days a FAQ entry made from a closed 咨询 ticket stays in the learned overlay before it must be renewed
@@ -331,6 +335,22 @@ class Settings(BaseSettings):
             raise ConfigError("DIGEST_TIME", f"格式不正确：“{v}”，应为 24 小时制的 时:分，如 08:30。")
         return dt.time(int(m.group(1)), int(m.group(2)))
 
+    @field_validator("policy_push_hours", mode="before")
+    @classmethod
+    def _push_hours(cls, v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        start, sep, end = v.replace("—", "-").replace("–", "-").partition("-")
+        times = [_TIME_RE.match(x.strip()) for x in (start, end)]
+        if not sep or not all(times) or any(int(m.group(1)) > 23 or int(m.group(2)) > 59 for m in times if m):
+            raise ConfigError(
+                "POLICY_PUSH_HOURS", f"格式不正确：“{v}”，应为 24 小时制的 开始-结束，如 09:00-17:00。"
+            )
+        first, last = (dt.time(int(m.group(1)), int(m.group(2))) for m in times if m)
+        if first >= last:
+            raise ConfigError("POLICY_PUSH_HOURS", f"“{v}”的开始时间应早于结束时间。")
+        return (first, last)
+
     @field_validator("database_path", mode="before")
     @classmethod
     def _database_path(cls, v: Any) -> Path:
@@ -406,6 +426,7 @@ class Settings(BaseSettings):
         "faq_expiry_days",
         "database_pool_size",
         "database_timeout_seconds",
+        "policy_expiring_days",
         mode="before",
     )
     @classmethod
@@ -482,6 +503,7 @@ _INT_RANGES = {
     "telegram_connect_attempts": (1, 100),
     "database_pool_size": (1, 1000),
     "database_timeout_seconds": (1, 600),
+    "policy_expiring_days": (1, 366),
 }
 
 

@@ -22,6 +22,7 @@ class Prefix(StrEnum):
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
     VISIT = "visit"  # visit:<number>:<yes|no> — 回访: the citizen says whether the problem was solved
     REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
+    POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
     KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
 
 
@@ -37,6 +38,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.COMMENT: "commands",
     Prefix.VISIT: "commands",
     Prefix.REQUEST: "commands",
+    Prefix.POLICY: "policies",
     Prefix.KNOWLEDGE: "commands",
 }
 

@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.core.policies.library import FOLDER as POLICY_FOLDER
+from bot.core.policies.library import PolicyLibrary, load_policy_library
 from bot.core.resources import data_dir, parse_yaml
 
 from .models import (
@@ -105,6 +107,8 @@ class KnowledgeBase:
     latin_stopwords: list[str] = field(default_factory=list)
     # raw YAML of files owned by other parts of the core (e.g. sla.yaml), keyed by file stem
     extra: dict[str, Any] = field(default_factory=dict)
+    # the 政策库 of knowledge/policies/ (惠企政策), empty when the base has none
+    policies: PolicyLibrary = field(default_factory=PolicyLibrary)
     # entry id -> the file (relative to the base's parent) that defines it
     origins: dict[str, str] = field(default_factory=dict)
 
@@ -182,6 +186,8 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
     origin: dict[str, str] = {}  # entry key -> file, for duplicate reports
 
     files = sorted(p for p in root.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    # knowledge/policies/ is the 政策库, read by its own loader below
+    files = [p for p in files if p.relative_to(root).parts[0] != POLICY_FOLDER]
     if not files:
         problems.append(f"{root}: 没有找到任何 YAML 知识文件")
     for path in files:
@@ -277,6 +283,14 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
     kb.origins = origin
     if cross_check:
         problems.extend(_cross_check(kb, origin))
+    if (root / POLICY_FOLDER).is_dir():
+        kb.policies, found = load_policy_library(
+            root / POLICY_FOLDER,
+            rel=lambda p: _rel(p, root),
+            department_known=(lambda d: kb.department(d) is not None) if kb.departments else None,
+            item_known=lambda i: kb.get(i) is not None,
+        )
+        problems.extend(found)
     if problems:
         raise KnowledgeError(problems)
     return kb

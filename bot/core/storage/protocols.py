@@ -369,6 +369,64 @@ class ReplyTemplateRepository(Protocol):
     async def remove(self, department: str, name: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class SavedProfile:
+    """A person's enterprise profile, saved with their consent (惠企政策)."""
+
+    user_id: str
+    profile: dict[str, Any]  # the profile's JSON (Chinese keys, bot/core/policies/profile.py)
+    consented_at: dt.datetime
+    updated_at: dt.datetime
+    subscribed: bool  # 直达快享: told when a new or changed policy matches
+    notified: dict[str, str]  # policy id -> fingerprint of the version they were told about
+
+
+class PolicyRepository(Protocol):
+    """Saved enterprise profiles and the questions asked about policies. A profile is read and changed only by
+    its owner's user id; staff get `profile_counts` (aggregates), never a profile."""
+
+    async def get_profile(self, user_id: str) -> SavedProfile | None: ...
+    async def save_profile(
+        self,
+        user_id: str,
+        profile: dict[str, Any],
+        at: dt.datetime,
+        *,
+        subscribed: bool | None = None,
+        notified: dict[str, str] | None = None,
+    ) -> None:
+        """Create or replace the profile; the consent time is kept from the first save. `subscribed` and
+        `notified` change only when given."""
+
+    async def delete_profile(self, user_id: str) -> bool: ...
+    async def set_subscribed(self, user_id: str, subscribed: bool, at: dt.datetime) -> bool:
+        """False when the person has no saved profile."""
+        ...
+
+    async def subscribers(self, after: str, limit: int) -> list[SavedProfile]:
+        """Subscribed profiles with a user id after `after` ("" for the first page), in user id order."""
+        ...
+
+    async def queue_push(self, user_id: str, notification: Notification, notified: dict[str, str]) -> bool:
+        """In one transaction: queue the notification (de-duplicated by its key) and, only when it was new,
+        record what the person has now been told. False when the key was queued before (nothing changes)."""
+        ...
+
+    async def profile_counts(self) -> dict[str, dict[str, int]]:
+        """Aggregates for staff: {"total": {"profiles": n, "subscribed": m}, "规模": {...}, "行业": {...},
+        "属地": {...}} — counts only."""
+        ...
+
+    async def log_question(self, text: str, policies: list[str], answered: bool, at: dt.datetime) -> None: ...
+    async def top_policies(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[QuestionCount]:
+        """The policies questions were about most often in [start, end)."""
+        ...
+
+    async def unanswered(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[QuestionCount]:
+        """The most frequent policy questions no policy answered in [start, end)."""
+        ...
+
+
 class MetaRepository(Protocol):
     """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
 
@@ -496,6 +554,8 @@ class Store(Protocol):
     def requests(self) -> RequestRepository: ...
     @property
     def reply_templates(self) -> ReplyTemplateRepository: ...
+    @property
+    def policies(self) -> PolicyRepository: ...
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

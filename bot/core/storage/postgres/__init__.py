@@ -18,6 +18,7 @@ from .learned import PostgresLearned
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
+from .policies import PostgresPolicies
 from .questions import PostgresQuestions
 from .replies import PostgresReplyTemplates
 from .reports import PostgresReports
@@ -40,6 +41,7 @@ class PostgresStore:
         self.state = PostgresState(db)
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
+        self.policies = PostgresPolicies(db)
         self.meta = PostgresMeta(db)
         self.requests = PostgresRequests(db)
         self.reply_templates = PostgresReplyTemplates(db)

@@ -16,6 +16,7 @@ from .database import Database
 from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
+from .policies import SqlitePolicies
 from .questions import SqliteQuestions
 from .replies import SqliteReplyTemplates
 from .reports import SqliteReports
@@ -38,6 +39,7 @@ class SqliteStore:
         self.state = state
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
+        self.policies = SqlitePolicies(db)
         self.meta = SqliteMeta(db)
         self.requests = SqliteRequests(db)
         self.reply_templates = SqliteReplyTemplates(db)

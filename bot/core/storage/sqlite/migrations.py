@@ -286,6 +286,32 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        11,
+        "惠企政策: enterprise profiles (with consent and subscription) and the questions asked about policies",
+        [
+            # one saved profile per person, only with their consent; `notified` holds the fingerprint of every
+            # policy they were already told about (policy id -> fingerprint), so a push tells only what is new
+            """CREATE TABLE enterprise_profiles (
+                user_id TEXT PRIMARY KEY,
+                profile TEXT NOT NULL,
+                consented_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                subscribed INTEGER NOT NULL DEFAULT 0,
+                notified TEXT NOT NULL DEFAULT '{}'
+            ) WITHOUT ROWID""",
+            "CREATE INDEX enterprise_profiles_subscribed ON enterprise_profiles(user_id) WHERE subscribed = 1",
+            # what was asked: the policies a question was about (shown as 符合 or asked by name), or none
+            """CREATE TABLE policy_questions (
+                id INTEGER PRIMARY KEY,
+                at INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                policies TEXT NOT NULL DEFAULT '[]',
+                answered INTEGER NOT NULL
+            )""",
+            "CREATE INDEX policy_questions_at ON policy_questions(at)",
+        ],
+    ),
+    (
         12,
         "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
         [

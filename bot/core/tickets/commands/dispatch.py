@@ -23,6 +23,7 @@ from . import (
     citizen,  # noqa: F401, I001
     knowledge,  # noqa: F401, I001
     loop,  # noqa: F401, I001
+    policies,  # noqa: F401, I001
     routing,  # noqa: F401, I001
     staff,  # noqa: F401, I001
     workorders,  # noqa: F401, I001
@@ -31,6 +32,7 @@ from .registry import REGISTRY, CommandTexts, Registry, Scope
 
 if TYPE_CHECKING:
     from bot.core.knowledge.loop import KnowledgeLoop
+    from bot.core.policies.desk import PolicyDesk
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 REPLIES = "commands/replies.html.j2"
@@ -53,6 +55,8 @@ class TicketCommands:
         self.registry = registry
         self.texts: Texts = service.texts
         self.words = CommandTexts(self.texts, registry)
+        # the 惠企政策 desk (bot/core/policies/desk.py) for /profile and /unsubscribe; set by the app
+        self.policies: PolicyDesk | None = None
 
     def say(self, macro: str, /, **kwargs: object) -> str:
         return self.texts.say(REPLIES, macro, **kwargs)

@@ -277,7 +277,16 @@ async def build_digest(
             made, approved = asked.get((dept, kind), (0, 0))
             asked[(dept, kind)] = (made + n, approved + (n if state == "approved" else 0))
     ranking = Ranking(department, win, fig, questions, review, dict(workflow.rates), reported, asked)
-    return Reply(ranking_text(texts, ranking))
+    text = ranking_text(texts, ranking)
+    library = getattr(kb, "policies", None)
+    if period == "month" and library:
+        # 惠企政策: the most-asked policies and the questions no policy answered
+        from bot.core.policies.report import policy_report
+
+        section = await policy_report(store, library, texts, win.start, win.end, department, top)
+        if section:
+            text = f"{text}\n\n{section}"
+    return Reply(text)
 
 
 def _warn_args(policies: SlaPolicies | None) -> dict[str, Any]:
