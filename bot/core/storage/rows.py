@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.messages import Button, Notification, Recipient, Reply
-from bot.core.storage.protocols import RateCounts
+from bot.core.storage.protocols import RateCounts, RoutingModelRow
 from bot.core.tickets.domain.models import (
     Change,
     OutboxRow,
@@ -177,3 +177,18 @@ def request_rows(changes: Sequence[Change]) -> tuple[list[tuple[Any, ...]], list
             else:
                 decided.append((r.state, r.decided_by, to_ts(c.at), r.decision, r.id))
     return new, decided
+
+
+def routing_model_from_row(r: Sequence[Any], tz: dt.tzinfo, with_data: bool) -> RoutingModelRow:
+    """A routing_models row (the columns of `_MODEL`, then data or NULL) on either engine."""
+    return RoutingModelRow(
+        id=r[0],
+        created_at=dt.datetime.fromtimestamp(r[1], tz),  # NOT NULL
+        examples=r[2],
+        last_example=r[3],
+        held_back=r[4],
+        score=r[5],
+        baseline=r[6],
+        active=bool(r[7]),
+        data=bytes(r[8]) if with_data else b"",
+    )

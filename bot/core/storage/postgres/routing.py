@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from bot.core.storage.protocols import RoutingExample, RoutingModelRow
-from bot.core.storage.rows import to_ts
+from bot.core.storage.rows import routing_model_from_row, to_ts
 
 from .database import Database, nul_free
 
@@ -70,18 +72,8 @@ class PostgresRouting:
                 row.data,
             )
 
-    def _model(self, r, with_data: bool) -> RoutingModelRow:  # noqa: ANN001
-        return RoutingModelRow(
-            id=r[0],
-            created_at=dt.datetime.fromtimestamp(r[1], self.db.tz),  # NOT NULL
-            examples=r[2],
-            last_example=r[3],
-            held_back=r[4],
-            score=r[5],
-            baseline=r[6],
-            active=bool(r[7]),
-            data=bytes(r[8]) if with_data else b"",
-        )
+    def _model(self, r: Sequence[Any], with_data: bool) -> RoutingModelRow:
+        return routing_model_from_row(r, self.db.tz, with_data)
 
     async def active_model(self) -> RoutingModelRow | None:
         r = await self.db.fetchrow(
