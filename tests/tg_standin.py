@@ -2,7 +2,7 @@
 without touching Telegram.
 
 An HTTP/1.1 server on 127.0.0.1 (asyncio streams, its own event loop in a background thread) answering
-getMe, getUpdates (serving queued updates, long-polling), sendMessage, editMessageText,
+getMe, getUpdates (serving queued updates, long-polling), sendMessage, sendPhoto, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands, getMyCommands, deleteMyCommands, deleteWebhook,
 setWebhook, getWebhookInfo, and recording every call. Failures can be injected for the next N calls
 (429 with retry_after, 500, …) or for a chat (chat not found, blocked). A token other than its own gets
@@ -29,6 +29,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -532,6 +534,16 @@ class BotApiStandIn:
     def _parse(self, content_type: str, body: bytes) -> dict[str, Any]:
         if not body:
             return {}
+        if "multipart/form-data" in content_type:  # a file upload (sendPhoto): the fields, files as bytes
+            message = BytesParser(policy=email_policy).parsebytes(
+                b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+            )
+            fields: dict[str, Any] = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                value = part.get_payload(decode=True) or b""
+                fields[str(name)] = value if part.get_filename() else value.decode("utf-8")
+            return fields
         if "application/json" in content_type:
             # like the Bot API: an object parameter may come as an object or as a JSON-serialised string
             params = json.loads(body)
@@ -706,6 +718,23 @@ class BotApiStandIn:
             with self._lock:
                 self._messages[(chat_id, mid)] = message
             return ok(message)
+        if method == "sendPhoto":  # recorded (calls_of("sendPhoto")); the picture's bytes kept in the call
+            photo = params.get("photo")
+            if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG"):
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: photo is not a PNG"}
+            chat_id = int(params["chat_id"])
+            mid = next(self._message_ids)
+            return ok(
+                {
+                    "message_id": mid,
+                    "date": int(time.time()),
+                    "chat": self._chat(chat_id),
+                    "from": self.bot_user,
+                    "photo": [
+                        {"file_id": f"photo-{mid}", "file_unique_id": f"u{mid}", "width": 1, "height": 1}
+                    ],
+                }
+            )
         if method in ("editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id", 0))
             mid = int(params.get("message_id", 0))

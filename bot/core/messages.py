@@ -8,6 +8,7 @@ comes back as a callback.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,8 @@ class Button:
 class Reply:
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
+    # a PNG sent with the text (a digest's chart): the text is its caption when short enough, else follows it
+    photo: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,5 @@ class Notification:
     reply: Reply
     # stable key so the same notification is never queued twice (e.g. "remind:SQ..-0007:contact:yellow:0")
     dedup_key: str | None = None
+    # not sent before this moment (staff notifications held to working hours); None: at once
+    not_before: dt.datetime | None = None

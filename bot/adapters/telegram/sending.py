@@ -80,6 +80,8 @@ class ReplySender:
     async def send(self, chat_id: int | str, reply: Reply, *, retry: bool = True) -> list[dict]:
         parts = split_html(reply.html) if reply.html.strip() else []
         markup = keyboard(reply.buttons)
+        if reply.photo is not None:
+            await self._send_photo(chat_id, reply.photo)
         if not parts:
             if markup is None:
                 return []
@@ -89,6 +91,15 @@ class ReplySender:
             last = i == len(parts) - 1
             sent.append(await self._send_part(chat_id, part, markup if last else None, retry=retry))
         return sent
+
+    async def _send_photo(self, chat_id: int | str, png: bytes) -> None:
+        """A chart, sent before the text it illustrates; the text follows as usual (it is complete without the
+        picture, and is the fallback: a picture Telegram refuses is logged and left out). Transient failures
+        raise, so the outbox tries the whole notification again."""
+        try:
+            await self.bot.send_photo(chat_id, png)
+        except BadRequest as exc:
+            log.error("图表发送失败，只发送文字：%s", exc)
 
     async def _send_part(self, chat_id: int | str, text: str, markup: Markup | None, *, retry: bool) -> dict:
         waited = 0.0

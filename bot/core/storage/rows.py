@@ -35,7 +35,7 @@ DEFAULTS = {"paused_work": 0, "paused_wall": 0, "extra_days": 0}
 
 OUTBOX_COLUMNS = (
     "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
-    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at"
+    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at, attachment"
 )
 STAFF_COLUMNS = "user_id, name, role, departments"
 REQUEST_COLUMNS = (
@@ -110,14 +110,28 @@ def buttons_from(raw: str | None) -> list[list[Button]]:
 
 
 def notification_params(n: Notification, at: int | None) -> tuple[Any, ...]:
-    """The values of an outbox insert: kind, id, html, buttons, dedup key, created."""
-    return (n.recipient.kind, n.recipient.id, n.reply.html, buttons_json(n.reply), n.dedup_key, at)
+    """The values of an outbox insert: kind, id, html, buttons, dedup key, created, first attempt (0: at once),
+    the photo (a chart) or None."""
+    first = to_ts(n.not_before) if n.not_before is not None else 0
+    reply = n.reply
+    return (
+        n.recipient.kind,
+        n.recipient.id,
+        reply.html,
+        buttons_json(reply),
+        n.dedup_key,
+        at,
+        first,
+        reply.photo,
+    )
 
 
 def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
     return OutboxRow(
         id=r[0],
-        notification=Notification(Recipient(r[1], r[2]), Reply(r[3], buttons_from(r[4])), r[5]),
+        notification=Notification(
+            Recipient(r[1], r[2]), Reply(r[3], buttons_from(r[4]), bytes(r[14]) if r[14] else None), r[5]
+        ),
         created_at=from_ts(r[6], tz),  # type: ignore[arg-type]
         attempts=r[7],
         next_attempt_at=from_ts(r[8], tz),  # type: ignore[arg-type]

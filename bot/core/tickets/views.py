@@ -14,7 +14,7 @@ The module-level functions at the end are the previous API, kept for commands/ a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
@@ -71,6 +71,7 @@ BUTTON_LABELS = {
     "approve": "批准",
     "solved": "✅ 已解决",
     "unsolved": "❌ 未解决",
+    "merge": "并入",
 }
 
 # the templates
@@ -315,11 +316,16 @@ class TicketViews:
         ]
 
     # ------------------------------------------------------------------ notifications
-    def new_ticket(self, ticket: Ticket) -> Reply:
-        """To the department's group: a new ticket to claim."""
-        return Reply(
-            self.texts.render(NEW_TICKET, **self.card_context(ticket)), self.new_ticket_buttons(ticket.number)
-        )
+    def new_ticket(self, ticket: Ticket, likely: Sequence[tuple[Ticket, float]] = ()) -> Reply:
+        """To the department's group: a new ticket to claim, with the likely duplicates already open (并单: a
+        并入 button for the closest one)."""
+        rows = [(o.number, short(mask_pii(o.description), 24), round(100 * s)) for o, s in likely]
+        buttons = self.new_ticket_buttons(ticket.number)
+        if rows:
+            buttons.append(
+                [Button(f"{BUTTON_LABELS['merge']} {rows[0][0]}", f"merge:{ticket.number}:{rows[0][0]}")]
+            )
+        return Reply(self.texts.render(NEW_TICKET, likely=rows, **self.card_context(ticket)), buttons)
 
     def assigned(self, ticket: Ticket, staff_name: str) -> Reply:
         """To the staff member a ticket was assigned to (a private chat: nothing masked)."""

@@ -21,8 +21,8 @@ REMINDERS = (
     ("int8", "text", "text", "int4", "int4", "int8"),
 )
 OUTBOX = (
-    "outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at)",
-    ("text", "text", "text", "text", "text", "int8"),
+    "outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, next_attempt_at, attachment)",
+    ("text", "text", "text", "text", "text", "int8", "int8", "bytea"),
 )
 
 

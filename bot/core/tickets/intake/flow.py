@@ -34,6 +34,7 @@ from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
 from bot.core.tickets.service import TicketError, TicketService
+from bot.core.tickets.workflow.duplicates import similar_open
 
 from . import words
 from .draft import Draft, Step
@@ -351,7 +352,21 @@ class IntakeFlow:
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
+        if step == Step.SUMMARY:
+            notes.extend(await self._similar_note(draft))
         return await self._save_and_show(uid, draft, notes)
+
+    async def _similar_note(self, draft: Draft) -> list[str]:
+        """重复诉求 at intake: how many open 诉求 of the department look like this one (never whose or what:
+        another person's 诉求 is not shown); the person may still submit, and staff handle them together."""
+        if not draft.description or not isinstance(self.service, TicketService):
+            return []  # a stand-in for the service (tests of the dialogue alone) has no tickets to compare
+        routed = self._routed_unit(draft)  # the department the ticket will go to, as in _submit and create
+        dept = (self.service.canonical_department(routed) if routed else None) or (
+            self.service.default_department(draft.category or FALLBACK)
+        )
+        likely = await similar_open(self.service, dept, draft.description, draft.place)
+        return [self._note("similar_open", n=len(likely))] if likely else []
 
     def _enter_place(self, draft: Draft, notes: list[str]) -> Step:
         """属地: a matter the street or township handles needs its place. Named in the description and known
