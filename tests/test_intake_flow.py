@@ -615,3 +615,14 @@ async def test_the_summary_says_a_similar_open_appeal_is_already_being_handled_w
     assert "诉求已登记" in done  # the hint never stops a submission
     unrelated = await env.start("小区里的路灯坏了好几天，晚上很黑")
     assert "相近的诉求" not in text_of(unrelated)
+
+
+async def test_a_submission_outside_staff_hours_says_when_staff_are_next_at_work(env):
+    env.clock.set(dt.datetime(2026, 9, 30, 19, 0, tzinfo=DEFAULT_TZ))  # the evening before 国庆
+    await _reach(env, "summary")
+    done = text_of(await env.press("in:submit"))
+    assert "诉求已登记" in done and "非工作时间" in done
+    assert "10月8日 09:00" in done  # after the whole holiday break (the working-day calendar)
+    env.clock.set(dt.datetime(2026, 10, 8, 10, 0, tzinfo=DEFAULT_TZ))
+    await _reach(env, "summary")
+    assert "非工作时间" not in text_of(await env.press("in:submit"))

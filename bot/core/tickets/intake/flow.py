@@ -35,6 +35,7 @@ from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
 from bot.core.tickets.service import TicketError, TicketService
 from bot.core.tickets.workflow.duplicates import similar_open
+from bot.core.tickets.workflow.hours import StaffHours
 
 from . import words
 from .draft import Draft, Step
@@ -356,6 +357,14 @@ class IntakeFlow:
             notes.extend(await self._similar_note(draft))
         return await self._save_and_show(uid, draft, notes)
 
+    def _staff_back(self) -> dt.datetime | None:
+        """Outside staff hours (workflow.yaml, the working-day calendar): when staff are next at work."""
+        if not isinstance(self.service, TicketService):
+            return None
+        now = self.clock.now()
+        hours = StaffHours(self.service.policies.calendar, self.service.workflow.staff_hours)
+        return None if hours.within(now) else hours.next_start(now)
+
     async def _similar_note(self, draft: Draft) -> list[str]:
         """重复诉求 at intake: how many open 诉求 of the department look like this one (never whose or what:
         another person's 诉求 is not shown); the person may still submit, and staff handle them together."""
@@ -428,6 +437,7 @@ class IntakeFlow:
         return [
             self._reply(
                 "intake/submitted.html.j2",
+                staff_back=self._staff_back(),
                 number=ticket.number,
                 department=ticket.department,
                 deadlines=deadlines,
