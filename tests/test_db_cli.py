@@ -35,18 +35,19 @@ async def test_status_migrate_and_health(engine, capsys):
         await store.close()
     assert await run("db", "status", "--db", db) == 0
     out = capsys.readouterr().out
-    assert "已应用的迁移：无" in out and "待应用的迁移（4）：" in out and "python -m bot db migrate" in out
+    assert "已应用的迁移：无" in out and "待应用的迁移（5）：" in out and "python -m bot db migrate" in out
     assert await run("health", "--db", db) == 1
-    assert "有 4 个待应用的迁移（1、2、3、4）" in capsys.readouterr().out
+    assert "有 5 个待应用的迁移（1、2、3、4、7）" in capsys.readouterr().out
 
     assert await run("db", "migrate", "--db", db) == 0
     out = capsys.readouterr().out
-    assert "已应用迁移 4：outbox: claimed by one sender at a time" in out and "数据库现为版本 4" in out
+    assert "已应用迁移 4：outbox: claimed by one sender at a time" in out and "数据库现为版本 7" in out
+    assert "已应用迁移 7：attachments" in out
     assert await run("db", "migrate", "--db", db) == 0
-    assert "没有待应用的迁移，数据库已是最新（版本 4）" in capsys.readouterr().out
+    assert "没有待应用的迁移，数据库已是最新（版本 7）" in capsys.readouterr().out
     assert await run("db", "status", "--db", db) == 0
     out = capsys.readouterr().out
-    assert "已应用的迁移（4）：" in out and "待应用的迁移：无" in out
+    assert "已应用的迁移（5）：" in out and "待应用的迁移：无" in out
     assert await run("health", "--db", db) == 0
     assert capsys.readouterr().out.startswith("正常：")
 
@@ -90,7 +91,7 @@ def test_health_on_a_fresh_sqlite_database_in_a_subprocess(tmp_path):
     done = bot("health", "--db", "data/t.db", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.strip().splitlines() == [
-        "正常：SQLite data/t.db 可以连接，数据库版本 4，没有待应用的迁移。"
+        "正常：SQLite data/t.db 可以连接，数据库版本 7，没有待应用的迁移。"
     ]
 
 

@@ -87,7 +87,7 @@ async def test_plain_paths_and_sqlite_urls_open_sqlite(tmp_path):
         store = await open_store(database)
         try:
             assert type(store).__name__ == "SqliteStore"
-            assert await store.schema_versions() == [1, 2, 3, 4]
+            assert await store.schema_versions() == [1, 2, 3, 4, 7]
         finally:
             await store.close()
 
@@ -103,10 +103,10 @@ async def test_postgres_urls_open_postgresql_with_the_search_path_from_the_url()
             store = await open_store(url, pool_size=2)
             try:
                 assert type(store).__name__ == "PostgresStore"
-                assert await store.schema_versions() == [1, 2, 3, 4]
+                assert await store.schema_versions() == [1, 2, 3, 4, 7]
             finally:
                 await store.close()
-        assert await engine.fetchval("SELECT count(*) FROM schema_migrations") == 4
+        assert await engine.fetchval("SELECT count(*) FROM schema_migrations") == 5
     finally:
         await engine.teardown()
 

@@ -15,14 +15,14 @@ from tests.test_tickets_helpers import at, make_service
 async def test_migrations_are_numbered_and_applied_once(tmp_path):
     db = tmp_path / "t.db"
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == [1, 2, 3, 4]
+    assert await store.schema_versions() == [1, 2, 3, 4, 7]
     await store.close()
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == [1, 2, 3, 4]
+    assert await store.schema_versions() == [1, 2, 3, 4, 7]
     await store.close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 4
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 5
 
 
 async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp_path):
@@ -43,7 +43,7 @@ async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp
     clock = FixedClock(at(2026, 11, 23, 9, 0))
     store = await open_sqlite_store(db, clock=clock)
     try:
-        assert await store.schema_versions() == [1, 2, 3, 4]
+        assert await store.schema_versions() == [1, 2, 3, 4, 7]
         (row,) = await store.outbox.due(clock.now())
         assert row.notification.reply.html == "您好" and row.delivered == () and row.parked_at is None
     finally:

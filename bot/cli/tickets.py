@@ -43,6 +43,11 @@ EXPORT_FIELDS = [
     "comment",
     "rated_at",
     "closed_at",
+    "latitude",
+    "longitude",
+    "unit",
+    # the photos and files of the ticket, listed without their content (no file ids, no local paths)
+    "attachments",
 ]
 
 
@@ -204,7 +209,8 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
             return 1
         names = {m.user_id: m.name for m in await store.staff.list()}
-        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False)
+        files = [a.media for a in await store.attachments.of_ticket(ticket.id)]
+        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False, attachments=files)
         events = await store.tickets.events(ticket.id)
         html += "\n办理记录\n" + views.history(events, names, limit=1000, citizen_id=ticket.citizen_id)
         print(html_to_text(html))
@@ -213,11 +219,31 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _export_row(t: Any, mask: bool) -> dict[str, Any]:
+def _attachment_rows(files: list[Any], mask: bool) -> list[dict[str, Any]]:
+    """What is attached, without the content: kind, who sent it, when, size, type and caption."""
+    from bot.core.text.mask import mask_pii
+
+    return [
+        {
+            "kind": a.media.kind,
+            "role": a.role,
+            "at": a.media.at.isoformat() if a.media.at else None,
+            "size": a.media.size,
+            "mime": a.media.mime,
+            "caption": mask_pii(a.media.caption) if mask else a.media.caption,
+        }
+        for a in files
+    ]
+
+
+def _export_row(t: Any, mask: bool, files: list[Any] | None = None) -> dict[str, Any]:
     from bot.core.text.mask import mask_phone, mask_pii
 
     row: dict[str, Any] = {}
     for f in EXPORT_FIELDS:
+        if f == "attachments":
+            row[f] = _attachment_rows(files or [], mask)
+            continue
         v = getattr(t, f)
         if isinstance(v, dt.datetime):
             v = v.isoformat()
@@ -243,9 +269,11 @@ async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int
             batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
             if not batch:
                 break
+            files = await store.attachments.of_tickets([t.id for t in batch])
             for t in batch:
-                row = _export_row(t, args.mask)
+                row = _export_row(t, args.mask, files[t.id])
                 if writer:
+                    row["attachments"] = json.dumps(row["attachments"], ensure_ascii=False)
                     writer.writerow(row)
                 else:
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -53,6 +53,8 @@ class TicketDesk:
     service: Any
     commands: Any
     intake: Any
+    # photos, files and pins outside an intake (bot/core/tickets/attachments.py)
+    attachments: Any = None
 
 
 class Facade(Protocol):
@@ -93,6 +95,7 @@ class Assistant:
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
         self.intake = desk.intake if desk else None
+        self.attachments = desk.attachments if desk else None
         self.policies = policies
         # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
         self.outbox: Outbox | None = None
@@ -114,6 +117,13 @@ class Assistant:
     def command_help(self, scope: Scope) -> str:
         return command_help(self.texts, scope)
 
+    def set_media_fetch(self, fetch: Any) -> None:
+        """How the channel hands over a file's bytes (`async fetch(media) -> bytes`); used only when local
+        copies are kept (MEDIA_STORE_DIR)."""
+        keeper = getattr(self.service, "media_keeper", None)
+        if keeper is not None:
+            keeper.fetch = fetch
+
     async def staff_user_ids(self) -> list[str]:
         """Everyone registered as staff (for the channel's staff command menus)."""
         if self.service is None:
@@ -133,6 +143,11 @@ class Assistant:
             return []  # in staff groups only commands and buttons are for us
         if self.intake is not None and await self.intake.active(msg.user_id):
             return await self._intake(msg)
+        if msg.media or msg.location is not None:
+            # a bare photo, file or pin: "您是要反映问题吗？" with the 诉求 offer
+            if self.attachments is None:
+                return [Reply(self.texts.say(SAYINGS, "tickets_unavailable"))]
+            return await self.attachments.offer(msg)
         if self.commands is not None:
             comment = await self.commands.take_comment(msg)
             if comment is not None:
@@ -192,6 +207,8 @@ class Assistant:
         who = callbacks.owner(data)
         if who == "intake" and self.intake is not None:
             return await self._intake(msg)
+        if who == "attachments" and self.attachments is not None:
+            return await self.attachments.press(msg)
         if who == "dialogue":
             return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
         if self.commands is not None:

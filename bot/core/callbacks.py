@@ -20,6 +20,9 @@ class Prefix(StrEnum):
     TRANSFER = "xfer"  # xfer:<number>[:<department index>] — staff transfer a ticket
     RATE = "rate"  # rate:<number>:<score> — the citizen rates a resolved ticket
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
+    ATTACH = (
+        "att"  # att:new | att:add:<number> | att:no — a bare photo or pin; att:show:<number> — re-send files
+    )
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -32,6 +35,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.TRANSFER: "commands",
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
+    Prefix.ATTACH: "attachments",
 }
 
 

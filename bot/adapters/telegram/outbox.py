@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
@@ -131,11 +132,22 @@ class OutboxDispatcher:
                 )
                 continue
             done = set(row.delivered)
+            reply = notification.reply
             try:
                 for chat in chats:
                     if str(chat) in done:
                         continue
-                    await self.sender.send(chat, notification.reply, retry=False)
+                    # photos went out but not the text: a retry sends only the text ("<chat>#media")
+                    media_key = f"{chat}#media"
+                    await self.sender.send(
+                        chat,
+                        reply,
+                        retry=False,
+                        skip_media=media_key in done,
+                        media_sent=partial(self._media_sent, row.id, done, media_key)
+                        if reply.media
+                        else None,
+                    )
                     done.add(str(chat))
                     if len(chats) > 1:
                         await self.outbox.delivered(row.id, sorted(done))
@@ -149,6 +161,10 @@ class OutboxDispatcher:
             self.sent += 1
             delivered += 1
         return delivered, False
+
+    async def _media_sent(self, row_id: int, done: set[str], key: str) -> None:
+        done.add(key)
+        await self.outbox.delivered(row_id, sorted(done))
 
     async def _fail(self, row: Any, error: str, *, transient: bool, exc: BaseException | None = None) -> None:
         now = self.now()

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from bot.core.messages import Notification
 from bot.core.tickets.domain.models import (
+    Attachment,
     Change,
     EventIn,
     NewTicket,
@@ -196,6 +197,14 @@ class ReportQueries(Protocol):
         ...
 
 
+class AttachmentRepository(Protocol):
+    """Photos and files kept with tickets. They are written with the ticket's creation (NewTicket.attachments)
+    or a change (Change.attachments), in the same transaction as their events; read here, oldest first."""
+
+    async def of_ticket(self, ticket_id: int) -> list[Attachment]: ...
+    async def of_tickets(self, ticket_ids: list[int]) -> dict[int, list[Attachment]]: ...
+
+
 class MetaRepository(Protocol):
     """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
 
@@ -212,6 +221,7 @@ class Store(Protocol):
     questions: QuestionLog
     reports: ReportQueries
     meta: MetaRepository
+    attachments: AttachmentRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

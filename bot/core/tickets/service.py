@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.core.clock import Clock
+from bot.core.media import Checked, Location, Media, MediaKeeper, MediaLimits, check_media, kind_counts
 from bot.core.messages import Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
@@ -27,6 +28,8 @@ from bot.core.tickets.domain.models import (
     PRIORITIES,
     RESOLVED,
     ROLE_LABELS,
+    Attachment,
+    AttachmentIn,
     Change,
     EventIn,
     NewTicket,
@@ -38,6 +41,7 @@ from bot.core.tickets.domain.models import (
 from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
 from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.files import MEDIA, attach_events, keep_all
 from bot.core.tickets.views import RATING_LABELS, TicketViews
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,9 @@ class TicketService:
         policies: SlaPolicies,
         admin_ids: set[str] | frozenset[str] = frozenset(),
         texts: Texts | None = None,
+        *,
+        media_limits: MediaLimits | None = None,
+        media_keeper: MediaKeeper | None = None,
     ):
         self.store = store
         self.kb = kb
@@ -73,6 +80,9 @@ class TicketService:
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
         self.views = TicketViews(self.texts, policies, clock)
+        # photos and files (bot/core/media.py): what a 诉求 takes, and where copies are kept (None: nowhere)
+        self.media_limits = media_limits or MediaLimits()
+        self.media_keeper = media_keeper
 
     # ------------------------------------------------------------------ words
     def error(self, what: str, /, **facts: Any) -> TicketError:
@@ -207,6 +217,9 @@ class TicketService:
         anonymous: bool = False,
         priority: str = "normal",
         source_question: str | None = None,
+        attachments: Sequence[Media] = (),
+        location: Location | None = None,
+        unit: str | None = None,
     ) -> Ticket:
         description = (description or "").strip()[:MAX_DESCRIPTION]
         priority = priority if priority in PRIORITIES else "normal"
@@ -234,14 +247,21 @@ class TicketService:
             feedback_due=deadlines.due["feedback"],
             resolve_due=deadlines.due["resolve"],
             next_due_at=first_due_at(now, deadlines.due.values(), policy),
+            latitude=location.lat if location else None,
+            longitude=location.lon if location else None,
+            unit=unit,
+            attachments=tuple(attachments),
         )
 
         def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
             text = self.views.event("created", category=category, policy=policy.label)
             events = [EventIn(str(citizen_id), "create", text)]
+            events += attach_events(self.views, str(citizen_id), new.attachments)
             notes = [
                 Notification(
-                    Recipient("department", dept), self.views.new_ticket(ticket), f"new:{ticket.number}"
+                    Recipient("department", dept),
+                    self.views.new_ticket(ticket, new.attachments),
+                    f"new:{ticket.number}",
                 )
             ]
             notes.extend(self.provisional_notice(y) for y in sorted(deadlines.years))
@@ -255,20 +275,22 @@ class TicketService:
     async def _change(
         self,
         number: str,
-        build: Callable[
-            [Ticket, dt.datetime], Awaitable[tuple[dict[str, Any], list[EventIn], list[Notification]]]
-        ],
+        build: Callable[[Ticket, dt.datetime], Awaitable[tuple[Any, ...]]],
     ) -> Ticket:
+        """`build` returns (fields, events, notifications) and, when files are kept, their AttachmentIn list."""
         for _ in range(5):
             ticket = await self._must_get(number)
             now = self.clock.now()
-            fields, events, notes = await build(ticket, now)
+            fields, events, notes, *rest = await build(ticket, now)
+            files: list[AttachmentIn] = rest[0] if rest else []
             preview = dataclasses.replace(ticket, **fields)
             notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
-                return await self.store.tickets.apply(Change(ticket, now, fields, events, notes))
+                return await self.store.tickets.apply(
+                    Change(ticket, now, fields, events, notes, attachments=files)
+                )
             except ConflictError:
                 continue
         raise self.error("busy")
@@ -387,9 +409,16 @@ class TicketService:
 
         return await self._change(number, build)
 
-    async def reply(self, number: str, actor_id: str, text: str) -> Ticket:
+    async def reply(self, number: str, actor_id: str, text: str, media: Sequence[Media] = ()) -> Ticket:
+        """Staff answer the citizen; `media` (a photo of the repair…) goes with the answer and is kept."""
         text = text.strip()[:MAX_TEXT]
-        if not text:
+        taken: list[Media] = []
+        if media:
+            checked = check_media(media, self.media_limits)
+            if not checked.taken:
+                raise TicketError(self.texts.say(MEDIA, "reply_media_refused"))
+            taken = await keep_all(self.media_keeper, checked.taken)
+        if not text and not taken:
             raise self.error("reply_empty")
 
         async def build(t: Ticket, now: dt.datetime):
@@ -401,10 +430,26 @@ class TicketService:
                 if t.met(m) is None:
                     fields[f"{m}_met"] = now
             events.append(EventIn(actor.user_id, "reply", text))
-            note = self._notify_citizen(
-                t, "replied", f"reply:{t.version}", department=t.department, text=text
+            if not taken:
+                note = self._notify_citizen(
+                    t, "replied", f"reply:{t.version}", department=t.department, text=text
+                )
+                return fields, events, [note]
+            events += attach_events(self.views, actor.user_id, taken)
+            html = self.texts.say(
+                MEDIA,
+                "replied",
+                number=t.number,
+                department=t.department,
+                text=text,
+                counts=kind_counts(taken),
             )
-            return fields, events, [note]
+            note = Notification(
+                Recipient("user", t.citizen_id),
+                Reply(html, media=tuple(taken)),
+                f"{t.number}:reply:{t.version}",
+            )
+            return fields, events, [note], [AttachmentIn("staff", m) for m in taken]
 
         return await self._change(number, build)
 
@@ -478,6 +523,39 @@ class TicketService:
             return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
 
         return await self._change(number, build)
+
+    # ------------------------------------------------------------------ photos and files
+    async def attachments_of(self, ticket: Ticket) -> list[Attachment]:
+        return await self.store.attachments.of_ticket(ticket.id)
+
+    async def attach(self, number: str, citizen_id: str, media: Sequence[Media]) -> tuple[Ticket, Checked]:
+        """The citizen's 补充材料 for their submitted ticket: kept with it, each an event, and posted to the
+        department with the ticket's number. Returns the ticket and what was taken and refused (limits)."""
+        ticket = await self._must_get(number)
+        citizen_id = str(citizen_id)
+        if ticket.citizen_id != citizen_id:
+            raise PermissionDenied(self.texts.say(MEDIA, "add_not_yours"))
+        if ticket.state == CLOSED:
+            raise TicketError(self.texts.say(MEDIA, "add_closed", number=ticket.number))
+        already = sum(a.role == "citizen" for a in await self.attachments_of(ticket))
+        checked = check_media(media, self.media_limits, already)
+        if not checked.taken:
+            return ticket, checked
+        taken = await keep_all(self.media_keeper, checked.taken)
+        checked.taken = taken
+
+        async def build(t: Ticket, now: dt.datetime):
+            if t.state == CLOSED:
+                raise TicketError(self.texts.say(MEDIA, "add_closed", number=t.number))
+            events = attach_events(self.views, citizen_id, taken, action="supplement")
+            note = Notification(
+                Recipient("department", t.department),
+                self.views.supplement(t, taken),
+                f"{t.number}:supplement:{t.version}",
+            )
+            return {}, events, [note], [AttachmentIn("citizen", m) for m in taken]
+
+        return await self._change(number, build), checked
 
     # ------------------------------------------------------------------ citizen operations
     async def rate(self, number: str, citizen_id: str, score: int, comment: str | None = None) -> Ticket:

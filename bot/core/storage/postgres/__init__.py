@@ -12,6 +12,7 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
+from .attachments import PostgresAttachments
 from .database import Database
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
@@ -35,6 +36,7 @@ class PostgresStore:
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
+        self.attachments = PostgresAttachments(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

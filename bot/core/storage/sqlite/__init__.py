@@ -11,6 +11,7 @@ from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
 from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus
 
+from .attachments import SqliteAttachments
 from .database import Database
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
@@ -33,6 +34,7 @@ class SqliteStore:
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
+        self.attachments = SqliteAttachments(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

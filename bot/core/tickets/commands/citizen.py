@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.core.messages import Incoming, Reply
+from bot.core.tickets.attachments import show_button
 from bot.core.tickets.domain.permissions import PermissionDenied, department_text
 
 from .lookup import find_ticket
@@ -28,14 +29,19 @@ async def ticket(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
         return [c.usage("ticket")]
     member = await c.service.staff_member(msg.user_id)
     t = await find_ticket(c, rest.split()[0], msg.user_id, member)
+    mine = member is not None and member.covers(t.department) or t.citizen_id == msg.user_id
+    files = [a.media for a in await c.service.attachments_of(t)] if mine else []
+    more = show_button(c.service, t.number, len(files))  # re-sends the photos and files
     if member is not None and member.covers(t.department):
         names = await c.service.staff_names()
         views = c.service.views
-        html = views.staff_card(t, names.get(t.handler or ""), group=msg.is_group, full=True)
+        html = views.staff_card(
+            t, names.get(t.handler or ""), group=msg.is_group, full=True, attachments=files
+        )
         history = views.history(await c.service.events(t), names, citizen_id=t.citizen_id)
-        return [Reply("\n".join([html, c.say("history_heading"), history]))]
+        return [Reply("\n".join([html, c.say("history_heading"), history]), more)]
     if t.citizen_id == msg.user_id:
-        return [Reply(c.service.views.citizen_card(t))]
+        return [Reply(c.service.views.citizen_card(t, files), more)]
     if member is not None:
         raise PermissionDenied(
             c.say(

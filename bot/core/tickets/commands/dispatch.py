@@ -20,6 +20,7 @@ from . import (
     admin,  # noqa: F401, I001
     buttons,
     citizen,  # noqa: F401, I001
+    media,  # noqa: F401, I001
     staff,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope

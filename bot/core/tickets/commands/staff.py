@@ -105,8 +105,9 @@ async def contact(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 @REGISTRY.command("reply", who="staff", menus=STAFF)
 async def reply(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
-    _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 2)
-    t = await c.service.reply(ticket.number, msg.user_id, text)
+    # as a photo's caption the text may be left out: the photo is the answer
+    _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 1 if msg.media else 2)
+    t = await c.service.reply(ticket.number, msg.user_id, text, media=msg.media)
     return [Reply(c.say("reply_sent", number=t.number))]
 
 

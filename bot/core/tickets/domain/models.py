@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.core.media import Media
 from bot.core.messages import Notification
 
 # States, in the order a ticket normally passes through them.
@@ -68,6 +69,12 @@ class NewTicket:
     feedback_due: dt.datetime | None = None
     resolve_due: dt.datetime | None = None
     next_due_at: dt.datetime | None = None
+    # a map pin for the place (WGS-84) and the 属地 unit (街道/乡镇) it lies in, when the base has boundaries
+    latitude: float | None = None
+    longitude: float | None = None
+    unit: str | None = None
+    # photos, files… the citizen sent during the intake (stored with the ticket, each with its event)
+    attachments: tuple[Media, ...] = ()
 
 
 @dataclass
@@ -106,6 +113,9 @@ class Ticket:
     rating_due: dt.datetime | None
     next_due_at: dt.datetime | None
     version: int
+    latitude: float | None = None
+    longitude: float | None = None
+    unit: str | None = None  # the 属地 街道/乡镇 of the map pin (knowledge/boundaries)
 
     @property
     def is_open(self) -> bool:
@@ -144,6 +154,24 @@ class ReminderKey:
     repeat: int = 0
 
 
+@dataclass(frozen=True)
+class AttachmentIn:
+    """A photo or file to keep with a ticket: sent by the citizen (补充材料) or by staff (with a reply)."""
+
+    role: str  # citizen | staff
+    media: Media
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or file kept with a ticket (a reference: the channel keeps the file; see bot/core/media.py)."""
+
+    id: int
+    ticket_id: int
+    role: str  # citizen | staff
+    media: Media
+
+
 @dataclass
 class Change:
     """One atomic change to a ticket: new column values, its events, reminders recorded and notifications.
@@ -157,6 +185,7 @@ class Change:
     events: list[EventIn]
     notifications: list[Notification] = field(default_factory=list)
     reminders: list[ReminderKey] = field(default_factory=list)
+    attachments: list[AttachmentIn] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,16 @@ from typing import Any
 
 from bot.core.callbacks import Prefix, fits
 from bot.core.clock import Clock
+from bot.core.media import Location, Media, kind_counts
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.storage.protocols import StateRepository
 from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
+from bot.core.tickets.files import keep_all
 from bot.core.tickets.service import TicketError, TicketService
 
-from . import words
+from . import evidence, words
 from .draft import Draft, Step
 from .phone import find_phone
 
@@ -87,12 +89,20 @@ class IntakeFlow:
 
     # ------------------------------------------------------------------ public API
     async def start(
-        self, msg: Incoming, description: str, *, source_question: str | None = None, urgent: bool = False
+        self,
+        msg: Incoming,
+        description: str,
+        *,
+        source_question: str | None = None,
+        urgent: bool = False,
+        media: tuple[Media, ...] = (),
+        location: Location | None = None,
     ) -> list[Reply]:
         """Begin intake for msg.user_id with `description` (the appeal message or the unanswered question).
 
         `source_question`: the question the assistant could not answer, when intake follows that offer; it is
-        kept on the ticket for the knowledge-gap statistics.
+        kept on the ticket for the knowledge-gap statistics. `media`, `location`: photos, files or a pin sent
+        before the intake began (see evidence.py).
         """
         async with self._lock(msg.user_id):
             source = words.clean_text(source_question)[:MAX_DESCRIPTION] if source_question else ""
@@ -101,6 +111,10 @@ class IntakeFlow:
             text = words.clean_text(description)
             if words.meaningful(text) >= MIN_MEANINGFUL:
                 draft.description = self._take_description(text, notes)
+                self._classify_into(draft)
+            if location is not None:
+                evidence.take_pin(self, draft, location, notes)
+            if media and evidence.take_media(self, draft, media, notes):
                 self._classify_into(draft)
             return await self._save_and_show(msg.user_id, draft, notes, intro=True)
 
@@ -117,6 +131,8 @@ class IntakeFlow:
                 if action == "x":
                     return Outcome(await self._cancel(msg.user_id))
                 return await self._on_button(msg, draft, action)
+            if msg.media or msg.location is not None:
+                return Outcome(await evidence.on_media(self, msg, draft))
             text = words.clean_text(msg.text)
             if words.is_cancel(text):
                 return Outcome(await self._cancel(msg.user_id))
@@ -324,6 +340,9 @@ class IntakeFlow:
         return await self._goto(uid, draft, EDIT_STEPS[field_name])
 
     async def _goto(self, uid: str, draft: Draft, step: Step, notes: list[str] | None = None) -> list[Reply]:
+        if step == Step.PLACE and draft.location is not None and not draft.return_to_summary:
+            step = Step.PHONE  # a pin sent earlier already answered where (evidence.py)
+            notes = [*(notes or []), evidence.place_note(self, draft)]
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
@@ -335,6 +354,8 @@ class IntakeFlow:
 
     async def _submit(self, uid: str, draft: Draft) -> list[Reply]:
         try:
+            # local copies (MEDIA_STORE_DIR) only of what becomes a ticket
+            media = await keep_all(self.service.media_keeper, draft.media) if draft.media else []
             ticket = await self.service.create(
                 citizen_id=uid,
                 description=draft.description,
@@ -344,6 +365,9 @@ class IntakeFlow:
                 anonymous=bool(draft.anonymous),
                 source_question=draft.source_question,
                 priority=self._priority(draft),
+                attachments=media,
+                location=draft.location,
+                unit=draft.unit,
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
@@ -368,6 +392,7 @@ class IntakeFlow:
                 provisional_note=note,
                 anonymous=bool(draft.anonymous),
                 now=self.clock.now(),
+                attachment_counts=kind_counts(media),
             )
         ]
 
@@ -390,6 +415,7 @@ class IntakeFlow:
             "max_place": MAX_PLACE,
             "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
             "phone_error": draft.phone_error,
+            "attachment_counts": kind_counts(draft.media),
         }
         return self._reply(TEMPLATES[draft.step], self._buttons(draft), **ctx)
 
