@@ -57,7 +57,7 @@ class Env:
         return await self.bridge.drain_outbox()
 
 
-async def make_env(build_app, tmp_path: Path, **settings: Any) -> Env:
+async def make_env(build_app, tmp_path: Path, *, rate_limit: int = 100, **settings: Any) -> Env:
     stand = BotApiStandIn().start()
     clock = FixedClock(dt.datetime(2026, 11, 23, 9, 30, tzinfo=DEFAULT_TZ))
     assistant = (
@@ -72,7 +72,7 @@ async def make_env(build_app, tmp_path: Path, **settings: Any) -> Env:
             "*": (CATCH_ALL_GROUP,),
         },
         admin_ids=frozenset({ADMIN}),
-        rate_limit=100,
+        rate_limit=rate_limit,
         album_wait_seconds=0.2,
     )
     app = build_application(adapter_settings, assistant, jobs=False)
@@ -284,6 +284,20 @@ async def test_stored_copies_lose_their_location_and_nothing_else_is_downloaded(
             tags = copy.getexif()
         assert 0x8825 not in tags and tags.get(0x010F) == "PhoneCam"
         assert 0x8825 in Image.open(io.BytesIO(buf.getvalue())).getexif()  # the original had it
+    finally:
+        await stop_polling(env.app)
+        await env.assistant.close()
+        env.stand.stop()
+
+
+async def test_an_album_counts_once_against_the_rate_limit(build_app, tmp_path: Path):
+    env = await make_env(build_app, tmp_path, rate_limit=4)
+    try:
+        before = len(env.stand.sent_messages(CITIZEN))
+        env.stand.push_album(CITIZEN, 10, "人行道上的井盖丢了")
+        offer = (await env.stand.wait_for_messages(CITIZEN, before + 1))[before]
+        assert "收到您发来的照片 10 张" in offer["text"]
+        assert all("稍等一分钟" not in m["text"] for m in env.stand.sent_messages(CITIZEN))
     finally:
         await stop_polling(env.app)
         await env.assistant.close()

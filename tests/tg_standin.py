@@ -493,6 +493,11 @@ class BotApiStandIn:
         with self._lock:
             return list(self._calls)
 
+    def calls_since(self, index: int) -> list[Call]:
+        """The calls recorded after the first `index` (a poller's cursor: no copy of the whole record)."""
+        with self._lock:
+            return self._calls[index:]
+
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 

@@ -22,6 +22,7 @@ from bot.core.answering.matcher import Matcher
 from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
+from bot.core.media_store import Fetch
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
@@ -70,6 +71,7 @@ class Facade(Protocol):
     async def tick(self) -> int: ...
     async def staff_user_ids(self) -> list[str]: ...
     async def close(self) -> None: ...
+    def set_media_fetch(self, fetch: Fetch) -> None: ...
 
 
 class Assistant:
@@ -117,7 +119,7 @@ class Assistant:
     def command_help(self, scope: Scope) -> str:
         return command_help(self.texts, scope)
 
-    def set_media_fetch(self, fetch: Any) -> None:
+    def set_media_fetch(self, fetch: Fetch) -> None:
         """How the channel hands over a file's bytes (`async fetch(media) -> bytes`); used only when local
         copies are kept (MEDIA_STORE_DIR)."""
         keeper = getattr(self.service, "media_keeper", None)
