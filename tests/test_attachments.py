@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ CITIZEN, OTHER = "c1", "c2"
 ADMIN, HANDLER, POLICE = "a1", "h-js", "h-ga"
 APPEAL = "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险"
 DEPARTMENT = "住房和城乡建设局"  # where the shipped base sends 路灯 (城乡建设)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -351,3 +353,110 @@ async def test_the_export_lists_attachments_without_their_content(app, clock, tm
     assert listed["kind"] == "photo" and listed["size"] == 200_000 and listed["role"] == "citizen"
     assert listed["caption"] == "电话 138****5678"
     assert "file1" not in out.getvalue() and "uniq1" not in out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------- local copies
+
+
+async def test_a_copy_that_fails_is_tried_again_with_a_growing_wait_then_given_up(tmp_path, clock, build_app):
+    from bot.core.tickets.copies import COPY_ATTEMPTS
+
+    app = await build_app(tmp_path / "t.db", clock, media_store_dir=tmp_path / "media")
+    a = app.assistant
+    tries: list[str] = []
+    broken = True
+
+    async def fetch(media: Media) -> bytes:
+        tries.append(media.file_id)
+        if broken:
+            raise ConnectionError("network down")
+        return b"%PDF-1.4 plan"
+
+    a.set_media_fetch(fetch)
+    await send(a, text=APPEAL)
+    doc = Media("document", "doc1", "udoc1", 9, "", "application/pdf", "plan.pdf", CITIZEN)
+    replies = await send(a, media=[doc, photo(1)])
+    number = await submit(a, await through_to_summary(a, replies))  # the failure does not stop the 诉求
+    ticket = await a.service.get(number)
+    assert [x.media.path for x in await a.service.attachments_of(ticket)] == [None, None]
+    assert tries == ["doc1", "file1"]
+
+    await a.tick()  # the first retry at the next tick
+    assert tries.count("doc1") == 2
+    await a.tick()  # not again within the wait
+    assert tries.count("doc1") == 2
+    broken = False
+    clock.advance(minutes=2)
+    await a.tick()
+    kept = await a.service.attachments_of(ticket)
+    assert kept[0].media.path and (tmp_path / "media" / "udoc1.pdf").read_bytes() == b"%PDF-1.4 plan"
+    assert kept[1].media.path is None  # "\xff…" is no picture: not kept, and not tried again
+    before = len(tries)
+    clock.advance(days=1)
+    await a.tick()
+    assert len(tries) == before
+
+    # another 诉求 whose copy never succeeds: tried at submission, then COPY_ATTEMPTS times; the reference stays
+    broken = True
+    await send(a, text=APPEAL)
+    other = Media("document", "doc2", "udoc2", 9, "", "application/pdf", "b.pdf", CITIZEN)
+    number = await submit(a, await through_to_summary(a, await send(a, media=[other])))
+    for _ in range(COPY_ATTEMPTS + 3):
+        clock.advance(hours=5)
+        await a.tick()
+    assert tries.count("doc2") == 1 + COPY_ATTEMPTS
+    (left,) = await a.service.attachments_of(await a.service.get(number))
+    assert left.media.file_id == "doc2" and left.media.path is None
+
+
+# ------------------------------------------------------------------------------------------- 属地派单
+
+
+async def test_a_pin_sends_a_by_place_category_to_the_department_its_unit_names(
+    tmp_path, clock, build_app, real_answering
+):
+    import dataclasses
+    import shutil
+
+    from bot.core.knowledge.boundaries import load_boundaries
+
+    # the example boundaries, with 人民路街道 handing its 属地 matters to 城市管理局; 城乡建设 routed by place
+    shipped = ROOT / "knowledge" / "boundaries" / "示例区.geojson"
+    (tmp_path / "kb" / "boundaries").mkdir(parents=True)
+    doc = json.loads(shipped.read_text(encoding="utf-8"))
+    doc["features"][0]["properties"]["department"] = "城市管理局"
+    (tmp_path / "kb" / "boundaries" / "a.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    boundaries, problems = load_boundaries(tmp_path / "kb")
+    assert problems == [] and boundaries.unit("人民路街道").department == "城市管理局"
+    kb = real_answering.kb
+    categories = dict(kb.appeal_categories)
+    categories["城乡建设"] = categories["城乡建设"].model_copy(update={"by_place": True})
+    answering = dataclasses.replace(
+        real_answering, kb=dataclasses.replace(kb, boundaries=boundaries, appeal_categories=categories)
+    )
+    a = (await build_app(tmp_path / "t.db", clock, answering=answering)).assistant
+    shutil.rmtree(tmp_path / "kb")
+
+    async def file_with_pin(location: Location | None) -> str:
+        replies = await send(a, text=APPEAL)
+        replies = await send(a, callback=button(replies, "是这一类"))
+        if location is None:
+            replies = await send(a, callback=button(replies, "跳过"))
+        else:
+            replies = await send(a, location=location)
+        replies = await send(a, callback=button(replies, "不留电话"))
+        summary = await send(a, callback=button(replies, "实名"))
+        return html(summary) + "\n" + await submit(a, summary)
+
+    inside = await file_with_pin(Location(30.0612, 120.0534))  # 人民路街道
+    assert "城乡建设（城市管理局办理）" in inside
+    ticket = await a.service.get(inside.rsplit("\n", 1)[1])
+    assert (ticket.unit, ticket.department) == ("人民路街道", "城市管理局")
+    (post,) = [n for n in await drain(a, clock) if n.recipient.kind == "department"]
+    assert post.recipient.id == "城市管理局" and "属地：人民路街道" in post.reply.html
+
+    elsewhere = await file_with_pin(Location(30.07, 120.10))  # 城东街道 names no department
+    ticket = await a.service.get(elsewhere.rsplit("\n", 1)[1])
+    assert (ticket.unit, ticket.department) == ("城东街道", DEPARTMENT)
+    unpinned = await file_with_pin(None)
+    assert (await a.service.get(unpinned.rsplit("\n", 1)[1])).department == DEPARTMENT

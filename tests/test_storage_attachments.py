@@ -109,3 +109,23 @@ async def test_an_enqueued_notification_keeps_its_media(store):
     assert row.notification.reply == reply
     (claimed,) = await store.outbox.claim(NOW, 10, "me", dt.timedelta(minutes=1))
     assert claimed.notification.reply.media == reply.media
+
+
+async def test_copies_still_to_make_come_back_after_a_growing_wait(store):
+    files = (photo(1), photo(2, path="/media/uniq-2.jpg"), photo(3))
+    t = await store.tickets.create(new_ticket(attachments=files), hook)
+    first, _, third = await store.attachments.of_ticket(t.id)
+    due = await store.attachments.without_copy(NOW, 10, 3)
+    assert [(p.attachment.media.file_id, p.attempts) for p in due] == [("file-1", 0), ("file-3", 0)]
+    assert [p.attachment.id for p in await store.attachments.without_copy(NOW, 1, 3)] == [first.id]
+
+    await store.attachments.copy_failed(first.id, NOW, 1)  # the next try after 2 minutes
+    await store.attachments.copy_kept(third.id, "/media/uniq-3.jpg")
+    assert await store.attachments.without_copy(NOW + dt.timedelta(seconds=119), 10, 3) == []
+    (again,) = await store.attachments.without_copy(NOW + dt.timedelta(minutes=2), 10, 3)
+    assert (again.attachment.id, again.attempts) == (first.id, 1)
+    assert (await store.attachments.of_ticket(t.id))[2].media.path == "/media/uniq-3.jpg"
+
+    await store.attachments.copy_failed(first.id, NOW, 3)  # as many tries as allowed: not tried again
+    assert await store.attachments.without_copy(NOW + dt.timedelta(days=30), 10, 3) == []
+    assert len(await store.attachments.of_ticket(t.id)) == 3  # the reference stays

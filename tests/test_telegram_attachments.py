@@ -25,6 +25,17 @@ BUILDING_GROUP, POLICE_GROUP, CATCH_ALL_GROUP = -1002002, -1001001, -1009009
 APPEAL = "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险"
 
 
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), (10, 120, 10)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+JPEG = _jpeg()
+
+
 @dataclass
 class Env:
     stand: BotApiStandIn
@@ -288,6 +299,52 @@ async def test_stored_copies_lose_their_location_and_nothing_else_is_downloaded(
         await stop_polling(env.app)
         await env.assistant.close()
         env.stand.stop()
+
+
+async def test_a_download_that_fails_is_tried_again_and_the_photo_still_reaches_staff(
+    build_app, tmp_path: Path
+):
+    store = tmp_path / "media"
+    env = await make_env(build_app, tmp_path, media_store_dir=store)
+    try:
+        await env.say(CITIZEN, APPEAL)
+        await env.next_message(CITIZEN, lambda: env.stand.push_photo(CITIZEN, "东门这根", data=JPEG))
+        await to_summary(env)
+        env.stand.fail_next(1, status=500, methods=("getFile",))
+        number = await submit(env)  # Telegram failing the download does not stop the 诉求
+        assert len(env.stand.calls_of("getFile")) == 1 and not store.exists()
+        await env.drain()
+        (post,) = env.stand.sent_media(BUILDING_GROUP)
+        assert post["items"][0][0] == "photo" and post["items"][0][2] == "东门这根"
+        await env.bridge.reminder_tick()  # the next tick tries the copy again
+        assert len(env.stand.calls_of("getFile")) == 2
+        (kept,) = list(store.iterdir())
+        assert kept.read_bytes()[:2] == b"\xff\xd8"
+        (row,) = await env.assistant.service.attachments_of(await env.assistant.service.get(number))
+        assert row.media.path == str(kept)
+    finally:
+        await stop_polling(env.app)
+        await env.assistant.close()
+        env.stand.stop()
+
+
+async def test_a_file_telegram_refuses_does_not_keep_the_card_from_staff(env: Env):
+    from bot.core.media import Media
+    from bot.core.messages import Button, Notification, Recipient, Reply
+
+    good, _ = env.stand.add_file(JPEG)
+    album = (Media("photo", good, "u-good"), Media("photo", "F-of-another-bot", "u-gone"))
+    card = Reply("<b>新诉求 SQ20261123-0001</b>", [[Button("认领", "claim:SQ20261123-0001")]], media=album)
+    await env.assistant.outbox.enqueue(
+        Notification(Recipient("department", "住房和城乡建设局"), card, "new:1")
+    )
+    await env.drain()
+    (text,) = await env.stand.wait_for_messages(BUILDING_GROUP, 1)
+    assert "新诉求 SQ20261123-0001" in text["text"] and "随附的照片或文件暂时无法显示" in text["text"]
+    assert text["buttons"] == [[("认领", "claim:SQ20261123-0001")]]
+    await env.drain()
+    assert await env.assistant.outbox.pending_count() == 0 and await env.assistant.outbox.parked() == []
+    assert len(env.stand.sent_messages(BUILDING_GROUP)) == 1
 
 
 async def test_an_album_counts_once_against_the_rate_limit(build_app, tmp_path: Path):

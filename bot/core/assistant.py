@@ -258,7 +258,21 @@ class Assistant:
         from bot.core.tickets.reminders import tick
 
         assert self.service is not None
-        return await tick(self.service, now)
+        queued = await tick(self.service, now)
+        await self._retry_copies(now)
+        return queued
+
+    async def _retry_copies(self, now: dt.datetime) -> None:
+        """Local copies of attachments that failed, tried again (only with MEDIA_STORE_DIR)."""
+        keeper = getattr(self.service, "media_keeper", None)
+        if keeper is None or self._store is None:
+            return
+        from bot.core.tickets.copies import retry_copies
+
+        try:
+            await retry_copies(self._store, keeper, now)
+        except Exception:  # noqa: BLE001 - the reminders are queued; the copies wait for the next tick
+            log.exception("retrying local copies of attachments failed")
 
     async def _daily_digest(self, department: str | None, day: dt.date) -> Reply:
         return await self.digest(department, day)

@@ -210,4 +210,9 @@ class MediaKeeper(Protocol):
     """Keeps a local copy of an attachment (only when MEDIA_STORE_DIR says so); returns the media with its
     `path`. See bot/core/media_store.py."""
 
+    @property
+    def ready(self) -> bool:
+        """Whether a channel is connected to fetch files from."""
+        ...
+
     async def keep(self, media: Media) -> Media: ...

@@ -79,6 +79,10 @@ class LocalMediaStore:
         # set by the channel once it is connected (Assistant.set_media_fetch)
         self.fetch = fetch
 
+    @property
+    def ready(self) -> bool:
+        return self.fetch is not None
+
     def path_for(self, media: Media) -> Path:
         name = _SAFE.sub("_", media.unique_id)[:80] or "file"
         return self.directory / f"{name}{extension(media)}"

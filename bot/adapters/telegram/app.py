@@ -111,7 +111,7 @@ class TelegramBridge:
 
     def attach(self, application: Application) -> None:
         self.application = application
-        self.sender = ReplySender(application.bot)
+        self.sender = ReplySender(application.bot, media_failed=self.words("media_failed"))
         set_fetch = getattr(self.assistant, "set_media_fetch", None)
         if set_fetch is not None:  # used only when copies are kept (MEDIA_STORE_DIR)
             set_fetch(TelegramFiles(application.bot).fetch)

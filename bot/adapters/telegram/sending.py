@@ -62,6 +62,12 @@ def keyboard(buttons: Sequence[Sequence[Button]]) -> Markup | None:
     return {"inline_keyboard": rows} if rows else None
 
 
+def media_refused(exc: BadRequest) -> bool:
+    """Telegram refused the photos or files themselves, not the chat (which the text would hit as well)."""
+    text = str(exc).lower()
+    return not any(word in text for word in ("chat", "rights", "thread", "forbidden"))
+
+
 class ReplySender:
     """Sends replies to one chat. Direct answers retry a few times in place (honouring RetryAfter up to
     `max_wait` seconds in all); what still fails raises, so the caller can park it in the outbox."""
@@ -73,11 +79,14 @@ class ReplySender:
         attempts: int = 4,
         max_wait: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        media_failed: str = "",
     ):
         self.bot = bot
         self.attempts = attempts
         self.max_wait = max_wait
         self.sleep = sleep
+        # said under the text when Telegram refuses a reply's photos or files for good (HTML)
+        self.media_failed = media_failed
 
     async def send(
         self,
@@ -92,17 +101,28 @@ class ReplySender:
         sent before (a retry); `media_sent` is awaited once they are, before the text."""
         markup = keyboard(reply.buttons)
         sent: list[Any] = []
+        html = reply.html
         if reply.media and not skip_media:
 
             def call(method: str, kwargs: dict[str, Any]) -> Awaitable[Any]:
                 return self.call(method, kwargs, retry=retry)
 
-            if caption_fits(reply.media, reply.html):  # one photo with the text as its caption
-                return [await send_one(call, chat_id, reply.media[0], caption_html=reply.html, markup=markup)]
-            sent += await send_media(call, chat_id, reply.media)
+            try:
+                if caption_fits(reply.media, reply.html):  # one photo with the text as its caption
+                    return [
+                        await send_one(call, chat_id, reply.media[0], caption_html=reply.html, markup=markup)
+                    ]
+                sent += await send_media(call, chat_id, reply.media)
+            except BadRequest as exc:
+                if not media_refused(exc):
+                    raise
+                # a file Telegram will never send (an id of another bot, a file gone): the text still goes,
+                # saying so, rather than the whole reply (a new ticket's card) failing for good
+                log.warning("发送到 %s 的附件被拒绝（%s），只发送文字", chat_id, exc)
+                html = "\n\n".join(filter(None, [reply.html, self.media_failed]))
             if media_sent is not None:
                 await media_sent()
-        parts = split_html(reply.html) if reply.html.strip() else []
+        parts = split_html(html) if html.strip() else []
         if not parts:
             if markup is None:
                 return sent

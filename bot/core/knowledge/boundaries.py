@@ -57,6 +57,9 @@ class Boundaries:
         unit = self.find(lat, lon)
         return unit.name if unit is not None else None
 
+    def unit(self, name: str) -> Unit | None:
+        return next((u for u in self.units if u.name == name), None)
+
     def find(self, lat: float, lon: float) -> Unit | None:
         if not self.units:
             return None

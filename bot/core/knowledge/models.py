@@ -166,6 +166,8 @@ class AppealCategory(Strict):
     name: str
     department: str
     keywords: list[str] = Field(min_length=1)
+    # 属地派单: a 诉求 pinned inside a 街道/乡镇 whose boundary names a department (knowledge/boundaries) goes there
+    by_place: bool = False
 
 
 Entry = Item | Bundle | Exemption

@@ -25,6 +25,7 @@ from bot.core.tickets.domain.models import (
     EventIn,
     NewTicket,
     OutboxRow,
+    PendingCopy,
     StaffMember,
     Ticket,
     TicketEvent,
@@ -203,6 +204,15 @@ class AttachmentRepository(Protocol):
 
     async def of_ticket(self, ticket_id: int) -> list[Attachment]: ...
     async def of_tickets(self, ticket_ids: list[int]) -> dict[int, list[Attachment]]: ...
+    async def without_copy(self, now: dt.datetime, limit: int, max_attempts: int) -> list[PendingCopy]:
+        """Attachments with no local copy whose next try is due: tried fewer than `max_attempts` times, the
+        last try at least 2^attempts minutes before `now` (1, 2, 4… minutes); oldest first."""
+        ...
+
+    async def copy_kept(self, attachment_id: int, path: str) -> None: ...
+    async def copy_failed(self, attachment_id: int, now: dt.datetime, attempts: int) -> None:
+        """Another try failed: `attempts` tries so far, the last at `now`."""
+        ...
 
 
 class MetaRepository(Protocol):

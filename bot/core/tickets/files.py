@@ -43,7 +43,8 @@ async def keep_all(keeper: MediaKeeper | None, media: Sequence[Media]) -> list[M
         try:
             out.append(await keeper.keep(m))
         except Exception:  # noqa: BLE001 - the attachment still counts: the channel keeps the file
-            log.exception("no local copy of attachment %s could be kept; its reference is", m.unique_id)
+            # the reference is kept; the periodic tick tries the copy again (bot/core/tickets/copies.py)
+            log.exception("no local copy of attachment %s yet; it will be tried again", m.unique_id)
             out.append(m)
     return out
 

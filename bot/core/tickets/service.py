@@ -19,6 +19,7 @@ from bot.core.messages import Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
+from bot.core.tickets.by_place import unit_department
 from bot.core.tickets.domain.models import (
     CLOSED,
     IN_PROGRESS,
@@ -171,6 +172,15 @@ class TicketService:
             return self.canonical_department(cat.department) or cat.department
         return DEFAULT_DEPARTMENT
 
+    def routed_department(self, category: str, unit: str | None = None) -> str:
+        """Who handles a 诉求 of `category`: the 属地 unit's department when the category is routed by place
+        (`by_place` in appeals.yaml) and the pin's 街道/乡镇 names one (knowledge/boundaries), else the
+        category's department."""
+        local = unit_department(self.kb, category, unit)
+        if local is not None:
+            return self.canonical_department(local) or local
+        return self.default_department(category)
+
     # ------------------------------------------------------------------ reading
     async def get(self, number: str) -> Ticket | None:
         return await self.store.tickets.get(number)
@@ -225,8 +235,8 @@ class TicketService:
         priority = priority if priority in PRIORITIES else "normal"
         if not description:
             raise self.error("empty_description")
-        dept = (self.canonical_department(department) if department else None) or self.default_department(
-            category
+        dept = (self.canonical_department(department) if department else None) or self.routed_department(
+            category, unit
         )
         now = self.clock.now().replace(microsecond=0)
         policy = self.policies.select(category, priority)

@@ -161,9 +161,13 @@ MIGRATIONS: list[Migration] = [
                 file_name TEXT,
                 album TEXT,
                 path TEXT,
+                -- local copies (MEDIA_STORE_DIR) that failed are tried again later (bot/core/tickets/copies.py)
+                copy_attempts INTEGER NOT NULL DEFAULT 0,
+                copy_tried INTEGER,
                 at INTEGER NOT NULL
             )""",
             "CREATE INDEX attachments_ticket ON attachments(ticket_id, id)",
+            "CREATE INDEX attachments_uncopied ON attachments(id) WHERE path IS NULL",
             # photos sent with a notification (the new-ticket post carries the citizen's album)
             "ALTER TABLE outbox ADD COLUMN media TEXT NOT NULL DEFAULT '[]'",
             "ALTER TABLE tickets ADD COLUMN latitude REAL",

@@ -172,6 +172,14 @@ class Attachment:
     media: Media
 
 
+@dataclass(frozen=True)
+class PendingCopy:
+    """An attachment whose local copy (MEDIA_STORE_DIR) is still to be made, and how often it failed."""
+
+    attachment: Attachment
+    attempts: int
+
+
 @dataclass
 class Change:
     """One atomic change to a ticket: new column values, its events, reminders recorded and notifications.

@@ -32,6 +32,7 @@ from bot.core.media import Location, Media, kind_counts
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.storage.protocols import StateRepository
 from bot.core.texts import Texts
+from bot.core.tickets.by_place import unit_department
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
 from bot.core.tickets.files import keep_all
@@ -410,7 +411,7 @@ class IntakeFlow:
             "draft": draft,
             "editing": draft.return_to_summary,
             "category": draft.category,
-            "department": self._department(draft.category) if draft.category else "",
+            "department": self._department(draft.category, draft.unit) if draft.category else "",
             "max_description": MAX_DESCRIPTION,
             "max_place": MAX_PLACE,
             "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
@@ -506,7 +507,10 @@ class IntakeFlow:
     def _category_names(self) -> list[str]:
         return list(getattr(self.kb, "appeal_categories", {}) or {}) or [FALLBACK]
 
-    def _department(self, category: str | None) -> str:
+    def _department(self, category: str | None, unit: str | None = None) -> str:
+        local = unit_department(self.kb, category, unit)  # 属地派单 (a pin in a unit naming its department)
+        if local is not None:
+            return local
         cat = (getattr(self.kb, "appeal_categories", {}) or {}).get(category) if category else None
         return cat.department if cat is not None else ""
 
