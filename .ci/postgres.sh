@@ -2,6 +2,7 @@
 #
 #   . .ci/postgres.sh && pg_start     # exports TEST_DATABASE_URL (and PG_SCRATCH, the server's directory)
 #   …                                 # python -m pytest, python bench/bench_postgres.py
+#   pg_restart                        # restart it (fast shutdown, same port): connections are cut
 #   pg_stop                           # stops the server and removes its directory
 #
 # The server binaries come from Debian's `postgresql` package, installed when none are present. PostgreSQL
@@ -79,6 +80,13 @@ pg_start() {
     export PG_SCRATCH PG_BIN PG_PORT PG_USER
     export TEST_DATABASE_URL="postgresql://zwfw:$password@127.0.0.1:$port/zwfw_test"
     echo "pg_start: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (database zwfw_test, $PG_SCRATCH)" >&2
+}
+
+# restart the server started by pg_start (same port and settings), as an operator or a failover would:
+# fast shutdown (every connection is closed), then start again. Tests use it to show the bot reconnects.
+pg_restart() {
+    pg_as "${PG_BIN:-$(pg_bindir)}/pg_ctl" -D "$PG_SCRATCH/data" -l "$PG_SCRATCH/server.log" -m fast -w -t 60 \
+        restart >/dev/null || { cat "$PG_SCRATCH/server.log" >&2; return 1; }
 }
 
 pg_stop() {

@@ -167,6 +167,9 @@ async def main(args: argparse.Namespace) -> None:
                 async def handle(self, msg):
                     return [Reply(f"收到：{msg.text or msg.callback}")]
 
+                async def first_time(self, update_id):
+                    return True
+
                 async def tick(self):
                     return 0
 

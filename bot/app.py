@@ -21,6 +21,7 @@ from bot.core.resources import DataNotFound, data_dir
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.core.answering.context import ContextStore
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.media import MediaLimits
@@ -179,7 +180,12 @@ async def build(
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
         assistant = Assistant(
-            answering, clock, desk, policies=policies, context_ttl_minutes=settings.context_ttl_minutes
+            answering,
+            clock,
+            desk,
+            policies=policies,
+            context_ttl_minutes=settings.context_ttl_minutes,
+            contexts=_contexts(settings, clock, store),
         )
     except BaseException:
         if store is not None:
@@ -245,6 +251,16 @@ def media_keeper(settings: Settings) -> LocalMediaStore | None:
     from bot.core.media_store import LocalMediaStore
 
     return LocalMediaStore(settings.media_store_dir, fetch=None)
+
+
+def _contexts(settings: Settings, clock: Clock, store: Store | None) -> ContextStore | None:
+    """Dialogue contexts in the database when several processes may answer one person (DIALOGUE_CONTEXT);
+    None: in this process's memory."""
+    if store is None or not settings.shared_dialogue_context:
+        return None
+    from bot.core.answering.context import SharedContextStore
+
+    return SharedContextStore(clock, store.state, settings.context_ttl_minutes)
 
 
 def _looks_new(answering: Answering) -> Callable[[str, Draft], str | None]:

@@ -33,6 +33,7 @@ DEFAULT_DATABASE = Path("data/zwfw.db")
 CATCH_ALL = "*"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HTTP_CLIENTS = ("aiohttp", "httpx")
+DIALOGUE_CONTEXTS = ("auto", "memory", "database")
 
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -205,6 +206,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     reminder_interval_seconds: int = 60
     outbox_interval_seconds: float = 3.0
+    # how long a notification claimed by one process is that process's to send; a process that dies holding
+    # claims delays them this long before another takes them over
+    outbox_claim_seconds: int = 120
     # messages per minute per person; 0 switches the limit off
     rate_limit: int = 20
     log_level: str = "INFO"
@@ -214,6 +218,9 @@ class Settings(BaseSettings):
     concurrent_updates: int = 64
     # minutes a dialogue context (last item, last choices) stays valid
     context_ttl_minutes: int = 30
+    # where dialogue contexts live: "memory" (one process), "database" (shared by every process), or "auto":
+    # the database on PostgreSQL, memory on SQLite
+    dialogue_context: str = "auto"
     # attempts to reach Telegram at start-up when the network or the server fails (waits 1 s, 2 s, 4 s, …)
     telegram_connect_attempts: int = 6
     # photos and files in 诉求: the kinds accepted, the largest file (MB), how many per 诉求
@@ -380,10 +387,21 @@ class Settings(BaseSettings):
             raise ConfigError("TELEGRAM_HTTP_CLIENT", f"取值“{v}”无效：应为 {' 或 '.join(HTTP_CLIENTS)}。")
         return client
 
+    @field_validator("dialogue_context", mode="before")
+    @classmethod
+    def _dialogue_context(cls, v: Any) -> str:
+        where = (v or "auto").strip().lower()
+        if where not in DIALOGUE_CONTEXTS:
+            raise ConfigError(
+                "DIALOGUE_CONTEXT", f"取值“{v}”无效：应为 {'、'.join(DIALOGUE_CONTEXTS)} 之一。"
+            )
+        return where
+
     @field_validator(
         "webhook_port",
         "reminder_interval_seconds",
         "outbox_interval_seconds",
+        "outbox_claim_seconds",
         "rate_limit",
         "concurrent_updates",
         "context_ttl_minutes",
@@ -456,6 +474,13 @@ class Settings(BaseSettings):
         return self.database_url or str(self.database_path)
 
     @property
+    def shared_dialogue_context(self) -> bool:
+        """Whether dialogue contexts live in the database (DIALOGUE_CONTEXT; auto: on PostgreSQL)."""
+        if self.dialogue_context != "auto":
+            return self.dialogue_context == "database"
+        return self.database.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+    @property
     def use_webhook(self) -> bool:
         return self.webhook_url is not None
 
@@ -493,6 +518,7 @@ _INT_RANGES = {
     "webhook_port": (1, 65535),
     "reminder_interval_seconds": (5, 86400),
     "outbox_interval_seconds": (1, 3600),
+    "outbox_claim_seconds": (2, 3600),
     "rate_limit": (0, 10000),
     "concurrent_updates": (1, 1024),
     "context_ttl_minutes": (1, 24 * 60),

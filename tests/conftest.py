@@ -18,17 +18,15 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture(scope="session")
-def real_kb():
-    from bot.core.knowledge import load_knowledge
-
-    return load_knowledge()
+def real_kb(real_answering):
+    """The shipped knowledge base (the one real_answering loaded: loading it again would cost a second)."""
+    return real_answering.kb
 
 
 @pytest.fixture(scope="session")
-def real_matcher(real_kb):
-    from bot.core.answering.matcher import Matcher
-
-    return Matcher(real_kb)
+def real_matcher(real_answering):
+    """The matcher over the shipped base and cues, as every command builds it."""
+    return real_answering.matcher
 
 
 @pytest.fixture(scope="session")

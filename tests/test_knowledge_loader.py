@@ -57,6 +57,30 @@ def test_bad_yaml_names_the_file_and_line(tmp_path):
     assert "broken.yaml" in msg and "YAML 格式错误" in msg and "行" in msg
 
 
+def test_yaml_is_read_by_libyaml_with_the_safe_loaders_result(monkeypatch):
+    import yaml
+
+    from bot.core.resources import parse_yaml
+
+    text = (FIXTURE_KB / "items" / "items.yaml").read_text(encoding="utf-8") + (
+        "extra:\n  when: 2026-11-23\n  at: 2026-11-23 10:00:00\n  n: 0x1f\n  f: 1.5e3\n  no: no\n  t: ~\n"
+        "  s: '010'\n  flow: {a: [1, 2], b: 是}\n  anchor: &x [1]\n  again: *x\n"
+    )
+    assert parse_yaml(text) == yaml.load(text, Loader=yaml.SafeLoader)
+    if yaml.__with_libyaml__:  # the C parser, whenever PyYAML was built with it
+        used = []
+
+        class Spy(yaml.CSafeLoader):
+            def __init__(self, stream):
+                used.append(stream)
+                super().__init__(stream)
+
+        monkeypatch.setattr(yaml, "CSafeLoader", Spy)
+        assert parse_yaml("a: [1, 是]") == {"a": [1, "是"]} and used
+    with pytest.raises(yaml.YAMLError):
+        parse_yaml("!!python/object:os.system {}")  # safe: no arbitrary objects
+
+
 def test_missing_field_names_file_entry_and_field(tmp_path):
     kb = _copy_kb(tmp_path)
     path = kb / "items" / "items.yaml"

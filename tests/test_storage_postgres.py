@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.core.storage import StoreOpenError, open_store
+from bot.core.storage.postgres.migrations import MIGRATIONS
 from tests.store_engines import TEST_DATABASE_URL, PostgresEngine, in_ci, requires_postgres
 
 
@@ -87,7 +88,7 @@ async def test_plain_paths_and_sqlite_urls_open_sqlite(tmp_path):
         store = await open_store(database)
         try:
             assert type(store).__name__ == "SqliteStore"
-            assert await store.schema_versions() == [1, 2, 3, 4, 7]
+            assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
         finally:
             await store.close()
 
@@ -103,10 +104,10 @@ async def test_postgres_urls_open_postgresql_with_the_search_path_from_the_url()
             store = await open_store(url, pool_size=2)
             try:
                 assert type(store).__name__ == "PostgresStore"
-                assert await store.schema_versions() == [1, 2, 3, 4, 7]
+                assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
             finally:
                 await store.close()
-        assert await engine.fetchval("SELECT count(*) FROM schema_migrations") == 5
+        assert await engine.fetchval("SELECT count(*) FROM schema_migrations") == len(MIGRATIONS)
     finally:
         await engine.teardown()
 

@@ -43,6 +43,7 @@ class Row:
     last_error: str | None = None
     parked_at: dt.datetime | None = None
     delivered: tuple[str, ...] = ()
+    sending_at: dt.datetime | None = None
 
 
 class FakeOutbox:
@@ -70,8 +71,20 @@ class FakeOutbox:
         ]
         return sorted(due, key=lambda r: r.id)[:limit]
 
+    async def claim(self, limit: int = 50, lease: dt.timedelta | None = None, now: dt.datetime | None = None):
+        # one process: what is due is this process's
+        return await self.due(now or self.clock.now(), limit)
+
+    async def release(self, ids: list[int]) -> None:
+        pass
+
+    async def sending(self, id: int, hold: dt.timedelta, at: dt.datetime) -> None:
+        row = self.rows[id]
+        row.sending_at, row.next_attempt_at = at, at + hold
+
     async def sent(self, id: int, at: dt.datetime) -> None:
         self.rows[id].sent_at = at
+        self.rows[id].sending_at = None
 
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         row = self.rows[id]
@@ -79,6 +92,7 @@ class FakeOutbox:
         row.last_error = error
         row.next_attempt_at = retry_at
         row.parked_at = self.clock.now() if park else None
+        row.sending_at = None
 
     async def delivered(self, id: int, chats: list[str]) -> None:
         self.rows[id].delivered = tuple(chats)
@@ -108,6 +122,9 @@ class FakeAssistant:
 
     def command_menu(self, scope: str) -> list[tuple[str, str]]:
         return command_menu(Texts(), scope)
+
+    async def first_time(self, update_id: int) -> bool:
+        return True  # no database: the adapter's own memory of recent updates is all there is
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         self.seen.append(msg)

@@ -139,7 +139,9 @@ def test_token_revoked_while_running_ends_with_the_same_message_and_closes_clean
         text=True,
     )
     try:
-        _wait(lambda: stand.calls_of("setMyCommands") or proc.poll() is not None)
+        # polling, not merely started: a token revoked between the command menus and the first getUpdates is
+        # refused by deleteWebhook, and no getUpdates would ever see the 401 awaited below
+        _wait(lambda: stand.polls_started() or proc.poll() is not None)
         stand.revoke_token()  # @BotFather /revoke while the bot is polling
         _wait(lambda: any(c.status == 401 for c in stand.calls_of("getUpdates")))
         time.sleep(0.2)

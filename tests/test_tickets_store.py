@@ -9,25 +9,24 @@ import sqlite3
 from bot.core.clock import FixedClock
 from bot.core.messages import Button, Notification, Recipient, Reply
 from bot.core.storage.sqlite import open_sqlite_store
+from bot.core.storage.sqlite.migrations import MIGRATIONS
 from tests.test_tickets_helpers import at, make_service
 
 
 async def test_migrations_are_numbered_and_applied_once(tmp_path):
     db = tmp_path / "t.db"
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == [1, 2, 3, 4, 7]
+    assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
     await store.close()
     store = await open_sqlite_store(db)
-    assert await store.schema_versions() == [1, 2, 3, 4, 7]
+    assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
     await store.close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 5
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
 
 
 async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp_path):
-    from bot.core.storage.sqlite.migrations import MIGRATIONS
-
     db = tmp_path / "v1.db"
     with sqlite3.connect(db) as conn:  # a database as the first release left it
         conn.execute(
@@ -43,7 +42,7 @@ async def test_version_1_database_is_migrated_with_its_pending_notifications(tmp
     clock = FixedClock(at(2026, 11, 23, 9, 0))
     store = await open_sqlite_store(db, clock=clock)
     try:
-        assert await store.schema_versions() == [1, 2, 3, 4, 7]
+        assert await store.schema_versions() == [version for version, _, _ in MIGRATIONS]
         (row,) = await store.outbox.due(clock.now())
         assert row.notification.reply.html == "您好" and row.delivered == () and row.parked_at is None
     finally:

@@ -14,6 +14,11 @@ sendVideoNote, sendMediaGroup, getFile (and the file download URL), and recordin
     app = ApplicationBuilder().token(TOKEN).base_url(stand.base_url).base_file_url(stand.base_file_url)...
     stand.push_message(42, "身份证丢了怎么补办")
     await stand.wait_for(lambda: stand.sent_messages(42))
+
+Several bot processes can share it, each with a base URL of its own (`base_url_for(n)`), so every call is
+recorded with the process that made it (`Call.worker`). Webhook mode: after `deliver_to(url)`, pushed updates
+are POSTed to `url` (with the secret of the last setWebhook) instead of being served by getUpdates, and
+retried like Telegram does when the answer is not 200.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -71,6 +77,7 @@ class Call:
     status: int
     server_seconds: float  # the stand-in's own handling time (long-poll waiting excluded)
     at: float = field(default_factory=time.monotonic)
+    worker: int | None = None  # which bot process called (the n of base_url_for(n)), when one was named
 
 
 @dataclass
@@ -81,6 +88,9 @@ class _FailRule:
     retry_after: int | None
     methods: frozenset[str] | None
     chat_id: int | None = None
+
+
+_WORKER_PATH = re.compile(r"^/w(\d+)/")
 
 
 def _u16len(s: str) -> int:
@@ -112,6 +122,8 @@ class BotApiStandIn:
         self.port = 0
         self._lock = threading.Lock()
         self._calls: list[Call] = []
+        # getUpdates calls received with a valid token (a call is recorded in _calls only when it ends)
+        self._polls_started = 0
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -133,6 +145,12 @@ class BotApiStandIn:
         self._new_update: asyncio.Event | None = None
         self._ready = threading.Event()
         self._in_caller_loop = False
+        # webhook mode: where updates are POSTed, and what became of each attempt (update_id, status)
+        self._webhook_target: str | None = None
+        self._webhook_secret: str | None = None
+        self.deliveries: list[tuple[int, int]] = []
+        self._sent_by_chat: dict[int, list[Call]] = {}  # successful sendMessage calls per chat, in order
+        self._delivering: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -181,6 +199,46 @@ class BotApiStandIn:
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
+    def base_url_for(self, worker: int) -> str:
+        """The base URL for bot process number `worker`: its calls are recorded with Call.worker = worker."""
+        return f"http://127.0.0.1:{self.port}/w{worker}/bot"
+
+    # ------------------------------------------------------------------ webhook mode
+
+    def deliver_to(self, url: str | None) -> None:
+        """Webhook mode: POST every pushed update to `url` (the local stand-in for the public WEBHOOK_URL, e.g.
+        a dispatcher in front of several bot processes) instead of keeping it for getUpdates."""
+        self._webhook_target = url
+
+    def undelivered(self) -> int:
+        """Updates whose delivery is still being attempted."""
+        return sum(not t.done() for t in list(self._delivering))
+
+    async def _deliver(self, update: dict[str, Any]) -> None:
+        import aiohttp
+
+        body = json.dumps(update, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if self._webhook_secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self._webhook_secret
+        wait = 0.2
+        for _ in range(30):  # Telegram keeps trying a webhook that does not answer 200
+            target = self._webhook_target
+            status = 0
+            if target is not None:
+                try:
+                    async with aiohttp.ClientSession() as session:
+                        async with session.post(target, data=body, headers=headers) as resp:
+                            status = resp.status
+                except (TimeoutError, aiohttp.ClientError, OSError):
+                    status = 0
+            with self._lock:
+                self.deliveries.append((int(update["update_id"]), status))
+            if status == 200:
+                return
+            await asyncio.sleep(wait)
+            wait = min(2.0, wait * 2)
+
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -221,13 +279,25 @@ class BotApiStandIn:
         return {"id": chat_id, "type": kind, "title": f"工作群{chat_id}"}
 
     def push_update(self, update: dict[str, Any]) -> int:
-        """Queue a raw update (an update_id is assigned when missing); returns its update_id."""
+        """Queue a raw update (an update_id is assigned when missing); returns its update_id. In webhook mode
+        it is POSTed to the webhook instead."""
         with self._lock:
             if "update_id" not in update:
                 update = {"update_id": next(self._update_ids), **update}
-            self._updates.append(update)
+            if self._webhook_target is None:
+                self._updates.append(update)
+        if self._webhook_target is not None:
+            loop = self._loop
+            assert loop is not None
+            loop.call_soon_threadsafe(self._start_delivery, update)
+            return int(update["update_id"])
         self._wake()
         return int(update["update_id"])
+
+    def _start_delivery(self, update: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(update))
+        self._delivering.add(task)
+        task.add_done_callback(self._delivering.discard)
 
     def push_message(
         self,
@@ -504,17 +574,18 @@ class BotApiStandIn:
     def reset_calls(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._sent_by_chat.clear()
+
+    def sends_to(self, chat_id: int) -> list[Call]:
+        """The successful sendMessage calls to one chat, in order (with the worker that made each)."""
+        with self._lock:
+            return list(self._sent_by_chat.get(chat_id, ()))
 
     def sent_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Messages the bot sent successfully (in order), with text, parse_mode and buttons [(label, data)]."""
-        out = []
-        for c in self.calls:
-            if c.method != "sendMessage" or c.status != 200:
-                continue
-            if chat_id is not None and int(c.params.get("chat_id", 0)) != chat_id:
-                continue
-            out.append(self._describe(c.params))
-        return out
+        if chat_id is not None:
+            return [self._describe(c.params) for c in self.sends_to(chat_id)]
+        return [self._describe(c.params) for c in self.calls if c.method == "sendMessage" and c.status == 200]
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         return [m["text"] for m in self.sent_messages(chat_id)]
@@ -567,6 +638,12 @@ class BotApiStandIn:
     def pending_updates(self) -> int:
         with self._lock:
             return len(self._updates)
+
+    def polls_started(self) -> int:
+        """getUpdates calls received so far with the current token, finished or still waiting: the bot is
+        polling once this is above zero (calls_of() lists a long poll only when it has been answered)."""
+        with self._lock:
+            return self._polls_started
 
     async def wait_for(self, predicate: Callable[[], Any], limit: float = 10.0, what: str = "") -> Any:
         """Wait (on the caller's loop) until predicate() is truthy; fail with the recent calls if it never is."""
@@ -669,6 +746,10 @@ class BotApiStandIn:
     async def _dispatch(
         self, path: str, content_type: str, body: bytes, started: float
     ) -> tuple[int, dict[str, Any]]:
+        worker = None
+        tagged = _WORKER_PATH.match(path)
+        if tagged:
+            worker, path = int(tagged.group(1)), path[tagged.end(1) :]
         prefix = f"/bot{self.token}/"
         if not path.startswith(prefix):
             if not path.startswith("/bot"):
@@ -697,7 +778,10 @@ class BotApiStandIn:
                     **params,
                     "_chat_id": self._callback_chats.get(str(params.get("callback_query_id"))),
                 }
-            self._calls.append(Call(method, params, status, server_seconds))
+            call = Call(method, params, status, server_seconds, worker=worker)
+            self._calls.append(call)
+            if method == "sendMessage" and status == 200:
+                self._sent_by_chat.setdefault(int(params.get("chat_id", 0)), []).append(call)
         return status, payload
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
@@ -770,6 +854,8 @@ class BotApiStandIn:
 
     async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         token = self.token
+        with self._lock:
+            self._polls_started += 1
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
@@ -800,7 +886,10 @@ class BotApiStandIn:
         ok = lambda result: (200, {"ok": True, "result": result})  # noqa: E731
         if method in ("getMe",):
             return ok(self.bot_user)
-        if method in ("deleteWebhook", "setWebhook", "close", "logOut"):
+        if method == "setWebhook":
+            self._webhook_secret = params.get("secret_token") or None
+            return ok(True)
+        if method in ("deleteWebhook", "close", "logOut"):
             return ok(True)
         if method == "getWebhookInfo":
             return ok({"url": "", "has_custom_certificate": False, "pending_update_count": 0})

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, TextIO
 from bot.core.clock import Clock, SystemClock
 from bot.core.media import Location, Media
 from bot.core.messages import Incoming, Reply
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.markup import html_to_text
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.settings import Settings
 
@@ -31,6 +33,7 @@ STAFF = "console:staff"
 
 SAYINGS = "console.txt.j2"
 DEFAULT_GROUP = "行政审批服务局"  # data: the department of `:group` without a name
+LATER_MAX = dt.timedelta(days=366)  # one `:later` step; further would leave the calendar's years
 
 
 class OffsetClock:
@@ -76,6 +79,12 @@ class Console:
             self.say("")
 
     async def drain_outbox(self) -> None:
+        try:
+            await self._drain_outbox()
+        except StoreWriteError as exc:  # shown, but not marked sent: they are shown again next time
+            self.say(str(exc))
+
+    async def _drain_outbox(self) -> None:
         outbox = self.a.outbox
         if outbox is None:
             return
@@ -100,11 +109,12 @@ class Console:
 
     async def step(self, line: str) -> bool:
         """Handle one typed line; False when the user wants to quit."""
-        text = line.rstrip("\n")
+        text = encodable(line.rstrip("\n"))  # a lone surrogate could be neither stored nor printed
         cmd = text.strip()
         if cmd.startswith(":"):
             return await self.control(cmd[1:].split())
-        if cmd.isdigit() and self.buttons and len(cmd) <= 2:
+        # ASCII digits only: "²" and "١" pass isdigit() but are no button number int() can read
+        if cmd.isascii() and cmd.isdigit() and self.buttons and len(cmd) <= 2:
             if not 1 <= int(cmd) <= len(self.buttons):
                 self.say(self.words("no_such_button", count=len(self.buttons)))
                 return True
@@ -135,7 +145,11 @@ class Console:
                 self.say(self.words("later_usage"))
                 return True
             n, unit = int(m.group(1)), m.group(2)
-            self.clock.offset += dt.timedelta(**{{"h": "hours", "d": "days", "m": "minutes"}[unit]: n})
+            step = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "m": dt.timedelta(minutes=1)}[unit]
+            if n > LATER_MAX // step:
+                self.say(self.words("later_too_far", days=LATER_MAX.days))
+                return True
+            self.clock.offset += n * step
             self.say(self.words("clock_moved", now=self.clock.now()))
             await self.tick()
         elif name == "tick":
@@ -186,7 +200,11 @@ class Console:
         await self.drain_outbox()
 
     async def tick(self) -> None:
-        n = await self.a.tick()
+        try:
+            n = await self.a.tick()
+        except StoreWriteError as exc:
+            self.say(str(exc))
+            return
         self.say(self.words("ticked", count=n))
         await self.drain_outbox()
 
@@ -225,35 +243,48 @@ async def read_local(media: Media) -> bytes:
     return await asyncio.to_thread(Path(media.path or media.file_id.removeprefix("local:")).read_bytes)
 
 
-async def run_console(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+async def run_console(
+    settings: Settings, stdin: TextIO | None = sys.stdin, out: TextIO | None = sys.stdout
+) -> int:
     from bot.app import build
 
+    if out is None:  # started with its output closed (`>&-`): there is nobody to talk to
+        return 0
     clock = OffsetClock(SystemClock(settings.timezone))
     app = await build(settings, clock=clock, extra_admins=frozenset({STAFF}))
-    assistant = app.assistant
-    assistant.set_media_fetch(read_local)
-    console = Console(assistant, clock, out)
-    interactive = stdin.isatty()
-    console.say(html_to_text(assistant.renderer.render("help.html.j2")))
-    console.say("\n" + console.words("welcome") + "\n")
-    loop = asyncio.get_running_loop()
     try:
-        while True:
-            if interactive:
-                try:
-                    line = await loop.run_in_executor(None, input, console.prompt())
-                except EOFError:
-                    break
-            else:
-                line = stdin.readline()
-                if not line:
-                    break
-                console.say(console.prompt() + line.rstrip("\n"))
-            if not await console.step(line):
-                break
+        assistant = app.assistant
+        assistant.set_media_fetch(read_local)
+        console = Console(assistant, clock, out)
+        console.say(html_to_text(assistant.renderer.render("help.html.j2")))
+        console.say("\n" + console.words("welcome") + "\n")
+        await _converse(console, stdin)
     except KeyboardInterrupt:
         pass
-    finally:
+    finally:  # always, or the database's threads would keep the process from exiting
         await app.aclose()
-        console.say(console.words("goodbye"))
+    console.say(console.words("goodbye"))
     return 0
+
+
+async def _converse(console: Console, stdin: TextIO | None) -> None:
+    """Read lines until the input ends (EOF, or no input at all: `<&-`) or the person quits."""
+    if stdin is None:
+        return
+    if hasattr(stdin, "reconfigure"):  # bytes that are not UTF-8 become "�" instead of stopping the chat
+        stdin.reconfigure(errors="replace")
+    interactive = stdin.isatty()
+    loop = asyncio.get_running_loop()
+    while True:
+        if interactive:
+            try:
+                line = await loop.run_in_executor(None, input, console.prompt())
+            except EOFError:
+                return
+        else:
+            line = stdin.readline()
+            if not line:
+                return
+            console.say(console.prompt() + line.rstrip("\n"))
+        if not await console.step(line):
+            return

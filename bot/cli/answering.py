@@ -152,6 +152,8 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.answering.evaluate import make_dialogue
     from bot.core.tickets.classify import classify
 
+    if sys.stdin is None:  # started with standard input closed (`<&-`): no questions, nothing to print
+        return 0
     answering = _answering(settings)
     dialogue = make_dialogue(answering)
     for n, line in enumerate(sys.stdin):
@@ -174,9 +176,14 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.answering.evaluate import evaluate, read_jsonl
+    from bot.core.answering.evaluate import EvalFileError, evaluate, read_jsonl
 
-    rep = evaluate(_answering(settings), read_jsonl(Path(args.file)))
+    try:
+        rows = read_jsonl(Path(args.file))
+    except EvalFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    rep = evaluate(_answering(settings), rows)
     if args.json:
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     else:

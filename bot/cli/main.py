@@ -22,6 +22,9 @@ Command = Callable[[argparse.Namespace, Settings], int]
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
     ap.add_argument("--knowledge", default=None, help="知识库目录（默认使用自带的示例知识库）")
+    ap.add_argument(
+        "--traceback", action="store_true", help="意外出错时打印 Python 的详细出错位置（供维护者排查）"
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     for module in (answering, serve, tickets, sla, db):
         module.register(sub)
@@ -56,4 +59,20 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away (`… | head`): nothing more to say, and nothing is wrong
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush stays quiet
         return 0
+    except Exception as exc:  # not foreseen: one sentence for the person, the traceback only on request
+        if args.traceback:
+            raise
+        print(unexpected(exc), file=sys.stderr)
+        return 1
     return 2
+
+
+def unexpected(exc: BaseException) -> str:
+    """One sentence about an error nobody foresaw, with personal numbers and secrets masked."""
+    from bot.core.text.mask import SecretRedactor, mask_pii
+
+    detail = mask_pii(SecretRedactor()(str(exc)))[:300]
+    return (
+        f"意外错误（{type(exc).__name__}{'：' + detail if detail else ''}）。这是程序本身的问题，"
+        "请把这句话和所用的命令告诉维护者；加 --traceback 可看到出错的位置。"
+    )

@@ -4,11 +4,12 @@ each milestone's deadline as an ISO date-time, marked 暂定 where it counts thr
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from typing import Any
 
 from bot.settings import Settings
+
+from . import inputs
 
 
 def register(sub: Any) -> None:
@@ -35,13 +36,9 @@ def run_deadlines(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.tickets.domain.sla import MILESTONES
 
     try:
-        start = dt.datetime.fromisoformat(args.start.strip())
-    except ValueError:
-        return _bad_input(
-            f'起算时间「{args.start}」无法识别，请写成 YYYY-MM-DD HH:MM，例如 "2026-12-20 10:00"。'
-        )
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=settings.timezone)
+        start = inputs.moment("起算时间", args.start, settings.timezone)
+    except inputs.BadInput as exc:
+        return _bad_input(str(exc))
     if args.priority not in PRIORITIES:
         return _bad_input(f"优先级「{args.priority}」无效，可选 normal（普通）或 urgent（紧急）。")
     kb = load_knowledge(DataPaths.resolve(settings).knowledge)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -15,7 +16,11 @@ from html import unescape
 from typing import Any
 
 from bot.core.text.markup import html_to_text
+from bot.core.text.unicode import encodable
+from bot.core.tickets.domain.models import STATES
 from bot.settings import Settings
+
+from . import inputs
 
 EXPORT_FIELDS = [
     "number",
@@ -67,9 +72,9 @@ def register(subparsers: Any) -> None:
     t = subparsers.add_parser("tickets", help="查看或导出诉求")
     tsub = t.add_subparsers(dest="tickets_command", required=True)
     ls = tsub.add_parser("list", help="列出诉求（电话和证件号已脱敏）")
-    ls.add_argument("--state", default=None, help="待受理 / 办理中 / 已办结 / 已关闭")
+    ls.add_argument("--state", default=None, choices=STATES, help="待受理 / 办理中 / 已办结 / 已关闭")
     ls.add_argument("--department", default=None)
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=inputs.positive_int, default=50)
     _db_arg(ls)
     sh = tsub.add_parser("show", help="显示一件诉求及其办理记录")
     sh.add_argument("number", help="诉求编号，如 SQ20261122-0007")
@@ -125,22 +130,26 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.date:
         try:
-            day = dt.date.fromisoformat(args.date)
-        except ValueError:
-            print(f"日期「{args.date}」格式应为 YYYY-MM-DD。", file=sys.stderr)
+            day = inputs.day("日期", args.date)
+        except inputs.BadInput as exc:
+            print(exc, file=sys.stderr)
             return 2
         now = dt.datetime.combine(day, settings.digest_time, tzinfo=settings.timezone)
     else:
         now = dt.datetime.now(settings.timezone)
     kb = _kb(settings)
+    department = args.department
+    if department:
+        found = kb.department(department)
+        if found is None:
+            print(f"没有名为「{department}」的部门，可选：{'、'.join(kb.departments)}。", file=sys.stderr)
+            return 2
+        department = found.name
 
     async def go() -> int:
         store = await _open(settings)
         try:
             policies = _policies(kb)
-            department = args.department
-            if department and kb.department(department) is not None:
-                department = kb.department(department).name
             reply = await build_digest(
                 store,
                 now=now,
@@ -166,10 +175,11 @@ def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
             except BrokenPipeError:  # e.g. piped into head
                 sys.stderr.close()
                 return 0
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            code = asyncio.run(_export(args, settings, out))
-        print(f"已导出到 {args.output}", file=sys.stderr)
-        return code
+        try:
+            return asyncio.run(_export(args, settings, None))
+        except OSError as exc:  # a folder that does not exist, no permission, a full disk
+            print(f"无法写入导出文件 {args.output}：{exc.strerror or exc}。", file=sys.stderr)
+            return 2
     return asyncio.run({"list": _list, "show": _show}[args.tickets_command](args, settings))
 
 
@@ -203,7 +213,7 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     views = _views(settings, _policies(_kb(settings)))
     store = await _open(settings)
     try:
-        number = args.number.strip().upper()
+        number = encodable(args.number).strip().upper()  # argv may carry undecodable bytes
         ticket = await store.tickets.get(number)
         if ticket is None:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
@@ -256,31 +266,37 @@ def _export_row(t: Any, mask: bool, files: list[Any] | None = None) -> dict[str,
 
 
 async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int:
+    """Every ticket to `out`, or (out None) to the file args.output, opened once the database is open, so a
+    missing database leaves no empty file behind."""
     from bot.core.tickets.domain.models import TicketQuery
 
     store = await _open(settings)
     try:
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if args.format == "csv" else None
-        if writer:
-            writer.writeheader()
-        after = 0
-        count = 0
-        while True:
-            batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
-            if not batch:
-                break
-            files = await store.attachments.of_tickets([t.id for t in batch])
-            for t in batch:
-                row = _export_row(t, args.mask, files[t.id])
-                if writer:
-                    row["attachments"] = json.dumps(row["attachments"], ensure_ascii=False)
-                    writer.writerow(row)
-                else:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += len(batch)
-            after = batch[-1].id
-        if args.output:
-            print(f"共 {count} 件诉求", file=sys.stderr)
+        with contextlib.ExitStack() as files:
+            if out is None:
+                # a command-line tool: nothing else runs on this loop, so the blocking open is harmless
+                out = files.enter_context(open(args.output, "w", encoding="utf-8", newline=""))  # noqa: ASYNC230, SIM115
+            writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if args.format == "csv" else None
+            if writer:
+                writer.writeheader()
+            after = 0
+            count = 0
+            while True:
+                batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
+                if not batch:
+                    break
+                attached = await store.attachments.of_tickets([t.id for t in batch])
+                for t in batch:
+                    row = _export_row(t, args.mask, attached[t.id])
+                    if writer:
+                        row["attachments"] = json.dumps(row["attachments"], ensure_ascii=False)
+                        writer.writerow(row)
+                    else:
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += len(batch)
+                after = batch[-1].id
     finally:
         await store.close()
+    if args.output:
+        print(f"已导出到 {args.output}，共 {count} 件诉求", file=sys.stderr)
     return 0

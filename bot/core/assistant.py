@@ -7,6 +7,7 @@ in the store's persisted outbox; the adapter drains it with `store.outbox_due` /
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -22,11 +23,14 @@ from bot.core.answering.matcher import Matcher
 from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
+from bot.core.leases import Leases, process_owner
 from bot.core.media_store import Fetch
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.normalize import compact
+from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
@@ -34,6 +38,8 @@ from bot.core.tickets.commands.registry import Scope
 log = logging.getLogger(__name__)
 
 SAYINGS = "assistant.html.j2"  # the assistant's own few sentences
+# how long an update id is remembered as handled: Telegram redelivers an update for up to a day
+UPDATE_RETENTION = dt.timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Facade(Protocol):
     scheduler: Scheduler | None
 
     async def handle(self, msg: Incoming) -> list[Reply]: ...
+    async def first_time(self, update_id: int) -> bool: ...
     def command_menu(self, scope: Scope) -> list[tuple[str, str]]: ...
     async def tick(self) -> int: ...
     async def staff_user_ids(self) -> list[str]: ...
@@ -83,6 +90,8 @@ class Assistant:
         *,
         policies: Any = None,
         context_ttl_minutes: int = 30,
+        contexts: ContextStore | None = None,
+        owner: str | None = None,
     ):
         self.answering = answering
         self.kb = answering.kb
@@ -90,9 +99,11 @@ class Assistant:
         self.matcher = answering.matcher
         self.renderer = answering.renderer
         self.texts = Texts(answering.templates_dir)
-        self.dialogue = Dialogue(
-            self.kb, self.matcher, self.renderer, ContextStore(clock, context_ttl_minutes)
-        )
+        # in memory, or shared through the database when several processes answer one person (bot/app.py)
+        self.contexts = contexts or ContextStore(clock, context_ttl_minutes)
+        self.dialogue = Dialogue(self.kb, self.matcher, self.renderer, self.contexts)
+        # this process among those sharing the database: the owner of its outbox claims and leases
+        self.owner = owner or process_owner()
         self._store = desk.store if desk else None
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
@@ -103,9 +114,14 @@ class Assistant:
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
-            self.outbox = Outbox(desk.store.outbox, clock)
+            self.outbox = Outbox(desk.store.outbox, clock, self.owner)
             self.scheduler = Scheduler(
-                policies.calendar, self.outbox, clock, digest=self._daily_digest, tick=self._tick
+                policies.calendar,
+                self.outbox,
+                clock,
+                digest=self._daily_digest,
+                tick=self._tick,
+                leases=Leases(desk.store.leases, clock, self.owner),
             )
 
     async def close(self) -> None:
@@ -133,9 +149,25 @@ class Assistant:
         return [m.user_id for m in await self.service.list_staff()]
 
     # -- entry point -------------------------------------------------------------------------------------
+    async def first_time(self, update_id: int) -> bool:
+        """True for the first delivery of a channel's update id, in whichever process sharing the database
+        it arrives (ids are remembered for UPDATE_RETENTION); always True without a database."""
+        if self._store is None:
+            return True
+        return await self._store.updates.first_time(update_id, self.clock.now())
+
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message or button press; replies go to msg.chat_id."""
-        if msg.callback:
+        try:
+            return await self._handle(_storable(msg))
+        except StoreWriteError as exc:
+            # a full disk, a read-only or busy database: whatever was being written, the person hears that it
+            # was not saved (the message says so politely); what was saved before stays as it was
+            log.warning("a write for %s was refused: %s", msg.user_id, exc)
+            return [Reply(str(exc))]
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
+        if msg.callback is not None:  # a button, even one whose data is empty
             return await self._callback(msg)
         text = msg.text or ""
         stripped = text.strip()
@@ -157,9 +189,25 @@ class Assistant:
             rating = await self._typed_rating(msg, stripped)
             if rating is not None:
                 return rating
-        result = self.dialogue.respond(msg.user_id, text)
+        result = await self._respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)
+
+    async def _respond(
+        self, user_id: str, text: str | None = None, callback: str | None = None
+    ) -> DialogueResult:
+        """The dialogue's answer to a message (or a button of its own), with the person's context read before
+        and written after when it is shared between processes."""
+        await self.contexts.load(user_id)
+        if callback is not None:
+            result = self.dialogue.callback(user_id, callback)
+        else:
+            result = self.dialogue.respond(user_id, text or "")
+        try:
+            await self.contexts.save(user_id)
+        except Exception:  # noqa: BLE001 - the answer matters more than remembering it; logged
+            log.exception("could not save the dialogue context of %s", user_id)
+        return result
 
     async def _finish(self, msg: Incoming, result: DialogueResult) -> list[Reply]:
         replies = list(result.replies)
@@ -200,7 +248,7 @@ class Assistant:
         outcome = await self.intake.handle(msg)
         if outcome.question is None:
             return outcome.replies
-        result = self.dialogue.respond(msg.user_id, outcome.question)
+        result = await self._respond(msg.user_id, outcome.question)
         await self._log_question(Incoming(msg.user_id, msg.chat_id, text=outcome.question), result)
         return [*outcome.replies, *result.replies, *await self.intake.resume(msg.user_id)]
 
@@ -212,7 +260,7 @@ class Assistant:
         if who == "attachments" and self.attachments is not None:
             return await self.attachments.press(msg)
         if who == "dialogue":
-            return await self._finish(msg, self.dialogue.callback(msg.user_id, data))
+            return await self._finish(msg, await self._respond(msg.user_id, callback=data))
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -225,7 +273,7 @@ class Assistant:
             return [Reply(self.renderer.render("help.html.j2"))]
         if head == "/cancel":
             if self.intake is not None and await self.intake.active(msg.user_id):
-                return await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))
+                return (await self.intake.handle(Incoming(**{**msg.__dict__, "text": "取消"}))).replies
             return [Reply(self.texts.say(SAYINGS, "nothing_to_cancel"))]
         if self.commands is not None:
             got = await self.commands.handle(msg)
@@ -257,8 +305,11 @@ class Assistant:
     async def _tick(self, now: dt.datetime) -> int:
         from bot.core.tickets.reminders import tick
 
-        assert self.service is not None
+        assert self.service is not None and self._store is not None
         queued = await tick(self.service, now)
+        # housekeeping of what processes share, done by whichever holds the tick
+        await self._store.updates.forget(now - UPDATE_RETENTION)
+        await self.contexts.purge()
         await self._retry_copies(now)
         return queued
 
@@ -297,6 +348,15 @@ class Assistant:
             policies=self.service.policies,
             texts=self.service.texts,
         )
+
+
+def _storable(msg: Incoming) -> Incoming:
+    """The message with lone surrogates replaced (bot/core/text/unicode.py): every channel passes here."""
+    text, callback, name = encodable(msg.text), msg.callback, encodable(msg.display_name)
+    callback = encodable(callback) if callback else callback
+    if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
+        return msg
+    return dataclasses.replace(msg, text=text, callback=callback, display_name=name)
 
 
 def freeze_startup_objects() -> None:

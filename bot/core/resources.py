@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 DATA_NAMES = ("knowledge", "intents", "templates")
 
@@ -28,3 +29,17 @@ def data_dir(name: str) -> Path:
     if checkout.is_dir():
         return checkout
     raise DataNotFound(f"找不到自带的数据目录 {name}/（查找了 {packaged} 和 {checkout}），安装可能不完整。")
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text -> Python data, safely (plain data only). libyaml's C parser when PyYAML has it: the same data
+    as the pure-Python SafeLoader, about 8× faster, which is most of loading the knowledge base. Errors are
+    yaml.YAMLError either way, with the same marks (line, column); libyaml words some problems differently."""
+    import yaml  # here, not at the top: this module is imported by commands that never read YAML
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def read_yaml(path: Path) -> Any:
+    """parse_yaml() of a UTF-8 file (UnicodeDecodeError when it is not UTF-8)."""
+    return parse_yaml(path.read_text(encoding="utf-8"))

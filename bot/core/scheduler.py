@@ -3,20 +3,38 @@
 Adapters decide when to call (a timer, a job queue, the console's `:tick`); what is due and whether today is a
 working day is decided here, the same way for every channel. Each digest carries a per-day key, so it is queued
 once a day per group however often it is asked for (after downtime, at start-up, by two timers).
+
+With several processes on one database (given `leases`), one process at a time ticks, and each group's digest
+is built by one process a day: the builder holds the day's lease for that group while it builds, then keeps
+it past the end of the day, so no other process builds it again (and the builder remembers it built it); a
+builder that dies lets another take over once its lease ran out (DIGEST_LEASE).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from bot.core.clock import Clock
+from bot.core.leases import Leases
 from bot.core.messages import Notification, Recipient, Reply
 from bot.core.outbox import Outbox
 from bot.core.tickets.domain.calendar import WorkingCalendar
 
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
+
+# one tick at a time across processes; a holder that dies mid-tick delays reminders by at most this
+TICK_LEASE = dt.timedelta(minutes=2)
+# building one group's digest takes seconds; a builder silent for this long is taken over
+DIGEST_LEASE = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class DigestRound:
+    queued: int  # digests queued now
+    elsewhere: tuple[str, ...] = ()  # recipients whose digest another process holds the lease for
 
 
 class Scheduler:
@@ -28,33 +46,61 @@ class Scheduler:
         *,
         digest: DigestBuilder,
         tick: Ticker | None = None,
+        leases: Leases | None = None,
     ):
         self.calendar = calendar
         self.outbox = outbox
         self.clock = clock
         self._digest = digest
         self._tick = tick
+        self.leases = leases
+        self._built: set[str] = set()  # the digests (by lease name) this process built
 
     def is_workday(self, day: dt.date) -> bool:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
-        """Queue every reminder due now (and close tickets whose rating window ended); how many."""
-        return await self._tick(now or self.clock.now()) if self._tick is not None else 0
+        """Queue every reminder due now (and close tickets whose rating window ended); how many. With leases,
+        0 while another process is ticking."""
+        if self._tick is None:
+            return 0
+        if self.leases is None:
+            return await self._tick(now or self.clock.now())
+        async with self.leases.held("tick", TICK_LEASE) as mine:
+            return await self._tick(now or self.clock.now()) if mine else 0
 
     async def queue_digests(self, day: dt.date, groups: Mapping[str, str | None]) -> int:
         """Queue today's digest for each group (recipient department id -> the department it reports on, None
         for all); nothing on a day off. Returns how many were queued now (not before today)."""
+        return (await self.digest_round(day, groups)).queued
+
+    async def digest_round(self, day: dt.date, groups: Mapping[str, str | None]) -> DigestRound:
+        """queue_digests, saying also which groups' digests another process is building right now (a caller
+        may look again once DIGEST_LEASE has passed, in case that process died)."""
         if not self.is_workday(day):
-            return 0
+            return DigestRound(0)
         queued = 0
+        elsewhere: list[str] = []
         for recipient, department in groups.items():
+            lease = f"digest:{day.isoformat()}:{recipient}"
+            if lease in self._built:
+                continue
+            if self.leases is not None and not await self.leases.acquire(lease, DIGEST_LEASE):
+                elsewhere.append(recipient)  # being built, or built today already
+                continue
             reply = await self._digest(department, day)
             note = Notification(
                 Recipient("department", recipient), reply, f"digest:{day.isoformat()}:{recipient}"
             )
             queued += await self.outbox.enqueue(note)
-        return queued
+            if self.leases is not None:
+                # built: kept (past the day's end, whatever the time zone) so that nobody builds it again
+                done = dt.datetime.combine(
+                    day + dt.timedelta(days=2), dt.time(), tzinfo=self.clock.now().tzinfo
+                )
+                await self.leases.keep_until(lease, done)
+                self._built = {k for k in self._built if k.split(":")[1] >= day.isoformat()} | {lease}
+        return DigestRound(queued, tuple(elsewhere))
 
     def digest_missed(self, now: dt.datetime, digest_time: dt.time) -> bool:
         """True when today's digest time has passed (a process starting late sends it now)."""

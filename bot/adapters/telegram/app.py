@@ -40,6 +40,8 @@ from telegram.ext import (
 )
 
 from bot.core.messages import Incoming, Notification, Recipient, Reply
+from bot.core.scheduler import DIGEST_LEASE
+from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.markup import html_to_text
 from bot.core.texts import Texts
 from bot.settings import CATCH_ALL, ConfigError, Settings
@@ -87,7 +89,7 @@ class TelegramBridge:
         self.jobs = jobs
         self.assistant = assistant
         self.texts = Texts(settings.templates_dir)
-        self.dedup = UpdateDeduplicator(dedup_capacity)
+        self.dedup = UpdateDeduplicator(dedup_capacity, shared=self._first_time_anywhere)
         self.limiter = RateLimiter(settings.rate_limit, monotonic=monotonic)
         self.bot_username: str = ""
         self.sender: ReplySender | None = None
@@ -116,7 +118,13 @@ class TelegramBridge:
         if set_fetch is not None:  # used only when copies are kept (MEDIA_STORE_DIR)
             set_fetch(TelegramFiles(application.bot).fetch)
         if self.assistant.outbox is not None:
-            self.outbox = OutboxDispatcher(self.assistant.outbox, self.settings, self.sender, self.now)
+            self.outbox = OutboxDispatcher(
+                self.assistant.outbox,
+                self.settings,
+                self.sender,
+                self.now,
+                lease=dt.timedelta(seconds=self.settings.outbox_claim_seconds),
+            )
 
     async def on_startup(self, application: Application) -> None:
         """After the bot is initialised (getMe done): remember our name, set the command menus."""
@@ -161,8 +169,12 @@ class TelegramBridge:
 
     # ------------------------------------------------------------------ guards (handler groups -3, -2)
 
+    async def _first_time_anywhere(self, update_id: int) -> bool:
+        """Whether no process sharing the database has taken this update yet (the core keeps the record)."""
+        return await self.assistant.first_time(update_id)
+
     async def guard_duplicates(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not self.dedup.first_time(update.update_id):
+        if not await self.dedup.first_time(update.update_id):
             log.info("重复的更新 %s 已忽略", update.update_id)
             raise ApplicationHandlerStop
 
@@ -375,6 +387,20 @@ class TelegramBridge:
                 mask_sensitive(f"{type(err).__name__}: {err}"),
             )
             return
+        if update is None and isinstance(err, StoreWriteError):
+            # a job (outbox, reminders, digest) could not write: a full disk or a read-only database; what was
+            # not recorded is simply done again on the next run, so one line says it, without a traceback
+            log.warning("定时任务未能写入数据库（%s），将在下次运行时重试。", err)
+            return
+        if isinstance(update, Update) and isinstance(err, StoreWriteError):
+            # refused before the core answered (the update's record, say): the person hears it was not saved
+            log.warning("更新 %s 未能写入数据库：%s", update.update_id, err)
+            if update.effective_chat is not None and self.sender is not None:
+                try:
+                    await self.sender.send(update.effective_chat.id, Reply(str(err)), retry=False)
+                except Exception:  # noqa: BLE001 - nothing more we can do for this person now
+                    log.warning("无法向会话 %s 发送出错提示", update.effective_chat.id)
+            return
         where = ""
         if isinstance(update, Update):
             u = update.effective_user
@@ -399,17 +425,22 @@ class TelegramBridge:
         await self.assistant.tick()
         return await self.drain_outbox()
 
-    async def send_digests(self, today: dt.date | None = None) -> int:
+    async def send_digests(self, today: dt.date | None = None, *, look_again: bool = True) -> int:
         """Queue each staff group's digest for today (the core decides whether it is a working day) and send
-        it. Returns the number of digests queued."""
+        it. Returns the number of digests queued. A digest another process holds the lease for is looked at
+        once more after that lease's time, in case that process died while building it."""
         assert self.assistant.scheduler is not None
         day = today or self.now().astimezone(self.settings.timezone).date()
         groups = {d: (None if d == CATCH_ALL else d) for d in self.settings.staff_groups}
-        queued = await self.assistant.scheduler.queue_digests(day, groups)
-        if not queued and not self.assistant.scheduler.is_workday(day):
+        done = await self.assistant.scheduler.digest_round(day, groups)
+        if not done.queued and not self.assistant.scheduler.is_workday(day):
             log.info("%s 不是工作日，不发送日报", day.isoformat())
+        jq = self.application.job_queue if self.application is not None else None
+        if done.elsewhere and look_again and self.jobs and jq is not None:
+            wait = DIGEST_LEASE + dt.timedelta(seconds=30)
+            jq.run_once(self._job_digest_again, when=wait, data=day, name="digest-again")
         await self.drain_outbox()
-        return queued
+        return done.queued
 
     async def catch_up_digest(self) -> int:
         """At start-up: if today's digest time has passed (the bot was down then), send today's digest now.
@@ -435,6 +466,10 @@ class TelegramBridge:
 
     async def _job_digest(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.send_digests()
+
+    async def _job_digest_again(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert context.job is not None
+        await self.send_digests(context.job.data, look_again=False)
 
 
 def _file_url(base_url: str) -> str:

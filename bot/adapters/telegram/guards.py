@@ -13,21 +13,34 @@ from telegram.ext import BaseUpdateProcessor
 
 
 class UpdateDeduplicator:
-    """Remembers the most recent update ids (bounded) so that an update delivered twice — a webhook retry,
-    a replayed poll — is handled once."""
+    """Drops an update delivered twice — a webhook retry, a replayed poll, the same update given to two
+    processes behind one URL — so it is handled once.
 
-    def __init__(self, capacity: int = 10_000):
+    In front: the most recent update ids of this process (bounded), answered without a round trip. Behind,
+    when given: `shared`, the core's record of update ids across every process sharing the database
+    (`Assistant.first_time`); an id new here is new only if it is new there."""
+
+    def __init__(self, capacity: int = 10_000, shared: Callable[[int], Awaitable[bool]] | None = None):
         self.capacity = capacity
+        self._shared = shared
         self._seen: OrderedDict[int, None] = OrderedDict()
 
-    def first_time(self, update_id: int) -> bool:
+    async def first_time(self, update_id: int) -> bool:
         if update_id in self._seen:
             self._seen.move_to_end(update_id)
             return False
+        # remembered before asking the database: a copy arriving meanwhile is dropped here
         self._seen[update_id] = None
         if len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
-        return True
+        if self._shared is None:
+            return True
+        try:
+            return await self._shared(update_id)
+        except BaseException:
+            # not recorded anywhere: a redelivery must still be handled
+            self._seen.pop(update_id, None)
+            raise
 
     def __len__(self) -> int:
         return len(self._seen)

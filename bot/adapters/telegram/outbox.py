@@ -8,6 +8,20 @@ re-queues them with `/outbox retry` once the cause is fixed (e.g. the bot added 
 
 A notification for several chats (a department with two groups) records each chat it reaches, so a restart
 half-way does not post it to the first group again.
+
+Several bot processes may drain one outbox (PostgreSQL): each takes its rows with the core's `claim`, which
+hands a row to one process for a lease, so every notification is sent by one process. A batch is sent only
+while less than half of its lease has passed (what is left is given back for anyone to take), so a claim never
+runs out while its row is being sent. A process killed while holding claims delays those rows until the lease
+ends; the one row it may have sent without recording it is the only one that can go out twice.
+
+Delivery is at least once. Each notification is marked in flight (`sending`) before its request goes out and
+recorded as sent the moment Telegram answers. The Bot API has no idempotency key and no way to ask whether a
+message arrived, so a notification whose request was under way when the process died is sent again — but only
+once `IN_FLIGHT_HOLD` (longer than any request can take) has passed since it went out, so a request that may
+still be under way (a process that is slow to die, a second process on the same database) is never raced by
+its own resend. What can still arrive twice: the one notification per sending process whose request Telegram
+had accepted when the process died, before its `sent` was recorded (one network round trip and one commit).
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -22,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 from telegram.error import RetryAfter
 
 from bot.core.messages import Recipient
+from bot.core.outbox import CLAIM_LEASE
+from bot.core.storage.protocols import StoreWriteError
 from bot.settings import Settings
 
 from .sending import ReplySender, describe_error, is_transient, retry_after_seconds
@@ -31,6 +48,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# longer than one Bot API request can take: the HTTP client's pool, connect, write and read timeouts add up to
+# 25 s (bot/adapters/telegram/http.py; PTB's own client is configured alike), plus a margin
+IN_FLIGHT_HOLD = dt.timedelta(seconds=30)
 BACKOFF_FIRST = 5.0
 BACKOFF_MAX = 15 * 60.0
 PERMANENT_ATTEMPTS = 3
@@ -70,6 +90,9 @@ class OutboxDispatcher:
         *,
         batch: int = 50,
         permanent_attempts: int = PERMANENT_ATTEMPTS,
+        lease: dt.timedelta = CLAIM_LEASE,
+        monotonic: Callable[[], float] = time.monotonic,
+        in_flight_hold: dt.timedelta = IN_FLIGHT_HOLD,
     ):
         self.outbox = outbox
         self.settings = settings
@@ -77,6 +100,9 @@ class OutboxDispatcher:
         self.now = now
         self.batch = batch
         self.permanent_attempts = permanent_attempts
+        self.lease = lease
+        self._monotonic = monotonic
+        self.in_flight_hold = in_flight_hold
         self._lock = asyncio.Lock()
         self._kick: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -91,11 +117,18 @@ class OutboxDispatcher:
 
         def fire() -> None:
             self._kick = None
-            task = loop.create_task(self.drain())
+            task = loop.create_task(self._drain_soon())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
         self._kick = loop.call_later(delay, fire)
+
+    async def _drain_soon(self) -> None:
+        try:
+            await self.drain()
+        except StoreWriteError as exc:
+            # the database takes no writes now: nothing was marked sent, the periodic drain tries again
+            log.warning("发送通知时未能写入数据库（%s），稍后重试。", exc)
 
     async def close(self) -> None:
         if self._kick is not None:
@@ -109,18 +142,24 @@ class OutboxDispatcher:
         delivered = 0
         async with self._lock:
             for _ in range(max_rounds):
-                rows = await self.outbox.due(self.now(), self.batch)
+                # sends from this batch stop once half its lease has passed; the rest is given back
+                deadline = self._monotonic() + self.lease.total_seconds() / 2
+                rows = await self.outbox.claim(self.batch, self.lease, self.now())
                 if not rows:
                     break
-                n, stop = await self._send_rows(rows)
+                n, stop = await self._send_rows(rows, deadline)
                 delivered += n
                 if stop or len(rows) < self.batch:
                     break
         return delivered
 
-    async def _send_rows(self, rows: list[Any]) -> tuple[int, bool]:
+    async def _send_rows(self, rows: list[Any], deadline: float) -> tuple[int, bool]:
         delivered = 0
-        for row in rows:
+        for i, row in enumerate(rows):
+            if self._monotonic() >= deadline:
+                log.warning("发送耗时过长，本批剩余 %d 条通知交回，稍后再发", len(rows) - i)
+                await self.outbox.release([r.id for r in rows[i:]])
+                return delivered, True
             notification = row.notification
             chats = resolve_chats(notification.recipient, self.settings)
             if not chats:
@@ -132,11 +171,19 @@ class OutboxDispatcher:
                 )
                 continue
             done = set(row.delivered)
+            if row.sending_at is not None:
+                log.warning(
+                    "通知 #%s 上次发送时（%s）程序中断，无法确认是否已送达，现在重发（可能重复一次）",
+                    row.id,
+                    row.sending_at.isoformat(timespec="seconds"),
+                )
             reply = notification.reply
             try:
                 for chat in chats:
                     if str(chat) in done:
                         continue
+                    # in flight from here until sent/failed: not sent again while this request may be under way
+                    await self.outbox.sending(row.id, self.in_flight_hold, self.now())
                     # photos went out but not the text: a retry sends only the text ("<chat>#media")
                     media_key = f"{chat}#media"
                     await self.sender.send(
@@ -154,7 +201,8 @@ class OutboxDispatcher:
             except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
                 await self._fail(row, describe_error(exc), transient=is_transient(exc), exc=exc)
                 if isinstance(exc, RetryAfter):
-                    # flood control: stop this round, the rest waits for the next drain
+                    # flood control: stop this round, the rest waits for the next drain (claims given back)
+                    await self.outbox.release([r.id for r in rows[i + 1 :]])
                     return delivered, True
                 continue
             await self.outbox.sent(row.id, self.now())

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.knowledge import KnowledgeError
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, read_yaml
 from bot.core.text.function import subject_chars
 from bot.core.text.normalize import compact
 from bot.core.text.trie import PhraseTrie
@@ -281,7 +281,7 @@ class Cues:
 
 def _read(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         raise KnowledgeError([f"{path.name}: YAML 格式错误: {exc}"]) from exc
     except OSError as exc:

@@ -220,12 +220,33 @@ def evaluate(answering: Any, rows: list[dict]) -> Report:
     return rep
 
 
+class EvalFileError(ValueError):
+    """A labelled file that cannot be evaluated; the message (Chinese) names the file, the line and why."""
+
+
 def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a labelled JSON Lines file: one object with a string "text" per line (blank lines skipped)."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EvalFileError(f"找不到评测文件 {path}。") from None
+    except IsADirectoryError:
+        raise EvalFileError(f"{path} 是目录，请给出一个 .jsonl 文件。") from None
+    except UnicodeDecodeError as exc:
+        raise EvalFileError(f"{path} 不是 UTF-8 文本（第 {exc.start + 1} 个字节起无法解码）。") from None
+    except OSError as exc:
+        raise EvalFileError(f"无法读取评测文件 {path}：{exc.strerror or exc}。") from None
     rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{i}: 不是有效的 JSON：{exc}") from exc
+    for i, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalFileError(f"{path}:{i}: 不是有效的 JSON：{exc}") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise EvalFileError(
+                f'{path}:{i}: 每行应是一个带文字 "text" 的 JSON 对象，例如 {{"text": "护照怎么办"}}。'
+            )
+        rows.append(row)
     return rows

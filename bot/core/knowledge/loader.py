@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, read_yaml
 
 from .boundaries import Boundaries, load_boundaries
 from .models import AppealCategory, Bundle, Department, Entry, Exemption, Hotline, Item, ServiceCentre
@@ -117,7 +117,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
     for path in files:
         rel = _rel(path, root)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""

@@ -8,13 +8,16 @@ implementation keeps:
 - `TicketRepository.apply` is optimistic: a change made against an outdated version writes nothing;
 - notifications are de-duplicated by their `dedup_key`, for as long as the row exists;
 - `OutboxRepository.claim` hands a due notification to one owner at a time, across processes;
+- `UpdateLog.first_time` is true for one caller per update id, across processes;
+- `LeaseRepository.acquire` gives a named lease to one owner at a time, across processes;
 - the schema is changed only by numbered migrations, each applied whole or not at all, and recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -128,6 +131,16 @@ class OutboxRepository(Protocol):
         `owner` until now + lease; two owners never hold the same row at once. `sent`/`failed` release it."""
         ...
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
+        ...
+
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        """Record that the notification is being handed to the channel now (committed before the request
+        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
+        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
+        restart was in flight when the process stopped: it may have been delivered."""
+
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         """Record a failed attempt and release the claim; park=True stops automatic attempts until requeue."""
@@ -150,6 +163,37 @@ class StateRepository(Protocol):
     async def save(self, key: str, data: dict[str, Any]) -> None: ...
     async def load(self, key: str) -> dict[str, Any] | None: ...
     async def delete(self, key: str) -> None: ...
+    async def take(self, key: str) -> dict[str, Any] | None:
+        """Delete and return the state under `key`; of callers racing for it (in any process), one gets it."""
+        ...
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        """Delete the state under keys starting with `prefix` last saved before `before`; how many."""
+        ...
+
+
+class UpdateLog(Protocol):
+    """The ids of updates already taken by some process, kept for a retention window."""
+
+    async def first_time(self, update_id: int, at: dt.datetime) -> bool:
+        """Record `update_id`; True for the one caller that recorded it first."""
+        ...
+
+    async def forget(self, before: dt.datetime) -> int:
+        """Drop the ids seen before `before`; how many."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases: work that one process at a time may do (the reminder tick, a day's digest)."""
+
+    async def acquire(self, name: str, owner: str, now: dt.datetime, until: dt.datetime) -> bool:
+        """Hold `name` for `owner` until `until` when nobody holds it, its holder's lease ran out by `now`,
+        or `owner` holds it already (then it is extended). False when another owner holds it."""
+        ...
+
+    async def release(self, name: str, owner: str) -> None:
+        """Give `name` up, if `owner` holds it."""
 
 
 class QuestionLog(Protocol):
@@ -222,6 +266,46 @@ class MetaRepository(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class TableShape:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]  # the primary key's columns
+    references: frozenset[str]  # tables its foreign keys point to
+
+
+class TableAccess(Protocol):
+    """Whole tables, engine to engine, for `python -m bot db copy`: every table the migrations made, read in
+    one consistent snapshot and written by primary key, so that copying again changes only what differs."""
+
+    async def shapes(self) -> list[TableShape]:
+        """Every table but schema_migrations."""
+        ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[None]:
+        """Reads inside see the database as it was when the first one began (others may write meanwhile)."""
+        ...
+
+    def read(self, shape: TableShape, batch: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every row, in batches, ordered by key."""
+        ...
+
+    async def read_range(self, shape: TableShape, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The rows whose (one-column) key is between low and high, both included, ordered by key."""
+        ...
+
+    async def count(self, shape: TableShape) -> int: ...
+    async def upsert(self, shape: TableShape, rows: list[tuple[Any, ...]]) -> None:
+        """Insert the rows, or update those whose key exists and whose values differ."""
+
+    async def keep_only(self, shape: TableShape, keys: set[tuple[Any, ...]]) -> int:
+        """Delete the rows whose key is not among `keys`; how many."""
+        ...
+
+    async def finish(self, shape: TableShape) -> None:
+        """After writing rows with their ids: generated ids continue after the highest one."""
+
+
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -232,6 +316,9 @@ class Store(Protocol):
     reports: ReportQueries
     meta: MetaRepository
     attachments: AttachmentRepository
+    updates: UpdateLog
+    leases: LeaseRepository
+    tables: TableAccess
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

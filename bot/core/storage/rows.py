@@ -25,7 +25,7 @@ BOOL_FIELDS = frozenset({"anonymous"})
 
 OUTBOX_COLUMNS = (
     "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
-    " next_attempt_at, sent_at, last_error, parked_at, delivered, media"
+    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at, media"
 )
 STAFF_COLUMNS = "user_id, name, role, departments"
 EVENT_COLUMNS = "id, ticket_id, at, actor, action, text"
@@ -122,7 +122,7 @@ def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
         id=r[0],
         notification=Notification(
             Recipient(r[1], r[2]),
-            Reply(r[3], buttons_from(r[4]), media_from_json(json.loads(r[13] or "[]"))),
+            Reply(r[3], buttons_from(r[4]), media_from_json(json.loads(r[14] or "[]"))),
             r[5],
         ),
         created_at=from_ts(r[6], tz),  # type: ignore[arg-type]
@@ -132,4 +132,5 @@ def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
         last_error=r[10],
         parked_at=from_ts(r[11], tz),
         delivered=tuple(json.loads(r[12] or "[]")),
+        sending_at=from_ts(r[13], tz),
     )

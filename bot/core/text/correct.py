@@ -250,7 +250,8 @@ class Corrector:
             for r in fuzzy_readings(ch):
                 out |= self._sounds.get(r, set())
             out.discard(ch)
-            got = self._alike_cache[ch] = tuple(out)
+            # sorted: a set's order depends on the hash seed, and which homophone wins must not
+            got = self._alike_cache[ch] = tuple(sorted(out))
         return got
 
     def _candidate(self, window: str, suspicious: list[bool]) -> str | None:

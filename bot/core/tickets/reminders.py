@@ -7,6 +7,7 @@ a restart sends nothing twice and a tick after downtime sends what fell due mean
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 500
+APPLY_PART = 125  # changes written in one transaction, while the next part is planned
 MAX_ROUNDS = 1000  # a safety stop; each round handles up to BATCH tickets
 
 
@@ -62,6 +64,31 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
     return Change(t, now, {"next_due_at": nxt}, events, notes, keys), len(keys)
 
 
+async def _plan_and_apply(
+    service: TicketService, due: list[Ticket], sent, now: dt.datetime, supervisors
+) -> int:
+    """Plan the changes part by part, each part written (its own transaction) while the next is planned: the
+    reminders' texts are built while the database writes the part before."""
+    parts: list[tuple[list[tuple[Change, int]], asyncio.Task[list[Ticket | None]]]] = []
+    for i in range(0, len(due), APPLY_PART):
+        planned = [_change_for(service, t, sent[t.id], now, supervisors) for t in due[i : i + APPLY_PART]]
+        write = asyncio.ensure_future(service.store.tickets.apply_many([c for c, _ in planned]))
+        parts.append((planned, write))
+        await asyncio.sleep(0)  # let the write go out before planning the next part
+    outcomes = await asyncio.gather(*(w for _, w in parts), return_exceptions=True)
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    total = sum(
+        n
+        for (planned, _), results in zip(parts, outcomes, strict=True)
+        if not isinstance(results, BaseException)
+        for (_, n), r in zip(planned, results, strict=True)
+        if r is not None
+    )
+    if failed:
+        raise failed[0]
+    return total
+
+
 async def tick(service: TicketService, now: dt.datetime | None = None) -> int:
     """Queue every reminder due at `now` and close unrated tickets whose rating window ended.
 
@@ -83,9 +110,7 @@ async def tick(service: TicketService, now: dt.datetime | None = None) -> int:
                         supervisors.setdefault(d, []).append(m.user_id)
             staff_loaded = True
         sent = await store.tickets.reminders_sent([t.id for t in due])
-        planned = [_change_for(service, t, sent[t.id], now, supervisors) for t in due]
-        results = await store.tickets.apply_many([c for c, _ in planned])
-        total += sum(n for (_, n), r in zip(planned, results, strict=True) if r is not None)
+        total += await _plan_and_apply(service, due, sent, now, supervisors)
         if len(due) < BATCH:
             break
     if total:

@@ -13,6 +13,7 @@ from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
 from .attachments import PostgresAttachments
+from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
@@ -21,6 +22,7 @@ from .questions import PostgresQuestions
 from .reports import PostgresReports
 from .staff import PostgresStaff
 from .state import PostgresState
+from .tables import PostgresTables
 from .tickets import PostgresTickets
 
 
@@ -37,6 +39,9 @@ class PostgresStore:
         self.reports = PostgresReports(db)
         self.meta = PostgresMeta(db)
         self.attachments = PostgresAttachments(db)
+        self.updates = PostgresUpdates(db)
+        self.leases = PostgresLeases(db)
+        self.tables = PostgresTables(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

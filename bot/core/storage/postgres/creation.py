@@ -92,8 +92,8 @@ class TicketCreator:
     ) -> list[Ticket | BaseException]:
         rows = [self._row(new) for new, _, _ in batch]  # built before the transaction: no lock held yet
         try:
-            async with self.db.transaction() as tx:
-                return list(await self._insert_all(tx, batch, rows))
+            # run again from the same rows if the connection drops before COMMIT (nothing was written then)
+            return list(await self.db.run(lambda tx: self._insert_all(tx, batch, rows)))
         except StoreWriteError:
             raise  # the database, not one creation, is the problem: nothing was created
         except Exception:  # noqa: BLE001

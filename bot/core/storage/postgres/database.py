@@ -5,6 +5,14 @@ an advisory lock, and the repositories lock or condition what they change. Error
 (the server gone, a full disk, a read-only standby) become StoreWriteError with a polite message; a server
 that cannot be used at start-up is a StoreOpenError naming DATABASE_URL, the host and the database, never
 the password.
+
+A connection lost while running (the server restarted or failed over, a connection it closed) is waited out:
+reads, single statements and the repositories' transactions (`run`) are tried again on a fresh connection,
+with growing waits (0.05 s doubling to 2 s) for up to DATABASE_TIMEOUT_SECONDS; only then does the operation
+fail, politely, with nothing written. A transaction whose connection drops before COMMIT was rolled back by
+the server, so running it again cannot write anything twice; one whose COMMIT got no answer is not run again
+(it may have been written), and its caller is told so. One warning is logged when the connection is lost and
+one line when it is back.
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ import asyncio
 import datetime as dt
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -29,9 +38,34 @@ from .migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # first half of the advisory lock that serialises migrations; the second is the schema's name
 MIGRATION_LOCK = 0x7A776677  # "zwfw"
 SETTING = "DATABASE_URL"
+
+
+# waits between attempts while the server cannot be reached: 0.05 s, doubling, at most 2 s
+RETRY_FIRST = 0.05
+RETRY_MAX = 2.0
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The connection, not the statement, failed: worth trying again on a fresh one."""
+    return isinstance(
+        exc,
+        OSError  # refused, reset, unreachable
+        | asyncpg.PostgresConnectionError  # class 08, a connection that no longer exists
+        | asyncpg.CannotConnectNowError  # starting up or shutting down
+        | asyncpg.AdminShutdownError
+        | asyncpg.CrashShutdownError
+        # a connection left in a state it cannot go on from (the server ended it while it was idle)
+        | asyncpg.InternalClientError,
+    ) or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc))
+
+
+class CommitUnanswered(Exception):
+    """The connection was lost while COMMIT was on its way: the transaction may or may not be written."""
 
 
 def nul_free(value: Any) -> Any:
@@ -74,6 +108,7 @@ class Database:
         self.timeout = timeout
         self.migrations = list(migrations)
         self._closed = False
+        self._lost_since: float | None = None  # when the connection was lost (monotonic), while it is
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -185,35 +220,151 @@ class Database:
     async def schema_versions(self) -> list[int]:
         return [m.version for m in (await self.migration_status()).applied]
 
+    # ------------------------------------------------------------------ connection trouble
+    async def _retrying(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        """`attempt()`, tried again while the connection is what fails, for up to the timeout."""
+        deadline = time.monotonic() + self.timeout
+        wait = RETRY_FIRST
+        while True:
+            try:
+                result = await attempt()
+            except Exception as exc:
+                if not connection_lost(exc) or self._closed or time.monotonic() + wait > deadline:
+                    raise
+                self._lost(exc)
+                await asyncio.sleep(wait)
+                wait = min(RETRY_MAX, wait * 2)
+                continue
+            if self._lost_since is not None:
+                log.warning(
+                    "已重新连上数据库 %s（中断约 %.1f 秒）",
+                    self.target.describe(),
+                    time.monotonic() - self._lost_since,
+                )
+                self._lost_since = None
+            return result
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._lost_since is None:
+            self._lost_since = time.monotonic()
+            log.warning(
+                "与数据库 %s 的连接中断（%s），正在重试，最多 %g 秒（DATABASE_TIMEOUT_SECONDS）",
+                self.target.describe(),
+                self.target.scrub(f"{type(exc).__name__}: {exc}"),
+                self.timeout,
+            )
+
+    async def _begin(self) -> tuple[asyncpg.Connection, Any]:
+        """A pooled connection with a transaction begun on it (retried while connections fail)."""
+
+        async def attempt() -> tuple[asyncpg.Connection, Any]:
+            conn = await self.pool.acquire(timeout=self.timeout)
+            tx = conn.transaction()
+            try:
+                await tx.start()
+            except BaseException:
+                await self.pool.release(conn)
+                raise
+            return conn, tx
+
+        return await self._retrying(attempt)
+
     # ------------------------------------------------------------------ statements
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection inside BEGIN … COMMIT; rolled back whole if anything inside fails."""
+    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`work(conn)` inside BEGIN … COMMIT, rolled back whole if it fails. When the connection is lost before
+        COMMIT (the server rolled back what was done) it is run again on a fresh connection, so `work` must do
+        the same when run twice: build what it writes from its arguments, not from what it wrote before."""
+
+        async def attempt() -> T:
+            conn = await self.pool.acquire(timeout=self.timeout)
+            try:
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    result = await work(conn)
+                except BaseException:
+                    await _rollback(tx)
+                    raise
+                try:
+                    await tx.commit()
+                except asyncpg.InterfaceError:
+                    raise  # found closed before COMMIT was sent: rolled back, run again
+                except Exception as exc:
+                    if connection_lost(exc):
+                        raise CommitUnanswered from exc
+                    raise
+                return result
+            finally:
+                await self.pool.release(conn)
+
         try:
-            async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
-                yield conn
+            return await self._retrying(attempt)
         except BaseException as exc:
             polite = write_error(exc)
             if polite is not None:
                 raise polite from exc
             raise
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection inside BEGIN … COMMIT; rolled back whole if anything inside fails."""
+        try:
+            conn, tx = await self._begin()
+            try:
+                try:
+                    yield conn
+                except BaseException:
+                    await _rollback(tx)
+                    raise
+                await tx.commit()
+            finally:
+                await self.pool.release(conn)
+        except BaseException as exc:
+            polite = write_error(exc)
+            if polite is not None:
+                raise polite from exc
+            raise
+
+    async def _read(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        async def attempt() -> Any:
+            async with self.pool.acquire(timeout=self.timeout) as conn:
+                return await getattr(conn, method)(sql, *args)
+
+        return await self._retrying(attempt)
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.pool.acquire(timeout=self.timeout) as conn:
-            return await conn.fetch(sql, *args)
+        return await self._read("fetch", sql, args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self.pool.acquire(timeout=self.timeout) as conn:
-            return await conn.fetchrow(sql, *args)
+        return await self._read("fetchrow", sql, args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        async with self.pool.acquire(timeout=self.timeout) as conn:
-            return await conn.fetchval(sql, *args)
+        return await self._read("fetchval", sql, args)
 
     async def execute(self, sql: str, *args: Any) -> str:
-        """One statement in a transaction of its own; returns its status ("UPDATE 1")."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, *(nul_free(a) for a in args))
+        """One statement in a transaction of its own; returns its status ("UPDATE 1"). The statement is tried
+        again when the connection fails before it completed (the server rolled it back)."""
+        values = tuple(nul_free(a) for a in args)
+
+        async def attempt() -> str:
+            async with self.pool.acquire(timeout=self.timeout) as conn, conn.transaction():
+                return await conn.execute(sql, *values)
+
+        try:
+            return await self._retrying(attempt)
+        except BaseException as exc:
+            polite = write_error(exc)
+            if polite is not None:
+                raise polite from exc
+            raise
+
+
+async def _rollback(tx: Any) -> None:
+    try:
+        await tx.rollback()
+    except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+        # a connection that is gone took its transaction with it (the server rolled it back)
+        log.debug("rollback failed: %s", type(exc).__name__)
 
 
 async def _release(conn: asyncpg.Connection) -> None:
@@ -225,6 +376,10 @@ async def _release(conn: asyncpg.Connection) -> None:
 
 
 def write_error(exc: BaseException) -> StoreWriteError | None:
+    if isinstance(exc, CommitUnanswered):
+        return StoreWriteError(
+            "抱歉，数据库连接刚才中断，无法确认刚才的操作是否已保存，请稍后查看，需要时再试一次。"
+        )
     if isinstance(exc, asyncpg.DiskFullError):
         return StoreWriteError("抱歉，系统存储空间不足，刚才的操作没有保存，请稍后再试或联系管理员。")
     if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
@@ -239,13 +394,7 @@ def write_error(exc: BaseException) -> StoreWriteError | None:
         | asyncpg.QueryCanceledError,
     ):
         return StoreWriteError("抱歉，系统正忙，刚才的操作没有保存，请稍后再试。")
-    if isinstance(
-        exc,
-        OSError
-        | asyncpg.PostgresConnectionError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.AdminShutdownError,
-    ):
+    if connection_lost(exc):
         return StoreWriteError("抱歉，暂时连不上数据库，刚才的操作没有保存，请稍后再试。")
     return None
 

@@ -140,6 +140,16 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        5,
+        "tickets_open: the open tickets with everything the digest's overdue and warning lists test",
+        [
+            # partial: the few open tickets, not the whole history; the digest's lists read them from here
+            "CREATE INDEX tickets_open ON tickets(department, state, policy, created_at, round_started_at,"
+            " contact_due, contact_met, feedback_due, feedback_met, resolve_due, resolve_met)"
+            " WHERE state IN ('待受理','办理中')",
+        ],
+    ),
+    (
         7,
         "attachments: photos and files of tickets; map pins (coordinates, 属地 unit); media of notifications",
         [
@@ -171,5 +181,20 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE tickets ADD COLUMN longitude DOUBLE PRECISION",
             "ALTER TABLE tickets ADD COLUMN unit TEXT",
         ],
+    ),
+    (
+        9,
+        "many processes: update ids already seen, leases, conversation state by age",
+        [
+            "CREATE TABLE seen_updates (update_id BIGINT PRIMARY KEY, seen_at BIGINT NOT NULL)",
+            "CREATE INDEX seen_updates_at ON seen_updates(seen_at)",
+            "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL)",
+            "CREATE INDEX drafts_updated ON drafts(updated_at)",
+        ],
+    ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        ["ALTER TABLE outbox ADD COLUMN sending_at BIGINT"],
     ),
 ]

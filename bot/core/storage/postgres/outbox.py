@@ -25,6 +25,8 @@ CLAIM = (
     f" RETURNING {RETURNING}"
 )
 RELEASE = "claimed_by = NULL, claimed_until = NULL"
+# sent or failed: the outcome is known, so the row is no longer in flight
+SETTLED = f"{RELEASE}, sending_at = NULL"
 
 
 class PostgresOutbox:
@@ -35,8 +37,8 @@ class PostgresOutbox:
         return [outbox_from_row(r, self.db.tz) for r in rows]
 
     async def enqueue(self, notification: Notification) -> bool:
-        async with self.db.transaction() as tx:
-            return bool(await write_beside(tx, notifications=[(notification, to_ts(self.db.clock.now()))]))
+        at = to_ts(self.db.clock.now())
+        return bool(await self.db.run(lambda tx: write_beside(tx, notifications=[(notification, at)])))
 
     async def due(self, now: dt.datetime, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetch(
@@ -47,9 +49,15 @@ class PostgresOutbox:
         return self._rows(rows)
 
     async def claim(self, now: dt.datetime, limit: int, owner: str, lease: dt.timedelta) -> list[OutboxRow]:
-        async with self.db.transaction() as tx:
-            rows = await tx.fetch(CLAIM, to_ts(now), limit, owner, to_ts(now + lease))
+        rows = await self.db.run(lambda tx: tx.fetch(CLAIM, to_ts(now), limit, owner, to_ts(now + lease)))
         return sorted(self._rows(rows), key=lambda r: (r.next_attempt_at, r.id))
+
+    async def release(self, ids: list[int], owner: str) -> None:
+        await self.db.execute(
+            f"UPDATE outbox SET {RELEASE} WHERE id = ANY($1::int8[]) AND claimed_by = $2 AND sent_at IS NULL",
+            ids,
+            owner,
+        )
 
     async def parked(self, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetch(
@@ -61,7 +69,7 @@ class PostgresOutbox:
 
     async def requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
         sql = (
-            f"UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = $1, {RELEASE}"
+            f"UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = $1, {SETTLED}"
             " WHERE sent_at IS NULL AND parked_at IS NOT NULL"
         )
         if ids is None:
@@ -74,16 +82,24 @@ class PostgresOutbox:
     async def delivered(self, id: int, chats: list[str]) -> None:
         await self.db.execute("UPDATE outbox SET delivered = $1 WHERE id = $2", json.dumps(sorted(chats)), id)
 
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET sending_at = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL",
+            to_ts(at),
+            to_ts(at + hold),
+            id,
+        )
+
     async def sent(self, id: int, at: dt.datetime) -> None:
         await self.db.execute(
-            f"UPDATE outbox SET sent_at = $1, attempts = attempts + 1, {RELEASE} WHERE id = $2", to_ts(at), id
+            f"UPDATE outbox SET sent_at = $1, attempts = attempts + 1, {SETTLED} WHERE id = $2", to_ts(at), id
         )
 
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
         parked = to_ts(self.db.clock.now()) if park else None
         await self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, parked_at = $3,"
-            f" {RELEASE} WHERE id = $4",
+            f" {SETTLED} WHERE id = $4",
             error[:2000],
             to_ts(retry_at),
             parked,

@@ -53,8 +53,7 @@ class PostgresQuestions:
         while self._pending:
             rows, self._pending = self._pending, []
             try:
-                async with self.db.transaction() as tx:
-                    await tx.execute(INSERT_MANY, *as_columns(rows, 6))
+                await self.db.execute(INSERT_MANY, *as_columns(rows, 6))
             except Exception:  # noqa: BLE001 - find the bad row; write the others one by one
                 for row in rows:
                     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from bot.core.storage.rows import STAFF_COLUMNS, staff_from_row, to_ts
 from bot.core.tickets.domain.models import StaffMember
@@ -27,7 +28,8 @@ class PostgresStaff:
 
     async def upsert(self, member: StaffMember, actor: str, at: dt.datetime) -> None:
         deps = json.dumps(list(member.departments), ensure_ascii=False)
-        async with self.db.transaction() as tx:
+
+        async def write(tx: Any) -> None:
             await tx.execute(
                 "INSERT INTO staff(user_id, name, role, departments, updated_at) VALUES ($1, $2, $3, $4, $5)"
                 " ON CONFLICT (user_id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,"
@@ -41,9 +43,13 @@ class PostgresStaff:
             text = nul_free(f"{member.name} {member.role} {deps}")
             await tx.execute(LOG, to_ts(at), actor, "add", member.user_id, text)
 
+        await self.db.run(write)
+
     async def remove(self, user_id: str, actor: str, at: dt.datetime) -> bool:
-        async with self.db.transaction() as tx:
+        async def write(tx: Any) -> bool:
             removed = status_count(await tx.execute("DELETE FROM staff WHERE user_id = $1", user_id))
             if removed:
                 await tx.execute(LOG, to_ts(at), actor, "remove", user_id, "")
             return removed == 1
+
+        return await self.db.run(write)

@@ -4,12 +4,13 @@ Several processes may serve the same person, so nothing is cached here: the data
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from bot.core.storage.rows import to_ts
 
-from .database import Database
+from .database import Database, status_count
 
 
 class PostgresState:
@@ -32,3 +33,18 @@ class PostgresState:
 
     async def delete(self, key: str) -> None:
         await self.db.execute("DELETE FROM drafts WHERE user_id = $1", key)
+
+    async def take(self, key: str) -> dict[str, Any] | None:
+        raw = await self.db.run(
+            lambda tx: tx.fetchval("DELETE FROM drafts WHERE user_id = $1 RETURNING data", key)
+        )
+        return json.loads(raw) if raw is not None else None
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        status = await self.db.execute(
+            "DELETE FROM drafts WHERE left(user_id, $1) = $2 AND updated_at < $3",
+            len(prefix),
+            prefix,
+            to_ts(before),
+        )
+        return status_count(status)

@@ -143,7 +143,8 @@ class PostgresTickets:
     async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
         if not changes:
             return []
-        async with self.db.transaction() as tx:
+
+        async def write(tx: Any) -> tuple[list[Change], dict[int, Ticket]]:
             ids = sorted({c.ticket.id for c in changes})
             current = {
                 r[0]: r[1]
@@ -183,6 +184,10 @@ class PostgresTickets:
                     for a in c.attachments
                 ],
             )
+            return applied, fresh
+
+        # run again, from the changes alone, if the connection drops before COMMIT
+        applied, fresh = await self.db.run(write)
         done = {id(c) for c in applied}
         return [fresh[c.ticket.id] if id(c) in done else None for c in changes]
 

@@ -12,6 +12,7 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus
 
 from .attachments import SqliteAttachments
+from .coordination import SqliteLeases, SqliteUpdates
 from .database import Database
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
@@ -19,6 +20,7 @@ from .questions import SqliteQuestions
 from .reports import SqliteReports
 from .staff import SqliteStaff
 from .state import SqliteState
+from .tables import SqliteTables
 from .tickets import SqliteTickets
 
 
@@ -35,6 +37,9 @@ class SqliteStore:
         self.reports = SqliteReports(db)
         self.meta = SqliteMeta(db)
         self.attachments = SqliteAttachments(db)
+        self.updates = SqliteUpdates(db)
+        self.leases = SqliteLeases(db)
+        self.tables = SqliteTables(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -56,6 +56,10 @@ class Database:
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> Database:
         """migrate=False opens the file as it is (for `db status` and `health`); `migrate()` applies later."""
+        if await asyncio.to_thread(Path(path).is_dir):
+            # said before aiosqlite's thread starts: a connect that fails leaves that thread finishing after
+            # the event loop has closed, which prints a traceback on the way out
+            raise StoreOpenError(f"无法使用诉求数据库 {path}：这是一个目录，请给出数据库文件的路径。")
         opened: list[aiosqlite.Connection] = []
         try:
             writer = await aiosqlite.connect(str(path), isolation_level=None)

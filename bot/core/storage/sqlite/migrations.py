@@ -143,6 +143,17 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        5,
+        "tickets_open: the open tickets with everything the digest's overdue and warning lists test",
+        [
+            # partial (open tickets only, a few percent of the table) and covering for reports.attention():
+            # counting and choosing the red and yellow tickets reads this index alone, never the wide rows
+            "CREATE INDEX tickets_open ON tickets(department, state, policy, created_at, round_started_at,"
+            " contact_due, contact_met, feedback_due, feedback_met, resolve_due, resolve_met)"
+            " WHERE state IN ('待受理','办理中')",
+        ],
+    ),
+    (
         7,
         "attachments: photos and files of tickets; map pins (coordinates, 属地 unit); media of notifications",
         [
@@ -173,6 +184,29 @@ MIGRATIONS: list[Migration] = [
             "ALTER TABLE tickets ADD COLUMN latitude REAL",
             "ALTER TABLE tickets ADD COLUMN longitude REAL",
             "ALTER TABLE tickets ADD COLUMN unit TEXT",
+        ],
+    ),
+    (
+        9,
+        "many processes: update ids already seen, leases, conversation state by age",
+        [
+            # an update id taken by some process: a redelivery, or the same update given to another, is dropped
+            "CREATE TABLE seen_updates (update_id INTEGER PRIMARY KEY, seen_at INTEGER NOT NULL)",
+            "CREATE INDEX seen_updates_at ON seen_updates(seen_at)",
+            # work only one process may do at a time (the reminder tick, a day's digest): who, and until when
+            "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL)"
+            " WITHOUT ROWID",
+            # the periodic purge of expired dialogue contexts finds them by age
+            "CREATE INDEX drafts_updated ON drafts(updated_at)",
+        ],
+    ),
+    (
+        12,
+        "outbox: the moment a notification was handed to the channel, until it is known sent or failed",
+        [
+            # set just before a send and cleared by sent/failed: a row with it set and no sent_at was being
+            # sent when the process stopped, and Telegram may or may not have delivered it
+            "ALTER TABLE outbox ADD COLUMN sending_at INTEGER",
         ],
     ),
 ]

@@ -47,6 +47,12 @@ class SqliteOutbox:
         out = [outbox_from_row(r, self.db.tz) for r in rows]
         return sorted(out, key=lambda r: (r.next_attempt_at, r.id))
 
+    async def release(self, ids: list[int], owner: str) -> None:
+        await self.db.write_many(
+            "UPDATE outbox SET claimed_by=NULL, claimed_until=NULL WHERE id=? AND claimed_by=? AND sent_at IS NULL",
+            [(i, owner) for i in ids],
+        )
+
     async def parked(self, limit: int = 50) -> list[OutboxRow]:
         rows = await self.db.fetchall(
             f"SELECT {OUTBOX_COLUMNS} FROM outbox"
@@ -57,7 +63,8 @@ class SqliteOutbox:
 
     async def requeue(self, ids: list[int] | None, now: dt.datetime) -> int:
         sql = (
-            "UPDATE outbox SET parked_at=NULL, attempts=0, next_attempt_at=?, claimed_by=NULL, claimed_until=NULL"
+            "UPDATE outbox SET parked_at=NULL, attempts=0, next_attempt_at=?, claimed_by=NULL, claimed_until=NULL,"
+            " sending_at=NULL"
             " WHERE sent_at IS NULL AND parked_at IS NOT NULL"
         )
         async with self.db.transaction() as tx:
@@ -68,9 +75,16 @@ class SqliteOutbox:
     async def delivered(self, id: int, chats: list[str]) -> None:
         await self.db.write("UPDATE outbox SET delivered=? WHERE id=?", (json.dumps(sorted(chats)), id))
 
+    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
+        await self.db.write(
+            "UPDATE outbox SET sending_at=?, next_attempt_at=? WHERE id=? AND sent_at IS NULL",
+            (to_ts(at), to_ts(at + hold), id),
+        )
+
     async def sent(self, id: int, at: dt.datetime) -> None:
         await self.db.write(
-            "UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_by=NULL, claimed_until=NULL WHERE id=?",
+            "UPDATE outbox SET sent_at=?, attempts=attempts+1, claimed_by=NULL, claimed_until=NULL,"
+            " sending_at=NULL WHERE id=?",
             (to_ts(at), id),
         )
 
@@ -78,7 +92,7 @@ class SqliteOutbox:
         parked = to_ts(self.db.clock.now()) if park else None
         await self.db.write(
             "UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt_at=?, parked_at=?,"
-            " claimed_by=NULL, claimed_until=NULL WHERE id=?",
+            " claimed_by=NULL, claimed_until=NULL, sending_at=NULL WHERE id=?",
             (error[:2000], to_ts(retry_at), parked, id),
         )
 

@@ -1,7 +1,9 @@
 """Aggregates for digests and /stats on SQLite, computed in the database.
 
-The overdue and warning lists read the open tickets through the state index: the due-date indexes would walk
-the whole table's history (closed tickets included) to find the few open ones.
+The overdue and warning lists read the open tickets through tickets_open (migration 5), a partial index over the
+open tickets that holds every column their conditions test: the due-date indexes would walk the whole table's
+history (closed tickets included) to find the few open ones, and the state index would read every open ticket's
+whole row. The list picks the ids of its tickets from the index and only then reads those rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,45 @@ from .database import Database
 from .tickets import OPEN_SQL, UNMET_DUE_SQL, URGENCY_ORDER
 
 MILESTONES = ("contact", "feedback", "resolve")
+
+
+# most urgent first; among equal deadlines by state, department and id: the order in which the state index
+# (state, department, rowid) gave them before tickets_open, kept by SQLite's stable sort
+ATTENTION_ORDER = f"{URGENCY_ORDER}, state, department, id"
+
+
+def attention_where(
+    now: dt.datetime,
+    level: str,
+    warn_at: dict[str, float],
+    default_warn: float,
+    departments: tuple[str, ...] | None,
+) -> tuple[str, dict[str, Any]]:
+    """The condition of the red (overdue) or yellow (warning) open tickets, and its parameters."""
+    params: dict[str, Any] = {"a": 0, "b": to_ts(now), "now": to_ts(now), "w": default_warn}
+    red = UNMET_DUE_SQL
+    if level == "red":
+        cond = red
+    else:
+        whens = []
+        for i, (name, w) in enumerate(warn_at.items()):
+            whens.append(f"WHEN :pn{i} THEN :pw{i}")
+            params[f"pn{i}"], params[f"pw{i}"] = name, w
+        weight = f"(CASE policy {' '.join(whens)} ELSE :w END)" if whens else ":w"
+        parts = []
+        for m in MILESTONES:
+            start = "round_started_at" if m == "resolve" else "created_at"
+            parts.append(
+                f"({m}_met IS NULL AND {m}_due > :now AND (:now - {start}) >= {weight} * ({m}_due - {start}))"
+            )
+        # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
+        cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
+    where = f"state IN {OPEN_SQL} AND {cond}"
+    if departments is not None:
+        names = [f":d{i}" for i in range(len(departments))]
+        where += f" AND department IN ({','.join(names) or 'NULL'})"
+        params.update({f"d{i}": d for i, d in enumerate(departments)})
+    return where, params
 
 
 class SqliteReports:
@@ -54,30 +95,8 @@ class SqliteReports:
         departments: tuple[str, ...] | None = None,
         limit: int = 10,
     ) -> tuple[list[Ticket], dict[str, int]]:
-        params: dict[str, Any] = {"a": 0, "b": to_ts(now), "now": to_ts(now), "w": default_warn}
-        red = UNMET_DUE_SQL
-        if level == "red":
-            cond = red
-        else:
-            whens = []
-            for i, (name, w) in enumerate(warn_at.items()):
-                whens.append(f"WHEN :pn{i} THEN :pw{i}")
-                params[f"pn{i}"], params[f"pw{i}"] = name, w
-            weight = f"(CASE policy {' '.join(whens)} ELSE :w END)" if whens else ":w"
-            parts = []
-            for m in MILESTONES:
-                start = "round_started_at" if m == "resolve" else "created_at"
-                parts.append(
-                    f"({m}_met IS NULL AND {m}_due > :now AND (:now - {start}) >= {weight} * ({m}_due - {start}))"
-                )
-            # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
-            cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
-        where = f"state IN {OPEN_SQL} AND {cond}"
-        if departments is not None:
-            names = [f":d{i}" for i in range(len(departments))]
-            where += f" AND department IN ({','.join(names) or 'NULL'})"
-            params.update({f"d{i}": d for i, d in enumerate(departments)})
-        source = "tickets INDEXED BY tickets_state"
+        where, params = attention_where(now, level, warn_at, default_warn, departments)
+        source = "tickets INDEXED BY tickets_open"
         counts = await self._by_department(
             f"SELECT department, COUNT(*) FROM {source} WHERE {where} GROUP BY department", params
         )
@@ -85,7 +104,9 @@ class SqliteReports:
             return [], counts
         params["limit"] = limit
         rows = await self.db.fetchall(
-            f"SELECT {TICKET_COLUMNS} FROM {source} WHERE {where} ORDER BY {URGENCY_ORDER} LIMIT :limit",
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id IN"
+            f" (SELECT id FROM {source} WHERE {where} ORDER BY {ATTENTION_ORDER} LIMIT :limit)"
+            f" ORDER BY {ATTENTION_ORDER}",
             params,
         )
         return [ticket_from_row(r, self.db.tz) for r in rows], counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -47,3 +48,20 @@ class SqliteState:
         if key in self._keys:
             await self.db.write("DELETE FROM drafts WHERE user_id=?", (key,))
             self._keys.discard(key)
+
+    async def take(self, key: str) -> dict[str, Any] | None:
+        if key not in self._keys:
+            return None
+        async with self.db.transaction() as tx:
+            rows = await tx.execute_fetchall("DELETE FROM drafts WHERE user_id=? RETURNING data", (key,))
+        self._keys.discard(key)
+        return json.loads(rows[0][0]) if rows else None
+
+    async def purge(self, prefix: str, before: dt.datetime) -> int:
+        async with self.db.transaction() as tx:
+            rows = await tx.execute_fetchall(
+                "DELETE FROM drafts WHERE substr(user_id, 1, ?) = ? AND updated_at < ? RETURNING user_id",
+                (len(prefix), prefix, to_ts(before)),
+            )
+        self._keys.difference_update(r[0] for r in rows)
+        return len(rows)

@@ -14,7 +14,7 @@ from bot.core.tickets.domain.permissions import department_text
 from .registry import REGISTRY
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 ROLE_WORDS = {
     "admin": "admin",
@@ -27,7 +27,7 @@ ROLE_WORDS = {
 
 
 @REGISTRY.command("staff", who="admin", menus=("admin",))
-async def staff(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def staff(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     actor = await c.service.require_admin(msg.user_id)
     parts = rest.split()
     if parts[:1] == ["list"]:
@@ -61,7 +61,7 @@ async def staff(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("outbox", who="admin", menus=("admin",))
-async def outbox(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def outbox(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_admin(msg.user_id)
     parts = rest.split()
     if not parts or parts == ["list"]:

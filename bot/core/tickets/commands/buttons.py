@@ -18,7 +18,7 @@ from bot.core.tickets.service import TicketError
 from bot.core.tickets.views import RATING_LABELS
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 # how long after pressing "写几句意见" the next message is taken as the comment
 COMMENT_WAIT = dt.timedelta(minutes=30)
@@ -34,7 +34,7 @@ def _index(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdecimal() else None
 
 
-async def press(c: TicketCommands, msg: Incoming) -> list[Reply] | None:
+async def press(c: Context, msg: Incoming) -> list[Reply] | None:
     prefix, parts = parse(msg.callback or "")
     if prefix == Prefix.CLAIM and parts:
         t = await c.service.claim(parts[0], msg.user_id)
@@ -64,7 +64,7 @@ async def press(c: TicketCommands, msg: Incoming) -> list[Reply] | None:
     return None
 
 
-async def _transfer(c: TicketCommands, msg: Incoming, parts: list[str]) -> list[Reply]:
+async def _transfer(c: Context, msg: Incoming, parts: list[str]) -> list[Reply]:
     number = parts[0]
     depts = sorted(c.service.department_names())
     if len(parts) == 1:
@@ -85,7 +85,7 @@ async def _transfer(c: TicketCommands, msg: Incoming, parts: list[str]) -> list[
     return [Reply(c.say("transferred", number=t.number, department=t.department))]
 
 
-async def take_comment(c: TicketCommands, msg: Incoming) -> list[Reply] | None:
+async def take_comment(c: Context, msg: Incoming) -> list[Reply] | None:
     key = _comment_key(msg.user_id)
     pending = await c.service.store.state.load(key)
     if pending is None:

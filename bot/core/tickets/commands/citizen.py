@@ -13,18 +13,18 @@ from .lookup import find_ticket
 from .registry import REGISTRY
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 
 @REGISTRY.command("my", who="anyone", menus=("citizen",))
-async def my(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def my(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     tickets = await c.service.citizen_tickets(msg.user_id, limit=20)
     lines = [c.service.views.list_line(t, citizen=True) for t in tickets]
     return [Reply(c.say("my_tickets", lines=lines))]
 
 
 @REGISTRY.command("ticket", who="anyone", menus=("citizen", "staff", "admin"))
-async def ticket(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def ticket(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     if not rest:
         return [c.usage("ticket")]
     member = await c.service.staff_member(msg.user_id)

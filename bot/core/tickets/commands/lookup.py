@@ -14,13 +14,13 @@ from bot.core.tickets.domain.models import OPEN_STATES, StaffMember, Ticket, Tic
 from bot.core.tickets.service import TicketError
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 _FULL = re.compile(r"^(?:SQ)?(\d{8})-(\d{1,6})$", re.I)
 _SHORT = re.compile(r"^#?(\d{1,6})$")
 
 
-async def find_ticket(c: TicketCommands, token: str, user_id: str, member: StaffMember | None) -> Ticket:
+async def find_ticket(c: Context, token: str, user_id: str, member: StaffMember | None) -> Ticket:
     token = token.strip()
     full = _FULL.match(token)
     if full:
@@ -52,7 +52,7 @@ async def find_ticket(c: TicketCommands, token: str, user_id: str, member: Staff
 
 
 async def staff_ticket(
-    c: TicketCommands, msg_user: str, rest: str, name: str, min_parts: int
+    c: Context, msg_user: str, rest: str, name: str, min_parts: int
 ) -> tuple[StaffMember, Ticket, str]:
     """The staff caller, the ticket named first in `rest`, and the rest of the text."""
     member = await c.service.require_staff(msg_user)

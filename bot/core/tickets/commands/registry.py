@@ -7,17 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from bot.core.messages import Incoming, Reply
 from bot.core.texts import Texts
-
-if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+from bot.core.tickets.service import TicketService
 
 Who = Literal["anyone", "staff", "admin"]
 Scope = Literal["citizen", "staff", "admin"]
-Handler = Callable[["TicketCommands", Incoming, str], Awaitable[list[Reply]]]
+
+
+class Context(Protocol):
+    """What a command handler is given (TicketCommands in dispatch.py provides it)."""
+
+    service: TicketService
+    words: CommandTexts
+
+    def say(self, macro: str, /, **kwargs: object) -> str: ...
+    def usage(self, *names: str) -> Reply: ...
+
+
+Handler = Callable[[Context, Incoming, str], Awaitable[list[Reply]]]
 
 CATALOG = "commands/catalog.html.j2"
 

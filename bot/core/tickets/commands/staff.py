@@ -16,20 +16,20 @@ from .lookup import staff_ticket
 from .registry import REGISTRY
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 STAFF = ("staff", "admin")
 LIST_LIMIT = 20
 
 
-async def listing(c: TicketCommands, title: str, found: list[Ticket], total: int) -> Reply:
+async def listing(c: Context, title: str, found: list[Ticket], total: int) -> Reply:
     names = await c.service.staff_names()
     lines = [c.service.views.list_line(t, names) for t in found]
     return Reply(c.say("listing", title=title, total=total, lines=lines, shown=len(found)))
 
 
 @REGISTRY.command("tickets", who="staff", menus=STAFF)
-async def tickets(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def tickets(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     member = await c.service.require_staff(msg.user_id)
     now = c.service.clock.now()
     scope = None if member.role == "admin" else member.departments
@@ -62,7 +62,7 @@ async def tickets(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("stats", who="staff", menus=STAFF)
-async def stats(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def stats(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     member = await c.service.require_staff(msg.user_id)
     period = (rest.split() or ["day"])[0].lower()
     if period not in ("day", "week", "month"):
@@ -72,14 +72,14 @@ async def stats(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("claim", who="staff", menus=STAFF)
-async def claim(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def claim(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, _ = await staff_ticket(c, msg.user_id, rest, "claim", 1)
     t = await c.service.claim(ticket.number, msg.user_id)
     return [Reply(c.say("claimed", number=t.number, next=Markup(c.service.views.next_deadline(t))))]
 
 
 @REGISTRY.command("assign", who="staff", menus=STAFF)
-async def assign(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def assign(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, who = await staff_ticket(c, msg.user_id, rest, "assign", 2)
     t = await c.service.assign(ticket.number, msg.user_id, who.split()[0])
     names = await c.service.staff_names()
@@ -87,7 +87,7 @@ async def assign(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("transfer", who="staff", menus=STAFF)
-async def transfer(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def transfer(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, tail = await staff_ticket(c, msg.user_id, rest, "transfer", 2)
     parts = tail.split(None, 1)
     if len(parts) < 2:
@@ -97,14 +97,14 @@ async def transfer(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("contact", who="staff", menus=STAFF)
-async def contact(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def contact(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "contact", 2)
     t = await c.service.record_contact(ticket.number, msg.user_id, text)
     return [Reply(c.say("contact_recorded", number=t.number))]
 
 
 @REGISTRY.command("reply", who="staff", menus=STAFF)
-async def reply(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def reply(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     # as a photo's caption the text may be left out: the photo is the answer
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 1 if msg.media else 2)
     t = await c.service.reply(ticket.number, msg.user_id, text, media=msg.media)
@@ -112,28 +112,28 @@ async def reply(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("note", who="staff", menus=STAFF)
-async def note(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def note(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "note", 2)
     t = await c.service.note(ticket.number, msg.user_id, text)
     return [Reply(c.say("note_added", number=t.number))]
 
 
 @REGISTRY.command("resolve", who="staff", menus=STAFF)
-async def resolve(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def resolve(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "resolve", 2)
     t = await c.service.resolve(ticket.number, msg.user_id, text)
     return [Reply(c.say("resolved", number=t.number))]
 
 
 @REGISTRY.command("reopen", who="staff", menus=STAFF)
-async def reopen(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def reopen(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reopen", 2)
     t = await c.service.reopen(ticket.number, msg.user_id, text)
     return [Reply(c.say("reopened", number=t.number, due=Markup(c.service.views.due_text(t, "resolve"))))]
 
 
 @REGISTRY.command("close", who="staff", menus=STAFF)
-async def close(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def close(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "close", 1)
     t = await c.service.close(ticket.number, msg.user_id, text)
     return [Reply(c.say("closed", number=t.number))]

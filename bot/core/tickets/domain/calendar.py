@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import chinese_calendar
-import yaml
 
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, read_yaml
 from bot.core.tickets.domain.statutory import CalendarError, StatutoryRules, parse_rules
 
 FILE_NAME = "calendar.yaml"
@@ -51,7 +50,7 @@ def _package_years() -> tuple[int, int]:
 @cache
 def shipped_rules() -> StatutoryRules:
     """The statutory rules shipped with the project: a deployment's calendar.yaml may leave them out."""
-    data = yaml.safe_load(default_calendar_file().read_text(encoding="utf-8")) or {}
+    data = read_yaml(default_calendar_file()) or {}
     return parse_rules(data.get("statutory_rules"), str(default_calendar_file()))
 
 
@@ -105,7 +104,7 @@ class WorkingCalendar:
         path = Path(path) if path else default_calendar_file()
         if not path.exists():
             return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         if not isinstance(data, Mapping):
             raise CalendarError(f"{path}: 顶层必须是映射（working_calendar / statutory_rules）")
         return cls.from_data(data)

@@ -219,6 +219,8 @@ class OutboxRow:
     parked_at: dt.datetime | None = None
     # chat ids (as text) already reached, for a notification that goes to several chats
     delivered: tuple[str, ...] = ()
+    # when it was last handed to the channel, while its outcome is not recorded (see OutboxRepository.sending)
+    sending_at: dt.datetime | None = None
 
 
 @dataclass

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.core.resources import data_dir
+from bot.core.resources import data_dir, read_yaml
 from bot.core.text.normalize import compact
 from bot.core.tickets.domain.calendar import WorkingCalendar
 
@@ -197,7 +195,7 @@ class SlaPolicies:
 
 def load_policies(sla_file: Path | str | None = None, calendar: WorkingCalendar | None = None) -> SlaPolicies:
     path = Path(sla_file) if sla_file else default_sla_file()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     return SlaPolicies.from_data(data.get("sla") or {}, calendar or WorkingCalendar.from_file())
 
 

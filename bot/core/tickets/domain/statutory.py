@@ -20,9 +20,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lunar_python import Lunar, Solar
+if TYPE_CHECKING:
+    from lunar_python import Solar
 
 ONE_DAY = dt.timedelta(days=1)
 MAX_DAYS = 10  # no statutory holiday is longer; a bigger number is a typo
@@ -50,6 +51,9 @@ class Anchor:
     def first_day(self, year: int) -> dt.date:
         if self.kind == "solar":
             return dt.date(year, self.month, self.day)
+        # imported when a provisional year is first computed: most processes never need it (about 45 ms)
+        from lunar_python import Lunar, Solar
+
         if self.kind == "lunar":
             return _date(Lunar.fromYmd(year, self.month, self.day).getSolar())
         if self.kind == "除夕":

@@ -30,7 +30,7 @@ from bot.core.callbacks import Prefix, fits
 from bot.core.clock import Clock
 from bot.core.media import Location, Media, kind_counts
 from bot.core.messages import Button, Incoming, Reply
-from bot.core.storage.protocols import StateRepository
+from bot.core.storage.protocols import StateRepository, StoreWriteError
 from bot.core.texts import Texts
 from bot.core.tickets.by_place import unit_department
 from bot.core.tickets.classify import FALLBACK, classify
@@ -354,6 +354,15 @@ class IntakeFlow:
         return [self._reply("intake/cancelled.html.j2")]
 
     async def _submit(self, uid: str, draft: Draft) -> list[Reply]:
+        # taken from the conversation state first: of two presses of 提交 answered by two processes at once,
+        # one creates the ticket and the other finds the intake over
+        try:
+            taken = await self.state.take(uid)
+        except StoreWriteError as exc:  # nothing was taken: the saved draft stays where it was
+            log.warning("submitting the intake of %s was refused by the database: %s", uid, exc)
+            return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason="")]
+        if taken is None:
+            return [self._reply("intake/expired.html.j2")]
         try:
             # local copies (MEDIA_STORE_DIR) only of what becomes a ticket
             media = await keep_all(self.service.media_keeper, draft.media) if draft.media else []
@@ -372,17 +381,17 @@ class IntakeFlow:
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
-            if not polite:
+            if isinstance(exc, StoreWriteError):
+                log.warning("creating a ticket for %s was refused by the database: %s", uid, exc)
+            elif not polite:
                 log.exception("creating a ticket for %s failed", uid)
             draft.step = Step.SUMMARY
-            await self._save(uid, draft)
+            try:
+                await self._save(uid, draft)
+            except StoreWriteError:
+                # the draft was taken and cannot be put back: the log keeps what the person wrote
+                log.error("the draft of %s could not be saved again after a failed submit: %r", uid, draft)
             return [self._reply("intake/submit_failed.html.j2", self._buttons(draft), reason=polite)]
-        try:
-            await self.state.delete(uid)
-        except Exception:  # noqa: BLE001 - the ticket exists; the person must hear its number
-            log.exception(
-                "ticket %s created but the intake draft of %s could not be deleted", ticket.number, uid
-            )
         deadlines, note = self._deadline_lines(ticket)
         return [
             self._reply(
