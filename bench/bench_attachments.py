@@ -96,11 +96,16 @@ class RemoteStandIn:
     def push(self, batch: list[tuple[str, int, object]]) -> None:
         self._conn.send(("push", batch))
 
-    def new_calls(self) -> list[tuple[str, int, str, float]]:
+    def _new_calls(self) -> list[tuple[str, int, str, float]]:
         self._conn.send(("since", self._seen))
         calls = self._conn.recv()
         self._seen += len(calls)
         return calls
+
+    async def new_calls(self) -> list[tuple[str, int, str, float]]:
+        # waited for in a thread: the driver shares the bot's process and must not stall its event loop while
+        # the stand-in's process answers (one call at a time: the driver never overlaps them)
+        return await asyncio.to_thread(self._new_calls)
 
     def stop(self) -> None:
         self._conn.send(("stop", None))
@@ -125,7 +130,7 @@ async def prepare(stand: RemoteStandIn, users: list[int]) -> None:
         waiting = set(chunk)
         deadline = time.monotonic() + 120
         while waiting:
-            for method, chat, text, _ in stand.new_calls():
+            for method, chat, text, _ in await stand.new_calls():
                 if method == "sendMessage" and chat in waiting and "请核对诉求内容" in text:
                     waiting.discard(chat)
             if time.monotonic() > deadline:
@@ -163,7 +168,7 @@ async def run_phase(
         if due:
             stand.push(due)
         presses = []
-        for method, chat, text, at in stand.new_calls():
+        for method, chat, text, at in await stand.new_calls():
             if method == "sendMessage" and chat in by_chat:
                 if album and "已收到照片" in text and chat not in ack:
                     ack[chat] = at
