@@ -9,12 +9,15 @@ exits instead of hanging on a database thread, and the error names the path that
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.resources import DataNotFound, data_dir
@@ -24,14 +27,19 @@ if TYPE_CHECKING:
     from bot.core.answering.context import ContextStore
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
+    from bot.core.knowledge.loop import ReloadResult
     from bot.core.media import MediaLimits
     from bot.core.media_store import LocalMediaStore
+    from bot.core.routing import Routing
     from bot.core.storage import Store
     from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
     from bot.core.tickets.intake.draft import Draft
 
 log = logging.getLogger(__name__)
+
+
+RELOAD_WORDS = "commands/knowledge.html.j2"  # what the admins are told about a reload
 
 
 class StartupError(Exception):
@@ -71,6 +79,7 @@ class App:
     assistant: Assistant
     store: Store | None = None
     _closed: bool = field(default=False, repr=False)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -80,6 +89,70 @@ class App:
         if not self._closed:
             self._closed = True
             await self.assistant.close()
+
+    async def reload(self) -> ReloadResult:
+        """Read the knowledge base (and the learned overlay) again and answer from it from now on, without a
+        restart. The new base is loaded, validated and indexed in a worker thread while the old one keeps
+        answering, then swapped in with one assignment; a base that fails validation is not swapped in, and the
+        result says why. Reloads run one at a time."""
+        from bot.core.knowledge import KnowledgeError
+        from bot.core.knowledge.loop import ReloadResult
+
+        async with self._reloading:
+            started = time.perf_counter()
+            now = self.clock.now()
+            try:
+                learned = await self.store.learned.active(now) if self.store is not None else []
+                answering = await asyncio.to_thread(load_answering, self.paths, learned, now.date())
+            except KnowledgeError as exc:
+                return ReloadResult(False, seconds=time.perf_counter() - started, problems=list(exc.problems))
+            except (StartupError, OSError) as exc:
+                return ReloadResult(False, seconds=time.perf_counter() - started, problems=[str(exc)])
+            except Exception as exc:  # keep serving the old base whatever went wrong, and say what it was
+                log.exception("reloading the knowledge base failed")
+                return ReloadResult(
+                    False, seconds=time.perf_counter() - started, problems=[f"{type(exc).__name__}: {exc}"]
+                )
+            self.answering = answering
+            self.assistant.swap_answering(answering)
+            result = ReloadResult(
+                True,
+                entries=len(answering.kb.entries),
+                seconds=time.perf_counter() - started,
+                skipped=list(answering.overlay_skipped),
+            )
+            log.info("knowledge base reloaded: %d entries in %.2f s", result.entries, result.seconds)
+            return result
+
+    def reload_on_sighup(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """`kill -HUP <pid>` reloads the knowledge base; a failure is logged and sent to the admins. False where
+        the platform has no SIGHUP (Windows)."""
+        if not hasattr(signal, "SIGHUP"):
+            return False
+
+        def reload_later() -> None:
+            task = loop.create_task(self._reload_and_tell())
+            self._signal_tasks.add(task)
+            task.add_done_callback(self._signal_tasks.discard)
+
+        self._signal_tasks: set[asyncio.Task[None]] = set()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, reload_later)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            return False
+        return True
+
+    async def _reload_and_tell(self) -> None:
+        from bot.core.messages import Notification, Recipient, Reply
+
+        result = await self.reload()
+        if result.ok:
+            return
+        log.error("knowledge base reload refused, the old base keeps serving: %s", "; ".join(result.problems))
+        outbox = self.assistant.outbox
+        if outbox is not None:
+            html = self.assistant.texts.say(RELOAD_WORDS, "reload_refused", problems=result.problems[:20])
+            await outbox.enqueue(Notification(Recipient("admins", ""), Reply(html)))
 
 
 def load_policies(kb: KnowledgeBase) -> SlaPolicies:
@@ -95,21 +168,43 @@ def load_policies(kb: KnowledgeBase) -> SlaPolicies:
         raise KnowledgeError([str(exc)]) from None
 
 
-def load_answering(paths: DataPaths) -> Answering:
-    """The knowledge base, the cues, the matcher and the renderer: everything that answers questions."""
+def load_routing(kb: KnowledgeBase, root: Path | None = None) -> Routing:
+    """The 派单目录 and 属地 places of the knowledge base (bot/core/routing); a wrong file stops start-up with
+    the file, the entry and the field, like any other knowledge file."""
+    from bot.core.routing import Routing
+
+    return Routing(kb, root)
+
+
+def load_answering(paths: DataPaths, learned: Sequence[Any] = (), today: Any = None) -> Answering:
+    """The knowledge base (with the learned overlay laid over it), the cues, the matcher and the renderer:
+    everything that answers questions."""
+    import datetime as dt
+
     from bot.core.answering.cues import load_cues
     from bot.core.answering.matcher import Matcher
     from bot.core.answering.render import Renderer
     from bot.core.assistant import Answering
     from bot.core.knowledge import load_knowledge
+    from bot.core.knowledge.overlay import apply_overlay
 
     kb = load_knowledge(paths.knowledge)
+    skipped: list[str] = []
+    if learned:
+        overlaid = apply_overlay(kb, learned, today or dt.date.today())
+        kb, skipped = overlaid.kb, overlaid.skipped
     cues = load_cues(paths.intents)
     renderer = Renderer(kb, paths.templates)
     missing = renderer.missing_templates()
     if missing:
         raise StartupError(f"模板目录 {paths.templates} 缺少模板：{'、'.join(missing)}")
-    return Answering(kb=kb, matcher=Matcher(kb, cues), renderer=renderer, templates_dir=paths.templates)
+    return Answering(
+        kb=kb,
+        matcher=Matcher(kb, cues),
+        renderer=renderer,
+        templates_dir=paths.templates,
+        overlay_skipped=tuple(skipped),
+    )
 
 
 def database_target(settings: Settings) -> DatabaseTarget:
@@ -172,11 +267,20 @@ async def build(
         # imported only now: a bad path or database is reported before the heavy modules load
         from bot.core.assistant import Assistant
 
-        answering = answering or load_answering(paths)
+        if answering is None:
+            learned = await store.learned.active(clock.now()) if store is not None else []
+            answering = load_answering(paths, learned, clock.now().date())
         policies = load_policies(answering.kb)
+        routing = load_routing(answering.kb, paths.knowledge)
         desk = None
+        assistant: Assistant | None = None
         if store is not None:
-            desk = await _ticket_desk(settings, clock, store, answering, policies, paths, extra_admins)
+            # the intake asks the matcher in use now (after a reload, the new one)
+            current = lambda: assistant.answering if assistant is not None else answering  # noqa: E731
+            desk = await _ticket_desk(
+                settings, clock, store, answering, policies, paths, extra_admins, current
+            )
+            await _learning_routing(desk, routing, store, clock)
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
         assistant = Assistant(
@@ -186,12 +290,27 @@ async def build(
             policies=policies,
             context_ttl_minutes=settings.context_ttl_minutes,
             contexts=_contexts(settings, clock, store),
+            review_days=settings.knowledge_review_days,
         )
     except BaseException:
         if store is not None:
             await store.close()
         raise
-    return App(settings, clock, paths, answering, assistant, store)
+    app = App(settings, clock, paths, answering, assistant, store)
+    if desk is not None:
+        from bot.core.knowledge.loop import KnowledgeLoop
+
+        # staff teach and reload through the commands (/gaps, /teach, /reload, the 加入知识库 button)
+        desk.commands.knowledge = KnowledgeLoop(
+            store,
+            clock,
+            current=lambda: app.assistant.answering,
+            reload=app.reload,
+            faq_days=settings.faq_expiry_days,
+        )
+    for line in answering.overlay_skipped:
+        log.warning("learned overlay: %s", line)
+    return app
 
 
 async def _ticket_desk(
@@ -202,6 +321,7 @@ async def _ticket_desk(
     policies: SlaPolicies,
     paths: DataPaths,
     extra_admins: frozenset[str],
+    current: Callable[[], Answering] | None = None,
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
     from bot.core.texts import Texts
@@ -222,7 +342,14 @@ async def _ticket_desk(
         media_limits=media_limits(settings),
         media_keeper=media_keeper(settings),
     )
-    intake = IntakeFlow(service, store.state, answering.kb, clock, texts, looks_new=_looks_new(answering))
+    intake = IntakeFlow(
+        service,
+        store.state,
+        answering.kb,
+        clock,
+        texts,
+        looks_new=_looks_new(current or (lambda: answering)),
+    )
     return TicketDesk(
         store=store,
         service=service,
@@ -263,12 +390,23 @@ def _contexts(settings: Settings, clock: Clock, store: Store | None) -> ContextS
     return SharedContextStore(clock, store.state, settings.context_ttl_minutes)
 
 
-def _looks_new(answering: Answering) -> Callable[[str, Draft], str | None]:
+async def _learning_routing(desk: TicketDesk, routing: Routing, store: Store, clock: Clock) -> None:
+    """Routing that learns from this deployment's tickets: the service tells it of staff changes, and the
+    model the database holds (if any) is loaded now."""
+    from bot.core.routing.learning import RoutingDesk
+
+    learning = RoutingDesk(routing, store, clock)
+    desk.service.routing = learning
+    await learning.refresh()
+
+
+def _looks_new(current: Callable[[], Answering]) -> Callable[[str, Draft], str | None]:
     """During an intake: does a typed message look like a new question, or a problem other than the one being
     filed? (Then the person is asked instead of the text being taken as an answer.)"""
     from bot.core.tickets.classify import classify
 
     def looks(text: str, draft: Draft) -> str | None:
+        answering = current()
         u = answering.matcher.understand(text)
         if u.intent in ("item", "exemption") and u.target is not None and not u.ambiguous:
             return "question"

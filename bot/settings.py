@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     media_store_dir: Path | None = None
     # seconds to wait for the rest of an album (Telegram sends its photos as separate messages)
     album_wait_seconds: float = 0.5
+    # days after which an entry's `updated` date calls for a review (kb review, the monthly 通报)
+    knowledge_review_days: int = 180
+    # days a FAQ entry made from a closed 咨询 ticket stays in the learned overlay before it must be renewed
+    faq_expiry_days: int = 180
 
     @classmethod
     def settings_customise_sources(
@@ -406,6 +410,8 @@ class Settings(BaseSettings):
         "concurrent_updates",
         "context_ttl_minutes",
         "telegram_connect_attempts",
+        "knowledge_review_days",
+        "faq_expiry_days",
         "database_pool_size",
         "database_timeout_seconds",
         "media_max_mb",
@@ -515,6 +521,8 @@ class Settings(BaseSettings):
 
 
 _INT_RANGES = {
+    "knowledge_review_days": (0, 3650),
+    "faq_expiry_days": (1, 3650),
     "webhook_port": (1, 65535),
     "reminder_interval_seconds": (5, 86400),
     "outbox_interval_seconds": (1, 3600),

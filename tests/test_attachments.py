@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,6 @@ CITIZEN, OTHER = "c1", "c2"
 ADMIN, HANDLER, POLICE = "a1", "h-js", "h-ga"
 APPEAL = "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险"
 DEPARTMENT = "住房和城乡建设局"  # where the shipped base sends 路灯 (城乡建设)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -180,11 +178,11 @@ async def test_a_pin_inside_the_example_boundaries_sets_the_place_and_its_unit(a
     assert "地点：地图位置" in html(summary)
     number = await submit(a, summary)
     ticket = await a.service.get(number)
-    assert (ticket.latitude, ticket.longitude, ticket.unit) == (30.0612, 120.0534, "人民路街道")
-    assert app.kb.boundaries.unit_at(30.0612, 120.0534) == "人民路街道"
+    assert (ticket.latitude, ticket.longitude, ticket.unit) == (30.0612, 120.0534, "南湖街道")
+    assert app.kb.boundaries.unit_at(30.0612, 120.0534) == "南湖街道"
     (post,) = [n for n in await drain(a, clock) if n.recipient.kind == "department"]
     assert "openstreetmap.org/?mlat=30.061200&amp;mlon=120.053400" in post.reply.html
-    assert "属地：人民路街道" in post.reply.html
+    assert "属地：南湖街道" in post.reply.html
 
 
 async def test_a_venue_outside_the_boundaries_keeps_its_coordinates_as_a_map_link(app, clock):
@@ -206,7 +204,7 @@ async def test_a_pin_before_the_place_step_answers_it_and_a_bad_pin_is_refused(a
     await send(a, text=APPEAL)
     replies = await send(a, location=Location(123.0, 500.0))
     assert "坐标不正确" in html(replies)
-    await send(a, location=Location(30.07, 120.10))  # 城东街道
+    await send(a, location=Location(30.07, 120.10))  # 东城街道
     replies = await send(a, callback="in:ok")
     assert "已按您发送的位置记下问题地点" in html(replies) and "联系电话" in html(replies)
 
@@ -409,54 +407,25 @@ async def test_a_copy_that_fails_is_tried_again_with_a_growing_wait_then_given_u
     assert left.media.file_id == "doc2" and left.media.path is None
 
 
-# ------------------------------------------------------------------------------------------- 属地派单
+# ------------------------------------------------------------------------------------------- 属地
 
 
-async def test_a_pin_sends_a_by_place_category_to_the_department_its_unit_names(
-    tmp_path, clock, build_app, real_answering
-):
-    import dataclasses
-    import shutil
+async def test_a_pin_routes_a_local_matter_to_the_street_it_lies_in(app, clock):
+    a = app.assistant
 
-    from bot.core.knowledge.boundaries import load_boundaries
-
-    # the example boundaries, with 人民路街道 handing its 属地 matters to 城市管理局; 城乡建设 routed by place
-    shipped = ROOT / "knowledge" / "boundaries" / "示例区.geojson"
-    (tmp_path / "kb" / "boundaries").mkdir(parents=True)
-    doc = json.loads(shipped.read_text(encoding="utf-8"))
-    doc["features"][0]["properties"]["department"] = "城市管理局"
-    (tmp_path / "kb" / "boundaries" / "a.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
-    boundaries, problems = load_boundaries(tmp_path / "kb")
-    assert problems == [] and boundaries.unit("人民路街道").department == "城市管理局"
-    kb = real_answering.kb
-    categories = dict(kb.appeal_categories)
-    categories["城乡建设"] = categories["城乡建设"].model_copy(update={"by_place": True})
-    answering = dataclasses.replace(
-        real_answering, kb=dataclasses.replace(kb, boundaries=boundaries, appeal_categories=categories)
-    )
-    a = (await build_app(tmp_path / "t.db", clock, answering=answering)).assistant
-    shutil.rmtree(tmp_path / "kb")
-
-    async def file_with_pin(location: Location | None) -> str:
-        replies = await send(a, text=APPEAL)
+    async def file_with_pin(location: Location) -> tuple[str, str]:
+        replies = await send(a, text=APPEAL)  # 路灯: a matter the 派单目录 marks local
         replies = await send(a, callback=button(replies, "是这一类"))
-        if location is None:
-            replies = await send(a, callback=button(replies, "跳过"))
-        else:
-            replies = await send(a, location=location)
+        replies = await send(a, location=location)
         replies = await send(a, callback=button(replies, "不留电话"))
         summary = await send(a, callback=button(replies, "实名"))
-        return html(summary) + "\n" + await submit(a, summary)
+        return html(summary), await submit(a, summary)
 
-    inside = await file_with_pin(Location(30.0612, 120.0534))  # 人民路街道
-    assert "城乡建设（城市管理局办理）" in inside
-    ticket = await a.service.get(inside.rsplit("\n", 1)[1])
-    assert (ticket.unit, ticket.department) == ("人民路街道", "城市管理局")
-    (post,) = [n for n in await drain(a, clock) if n.recipient.kind == "department"]
-    assert post.recipient.id == "城市管理局" and "属地：人民路街道" in post.reply.html
-
-    elsewhere = await file_with_pin(Location(30.07, 120.10))  # 城东街道 names no department
-    ticket = await a.service.get(elsewhere.rsplit("\n", 1)[1])
-    assert (ticket.unit, ticket.department) == ("城东街道", DEPARTMENT)
-    unpinned = await file_with_pin(None)
-    assert (await a.service.get(unpinned.rsplit("\n", 1)[1])).department == DEPARTMENT
+    summary, number = await file_with_pin(Location(30.07, 120.10))  # inside 东城街道 (example boundaries)
+    assert "东城街道办事处办理" in summary
+    ticket = await a.service.get(number)
+    assert (ticket.unit, ticket.department) == ("东城街道", "东城街道办事处")
+    # outside every unit, with no place the 派单目录 knows: the line department
+    summary, number = await file_with_pin(Location(31.2304, 121.4737))
+    ticket = await a.service.get(number)
+    assert ticket.unit is None and ticket.department == "城市管理局"

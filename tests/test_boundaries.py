@@ -35,14 +35,14 @@ def write(root: Path, name: str, features: list, **extra) -> None:
 
 def test_the_example_boundaries_are_marked_and_map_points_to_units(real_kb):
     b = real_kb.boundaries
-    assert b.example_data and [u.name for u in b.units] == ["人民路街道", "城东街道", "城西街道", "示例镇"]
-    assert b.unit_at(30.0612, 120.0534) == "人民路街道"
-    assert b.unit_at(30.07, 120.10) == "城东街道"
-    assert b.unit_at(30.07, 120.01) == "城西街道"
-    assert b.unit_at(30.02, 120.06) == "示例镇"
-    assert b.unit_at(30.042, 120.06) == "示例镇"  # the town's notch reaches into the middle
+    assert b.example_data and [u.name for u in b.units] == ["南湖街道", "东城街道", "西城街道", "青山镇"]
+    assert b.unit_at(30.0612, 120.0534) == "南湖街道"
+    assert b.unit_at(30.07, 120.10) == "东城街道"
+    assert b.unit_at(30.07, 120.01) == "西城街道"
+    assert b.unit_at(30.02, 120.06) == "青山镇"
+    assert b.unit_at(30.042, 120.06) == "青山镇"  # the town's notch reaches into the middle
     assert b.unit_at(31.2304, 121.4737) is None  # outside the district
-    assert b.unit_at(30.04, 120.02) == "城西街道"  # on a shared border: the unit listed first
+    assert b.unit_at(30.04, 120.02) == "西城街道"  # on a shared border: the unit listed first
     data = json.loads((ROOT / "knowledge" / "boundaries" / "示例区.geojson").read_text(encoding="utf-8"))
     assert "示例数据" in data["metadata"]["note"]
 

@@ -199,7 +199,7 @@ async def test_a_pin_at_the_place_step_sets_the_place_and_its_unit(env: Env):
     number = await submit(env)
     await env.drain()
     (card,) = env.stand.sent_messages(BUILDING_GROUP)
-    assert number in card["text"] and "属地：人民路街道" in card["text"]
+    assert number in card["text"] and "属地：南湖街道" in card["text"]
     assert 'href="https://www.openstreetmap.org/?mlat=30.061200&amp;mlon=120.053400' in card["text"]
 
 

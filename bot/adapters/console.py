@@ -252,6 +252,7 @@ async def run_console(
         return 0
     clock = OffsetClock(SystemClock(settings.timezone))
     app = await build(settings, clock=clock, extra_admins=frozenset({STAFF}))
+    app.reload_on_sighup(asyncio.get_running_loop())  # kill -HUP <pid>, as for the Telegram bot
     try:
         assistant = app.assistant
         assistant.set_media_fetch(read_local)

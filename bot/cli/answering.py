@@ -37,7 +37,7 @@ def _answering(settings: Settings):  # noqa: ANN202 - the lazy import keeps star
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import DataPaths, load_policies
+    from bot.app import DataPaths, load_policies, load_routing
     from bot.core.answering.render import ASPECT_LABELS
     from bot.core.knowledge import KnowledgeError
     from bot.core.texts import Texts
@@ -47,6 +47,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         answering = _answering(settings)
         policies = load_policies(answering.kb)  # sla.yaml and calendar.yaml
+        routing = load_routing(answering.kb, paths.knowledge)  # dispatch.yaml and places.yaml
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -73,7 +74,27 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答、{texts.rendered} 条诉求和提示文本。"
     )
     print(calendar_status(policies.calendar, dt.datetime.now(settings.timezone).year))
+    print(routing_status(routing))
     return 0
+
+
+def routing_status(routing: Any) -> str:
+    """The 派单目录 and places in figures, and the examples that the rules do not send to their own entry
+    (worth a keyword: the example is how the admin said the matter is worded)."""
+    entries = routing.data.entries
+    examples = [(e, x) for e in entries for x in e.examples]
+    astray = []
+    for e, x in examples:
+        d = routing.route(x, model=None)
+        if d.line_unit != e.unit:
+            astray.append(f"  - {e.id}：例句「{x}」派到了 {d.line_unit or '（无依据）'}")
+    places = sum(len(t.all_places()) for t in routing.data.territories)
+    head = (
+        f"派单目录：{len(entries)} 个条目，派单员：{routing.dispatcher or '（未设置）'}；"
+        f"属地：{len(routing.data.territories)} 个属地单位，{places} 个地名；"
+        f"例句 {len(examples)} 条，{len(examples) - len(astray)} 条派到本条目的单位。"
+    )
+    return "\n".join([head, *astray])
 
 
 def calendar_status(calendar: Any, year: int) -> str:
@@ -112,6 +133,23 @@ def _render_dialogue_templates(answering) -> list[str]:  # noqa: ANN001
         ("nomatch.html.j2", {"suggestions": [item] if item else []}),
         ("smalltalk/ack.html.j2", {}),
     ]
+    import datetime as dt
+
+    from bot.core.knowledge.models import Faq
+
+    faq = Faq(
+        id="faq-1",
+        name="老房子加装电梯要谁同意",
+        department=next(iter(kb.departments), ""),
+        question="老房子加装电梯要谁同意",
+        answer="需经本单元三分之二以上业主同意。",
+        expires=dt.date(2027, 6, 1),
+        reviewed_by="工作人员",
+        source="工作人员对已办结诉求的答复（诉求 SQ20261220-0007）",
+        updated=dt.date(2026, 12, 1),
+    )
+    cases.append(("faq.html.j2", {"entry": faq, "department": kb.department(faq.department)}))
+    cases.append(("faq.html.j2", {"entry": faq.model_copy(update={"department": ""}), "department": None}))
     problems = []
     for name, ctx in cases:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bot.settings import ConfigError, Settings
 
-from . import answering, db, serve, sla, tickets
+from . import answering, db, kb, routing, serve, sla, tickets
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help="意外出错时打印 Python 的详细出错位置（供维护者排查）"
     )
     sub = ap.add_subparsers(dest="command", required=True)
-    for module in (answering, serve, tickets, sla, db):
+    for module in (answering, serve, tickets, sla, db, routing, kb):
         module.register(sub)
     return ap
 

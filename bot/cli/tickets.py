@@ -158,6 +158,7 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
                 kb=kb,
                 policies=policies,
                 texts=_texts(settings),
+                review_days=settings.knowledge_review_days,
             )
         finally:
             await store.close()

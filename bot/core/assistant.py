@@ -28,7 +28,7 @@ from bot.core.media_store import Fetch
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
-from bot.core.storage.protocols import StoreWriteError
+from bot.core.storage.protocols import NOT_A_GAP, StoreWriteError
 from bot.core.text.normalize import compact
 from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
@@ -50,6 +50,8 @@ class Answering:
     matcher: Matcher
     renderer: Renderer
     templates_dir: Path | None = None
+    # taught entries of the learned overlay that were left out (their entry is gone, or they expired)
+    overlay_skipped: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,16 +94,20 @@ class Assistant:
         context_ttl_minutes: int = 30,
         contexts: ContextStore | None = None,
         owner: str | None = None,
+        review_days: int | None = None,
     ):
-        self.answering = answering
-        self.kb = answering.kb
         self.clock = clock
-        self.matcher = answering.matcher
-        self.renderer = answering.renderer
+        self.context_ttl = dt.timedelta(minutes=context_ttl_minutes)
+        self.review_days = review_days  # the monthly 通报 lists entries not reviewed for longer
         self.texts = Texts(answering.templates_dir)
         # in memory, or shared through the database when several processes answer one person (bot/app.py)
         self.contexts = contexts or ContextStore(clock, context_ttl_minutes)
-        self.dialogue = Dialogue(self.kb, self.matcher, self.renderer, self.contexts)
+        # the answering parts and their dialogue, held as one value: a reload replaces it in one assignment
+        # (swap_answering), so a message is always answered by one base whole, never half of each
+        self._live = (
+            answering,
+            Dialogue(answering.kb, answering.matcher, answering.renderer, self.contexts),
+        )
         # this process among those sharing the database: the owner of its outbox claims and leases
         self.owner = owner or process_owner()
         self._store = desk.store if desk else None
@@ -115,6 +121,7 @@ class Assistant:
         self.scheduler: Scheduler | None = None
         if desk is not None and policies is not None:
             self.outbox = Outbox(desk.store.outbox, clock, self.owner)
+            learning = getattr(desk.service, "routing", None)
             self.scheduler = Scheduler(
                 policies.calendar,
                 self.outbox,
@@ -122,7 +129,38 @@ class Assistant:
                 digest=self._daily_digest,
                 tick=self._tick,
                 leases=Leases(desk.store.leases, clock, self.owner),
+                retrain=learning.due if learning is not None else None,
             )
+
+    # -- the answering parts, reloadable ----------------------------------------------------------------------
+    @property
+    def answering(self) -> Answering:
+        return self._live[0]
+
+    @property
+    def dialogue(self) -> Dialogue:
+        return self._live[1]
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._live[0].kb
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._live[0].matcher
+
+    @property
+    def renderer(self) -> Renderer:
+        return self._live[0].renderer
+
+    def swap_answering(self, answering: Answering) -> None:
+        """Answer from now on with a newly built (and fully indexed) base; conversations keep their context."""
+        contexts = self._live[1].contexts
+        self._live = (answering, Dialogue(answering.kb, answering.matcher, answering.renderer, contexts))
+        # the ticket side reads departments and 诉求 categories from the same base
+        for part in (self.service, self.intake):
+            if part is not None and hasattr(part, "kb"):
+                part.kb = answering.kb
 
     async def close(self) -> None:
         if self._store is not None:
@@ -209,6 +247,15 @@ class Assistant:
             log.exception("could not save the dialogue context of %s", user_id)
         return result
 
+    async def _clarified(self, user_id: str) -> None:
+        """The person picked one of the choices they were offered: their clarification was no gap."""
+        if self._store is None:
+            return
+        try:
+            await self._store.questions.clarified(user_id, self.clock.now() - self.context_ttl)
+        except Exception:  # the answer matters more than the statistics; log and go on
+            log.exception("could not mark a clarification as answered")
+
     async def _finish(self, msg: Incoming, result: DialogueResult) -> list[Reply]:
         replies = list(result.replies)
         if result.show_tickets and self.commands is not None:
@@ -260,7 +307,10 @@ class Assistant:
         if who == "attachments" and self.attachments is not None:
             return await self.attachments.press(msg)
         if who == "dialogue":
-            return await self._finish(msg, await self._respond(msg.user_id, callback=data))
+            result = await self._respond(msg.user_id, callback=data)
+            if result.picked:
+                await self._clarified(msg.user_id)
+            return await self._finish(msg, result)
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -283,6 +333,8 @@ class Assistant:
 
     async def _log_question(self, msg: Incoming, result: DialogueResult) -> None:
         u = result.understanding
+        if result.picked:
+            await self._clarified(msg.user_id)
         if self._store is None or u is None or u.intent == "smalltalk" or not compact(msg.text):
             return
         try:
@@ -293,6 +345,7 @@ class Assistant:
                 target=u.target,
                 answered=result.answered,
                 at=self.clock.now(),
+                gap=gap_kind(result),
             )
         except Exception:  # the answer matters more than the statistics; log and go on
             log.exception("could not log question")
@@ -347,6 +400,9 @@ class Assistant:
             kb=self.kb,
             policies=self.service.policies,
             texts=self.service.texts,
+            gap_key=self.matcher.gap_key,
+            gap_grams=self.matcher.gap_grams,
+            review_days=self.review_days,
         )
 
 
@@ -357,6 +413,22 @@ def _storable(msg: Incoming) -> Incoming:
     if (text, callback, name) == (msg.text, msg.callback, msg.display_name):
         return msg
     return dataclasses.replace(msg, text=text, callback=callback, display_name=name)
+
+
+def gap_kind(result: DialogueResult) -> str:
+    """Whether a question shows a gap in the knowledge base: a clarifying question (until the person answers
+    it), no answer to a question that had a subject, or only a near entry. Appeals, emergencies, small talk,
+    the centre's facts, a number on its own and a follow-up with nothing to follow are not gaps."""
+    u = result.understanding
+    if u is None:
+        return NOT_A_GAP
+    if result.clarified:
+        return "clarify"
+    if result.answered or u.intent != "unknown" or u.topic or u.bare or u.empty or u.urgent:
+        return NOT_A_GAP
+    if u.near:
+        return "near"
+    return "nomatch" if u.subject else NOT_A_GAP
 
 
 def freeze_startup_objects() -> None:

@@ -23,6 +23,7 @@ class Prefix(StrEnum):
     ATTACH = (
         "att"  # att:new | att:add:<number> | att:no — a bare photo or pin; att:show:<number> — re-send files
     )
+    KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -36,6 +37,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
     Prefix.ATTACH: "attachments",
+    Prefix.KNOWLEDGE: "commands",
 }
 
 

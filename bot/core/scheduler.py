@@ -13,6 +13,7 @@ builder that dies lets another take over once its lease ran out (DIGEST_LEASE).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -22,8 +23,11 @@ from bot.core.messages import Notification, Recipient, Reply
 from bot.core.outbox import Outbox
 from bot.core.tickets.domain.calendar import WorkingCalendar
 
+log = logging.getLogger(__name__)
+
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
+Retrainer = Callable[[dt.datetime], Awaitable[object]]
 
 # one tick at a time across processes; a holder that dies mid-tick delays reminders by at most this
 TICK_LEASE = dt.timedelta(minutes=2)
@@ -47,6 +51,7 @@ class Scheduler:
         digest: DigestBuilder,
         tick: Ticker | None = None,
         leases: Leases | None = None,
+        retrain: Retrainer | None = None,
     ):
         self.calendar = calendar
         self.outbox = outbox
@@ -55,19 +60,29 @@ class Scheduler:
         self._tick = tick
         self.leases = leases
         self._built: set[str] = set()  # the digests (by lease name) this process built
+        # routing's learning (bot/core/routing/learning.py): decides itself whether a retrain is due
+        self._retrain = retrain
 
     def is_workday(self, day: dt.date) -> bool:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
-        """Queue every reminder due now (and close tickets whose rating window ended); how many. With leases,
-        0 while another process is ticking."""
-        if self._tick is None:
-            return 0
+        """Queue every reminder due now (and close tickets whose rating window ended); how many. Then retrain
+        routing when that is due. With leases, 0 while another process is ticking (and retraining)."""
+        now = now or self.clock.now()
         if self.leases is None:
-            return await self._tick(now or self.clock.now())
+            return await self._tick_and_retrain(now)
         async with self.leases.held("tick", TICK_LEASE) as mine:
-            return await self._tick(now or self.clock.now()) if mine else 0
+            return await self._tick_and_retrain(now) if mine else 0
+
+    async def _tick_and_retrain(self, now: dt.datetime) -> int:
+        done = await self._tick(now) if self._tick is not None else 0
+        if self._retrain is not None:
+            try:
+                await self._retrain(now)
+            except Exception:  # noqa: BLE001 - the reminders are what must not wait; the current model stays
+                log.exception("retraining routing failed; the current model stays")
+        return done
 
     async def queue_digests(self, day: dt.date, groups: Mapping[str, str | None]) -> int:
         """Queue today's digest for each group (recipient department id -> the department it reports on, None

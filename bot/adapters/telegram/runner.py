@@ -335,6 +335,7 @@ def run(settings: Settings) -> int:
         loop.close()
         raise
     freeze_startup_objects()
+    app.reload_on_sighup(loop)  # kill -HUP <pid>: the knowledge base is read again without a restart
     from telegram.error import TelegramError
 
     from .app import ALLOWED_UPDATES, build_application

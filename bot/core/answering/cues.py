@@ -15,6 +15,8 @@ from bot.core.text.function import subject_chars
 from bot.core.text.normalize import compact
 from bot.core.text.trie import PhraseTrie
 
+from .names import NameRules, load_names
+
 ASPECTS = ("overview", "materials", "conditions", "time", "fee", "location", "online", "process")
 
 
@@ -165,6 +167,8 @@ class Cues:
     bundle: list[str] = field(default_factory=list)
     emergency: Emergency = field(default_factory=Emergency)
     topics: Topics = field(default_factory=Topics)
+    # formal names -> everyday words and families of variants (intents/names.yaml)
+    names: NameRules = field(default_factory=NameRules)
 
     def __post_init__(self) -> None:
         self.filler_re = _alternation(self.fillers)
@@ -431,4 +435,5 @@ def load_cues(root: Path | str | None = None) -> Cues:
         bundle=bu,
         emergency=emergency,
         topics=topics,
+        names=load_names(root),
     )

@@ -24,6 +24,8 @@ _HANDOFF = re.compile(
 _SPECIFIC_ASPECTS = frozenset({"fee", "time", "materials", "location", "online", "conditions"})
 # "那买房提取呢", "还有购房的呢": what about something else?
 _WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
+# a reply this short to a list of variants may just say which one ("丢了", "快到期了")
+_VARIANT_REPLY_CHARS = 12
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
 SUGGEST_MIN = 0.25
 # with no conversation before it, a message that names nothing of its own is answered with an entry only at
@@ -54,6 +56,10 @@ class DialogueResult:
     urgent: bool = False
     # the person asked how their own 诉求 stand: the assistant shows their tickets (/my) when it can
     show_tickets: bool = False
+    # the entries a clarifying question offered ("which one did you mean?"), in the order shown
+    clarified: list[str] = field(default_factory=list)
+    # the person answered a clarifying question (picked one of its choices): it was no gap
+    picked: bool = False
 
 
 def _emoji_only(text: str) -> bool:
@@ -83,6 +89,8 @@ class Dialogue:
         if entry is None:
             return Reply(self.renderer.render("nomatch.html.j2", suggestions=[]), [self.ticket_button()])
         html = self.renderer.answer(entry, aspect, aspects=aspects, asked_item=asked_item)
+        if entry.kind == "faq":
+            return Reply(html, [[Button("没解决，提交诉求", "t:new")]])  # a reviewed reply has no aspects
         return Reply(
             html,
             self.aspect_buttons(entry_id, aspect)
@@ -152,7 +160,14 @@ class Dialogue:
         if pick and ctx.choices:
             n = int(pick.group(1)) if pick.group(1).isdigit() else _CN_DIGITS[pick.group(1)]
             if 1 <= n <= len(ctx.choices):
+                res.picked = True
                 return self._answer(user_id, ctx, ctx.choices[n - 1], ctx.choice_aspect, res, text=text)
+        if ctx.choices and len(flat) <= _VARIANT_REPLY_CHARS:
+            # "丢了" or "快到期了" after "新办, 补办 or 延续?": the variant the reply asks for
+            chosen = self.matcher.pick_variant(ctx.choices, text)
+            if chosen is not None:
+                res.picked = True
+                return self._answer(user_id, ctx, chosen, ctx.choice_aspect, res, text=text)
 
         u = self.matcher.understand(text)
         res.understanding = u
@@ -220,11 +235,13 @@ class Dialogue:
         if u.target is None:
             return self._nomatch(user_id, ctx, u, text, res)
         if u.ambiguous:
-            ids = [c.id for c in u.candidates if c.score >= u.score - 0.15][:3]
+            # the variants of one matter, or the close candidates
+            ids = u.family or [c.id for c in u.candidates if c.score >= u.score - 0.15][:3]
             if ctx.last_target in ids:
                 # the conversation says which of the close ones is meant
                 return self._answer(user_id, ctx, ctx.last_target, u.aspect, res, aspects=u.aspects)
             replies.append(self.clarify(ids, u.aspect, ctx))
+            res.clarified = ids
             self.contexts.put(user_id, ctx)
             return res
         return self._answer(user_id, ctx, u.target, u.aspect, res, aspects=u.aspects)
@@ -351,6 +368,7 @@ class Dialogue:
         if parts[0] == "a" and len(parts) == 3 and self.kb.get(parts[2]):
             return self._answer(user_id, ctx, parts[2], parts[1], res)
         if parts[0] == "pick" and len(parts) == 3 and self.kb.get(parts[1]):
+            res.picked = parts[1] in ctx.choices
             return self._answer(user_id, ctx, parts[1], parts[2], res)
         if parts[0] == "t":
             res.start_ticket = res.source_question = ctx.unanswered or ""

@@ -28,6 +28,7 @@ from bot.core.text.trie import PhraseTrie
 
 from .cues import Cues, load_cues
 from .index import GramIndex, grams
+from .names import NameRules
 
 # Confidence at or above which a target is given; below it the answer is `target: null`.
 ACCEPT = 0.5
@@ -54,6 +55,9 @@ _MODIFIER_POS = _NOUN_POS | {"nr", "ns", "nt", "nrt"}
 _WEAK_POS = frozenset(
     {"m", "mq", "q", "r", "d", "p", "c", "u", "uj", "ul", "t", "f", "y", "e", "o", "ad", "zg"}
 )
+_PLAIN = frozenset({"new"})
+# most variants of one matter offered in one clarifying question
+FAMILY_CHOICES = 8
 # above this confidence a noun before the entry's words is taken as detail, not as another subject
 MODIFIER_SURE = 0.95
 # ... and only in a short question: a long one carries its subject in many words
@@ -61,6 +65,8 @@ MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
 _DOING_CHARS = frozenset("办打考开领上补换做")
 _GLUE = FUNCTION_CHARS | _DOING_CHARS
+# a noun of two characters ending in one of these is a place ("河里", "山上", "路边"), not a kind of thing
+_LOCATIVE = frozenset("里上边中内外旁")
 # a document lost or damaged (canonical forms of 丢了, 坏了)
 _LOSS_WORDS = ("丢失", "损坏")
 # a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
@@ -107,6 +113,9 @@ class Understanding:
     # what a message that names no entry is about: "centre" (the service centre's address, hours...) or
     # "status" (the person's own 诉求); its intent in the contract stays `unknown`
     topic: str | None = None
+    # the variants of one matter to offer when the question names the matter but not which variant
+    # ("燃气经营许可证怎么办": 新办, 变更, 延续 or 注销?)
+    family: list[str] = field(default_factory=list)
 
     def as_contract(self) -> dict:
         out = {
@@ -125,13 +134,17 @@ class Understanding:
         return out
 
 
-def _phrases_of(entry) -> list[tuple[str, float]]:  # noqa: ANN001
+def _phrases_of(entry, names: NameRules | None = None) -> list[tuple[str, float]]:  # noqa: ANN001
     out = [(entry.name, 1.0)]
     bare = _PAREN.sub("", entry.name)
     if bare != entry.name:
         out.append((bare, 1.0))
     out += [(a, 1.0) for a in entry.aliases]
     out += [(k, 0.85) for k in entry.keywords]
+    if names is not None and getattr(entry, "imported", None) is not None:
+        # everyday forms of an imported formal name: "烟草专卖零售许可证延续" is also 烟草专卖零售许可证, 烟草证…
+        # (entries written by hand carry their everyday words as aliases)
+        out += list(names.parts(entry.name).phrases)
     return out
 
 
@@ -145,7 +158,7 @@ class _Phrases:
     weight: np.ndarray
 
 
-def _entry_phrases(entries: list) -> tuple[_Phrases, dict[str, str]]:
+def _entry_phrases(entries: list, names: NameRules | None = None) -> tuple[_Phrases, dict[str, str]]:
     """The compact phrases of every entry, and raw text -> compact text. Each distinct text is compacted
     once, and equal results share one string object (a large base repeats many aliases and keywords): the
     corrector, the index and the phrase sets all hold the same strings."""
@@ -153,7 +166,7 @@ def _entry_phrases(entries: list) -> tuple[_Phrases, dict[str, str]]:
     weights: list[float] = []
     counts: list[int] = []
     for e in entries:
-        got = _phrases_of(e)
+        got = _phrases_of(e, names)
         counts.append(len(got))
         texts += [t for t, _ in got]
         weights += [w for _, w in got]
@@ -225,7 +238,9 @@ class Matcher:
         self.kinds = [e.kind for e in entries]
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
-        raw, compacted = _entry_phrases(entries)
+        names = self.cues.names if not self.cues.names.empty else None
+        raw, compacted = _entry_phrases(entries, names)
+        self._build_families(entries, names)
         self.corrector = Corrector(
             raw.text,
             kb.synonyms,
@@ -254,6 +269,82 @@ class Matcher:
         self._names = PhraseTrie(
             {t for e in entries for t in map(compacted.__getitem__, [e.name, *e.aliases]) if len(t) >= 3}
         )
+
+    def _build_families(self, entries: list, names: NameRules | None) -> None:
+        """Items whose names reduce to the same core are variants of one matter (新办, 变更, 延续, 注销…)."""
+        self._names_rules = names
+        self._kinds: list[frozenset[str]] = [frozenset()] * len(entries)
+        self._family_id = np.full(len(entries), -1, dtype=np.int32)
+        self._family_members: list[tuple[int, ...]] = []
+        if names is None:
+            return
+        by_key: dict[tuple[str, str], list[int]] = {}
+        for i, e in enumerate(entries):
+            if e.kind != "item":
+                continue
+            parts = names.parts(e.name)
+            self._kinds[i] = parts.kinds
+            by_key.setdefault((parts.family, ""), []).append(i)
+        for members in by_key.values():
+            if len(members) >= 2:
+                self._family_id[members] = len(self._family_members)
+                self._family_members.append(tuple(members))
+
+    def family_of(self, entry_id: str) -> list[str]:
+        """The ids of the variants of the matter an entry is one of (empty when it is alone)."""
+        ei = self._pos.get(entry_id)
+        if ei is None or self._family_id[ei] < 0:
+            return []
+        return [self.ids[m] for m in self._family_members[self._family_id[ei]]]
+
+    def pick_variant(self, choices: list[str], text: str) -> str | None:
+        """The one offered variant a reply such as "丢了" or "快到期了" asks for, if exactly one fits."""
+        if self._names_rules is None or not choices:
+            return None
+        asked = self._names_rules.asked(compact(text))
+        if not asked:
+            return None
+        fit = self._fitting([self._pos[c] for c in choices if c in self._pos], asked)
+        return self.ids[fit[0]] if len(fit) == 1 else None
+
+    def _fitting(self, members: list[int] | tuple[int, ...], asked: frozenset[str]) -> list[int]:
+        """The variants of `members` a question asks for. A specific variant (补办, 延续…) wins over the new one
+        that many words imply ("要办", "申请"); the plain name of a matter ("机动车维修经营备案" beside its
+        （变更）（终止）) is its new variant."""
+        specific = asked - _PLAIN
+        if specific:
+            fit = [m for m in members if self._kinds[m] & specific]
+            if fit:
+                return fit
+        return [m for m in members if (self._kinds[m] or _PLAIN) & asked]
+
+    def _family_choice(
+        self, ranked: list[tuple[int, float, int]], flat: str
+    ) -> tuple[list[tuple[int, float, int]], list[int], bool]:
+        """When the best candidate is one variant of a matter: the variant the question asks for first (and
+        True), or the variants to offer when it names the matter but not which variant."""
+        if not ranked or self._names_rules is None:
+            return ranked, [], False
+        top, score, phrase = ranked[0]
+        fid = self._family_id[top]
+        if fid < 0:
+            return ranked, [], False
+        members = self._family_members[fid]
+        asked = self._names_rules.asked(flat)
+        fit = self._fitting(members, asked) if asked else list(members)
+        if not fit:
+            return ranked, [], False  # a variant the matter does not have: the act check says so
+        got = {ei: s for ei, s, _ in ranked}
+        fit.sort(key=lambda m: -got.get(m, 0.0))
+        best, second = got.get(fit[0], 0.0), got.get(fit[1], 0.0) if len(fit) > 1 else -1.0
+        if len(fit) == 1 or best - second >= AMBIGUOUS_GAP:
+            # one variant asked for, or one the question's own words pick out ("变更经营场所")
+            chosen = fit[0]
+            if chosen == top:
+                return ranked, [], bool(asked)
+            at = next((p for ei, _, p in ranked if ei == chosen), phrase)
+            return [(chosen, score, at), *(r for r in ranked if r[0] != chosen)], [], bool(asked)
+        return ranked, fit[:FAMILY_CHOICES], True
 
     # -- public ------------------------------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:
@@ -289,6 +380,7 @@ class Matcher:
         # appeal cues are read in the person's own words (before synonyms turn 占道 into 临时占用城市道路)
         topics = self.cues.topics
         ranked = self._rank(content, flat)
+        ranked, family, by_variant = self._family_choice(ranked, flat)
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
         u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
@@ -322,11 +414,17 @@ class Matcher:
                 u.aspect = self.cues.aspect(masked)
                 u.aspects = self.cues.aspects_asked(masked) or [u.aspect]
             # ask which one when a runner-up ties with the best ("公积金": rent, purchase or retirement?), or is
-            # close behind a best that is not sure of itself
-            gap = score - ranked[1][1] if len(ranked) > 1 and ranked[1][1] >= ACCEPT else 1.0
+            # close behind a best that is not sure of itself; variants of the same matter are not runners-up (the
+            # question either said which variant, or is asked which one)
+            fid = self._family_id[ei]
+            rivals = [r for r in ranked[1:] if fid < 0 or self._family_id[r[0]] != fid]
+            gap = score - rivals[0][1] if rivals and rivals[0][1] >= ACCEPT else 1.0
             u.ambiguous = gap < TIE_GAP or (gap < AMBIGUOUS_GAP and score < AMBIGUOUS_BELOW)
+            if family:
+                u.family, u.ambiguous = [self.ids[m] for m in family], True
             modifier = self._modifier(corrected, ei, phrase, u.subject) if score < MODIFIER_SURE else None
-            act = None if modifier else self._other_act(flat, ei)
+            # a variant chosen by the words that ask for it is the act asked for
+            act = None if modifier or by_variant else self._other_act(flat, ei)
             if not modifier and not act and score < MODIFIER_SURE:
                 modifier = self._only_generic(u.subject, ei)
             if modifier or act:
@@ -334,6 +432,7 @@ class Matcher:
                 # "个体户注销" not 个体工商户设立登记
                 u.near, u.foreign_words, u.near_act = u.target, modifier or act or "", act is not None
                 u.intent, u.target, u.aspect, u.aspects, u.ambiguous = "unknown", None, None, [], False
+                u.family = []
         elif weak_appeal or strong_appeal:
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
@@ -347,6 +446,18 @@ class Matcher:
             if kind:
                 u.intent, u.smalltalk = "smalltalk", kind
         return u
+
+    def gap_key(self, text: str) -> str:
+        """The words of a question that say what it is about, as one string: what groups similar unanswered
+        questions, and what a taught question adds as an alias."""
+        corrected = self.corrector.canonical_query(self.corrector.fix(normalize(text or "")))
+        return self.content(corrected).replace(" ", "")
+
+    def gap_grams(self, text: str) -> frozenset[str]:
+        """The bigrams that give a question its subject: what similar unanswered questions share ("养的柯基要
+        办证吗" and "养柯基犬要不要办证" both ask about 柯基 and 办证)."""
+        corrected = self.corrector.canonical_query(self.corrector.fix(normalize(text or "")))
+        return frozenset(self.subject(self.content(corrected))[0])
 
     def content(self, corrected: str) -> str:
         """The part of a question that names its subject."""
@@ -435,6 +546,8 @@ class Matcher:
             w = flat[max(0, stop - size) : stop]
             if len(w) != size or " " in w or lexicon.get(w) not in _MODIFIER_POS or w in self._people:
                 continue
+            if size == 2 and w[1] in _LOCATIVE:
+                continue  # a place ("河里", "山上"): where, not which kind of thing
             if all(w[i : i + 2] in grams for i in range(len(w) - 1)):
                 continue
             begin = stop - size
@@ -490,7 +603,7 @@ class Matcher:
     def mentions_material(self, entry_id: str | None, text: str) -> bool:
         """Whether a message names one of an entry's materials ("户口本要带吗" about 身份证首次申领: 居民户口簿)."""
         entry = self.kb.get(entry_id) if entry_id else None
-        if entry is None or entry.kind == "exemption":
+        if entry is None or entry.kind in ("exemption", "faq"):
             return False
         flat = text.replace(" ", "")
         if self._actions.findall(flat) or any(w in flat for w in _LOSS_WORDS):
@@ -534,9 +647,11 @@ class Matcher:
         if not scored:
             return []
         raws = [s[1] for s in scored]
+        fams = [int(self._family_id[s[0]]) for s in scored]
         out = []
         for n, (ei, raw, phrase, feats) in enumerate(scored):
-            others = raws[:n] + raws[n + 1 :]
+            # the margin over other matters: the variants of one matter share their words and tie by nature
+            others = [r for k, r in enumerate(raws) if k != n and (fams[n] < 0 or fams[k] != fams[n])]
             margin = raw - max(others) if others else raw
             conf = _confidence(raw, feats, margin)
             if feats[0] < KEYWORD_MIN_COVERAGE and self.index.phrase_weight[phrase] < 1.0:

@@ -3,6 +3,7 @@ are escaped for Telegram HTML, and only the tags written in the templates themse
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,38 @@ def working_days(n: int | None, unit: str = "工作日") -> str:
     return f"{n}个工作日" if unit == "工作日" else f"{n}日"
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Where to ask about an entry when its guide lacks a fact: the item's own phone and place, else its
+    department's, else the service centre's; the hotline when nothing else is known."""
+
+    name: str
+    phone: str = ""
+    place: str = ""
+    hours: str = ""
+    hotline: str = "12345"
+    guide_url: str = ""  # the full guide online, for an imported item that links it
+
+
+def contact_of(kb: KnowledgeBase, entry: Entry) -> Contact:
+    hotline = str(kb.meta.get("hotline") or "12345")
+    dept = kb.department(entry.department)
+    locations = getattr(entry, "locations", None) or []
+    first = locations[0] if locations else None
+    phone = getattr(entry, "phone", "") or next((loc.phone for loc in locations if loc.phone), "")
+    place = (first.address or first.name) if first else ""
+    hours = first.hours if first else ""
+    if dept is not None:
+        phone = phone or dept.phone
+        place = place or dept.window or dept.address
+        hours = hours or dept.hours
+    guide = getattr(entry, "guide_url", "")
+    if not phone and not place and kb.service_centre is not None:
+        c = kb.service_centre
+        return Contact(c.name, c.phone, c.address, c.hours[0], hotline, guide)
+    return Contact(dept.name if dept else entry.department, phone, place, hours, hotline, guide)
+
+
 class Renderer:
     def __init__(self, kb: KnowledgeBase, templates_dir: Path | None = None):
         self.kb = kb
@@ -51,7 +84,11 @@ class Renderer:
         return tidy(self.env.get_template(name).render(**ctx))
 
     def entry_context(self, entry: Entry) -> dict[str, Any]:
-        ctx: dict[str, Any] = {"entry": entry, "department": self.kb.department(entry.department)}
+        ctx: dict[str, Any] = {
+            "entry": entry,
+            "department": self.kb.department(entry.department),
+            "contact": contact_of(self.kb, entry),
+        }
         if entry.kind == "exemption":
             ctx["applies_to"] = [self.kb.get(i) for i in entry.items if self.kb.get(i)]
         else:
@@ -90,6 +127,8 @@ class Renderer:
     def _render_answer(
         self, entry: Entry, aspect: str, several: tuple[str, ...], asked_item: str | None
     ) -> str:
+        if entry.kind == "faq":
+            return self.render("faq.html.j2", entry=entry, department=self.kb.department(entry.department))
         ctx = self.entry_context(entry)
         if entry.kind == "exemption":
             asked = self.kb.get(asked_item) if asked_item else None

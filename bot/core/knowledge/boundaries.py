@@ -2,7 +2,7 @@
 `knowledge/boundaries/*.geojson`, and `Boundaries.unit_at(lat, lon)` for the unit a point lies in.
 
 A file is a GeoJSON FeatureCollection (RFC 7946: coordinates are [longitude, latitude], WGS-84, as phones and
-Telegram give a pin). Each feature is one unit: `properties.name` (the unit's full name, e.g. 人民路街道),
+Telegram give a pin). Each feature is one unit: `properties.name` (the unit's full name, e.g. 南湖街道),
 optionally `properties.type` (街道, 乡镇, 镇, 乡) and `properties.department` (a department of
 departments.yaml that handles 属地 matters there); its geometry a Polygon or MultiPolygon. Example data says so
 in the collection's `metadata.example_data: true` (a foreign member, which GeoJSON allows).
@@ -56,9 +56,6 @@ class Boundaries:
         """The name of the unit the point (WGS-84) lies in, or None outside every unit (or without data)."""
         unit = self.find(lat, lon)
         return unit.name if unit is not None else None
-
-    def unit(self, name: str) -> Unit | None:
-        return next((u for u in self.units if u.name == name), None)
 
     def find(self, lat: float, lon: float) -> Unit | None:
         if not self.units:

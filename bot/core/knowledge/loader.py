@@ -16,7 +16,22 @@ from pydantic import BaseModel, ValidationError
 from bot.core.resources import data_dir, read_yaml
 
 from .boundaries import Boundaries, load_boundaries
-from .models import AppealCategory, Bundle, Department, Entry, Exemption, Hotline, Item, ServiceCentre
+from .models import (
+    AppealCategory,
+    Bundle,
+    Department,
+    Entry,
+    Exemption,
+    Faq,
+    Hotline,
+    ImportedItem,
+    Item,
+    ServiceCentre,
+)
+
+# libyaml's loader when PyYAML has it: a county's imported catalogue is thousands of entries, and the pure
+# Python loader takes seconds over them (reloading a 5,000-item base must stay well under two)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class KnowledgeError(Exception):
@@ -34,6 +49,8 @@ class KnowledgeBase:
     items: dict[str, Item] = field(default_factory=dict)
     bundles: dict[str, Bundle] = field(default_factory=dict)
     exemptions: dict[str, Exemption] = field(default_factory=dict)
+    # reviewed FAQ entries of the learned overlay (bot/core/knowledge/overlay.py), never from the files
+    faqs: dict[str, Faq] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
     appeal_categories: dict[str, AppealCategory] = field(default_factory=dict)
     service_centre: ServiceCentre | None = None
@@ -49,13 +66,20 @@ class KnowledgeBase:
     extra: dict[str, Any] = field(default_factory=dict)
     # the 街道/乡镇 of the district (boundaries/*.geojson): a map pin's 属地 unit, `boundaries.unit_at(lat, lon)`
     boundaries: Boundaries = field(default_factory=Boundaries)
+    # entry id -> the file (relative to the base's parent) that defines it
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def entries(self) -> dict[str, Entry]:
-        return {**self.items, **self.bundles, **self.exemptions}
+        return {**self.items, **self.bundles, **self.exemptions, **self.faqs}
 
     def get(self, entry_id: str) -> Entry | None:
-        return self.items.get(entry_id) or self.bundles.get(entry_id) or self.exemptions.get(entry_id)
+        return (
+            self.items.get(entry_id)
+            or self.bundles.get(entry_id)
+            or self.exemptions.get(entry_id)
+            or self.faqs.get(entry_id)
+        )
 
     def exemptions_for(self, item_id: str) -> list[Exemption]:
         return [e for e in self.exemptions.values() if item_id in e.items]
@@ -188,7 +212,9 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                     problems.append(f"{rel}: {section} {label}: 条目必须是映射")
                     continue
                 try:
-                    obj = model.model_validate(raw)
+                    # an item imported from a 办事指南 sheet may lack facts the sheet did not have
+                    kind = ImportedItem if model is Item and "imported" in raw else model
+                    obj = kind.model_validate(raw)
                 except ValidationError as exc:
                     problems.extend(f"{rel}: 条目 {label}: {m}" for m in _fmt_validation(exc))
                     continue
@@ -202,6 +228,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                 origin[key] = rel
                 store[key] = obj
 
+    kb.origins = origin
     kb.boundaries, found = load_boundaries(root)
     problems.extend(found)
     if cross_check:

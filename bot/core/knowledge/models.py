@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MaterialForm = Literal["原件", "复印件", "原件及复印件", "电子证照", "原件或电子证照", "填写", "照片"]
 Replacement = Literal["数据共享核验", "告知承诺", "部门核查", "电子证照", "直接取消"]
@@ -19,8 +19,9 @@ class Strict(BaseModel):
 
 class Material(Strict):
     name: str
-    form: MaterialForm = "原件"
-    copies: int = Field(default=1, ge=0)
+    # None: the guide does not say (imported 办事指南 often list only the material's name)
+    form: MaterialForm | None = "原件"
+    copies: int | None = Field(default=1, ge=0)
     required: bool = True
     note: str = ""
     # id of the exemption (免证明 entry) that removed this material; the material is then shown as
@@ -35,15 +36,21 @@ DayUnit = Literal["工作日", "日"]
 
 class TimeLimit(Strict):
     # 0 means 即办 (handled on the spot). Most limits are working days; laws often count natural days ("60日"),
-    # so each limit carries its unit.
+    # so each limit carries its unit. An imported guide may state only one of the two (None: not stated).
     legal: int | None = Field(default=None, ge=0)
     legal_unit: DayUnit = "工作日"
-    promised: int = Field(ge=0)
+    promised: int | None = Field(ge=0)
     promised_unit: DayUnit = "工作日"
     note: str = ""
     # the time of year when the item can (or must) be done, for items that have one: 企业年报 "每年1月1日至
     # 6月30日"; shown before the processing time, which says nothing about when to apply
     window: str = ""
+
+    @model_validator(mode="after")
+    def _one_limit_at_least(self) -> TimeLimit:
+        if self.legal is None and self.promised is None:
+            raise ValueError("legal 和 promised 至少写明一个")
+        return self
 
 
 class Benefit(Strict):
@@ -74,7 +81,7 @@ class Fee(Strict):
 
 class Location(Strict):
     name: str
-    address: str
+    address: str = ""  # empty when the name says it all (an imported 办理地点 is one line of text)
     hours: str = ""
     phone: str = ""
 
@@ -117,6 +124,39 @@ class Item(EntryBase):
     notes: list[str] = []
 
 
+class Provenance(Strict):
+    """Where an imported item came from (`python -m bot kb import`): re-importing the same sheet updates the
+    item and keeps what was added by hand (aliases, keywords)."""
+
+    file: str  # the sheet's file name
+    code: str = ""  # 事项编码 as the sheet writes it
+    family: str = ""  # 主项名称: the matter this item is one variant of, when the sheet says so
+    item_type: str = ""  # 事项类型 (行政许可, 公共服务…)
+    # columns the importer does not know, kept so that an export gives them back
+    extra: dict[str, str] = {}
+
+
+class ImportedItem(Item):
+    """An item imported from a centre's own 办事指南 sheet. Only the name and the department are required:
+    a fact the sheet does not have stays absent (None or empty), and the answer says it is not in the guide
+    and where to ask, instead of inventing it."""
+
+    audience: Audience | None = None  # type: ignore[assignment]
+    aliases: list[str] = []  # type: ignore[assignment]
+    summary: str = ""
+    conditions: list[str] = []  # type: ignore[assignment]
+    materials: list[Material] = []  # type: ignore[assignment]
+    time_limit: TimeLimit | None = None  # type: ignore[assignment]
+    fee: Fee | None = None  # type: ignore[assignment]
+    locations: list[Location] = []  # type: ignore[assignment]
+    online: Online | None = None  # type: ignore[assignment]
+    process: list[str] = []  # type: ignore[assignment]
+    visits: int | None = Field(default=None, ge=0)  # type: ignore[assignment]
+    phone: str = ""  # 咨询电话
+    guide_url: str = ""  # the full guide on the province's 政务服务网, when the sheet links it
+    imported: Provenance
+
+
 class Bundle(Item):
     kind: Literal["bundle"] = "bundle"  # type: ignore[assignment]
     items: list[str] = Field(min_length=1)
@@ -131,13 +171,39 @@ class Exemption(EntryBase):
     notes: list[str] = []
 
 
+class Faq(EntryBase):
+    """A reviewed question and answer from a closed 咨询 ticket, in the learned overlay (never in the files): the
+    person's question is its name, the staff member's reply its answer, and it expires (the facts behind a reply
+    change; staff renew it by adding it again)."""
+
+    kind: Literal["faq"] = "faq"
+    audience: Audience = "个人/法人"
+    aliases: list[str] = []  # type: ignore[assignment]
+    summary: str = ""
+    question: str
+    answer: str
+    expires: dt.date
+    reviewed_by: str
+
+
 class Department(Strict):
     name: str
     aliases: list[str] = []
-    window: str
-    address: str
-    phone: str
-    hours: str
+    window: str = ""
+    address: str = ""
+    phone: str = ""
+    hours: str = ""
+    # added by `kb import` because an imported item names it: its facts are not known yet (answers then give
+    # the items' own phone and place, or the service centre's)
+    imported: bool = False
+
+    @model_validator(mode="after")
+    def _facts_when_written_by_hand(self) -> Department:
+        if not self.imported:
+            missing = [f for f in ("window", "address", "phone", "hours") if not getattr(self, f)]
+            if missing:
+                raise ValueError(f"部门必须写明 {'、'.join(missing)}（导入时新增的部门标注 imported: true）")
+        return self
 
 
 class ServiceCentre(Strict):
@@ -166,8 +232,6 @@ class AppealCategory(Strict):
     name: str
     department: str
     keywords: list[str] = Field(min_length=1)
-    # 属地派单: a 诉求 pinned inside a 街道/乡镇 whose boundary names a department (knowledge/boundaries) goes there
-    by_place: bool = False
 
 
-Entry = Item | Bundle | Exemption
+Entry = Item | Bundle | Exemption | Faq  # an ImportedItem is an Item

@@ -92,6 +92,49 @@ class QuestionCount:
     count: int
 
 
+# what QuestionLog.log is told for a question that is known not to be a gap (an appeal, an answered
+# clarification…); None means "decide as before": unanswered and matched nothing
+NOT_A_GAP = ""
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """A logged question (the knowledge gaps are those with a `gap`: nomatch, near or clarify)."""
+
+    id: int
+    user_id: str
+    text: str
+    intent: str
+    target: str | None
+    gap: str | None
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewLearned:
+    """Something staff taught the assistant, kept in the learned overlay beside the knowledge base: an alias
+    (`phrase` becomes one of `entry_id`'s aliases) or a reviewed FAQ (`phrase` the question, `answer` the reply)."""
+
+    kind: str  # alias | faq
+    phrase: str
+    question: str  # the person's own words it came from
+    source: str  # where from: "q:<question id>", "ticket:<number>" or "typed"
+    taught_by: str
+    taught_by_name: str
+    at: dt.datetime
+    entry_id: str | None = None
+    answer: str | None = None
+    department: str | None = None
+    expires: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Learned(NewLearned):
+    id: int = 0
+    undone_by: str | None = None
+    undone_at: dt.datetime | None = None
+
+
 class TicketRepository(Protocol):
     async def create(self, new: NewTicket, hook: CreateHook) -> Ticket: ...
     async def get(self, number: str) -> Ticket | None: ...
@@ -205,8 +248,11 @@ class QuestionLog(Protocol):
         target: str | None,
         answered: bool,
         at: dt.datetime | None = None,
+        gap: str | None = None,
     ) -> None:
-        """Record an asked question; may be written later in a batch (see flush)."""
+        """Record an asked question; may be written later in a batch (see flush). `gap` marks a real gap in the
+        knowledge base: nomatch (no answer), near (only a near entry), clarify (asked which one); NOT_A_GAP
+        says it is none; None leaves it to the rule "unanswered and matched nothing"."""
 
     async def flush(self) -> None:
         """Write every question logged so far."""
@@ -214,6 +260,32 @@ class QuestionLog(Protocol):
     async def top(
         self, start: dt.datetime, end: dt.datetime, *, unanswered: bool, limit: int
     ) -> list[QuestionCount]: ...
+
+    async def gaps(self, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[LoggedQuestion]:
+        """The gap questions of the window, newest first."""
+        ...
+
+    async def get(self, question_id: int) -> LoggedQuestion | None: ...
+
+    async def clarified(self, user_id: str, since: dt.datetime) -> int:
+        """The person answered the clarifying questions they were asked since `since`: those are no gaps."""
+        ...
+
+
+class LearnedRepository(Protocol):
+    """The learned overlay: aliases and FAQ entries taught by staff, each with who, when and where from."""
+
+    async def add(self, new: NewLearned) -> Learned: ...
+    async def get(self, learned_id: int) -> Learned | None: ...
+    async def undo(self, learned_id: int, by: str, at: dt.datetime) -> Learned | None:
+        """Mark it undone (it stays, for the record); None when there is no such entry or it was undone."""
+        ...
+
+    async def active(self, now: dt.datetime) -> list[Learned]:
+        """Everything in force: not undone and not expired, oldest first."""
+        ...
+
+    async def recent(self, limit: int) -> list[Learned]: ...
 
 
 class ReportQueries(Protocol):
@@ -306,6 +378,54 @@ class TableAccess(Protocol):
         """After writing rows with their ids: generated ids continue after the highest one."""
 
 
+@dataclass(frozen=True)
+class RoutingExample:
+    """A labelled example for routing: the ticket's text and the unit (and category) staff gave it."""
+
+    text: str
+    unit: str
+    kind: str  # transfer | dispatch | category (a change by staff) | resolved (where it was resolved)
+    actor: str
+    at: dt.datetime
+    ticket_id: int | None = None
+    category: str | None = None
+    previous: str | None = None  # the unit it had before
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoutingModelRow:
+    """A trained routing model (its numbers in `data`) and how it scored on the held-back tickets."""
+
+    id: int
+    created_at: dt.datetime
+    examples: int  # trained on
+    last_example: int  # the newest example id it was trained on
+    held_back: int
+    score: float  # its accuracy on the held-back tickets
+    baseline: float  # the model it was compared with, on the same tickets
+    active: bool
+    data: bytes = b""
+
+
+class RoutingRepository(Protocol):
+    """Labelled examples from staff changes, and the models trained on them (at most one active)."""
+
+    async def add_example(self, example: RoutingExample) -> int: ...
+    async def examples(self, after_id: int = 0, limit: int | None = None) -> list[RoutingExample]:
+        """In id (time) order."""
+        ...
+
+    async def save_model(self, row: RoutingModelRow, *, activate: bool) -> int:
+        """Store a model; with activate, it becomes the only active one in the same transaction."""
+        ...
+
+    async def active_model(self) -> RoutingModelRow | None: ...
+    async def models(self, limit: int = 10) -> list[RoutingModelRow]:
+        """The newest models, without their data."""
+        ...
+
+
 class Store(Protocol):
     tz: dt.tzinfo
     tickets: TicketRepository
@@ -319,6 +439,8 @@ class Store(Protocol):
     updates: UpdateLog
     leases: LeaseRepository
     tables: TableAccess
+    routing: RoutingRepository
+    learned: LearnedRepository
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

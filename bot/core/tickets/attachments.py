@@ -82,7 +82,7 @@ async def show(service: TicketService, ticket: Ticket, msg: Incoming) -> list[Re
         }
         for a in found
     ]
-    html = service.texts.say(MEDIA, "listing", number=ticket.number, rows=rows, group=msg.is_group)
+    html = service.texts.say(MEDIA, "listing", number=ticket.number, files=rows, group=msg.is_group)
     return [Reply(html, media=masked([a.media for a in found], group=msg.is_group))]
 
 

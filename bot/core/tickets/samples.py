@@ -20,15 +20,21 @@ import dataclasses
 import datetime as dt
 import itertools
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from bot.core.clock import DEFAULT_TZ, FixedClock
+from bot.core.knowledge.gaps import GapGroup
+from bot.core.knowledge.loop import FaqDraft, ReloadResult
 from bot.core.media import Media
 from bot.core.resources import data_dir
+from bot.core.routing.samples import sample_decisions, sample_results
 from bot.core.storage import SlaCount
+from bot.core.storage.protocols import Learned
 from bot.core.texts import DATES, Texts
 from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, RESOLVED, Ticket, TicketEvent
 from bot.core.tickets.domain.permissions import SUPERVISOR_ONLY
@@ -39,6 +45,7 @@ from bot.core.tickets.reporting.digest import (
     DailyDigest,
     Questions,
     Ranking,
+    Review,
     daily_text,
     period_window,
     ranking_text,
@@ -60,6 +67,8 @@ STARTUP = "telegram/startup.txt.j2"  # bot/adapters/telegram/runner.py
 CONSOLE = "console.txt.j2"  # bot/adapters/console.py
 MEDIA = "tickets/media.html.j2"  # photos, files and pins (bot/core/tickets/files.py, attachments.py)
 MEDIA_PLACE = "tickets/media.txt.j2"  # the place a pin gives (bot/core/tickets/intake/evidence.py)
+ROUTING = "routing/replies.html.j2"
+KNOWLEDGE = "commands/knowledge.html.j2"  # bot/core/tickets/commands/knowledge.py, bot/app.py (reload)
 # Templates of short sentences called by name: every macro of each is rendered with SAMPLE_ARGS.
 SNIPPETS = [
     LINES,
@@ -74,9 +83,11 @@ SNIPPETS = [
     CONSOLE,
     MEDIA,
     MEDIA_PLACE,
+    ROUTING,
+    KNOWLEDGE,
 ]
 # Folders and templates every template of which must be rendered by the check.
-COVERED = ("tickets", "telegram", ASSISTANT, CONSOLE, DATES)
+COVERED = ("tickets", "telegram", "routing", ASSISTANT, CONSOLE, DATES, KNOWLEDGE)
 
 
 class Alternatives(tuple):
@@ -84,6 +95,52 @@ class Alternatives(tuple):
 
 
 NOW = dt.datetime(2026, 12, 20, 10, 0, tzinfo=DEFAULT_TZ)
+_GAP = GapGroup(
+    id=123,
+    text="宠物出国要办什么证",
+    key="宠物出国证",
+    count=5,
+    examples=["带狗出国要什么手续"],
+    kinds=Counter({"nomatch": 4, "near": 1}),
+)
+_ENTRY = SimpleNamespace(id="passport", name="普通护照签发")
+_LEARNED = Learned(
+    kind="alias",
+    phrase="宠物出国证",
+    question="宠物出国要办什么证",
+    source="q:123",
+    taught_by="u123",
+    taught_by_name="城管小王",
+    at=NOW,
+    entry_id="passport",
+    id=12,
+)
+_FAQ = Learned(
+    kind="faq",
+    phrase="老房子加装电梯要谁同意",
+    question="老房子加装电梯要谁同意",
+    source="诉求 SQ20261220-0007",
+    taught_by="u123",
+    taught_by_name="城管小王",
+    at=NOW,
+    answer="需经本单元三分之二以上业主同意。",
+    department="住房和城乡建设局",
+    expires=NOW + dt.timedelta(days=180),
+    id=13,
+)
+_RELOADED = ReloadResult(
+    True, entries=1281, seconds=1.2, skipped=["#9「宠物出国证」：条目 pet-passport 已不在知识库中"]
+)
+_REFUSED = ReloadResult(
+    False, seconds=0.4, problems=["knowledge/items/tax.yaml: YAML 格式错误 第 3 行第 5 列"]
+)
+_DRAFT = FaqDraft(
+    "SQ20261220-0007",
+    "老房子加装电梯要谁同意",
+    "需经本单元三分之二以上业主同意。",
+    "住房和城乡建设局",
+    NOW.date(),
+)
 SAMPLE_ARGS: dict[str, Any] = {
     "number": "SQ20261220-0007",
     "state": IN_PROGRESS,
@@ -102,6 +159,9 @@ SAMPLE_ARGS: dict[str, Any] = {
     "next": Alternatives(("办结 1月4日（周一）24:00前", "")),
     "citizen": Alternatives((False, True)),
     "category": "城乡建设",
+    "from_category": "城乡建设",
+    "to_category": "环境保护",
+    "names": "城乡建设、环境保护、其他",
     "policy": "标准时限（2110）",
     "score": 2,
     "label": "不满意",
@@ -152,7 +212,7 @@ SAMPLE_ARGS: dict[str, Any] = {
     ),
     "caption": Alternatives(("坑很深，电话 13812345678", "")),
     "counts": Alternatives(({"photo": 3, "video": 1}, {"voice": 1}, {})),
-    "names": ["photo", "video", "document", "voice"],
+    "kinds": ["photo", "video", "document", "voice"],
     "accepted": ["photo", "video", "document", "voice"],
     "total": 4,
     "max_mb": 20,
@@ -164,17 +224,33 @@ SAMPLE_ARGS: dict[str, Any] = {
     "open_tickets": Alternatives((["SQ20261220-0007"], [])),
     "captions": Alternatives((["坑的位置 138****5678"], [])),
     "group": Alternatives((False, True)),
-    "rows": [
+    "files": [
         {"kind": "photo", "role": "citizen", "at": NOW, "now": NOW, "size": 350_000, "caption": "坑很深"},
         {"kind": "voice", "role": "staff", "at": NOW, "now": NOW, "size": None, "caption": ""},
     ],
     "bytes": Alternatives((350_000, 2_500_000)),
-    "unit": Alternatives(("人民路街道", None)),
+    "unit": Alternatives(("南湖街道", None)),
     "title": Alternatives(("幸福小区", None)),
     "address": Alternatives(("人民路100号", None)),
     "lat": 30.0612,
     "lon": 120.0534,
     "path": "~/照片/路灯.jpg",
+    # the knowledge loop (commands/knowledge.html.j2)
+    "groups": Alternatives(([_GAP], [])),
+    "g": Alternatives((_GAP, dataclasses.replace(_GAP, kinds=Counter({"clarify": 5})))),
+    "days_back": 7,
+    "ref": "123",
+    "question": "宠物出国要办什么证",
+    "phrase": "宠物出国证",
+    "entry": _ENTRY,
+    "learned": _LEARNED,
+    "learned_id": 12,
+    "outcome": Alternatives((_RELOADED, _REFUSED)),
+    "rows": Alternatives(([_LEARNED, _FAQ, dataclasses.replace(_LEARNED, undone_at=NOW)], [])),
+    "problems": [
+        "knowledge/items/tax.yaml: 条目 invoice-apply: 字段 fee.amount: Value error, 收费事项必须写明 amount"
+    ],
+    "draft": _DRAFT,
 }
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
@@ -189,6 +265,18 @@ SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     (MEDIA, "offer_buttons"): {"name": Alternatives(("new", "add", "no"))},
     (MEDIA, "replied"): {"text": Alternatives(("已修复，请看照片。", ""))},
     (MEDIA, "card_location"): {"url": "https://www.openstreetmap.org/?mlat=30.0612&mlon=120.0534"},
+    (ROUTING, "route"): {
+        "d": Alternatives(sample_decisions()),
+        "dispatcher": Alternatives(("派单中心", "")),
+    },
+    (ROUTING, "queue"): {
+        "title": "派单员队列（派单中心）",
+        "lines": Alternatives(([("<code>SQ20261220-0007</code>｜路灯不亮", "城市管理局"), ("…", None)], [])),
+        "total": 2,
+        "shown": 2,
+    },
+    (ROUTING, "retrained"): {"r": Alternatives(sample_results()), "needed": 40},
+    (ROUTING, "queue_title"): {"dispatcher": "派单中心"},
 }
 
 
@@ -440,7 +528,7 @@ def _media(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     files = sample_media()
     pinned = {
         "地图位置": dataclasses.replace(
-            tickets["待受理"], latitude=30.0612, longitude=120.0534, unit="人民路街道"
+            tickets["待受理"], latitude=30.0612, longitude=120.0534, unit="南湖街道"
         ),
         "地图位置（无边界数据）": dataclasses.replace(
             tickets["匿名"], latitude=30.5, longitude=121.0, unit=None
@@ -468,7 +556,9 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
         now = dt.datetime.combine(day, dt.time(8, 30), tzinfo=DEFAULT_TZ)
         run(
             f"日报（全部门）｜{day}",
-            lambda w=win, n=now: daily_text(texts, DailyDigest(None, w, n, fig, rows, 12, yellow, 1, asked)),
+            lambda w=win, n=now: daily_text(
+                texts, DailyDigest(None, w, n, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2))
+            ),
         )
         run(
             f"日报（部门）｜{day}",
@@ -479,6 +569,17 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
     for period in ("week", "month"):
         win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
         run(f"通报｜{period}", lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked)))
+        run(
+            f"通报（知识库复核）｜{period}",
+            lambda w=win: ranking_text(
+                texts,
+                Ranking(None, w, fig, asked, Review(180, 12, [("居民身份证补领", dt.date(2026, 1, 5))])),
+            ),
+        )
+        run(
+            f"通报（复核均在期内）｜{period}",
+            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, Review(180, 0, []))),
+        )
         run(f"通报（部门、无数据）｜{period}", lambda w=win: ranking_text(texts, Ranking("公安局", w, empty)))
     for period in PERIODS:
         for scope in (None, ("城市管理局", "公安局")):

@@ -19,7 +19,6 @@ from bot.core.messages import Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
-from bot.core.tickets.by_place import unit_department
 from bot.core.tickets.domain.models import (
     CLOSED,
     IN_PROGRESS,
@@ -84,6 +83,9 @@ class TicketService:
         # photos and files (bot/core/media.py): what a 诉求 takes, and where copies are kept (None: nowhere)
         self.media_limits = media_limits or MediaLimits()
         self.media_keeper = media_keeper
+        # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer, category
+        # change and resolution by staff, each a labelled example
+        self.routing: Any = None
 
     # ------------------------------------------------------------------ words
     def error(self, what: str, /, **facts: Any) -> TicketError:
@@ -172,15 +174,6 @@ class TicketService:
             return self.canonical_department(cat.department) or cat.department
         return DEFAULT_DEPARTMENT
 
-    def routed_department(self, category: str, unit: str | None = None) -> str:
-        """Who handles a 诉求 of `category`: the 属地 unit's department when the category is routed by place
-        (`by_place` in appeals.yaml) and the pin's 街道/乡镇 names one (knowledge/boundaries), else the
-        category's department."""
-        local = unit_department(self.kb, category, unit)
-        if local is not None:
-            return self.canonical_department(local) or local
-        return self.default_department(category)
-
     # ------------------------------------------------------------------ reading
     async def get(self, number: str) -> Ticket | None:
         return await self.store.tickets.get(number)
@@ -235,8 +228,8 @@ class TicketService:
         priority = priority if priority in PRIORITIES else "normal"
         if not description:
             raise self.error("empty_description")
-        dept = (self.canonical_department(department) if department else None) or self.routed_department(
-            category, unit
+        dept = (self.canonical_department(department) if department else None) or self.default_department(
+            category
         )
         now = self.clock.now().replace(microsecond=0)
         policy = self.policies.select(category, priority)
@@ -378,7 +371,9 @@ class TicketService:
 
         return await self._change(number, build)
 
-    async def transfer(self, number: str, actor_id: str, department: str, reason: str) -> Ticket:
+    async def transfer(
+        self, number: str, actor_id: str, department: str, reason: str, *, kind: str = "transfer"
+    ) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
             actor = await self.require_for(actor_id, t, "transfer")
             if t.state not in OPEN_STATES:
@@ -402,9 +397,45 @@ class TicketService:
                 "transferred", from_department=t.department, to_department=dept, reason=why
             )
             ev = EventIn(actor.user_id, "transfer", text)
+            before.append(t.department)
             return {"department": dept, "handler": None, "state": PENDING}, [ev], notes
 
-        return await self._change(number, build)
+        before: list[str] = []
+        moved = await self._change(number, build)
+        await self._learn(moved, actor_id, kind, before[-1] if before else None)
+        return moved
+
+    async def set_category(self, number: str, actor_id: str, category: str) -> Ticket:
+        """Staff correct a ticket's category (the same right as transferring it); the SLA policy stays."""
+        names = list(getattr(self.kb, "appeal_categories", {}) or {})
+        name = category.strip()
+        if name not in names:
+            raise self.error("unknown_category", name=name[:30], names="、".join(names))
+
+        async def build(t: Ticket, now: dt.datetime):
+            actor = await self.require_for(actor_id, t, "transfer")
+            if t.state not in OPEN_STATES:
+                raise self.error("not_open", number=t.number, state=t.state, action="transfer")
+            if t.category == name:
+                raise self.error("same_category", number=t.number, category=name)
+            text = self.views.event("recategorized", from_category=t.category, to_category=name)
+            return {"category": name}, [EventIn(actor.user_id, "category", text)], []
+
+        changed = await self._change(number, build)
+        await self._learn(changed, actor_id, "category", changed.department)
+        return changed
+
+    async def _learn(self, t: Ticket, actor_id: str, kind: str, previous: str | None) -> None:
+        if self.routing is not None:
+            await self.routing.record(
+                ticket_id=t.id,
+                text=t.description,
+                unit=t.department,
+                kind=kind,
+                actor=actor_id,
+                previous=previous,
+                category=t.category,
+            )
 
     async def record_contact(self, number: str, actor_id: str, text: str) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):
@@ -495,7 +526,10 @@ class TicketService:
             )
             return fields, events, [note]
 
-        return await self._change(number, build)
+        done = await self._change(number, build)
+        # the unit that resolved it is where it belonged: routing learns from the routes that were right too
+        await self._learn(done, actor_id, "resolved", None)
+        return done
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
         async def build(t: Ticket, now: dt.datetime):

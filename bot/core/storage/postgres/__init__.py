@@ -15,11 +15,13 @@ from bot.core.storage.url import DatabaseTarget, parse_database
 from .attachments import PostgresAttachments
 from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
+from .learned import PostgresLearned
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
 from .questions import PostgresQuestions
 from .reports import PostgresReports
+from .routing import PostgresRouting
 from .staff import PostgresStaff
 from .state import PostgresState
 from .tables import PostgresTables
@@ -42,6 +44,8 @@ class PostgresStore:
         self.updates = PostgresUpdates(db)
         self.leases = PostgresLeases(db)
         self.tables = PostgresTables(db)
+        self.routing = PostgresRouting(db)
+        self.learned = PostgresLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

@@ -9,18 +9,21 @@ import datetime as dt
 import logging
 from typing import Any
 
-from bot.core.storage.protocols import QuestionCount
-from bot.core.storage.rows import to_ts
+from bot.core.storage.protocols import NOT_A_GAP, LoggedQuestion, QuestionCount
+from bot.core.storage.rows import from_ts, to_ts
 
 from .database import Database, as_columns
 
 log = logging.getLogger(__name__)
 
 INSERT_MANY = (
-    "INSERT INTO questions(user_id, text, intent, target, answered, at)"
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::int8[])"
+    "INSERT INTO questions(user_id, text, intent, target, answered, at, gap)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::int8[], $7::text[])"
 )
-INSERT_ONE = "INSERT INTO questions(user_id, text, intent, target, answered, at) VALUES ($1,$2,$3,$4,$5,$6)"
+INSERT_ONE = (
+    "INSERT INTO questions(user_id, text, intent, target, answered, at, gap) VALUES ($1,$2,$3,$4,$5,$6,$7)"
+)
+COLUMNS = "id, user_id, text, intent, target, gap, at"
 
 
 def _storable(text: str) -> str:
@@ -42,9 +45,15 @@ class PostgresQuestions:
         target: str | None,
         answered: bool,
         at: dt.datetime | None = None,
+        gap: str | None = None,
     ) -> None:
         ts = to_ts(at or self.db.clock.now())
-        self._pending.append((_storable(user_id), _storable(text[:500]), intent, target, int(answered), ts))
+        if gap is None:
+            # a caller that does not say: an unanswered question that matched nothing is a gap
+            gap = "nomatch" if not answered and intent == "unknown" else NOT_A_GAP
+        self._pending.append(
+            (_storable(user_id), _storable(text[:500]), intent, target, int(answered), ts, gap or None)
+        )
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write())
 
@@ -53,7 +62,7 @@ class PostgresQuestions:
         while self._pending:
             rows, self._pending = self._pending, []
             try:
-                await self.db.execute(INSERT_MANY, *as_columns(rows, 6))
+                await self.db.execute(INSERT_MANY, *as_columns(rows, 7))
             except Exception:  # noqa: BLE001 - find the bad row; write the others one by one
                 for row in rows:
                     try:
@@ -81,3 +90,39 @@ class PostgresQuestions:
         await self.flush()
         rows = await self.db.fetch(sql, to_ts(start), to_ts(end), limit)
         return [QuestionCount(key=k, count=n) for k, n in rows]
+
+    async def gaps(self, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[LoggedQuestion]:
+        await self.flush()
+        rows = await self.db.fetch(
+            f"SELECT {COLUMNS} FROM questions WHERE at >= $1 AND at < $2 AND gap IS NOT NULL"
+            " ORDER BY at DESC, id DESC LIMIT $3",
+            to_ts(start),
+            to_ts(end),
+            limit,
+        )
+        return [self._row(r) for r in rows]
+
+    async def get(self, question_id: int) -> LoggedQuestion | None:
+        await self.flush()
+        row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM questions WHERE id = $1", question_id)
+        return self._row(row) if row else None
+
+    async def clarified(self, user_id: str, since: dt.datetime) -> int:
+        await self.flush()
+        status = await self.db.execute(
+            "UPDATE questions SET gap = NULL WHERE user_id = $1 AND at >= $2 AND gap = 'clarify'",
+            user_id,
+            to_ts(since),
+        )
+        return int(status.split()[-1]) if status else 0
+
+    def _row(self, r: Any) -> LoggedQuestion:
+        return LoggedQuestion(
+            int(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            from_ts(r[6], self.db.tz),  # type: ignore[arg-type]
+        )

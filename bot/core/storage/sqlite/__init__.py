@@ -14,10 +14,12 @@ from bot.core.storage.protocols import MigrationStatus
 from .attachments import SqliteAttachments
 from .coordination import SqliteLeases, SqliteUpdates
 from .database import Database
+from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
 from .questions import SqliteQuestions
 from .reports import SqliteReports
+from .routing import SqliteRouting
 from .staff import SqliteStaff
 from .state import SqliteState
 from .tables import SqliteTables
@@ -40,6 +42,8 @@ class SqliteStore:
         self.updates = SqliteUpdates(db)
         self.leases = SqliteLeases(db)
         self.tables = SqliteTables(db)
+        self.routing = SqliteRouting(db)
+        self.learned = SqliteLearned(db)
 
     async def schema_versions(self) -> list[int]:
         return await self.db.schema_versions()

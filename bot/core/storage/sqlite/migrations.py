@@ -187,6 +187,35 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        8,
+        "routing: labelled examples from staff transfers and changes, and the models learned from them",
+        [
+            """CREATE TABLE routing_examples (
+                id INTEGER PRIMARY KEY,
+                ticket_id INTEGER,
+                text TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                category TEXT,
+                previous TEXT,
+                kind TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at INTEGER NOT NULL
+            )""",
+            """CREATE TABLE routing_models (
+                id INTEGER PRIMARY KEY,
+                created_at INTEGER NOT NULL,
+                examples INTEGER NOT NULL,
+                last_example INTEGER NOT NULL,
+                held_back INTEGER NOT NULL,
+                score REAL NOT NULL,
+                baseline REAL NOT NULL,
+                active INTEGER NOT NULL,
+                data BLOB NOT NULL
+            )""",
+            "CREATE INDEX routing_models_active ON routing_models(active, id)",
+        ],
+    ),
+    (
         9,
         "many processes: update ids already seen, leases, conversation state by age",
         [
@@ -198,6 +227,32 @@ MIGRATIONS: list[Migration] = [
             " WITHOUT ROWID",
             # the periodic purge of expired dialogue contexts finds them by age
             "CREATE INDEX drafts_updated ON drafts(updated_at)",
+        ],
+    ),
+    (
+        10,
+        "knowledge loop: real gaps in the question log, and the learned overlay",
+        [
+            # nomatch | near | clarify for a question the knowledge base had no answer to; NULL otherwise
+            "ALTER TABLE questions ADD COLUMN gap TEXT",
+            "CREATE INDEX questions_gap ON questions(at) WHERE gap IS NOT NULL",
+            "CREATE INDEX questions_user ON questions(user_id, at)",
+            """CREATE TABLE learned (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('alias','faq')),
+                entry_id TEXT,
+                phrase TEXT NOT NULL,
+                answer TEXT,
+                department TEXT,
+                question TEXT NOT NULL,
+                source TEXT NOT NULL,
+                taught_by TEXT NOT NULL,
+                taught_by_name TEXT NOT NULL DEFAULT '',
+                taught_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                undone_by TEXT,
+                undone_at INTEGER
+            )""",
         ],
     ),
     (

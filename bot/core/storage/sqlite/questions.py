@@ -9,14 +9,15 @@ import datetime as dt
 import logging
 from typing import Any
 
-from bot.core.storage.protocols import QuestionCount
-from bot.core.storage.rows import to_ts
+from bot.core.storage.protocols import NOT_A_GAP, LoggedQuestion, QuestionCount
+from bot.core.storage.rows import from_ts, to_ts
 
 from .database import Database
 
 log = logging.getLogger(__name__)
 
-INSERT = "INSERT INTO questions(user_id, text, intent, target, answered, at) VALUES (?,?,?,?,?,?)"
+INSERT = "INSERT INTO questions(user_id, text, intent, target, answered, at, gap) VALUES (?,?,?,?,?,?,?)"
+COLUMNS = "id, user_id, text, intent, target, gap, at"
 
 
 def _storable(text: str) -> str:
@@ -38,9 +39,15 @@ class SqliteQuestions:
         target: str | None,
         answered: bool,
         at: dt.datetime | None = None,
+        gap: str | None = None,
     ) -> None:
         ts = to_ts(at or self.db.clock.now())
-        self._pending.append((_storable(user_id), _storable(text[:500]), intent, target, int(answered), ts))
+        if gap is None:
+            # a caller that does not say: an unanswered question that matched nothing is a gap
+            gap = "nomatch" if not answered and intent == "unknown" else NOT_A_GAP
+        self._pending.append(
+            (_storable(user_id), _storable(text[:500]), intent, target, int(answered), ts, gap or None)
+        )
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write())
 
@@ -79,3 +86,27 @@ class SqliteQuestions:
         await self.flush()
         rows = await self.db.fetchall(sql, (to_ts(start), to_ts(end), limit))
         return [QuestionCount(key=k, count=n) for k, n in rows]
+
+    async def gaps(self, start: dt.datetime, end: dt.datetime, *, limit: int) -> list[LoggedQuestion]:
+        await self.flush()
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM questions WHERE at >= ? AND at < ? AND gap IS NOT NULL"
+            " ORDER BY at DESC, id DESC LIMIT ?",
+            (to_ts(start), to_ts(end), limit),
+        )
+        return [self._row(r) for r in rows]
+
+    async def get(self, question_id: int) -> LoggedQuestion | None:
+        await self.flush()
+        row = await self.db.fetchone(f"SELECT {COLUMNS} FROM questions WHERE id = ?", (question_id,))
+        return self._row(row) if row else None
+
+    async def clarified(self, user_id: str, since: dt.datetime) -> int:
+        await self.flush()
+        return await self.db.write(
+            "UPDATE questions SET gap = NULL WHERE user_id = ? AND at >= ? AND gap = 'clarify'",
+            (user_id, to_ts(since)),
+        )
+
+    def _row(self, r: Any) -> LoggedQuestion:
+        return LoggedQuestion(r[0], r[1], r[2], r[3], r[4], r[5], from_ts(r[6], self.db.tz))  # type: ignore[arg-type]

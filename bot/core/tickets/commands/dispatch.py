@@ -20,7 +20,9 @@ from . import (
     admin,  # noqa: F401, I001
     buttons,
     citizen,  # noqa: F401, I001
+    knowledge,  # noqa: F401, I001
     media,  # noqa: F401, I001
+    routing,  # noqa: F401, I001
     staff,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope
@@ -41,6 +43,8 @@ def command_help(texts: Texts, scope: Scope) -> str:
 class TicketCommands:
     def __init__(self, service: TicketService, registry: Registry = REGISTRY):
         self.service = service
+        # the knowledge loop (bot/core/knowledge/loop.py), set by the composition root when there is one
+        self.knowledge = None
         self.registry = registry
         self.texts: Texts = service.texts
         self.words = CommandTexts(self.texts, registry)
@@ -54,14 +58,17 @@ class TicketCommands:
     async def handle(self, msg: Incoming) -> list[Reply] | None:
         try:
             if msg.callback:
-                return await buttons.press(self, msg)
+                return await buttons.press(self, msg) or await knowledge.press(self, msg)
             m = _COMMAND.match((msg.text or "").strip())
             if not m:
                 return None
             command = self.registry.get(m.group(1).lower())
             if command is None or command.handler is None:
                 return None
-            return await command.handler(self, msg, (m.group(2) or "").strip())
+            rest = (m.group(2) or "").strip()
+            replies = await command.handler(self, msg, rest)
+            # a 咨询 ticket just resolved or closed with a reply: offer it to the knowledge base
+            return replies + await knowledge.after_command(self, command.name, msg, rest)
         except (PermissionDenied, TicketError, StoreWriteError) as exc:
             return [Reply(str(exc))]
 

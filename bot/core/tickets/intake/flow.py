@@ -32,7 +32,6 @@ from bot.core.media import Location, Media, kind_counts
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.storage.protocols import StateRepository, StoreWriteError
 from bot.core.texts import Texts
-from bot.core.tickets.by_place import unit_department
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
 from bot.core.tickets.files import keep_all
@@ -341,13 +340,33 @@ class IntakeFlow:
         return await self._goto(uid, draft, EDIT_STEPS[field_name])
 
     async def _goto(self, uid: str, draft: Draft, step: Step, notes: list[str] | None = None) -> list[Reply]:
+        notes = notes or []
         if step == Step.PLACE and draft.location is not None and not draft.return_to_summary:
             step = Step.PHONE  # a pin sent earlier already answered where (evidence.py)
-            notes = [*(notes or []), evidence.place_note(self, draft)]
+            notes.append(evidence.place_note(self, draft))
+        else:
+            enter = ENTER.get(step)
+            if enter is not None:
+                step = enter(self, draft, notes)
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
-        return await self._save_and_show(uid, draft, notes or [])
+        return await self._save_and_show(uid, draft, notes)
+
+    def _enter_place(self, draft: Draft, notes: list[str]) -> Step:
+        """属地: a matter the street or township handles needs its place. Named in the description and known
+        (places.yaml): taken, and the step is skipped; not named at all: the step says why it matters."""
+        routing = getattr(self.service, "routing", None)
+        if routing is None or draft.place or draft.return_to_summary:
+            return Step.PLACE
+        d = routing.route(draft.description)
+        if d.local and d.place is not None:
+            draft.place = d.place.name
+            notes.append(self._note("place_found", place=d.place.name, unit=d.unit))
+            return Step.PHONE
+        if d.needs_place:
+            notes.append(self._note("place_needed"))
+        return Step.PLACE
 
     async def _cancel(self, uid: str) -> list[Reply]:
         await self.state.delete(uid)
@@ -370,6 +389,7 @@ class IntakeFlow:
                 citizen_id=uid,
                 description=draft.description,
                 category=draft.category or FALLBACK,
+                department=self._routed_unit(draft),
                 place=draft.place,
                 phone=draft.phone,
                 anonymous=bool(draft.anonymous),
@@ -420,7 +440,8 @@ class IntakeFlow:
             "draft": draft,
             "editing": draft.return_to_summary,
             "category": draft.category,
-            "department": self._department(draft.category, draft.unit) if draft.category else "",
+            "department": self._routed_unit(draft)
+            or (self._department(draft.category) if draft.category else ""),
             "max_description": MAX_DESCRIPTION,
             "max_place": MAX_PLACE,
             "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
@@ -516,10 +537,16 @@ class IntakeFlow:
     def _category_names(self) -> list[str]:
         return list(getattr(self.kb, "appeal_categories", {}) or {}) or [FALLBACK]
 
-    def _department(self, category: str | None, unit: str | None = None) -> str:
-        local = unit_department(self.kb, category, unit)  # 属地派单 (a pin in a unit naming its department)
-        if local is not None:
-            return local
+    def _routed_unit(self, draft: Draft) -> str | None:
+        """Where the 派单目录 (with 属地 and what was learned) sends it: a unit, or the dispatcher's queue."""
+        routing = getattr(self.service, "routing", None)
+        if routing is None or not draft.description:
+            return None
+        # a map pin's 街道/乡镇 (knowledge/boundaries) is the surest 属地; the place as typed or pinned follows
+        place = "，".join(filter(None, [draft.unit, draft.place])) or None
+        return routing.route(draft.description, place).unit or None
+
+    def _department(self, category: str | None) -> str:
         cat = (getattr(self.kb, "appeal_categories", {}) or {}).get(category) if category else None
         return cat.department if cat is not None else ""
 
@@ -570,6 +597,8 @@ class IntakeFlow:
 
 
 Handler = Callable[[IntakeFlow, str, Draft, str], Awaitable[list[Reply]]]
+# run when the dialogue arrives at a step: may fill the draft and go on to another step, adding notes
+Enter = Callable[[IntakeFlow, Draft, list[str]], Step]
 ButtonHandler = Callable[[IntakeFlow, str, Draft, str], Awaitable[list[Reply] | None]]
 
 TEXT: dict[Step, Handler] = {
@@ -581,6 +610,9 @@ TEXT: dict[Step, Handler] = {
     Step.ANONYMOUS: IntakeFlow._text_anonymous,
     Step.SUMMARY: IntakeFlow._text_summary,
     Step.EDIT: IntakeFlow._text_edit,
+}
+ENTER: dict[Step, Enter] = {
+    Step.PLACE: IntakeFlow._enter_place,
 }
 BUTTONS: dict[Step, ButtonHandler] = {
     Step.CATEGORY: IntakeFlow._button_category,

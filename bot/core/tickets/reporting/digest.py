@@ -13,19 +13,24 @@ templates/tickets/digest_daily.html.j2 and digest_ranking.html.j2. Descriptions 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.knowledge.gaps import GAP_ROWS, group_gaps
+from bot.core.knowledge.review import due_for_review
 from bot.core.messages import Reply
 from bot.core.storage import Store
 from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
-from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.models import OPEN_STATES, Ticket, TicketQuery
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
 from bot.core.tickets.reporting.figures import Figures, figures
 from bot.core.tickets.views import most_urgent
 
 PERIODS = ("day", "week", "month")
+# how similar unanswered questions are grouped: (their content words, their subject bigrams), the matcher's
+GapsBy = tuple[Callable[[str], str] | None, Callable[[str], frozenset[str]] | None]
 TOP = 10
 DAILY = "tickets/digest_daily.html.j2"
 RANKING = "tickets/digest_ranking.html.j2"
@@ -110,6 +115,17 @@ class DailyDigest:
     yellows: list[AttentionRow] = field(default_factory=list)
     yellow_total: int = 0
     questions: Questions = Questions()
+    # the dispatcher's queue (诉求 whose route was unsure): (waiting now, of them new in the window)
+    dispatch_queue: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """Knowledge entries not checked for longer than the review age (monthly 通报; `kb review` lists all)."""
+
+    days: int
+    total: int
+    oldest: list[tuple[str, dt.date]]  # (name, updated), the longest unchecked first
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,7 @@ class Ranking:
     window: Window
     figures: Figures
     questions: Questions = Questions()
+    review: Review | None = None
 
 
 def daily_text(texts: Texts, d: DailyDigest) -> str:
@@ -134,6 +151,7 @@ def daily_text(texts: Texts, d: DailyDigest) -> str:
         yellows=d.yellows,
         yellow_total=d.yellow_total,
         questions=d.questions,
+        dispatch_queue=d.dispatch_queue,
     )
 
 
@@ -146,6 +164,7 @@ def ranking_text(texts: Texts, r: Ranking) -> str:
         milestones=[(m, MILESTONE_LABELS[m]) for m in MILESTONES],
         ranking=r.figures.ranking(),
         questions=r.questions,
+        review=r.review,
     )
 
 
@@ -189,8 +208,13 @@ async def build_digest(
     staff_names: dict[str, str] | None = None,
     top: int = TOP,
     texts: Texts | None = None,
+    gap_key: Callable[[str], str] | None = None,
+    review_days: int | None = None,
+    gap_grams: Callable[[str], frozenset[str]] | None = None,
 ) -> Reply:
-    """The digest as sent on `now`'s day, for one department or (department=None) overall."""
+    """The digest as sent on `now`'s day, for one department or (department=None) overall. `gap_key` groups
+    similar unanswered questions (the matcher's content words); `review_days` adds the entries due for review
+    to the monthly 通报."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     if now.tzinfo is None:
@@ -202,9 +226,17 @@ async def build_digest(
     win = period_window(period, now.date(), store.tz, policies.calendar if policies else None)
     scope = [department] if department else None
     if period == "day":
-        return Reply(daily_text(texts, await _daily(store, now, win, scope, kb, policies, staff_names, top)))
+        daily = await _daily(store, now, win, scope, kb, policies, staff_names, top, (gap_key, gap_grams))
+        return Reply(daily_text(texts, daily))
     fig = await figures(store, scope, win.start, win.end)
-    ranking = Ranking(department, win, fig, await _questions(store, win, scope, kb, top))
+    review = None
+    if period == "month" and review_days is not None and kb is not None and hasattr(kb, "origins"):
+        stale = due_for_review(kb, now.date(), review_days)
+        if scope:
+            stale = [e for e in stale if e.department in scope]
+        review = Review(review_days, len(stale), [(e.name, e.updated) for e in stale[:top]])
+    gaps_by = (gap_key, gap_grams)
+    ranking = Ranking(department, win, fig, await _questions(store, win, scope, kb, top, gaps_by), review)
     return Reply(ranking_text(texts, ranking))
 
 
@@ -222,7 +254,14 @@ def _entry_name(kb: Any, target: str) -> tuple[str, str | None]:
     return (entry.name, entry.department) if entry is not None else (target, None)
 
 
-async def _questions(store: Store, win: Window, scope: list[str] | None, kb: Any, top: int) -> Questions:
+async def _questions(
+    store: Store,
+    win: Window,
+    scope: list[str] | None,
+    kb: Any,
+    top: int,
+    gaps_by: GapsBy = (None, None),
+) -> Questions:
     asked = unanswered = None
     if scope is None or kb is not None:  # a department's items are known only through the knowledge base
         rows = await store.questions.top(
@@ -235,8 +274,11 @@ async def _questions(store: Store, win: Window, scope: list[str] | None, kb: Any
                 asked.append((name, q.count))
         asked = asked[:top]
     if scope is None:
-        gaps = await store.questions.top(win.start, win.end, unanswered=True, limit=top)
-        unanswered = [(short(mask_pii(q.key), 40), q.count) for q in gaps]
+        # real gaps only (no appeals, no answered clarifications), similar questions as one
+        rows = await store.questions.gaps(win.start, win.end, limit=GAP_ROWS)
+        key, grams = gaps_by
+        groups = group_gaps(rows, **({"key": key} if key else {}), grams=grams)
+        unanswered = [(short(mask_pii(g.text), 40), g.count) for g in groups[:top]]
     return Questions(asked, unanswered)
 
 
@@ -249,6 +291,7 @@ async def _daily(
     policies: SlaPolicies | None,
     names: dict[str, str],
     top: int,
+    gaps_by: GapsBy = (None, None),
 ) -> DailyDigest:
     month_start = _midnight(now.date() - dt.timedelta(days=30), store.tz)
     today0 = _midnight(now.date(), store.tz)
@@ -269,5 +312,22 @@ async def _daily(
         red_total=sum(red_counts.values()),
         yellows=[attention_row(t, now, names, False, overall, policies) for t in yellows],
         yellow_total=sum(yellow_counts.values()),
-        questions=await _questions(store, win, scope, kb, top),
+        questions=await _questions(store, win, scope, kb, top, gaps_by),
+        dispatch_queue=await _dispatch_queue(store, win, scope, kb),
     )
+
+
+async def _dispatch_queue(
+    store: Store, win: Window, scope: list[str] | None, kb: Any
+) -> tuple[int, int] | None:
+    """Open 诉求 waiting in the dispatcher's queue (the 派单目录's dispatcher), and how many of them are new."""
+    dispatch = (getattr(kb, "extra", None) or {}).get("dispatch")
+    name = dispatch.get("dispatcher") if isinstance(dispatch, dict) else None
+    if not isinstance(name, str) or (scope is not None and name not in scope):
+        return None
+    q = TicketQuery(departments=(name,), states=OPEN_STATES)
+    waiting = await store.tickets.count(q)
+    new = await store.tickets.count(
+        TicketQuery(departments=(name,), states=OPEN_STATES, created_from=win.start, created_to=win.end)
+    )
+    return waiting, new

@@ -1,0 +1,202 @@
+"""From formal item names to everyday words, and families of variants (the rules are data: intents/names.yaml).
+
+A real catalogue names its items formally — "客运车辆道路运输证办理（补办）", "医疗机构执业审批（新办）（县级）" —
+and one matter comes as several items (新办, 变更, 延续, 注销, 补办, 换发…). From each name this derives:
+  - `stem`: the name without level markers, bracketed qualifiers and variant words;
+  - `family`: the stem without a procedure ending; items with the same family key are variants of one matter;
+  - `kinds`: the variants the name is (new, renew, replace, cancel, change…);
+  - `phrases`: everyday phrases for the index (the bare name, stem and core, with formal terms replaced by
+    everyday words, the everyday words alone, and a certificate's short form such as 烟草证).
+`asked(text)` says which variants a question asks for ("快到期了" → renew, "丢了" → replace).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.core.text.normalize import compact
+from bot.core.text.trie import PhraseTrie
+
+_BRACKET = re.compile(r"[（(]([^（）()]*)[）)]")
+_MARKS = re.compile(r"[《》“”\"'、，,/\\\s]+")
+# weights of derived phrases in the index (an entry's own name and aliases weigh 1.0, keywords 0.85)
+DERIVED_WEIGHT = 0.9
+EVERYDAY_ALONE_WEIGHT = 0.75
+# a stem or core shorter than this says too little to be a phrase of its own ("税务" of 税务注销, "就业" of
+# 就业登记): the name itself still holds those words
+MIN_FORM = 3
+
+
+@dataclass(frozen=True)
+class NameParts:
+    stem: str
+    family: str
+    kinds: frozenset[str]
+    phrases: tuple[tuple[str, float], ...]
+
+
+@dataclass(eq=False)  # hashed by identity: parts() are cached per set of rules
+class NameRules:
+    levels: list[str] = field(default_factory=list)
+    endings: list[str] = field(default_factory=list)
+    # kind -> (words in names, words of questions)
+    variants: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    everyday: dict[str, list[str]] = field(default_factory=dict)
+    # kind -> regular expressions of questions that ask for it ("开.{0,4}店": opening a shop asks for the new one)
+    patterns: dict[str, list[str]] = field(default_factory=dict)
+    # endings of a core that people leave out ("开锁业" is asked as 开锁)
+    suffixes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._levels = sorted({unicodedata.normalize("NFKC", w) for w in self.levels}, key=len, reverse=True)
+        self._endings = sorted(self.endings, key=len, reverse=True)
+        self._in_names = {w: k for k, (names, _) in self.variants.items() for w in names}
+        self._name_words = sorted(self._in_names, key=len, reverse=True)
+        asked: dict[str, set[str]] = {}
+        for k, (names, questions) in self.variants.items():
+            for w in [*names, *questions]:
+                asked.setdefault(compact(w), set()).add(k)
+        self._asked = {w: frozenset(ks) for w, ks in asked.items() if w}
+        self._asked_trie = PhraseTrie(list(self._asked))
+        self._formal = sorted(self.everyday, key=len, reverse=True)
+        self._patterns = {k: re.compile("|".join(ps)) for k, ps in self.patterns.items() if ps}
+        self._ending_set = frozenset(compact(e) for e in self.endings)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.levels or self.endings or self.variants or self.everyday)
+
+    def parts(self, name: str) -> NameParts:
+        return _parts(self, name)
+
+    def asked(self, flat: str) -> frozenset[str]:
+        """The variants a (compact) question asks for."""
+        out: set[str] = set()
+        for w in self._asked_trie.findall(flat):
+            out |= self._asked[w]
+        out.update(k for k, r in self._patterns.items() if r.search(flat))
+        return frozenset(out)
+
+    def _strip_levels(self, text: str) -> str:
+        for w in self._levels:
+            text = text.replace(w, "")
+        return text
+
+    def _core(self, stem: str) -> str:
+        core = stem
+        for _ in range(2):
+            for e in self._endings:
+                if core.endswith(e) and len(core) - len(e) >= 2:
+                    core = core[: -len(e)]
+                    break
+            else:
+                break
+        return core
+
+
+@lru_cache(maxsize=200_000)
+def _parts(rules: NameRules, name: str) -> NameParts:
+    n = unicodedata.normalize("NFKC", name)
+    kinds: set[str] = set()
+    for inner in _BRACKET.findall(n):
+        for w in rules._name_words:
+            if w in inner:
+                kinds.add(rules._in_names[w])
+    bare = _BRACKET.sub("", n)
+    bare = rules._strip_levels(bare)
+    bare = _MARKS.sub("", bare) or _MARKS.sub("", n)
+    stem = bare
+    for w in rules._name_words:
+        if w in stem and stem != w:
+            kinds.add(rules._in_names[w])
+            rest = stem.replace(w, "")
+            if len(rest) >= 2:
+                stem = rest
+    core = rules._core(stem)
+    forms = [f for f in dict.fromkeys([bare, stem, core]) if len(compact(f)) >= MIN_FORM]
+    phrases: dict[str, float] = {}
+    for f in forms:
+        phrases.setdefault(f, DERIVED_WEIGHT)
+    for f in dict.fromkeys([bare, stem, core]):
+        for formal in rules._formal:
+            if formal in f:
+                for word in rules.everyday[formal]:
+                    everyday = f.replace(formal, word)
+                    if everyday != word and len(compact(everyday)) >= 3:
+                        phrases.setdefault(everyday, DERIVED_WEIGHT)
+                    phrases.setdefault(word, EVERYDAY_ALONE_WEIGHT)
+    # a trade without its 业: 开锁业备案 is asked as 开锁, 旅馆业 as 旅馆
+    for suffix in rules.suffixes:
+        if core.endswith(suffix) and len(core) - len(suffix) >= 2:
+            phrases.setdefault(core[: -len(suffix)], EVERYDAY_ALONE_WEIGHT)
+    # a certificate's short form: 烟草专卖零售许可证 -> 烟草证
+    for suffix in ("许可证", "证书", "证"):
+        if core.endswith(suffix) and len(core) - len(suffix) >= 4:
+            phrases.setdefault(core[:2] + "证", EVERYDAY_ALONE_WEIGHT)
+            break
+    key = compact(core)
+    if len(key) < 2 or key in rules._ending_set:
+        key = compact(bare)  # "停业登记" -> "登记" would join unrelated items: such a name is its own family
+    own = compact(name)
+    out = tuple((p, w) for p, w in phrases.items() if len(compact(p)) >= 2 and compact(p) != own)
+    return NameParts(stem=stem, family=key, kinds=frozenset(kinds), phrases=out)
+
+
+def load_names(root: Path) -> NameRules:
+    """intents/names.yaml, or no rules when a deployment's intents folder has no such file."""
+    path = root / "names.yaml"
+    if not path.is_file():
+        return NameRules()
+    from bot.core.knowledge import KnowledgeError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise KnowledgeError([f"names.yaml: YAML 格式错误: {exc}"]) from exc
+    problems: list[str] = []
+
+    def strings(v: object, where: str) -> list[str]:
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            problems.append(f"intents/names.yaml: {where} 必须是非空字符串的列表")
+            return []
+        return list(v)
+
+    variants: dict[str, tuple[list[str], list[str]]] = {}
+    for kind, body in (data.get("variants") or {}).items():
+        if not isinstance(body, dict):
+            problems.append(f"intents/names.yaml: variants.{kind} 必须是映射（names, asked）")
+            continue
+        variants[str(kind)] = (
+            strings(body.get("names", []), f"variants.{kind}.names"),
+            strings(body.get("asked", []), f"variants.{kind}.asked"),
+        )
+    everyday: dict[str, list[str]] = {}
+    for formal, words in (data.get("everyday") or {}).items():
+        everyday[str(formal)] = strings(words, f"everyday.{formal}")
+    patterns: dict[str, list[str]] = {}
+    for kind, ps in (data.get("asked_patterns") or {}).items():
+        patterns[str(kind)] = strings(ps, f"asked_patterns.{kind}")
+        for pat in patterns[str(kind)]:
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                problems.append(
+                    f"intents/names.yaml: asked_patterns.{kind}: 「{pat}」不是有效的正则表达式：{exc}"
+                )
+    rules = NameRules(
+        levels=strings(data.get("levels", []), "levels"),
+        endings=strings(data.get("endings", []), "endings"),
+        variants=variants,
+        everyday=everyday,
+        patterns=patterns if not problems else {},
+        suffixes=strings(data.get("suffixes", []), "suffixes"),
+    )
+    if problems:
+        raise KnowledgeError(problems)
+    return rules
