@@ -18,7 +18,7 @@ from bot.core.tickets.domain.models import StaffMember
 CITIZEN, OTHER = "c1", "c2"
 ADMIN, HANDLER, POLICE = "a1", "h-js", "h-ga"
 APPEAL = "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险"
-DEPARTMENT = "住房和城乡建设局"  # where the shipped base sends 路灯 (城乡建设)
+DEPARTMENT = "城市管理局"  # where the 派单目录 sends 路灯 without a known place (issue 14)
 
 
 @pytest.fixture
