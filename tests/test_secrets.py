@@ -148,7 +148,9 @@ def test_webhook_run_at_debug_level_shows_neither_token_nor_secret(tmp_path: Pat
             time.sleep(0.3)
         finally:
             proc.send_signal(2)  # Ctrl-C: a clean stop
-            out, err = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
+        # read from files, not pipes: at DEBUG the start-up log alone can fill a pipe and block the bot
+        out, err = ((tmp_path / name).read_text(encoding="utf-8") for name in ("out.log", "err.log"))
         (hook, *_) = stand.calls_of("setWebhook")
     assert proc.returncode == 0, err
     assert hook.params["secret_token"] == HOOK_SECRET  # the secret was in play
@@ -184,7 +186,7 @@ def _start_bot(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen:
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,
         env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=(tmp_path / "out.log").open("w", encoding="utf-8"),  # noqa: SIM115 - the child owns it
+        stderr=(tmp_path / "err.log").open("w", encoding="utf-8"),  # noqa: SIM115
         text=True,
     )
