@@ -148,9 +148,15 @@ DIGESTS = [
 ]
 
 
-def spread(times: list[float]) -> str:
+def spread(times: list[float], cpu: list[float] | None = None) -> str:
+    """Wall time: median (min, max). With `cpu`, the median CPU time of this process (SQLite's work included,
+    the PostgreSQL server's not): on a busy machine the wall time grows with the queue for a core, the CPU much
+    less."""
     ms = sorted(1000 * t for t in times)
-    return f"median {statistics.median(ms):6.0f} ms (min {ms[0]:.0f}, max {ms[-1]:.0f}, n={len(ms)})"
+    line = f"median {statistics.median(ms):6.0f} ms (min {ms[0]:.0f}, max {ms[-1]:.0f}, n={len(ms)})"
+    if cpu:
+        line += f", cpu {statistics.median(1000 * c for c in cpu):.0f} ms"
+    return line
 
 
 async def bench_digest(
@@ -165,16 +171,19 @@ async def bench_digest(
     try:
         for label, kwargs in DIGESTS:
             times: dict[str, list[float]] = {"pg": [], "sqlite": []}
+            cpu: dict[str, list[float]] = {"pg": [], "sqlite": []}
             for _ in range(runs):
                 for engine, store in (("pg", pg), ("sqlite", lite)):
                     if store is None:
                         continue
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     await build_digest(store, now=NOW, policies=policies, **kwargs)
                     times[engine].append(time.perf_counter() - t0)
-            line = f"digest {label:<22} PostgreSQL {n:>9,}: {spread(times['pg'])}"
+                    cpu[engine].append(time.process_time() - c0)
+            line = f"digest {label:<22} PostgreSQL {n:>9,}: {spread(times['pg'], cpu['pg'])}"
             if times["sqlite"]:
-                line += f" | SQLite {n_sqlite:,}: {spread(times['sqlite'])}"
+                line += f" | SQLite {n_sqlite:,}: {spread(times['sqlite'], cpu['sqlite'])}"
+            line += f" | load {os.getloadavg()[0]:.1f}"
             print(line)
     finally:
         await pg.close()
@@ -194,7 +203,7 @@ class TickRun:
         else:
             await self.store.db.write(statement, args)
 
-    async def once(self, when: dt.datetime) -> tuple[int, float]:
+    async def once(self, when: dt.datetime) -> tuple[int, float, float]:
         ts = int(when.timestamp())
         await self.sql("DROP TABLE IF EXISTS bench_saved")
         await self.sql(
@@ -202,9 +211,9 @@ class TickRun:
             f" WHERE next_due_at <= {ts}"
         )
         self.service.clock.set(when)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sent = await self.scheduler.tick(when)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         # put everything back as it was before this tick
         await self.sql(
             "UPDATE tickets SET next_due_at = (SELECT s.next_due_at FROM bench_saved s WHERE s.id = tickets.id),"
@@ -214,7 +223,7 @@ class TickRun:
         )
         for table in ("reminders_sent", "ticket_events", "outbox"):
             await self.sql(f"DELETE FROM {table}")
-        return sent, elapsed
+        return sent, elapsed, cpu
 
 
 async def _tick_run(engine: str, where, clock: FixedClock) -> TickRun:
@@ -260,19 +269,21 @@ async def bench_tick(url: str, schema: str, n_open: int, sqlite_db: Path | None,
             else:
                 when = NOW
             times: dict[str, list[float]] = {e.engine: [] for e in engines}
+            cpu: dict[str, list[float]] = {e.engine: [] for e in engines}
             queued: dict[str, set[int]] = {e.engine: set() for e in engines}
             for _ in range(runs):
                 for e in engines:
-                    sent, elapsed = await e.once(when)
+                    sent, elapsed, used = await e.once(when)
                     times[e.engine].append(elapsed)
+                    cpu[e.engine].append(used)
                     queued[e.engine].add(sent)
             line = (
-                f"tick over {n_open:,} open tickets, {due:>4} due: PostgreSQL {spread(times['pg'])}"
+                f"tick over {n_open:,} open tickets, {due:>4} due: PostgreSQL {spread(times['pg'], cpu['pg'])}"
                 f" ({'/'.join(map(str, sorted(queued['pg'])))} reminders)"
             )
             if "sqlite" in times:
-                line += f" | SQLite {spread(times['sqlite'])}"
-            print(line)
+                line += f" | SQLite {spread(times['sqlite'], cpu['sqlite'])}"
+            print(f"{line} | load {os.getloadavg()[0]:.1f}")
     finally:
         for e in engines:
             await e.store.close()

@@ -7,7 +7,8 @@
 
 Prints figures; asserts nothing. Targets: creation ≥ 1,000/s with 100 concurrent creators in one process,
 daily digest ≤ 0.4 s over 1,000,000 tickets (the first of its three runs is what a day sees), reminder tick
-≤ 200 ms over 100,000 open tickets. The recompute (run at start-up when the official year of a provisional one
+≤ 200 ms over 100,000 open tickets, likely duplicates (`--only dupes`) ≤ 20 ms over 100,000 open tickets. The
+recompute (run at start-up when the official year of a provisional one
 arrives) has no target; it should take seconds, not minutes.
 """
 
@@ -304,6 +305,39 @@ async def bench_tick(db: Path, n_open: int) -> None:
         await store.close()
 
 
+# ---------------------------------------------------------------------------------------------- duplicates
+async def bench_duplicates(db: Path, n_open: int, runs: int = 50) -> None:
+    """Likely duplicates of a ticket (the staff view, /merge) over the open tickets. Every generated ticket has
+    the same description: the worst case, each of the `candidates` compared and matching."""
+    from bot.core.tickets.workflow.duplicates import likely_duplicates
+
+    clock = FixedClock(NOW)
+    store = await open_sqlite_store(db, clock=clock)
+    service = TicketService(store, kb(), clock, load_policies(), {"admin"})
+    try:
+        newest = await store.tickets.list(TicketQuery(states=("办理中", "待受理"), limit=runs))
+        times, base = [], []
+        found = 0
+        for t in newest:
+            t0 = time.perf_counter()
+            await store.tickets.get(t.number)  # the baseline: reading one ticket, in the same run
+            t1 = time.perf_counter()
+            found += len(await likely_duplicates(service, t, NOW))
+            times.append(time.perf_counter() - t1)
+            base.append(t1 - t0)
+        times.sort()
+        ratios = sorted(a / b for a, b in zip(times, base, strict=True))
+        print(
+            f"likely duplicates over {n_open:,} open tickets ({service.workflow.duplicates.candidates} candidates):"
+            f" median {statistics.median(times) * 1000:.1f} ms, p90 {times[int(len(times) * 0.9)] * 1000:.1f} ms,"
+            f" max {times[-1] * 1000:.1f} ms over {len(times)} tickets ({found} shown); reading one ticket:"
+            f" median {statistics.median(base) * 1000:.2f} ms; ratio median {statistics.median(ratios):.0f}×"
+            f" (p10 {ratios[len(ratios) // 10]:.0f}×, p90 {ratios[int(len(ratios) * 0.9)]:.0f}×)"
+        )
+    finally:
+        await store.close()
+
+
 # ---------------------------------------------------------------------------------------------- recompute
 async def bench_recompute(db: Path, n_open: int) -> None:
     """Every open ticket's working-day deadlines recomputed, as at start-up after calendar.yaml changed. The
@@ -332,7 +366,7 @@ async def bench_recompute(db: Path, n_open: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["create", "digest", "tick", "recompute"], default=None)
+    ap.add_argument("--only", choices=["create", "digest", "tick", "recompute", "dupes"], default=None)
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--open", type=int, default=100_000)
     ap.add_argument("--keep", default=None, help="directory to keep (and reuse) the generated databases")
@@ -352,13 +386,15 @@ def main() -> None:
         n = args.tickets
         db = prepare(workdir, f"digest-{n}.db", keep, n=n, days_back=365, open_share=0.05, questions=n // 5)
         asyncio.run(bench_digest(db, n))
-    if args.only in (None, "tick", "recompute"):
+    if args.only in (None, "tick", "recompute", "dupes"):
         n = args.open
         db = prepare(workdir, f"tick-{n}.db", keep, n=n, days_back=12, open_share=1.0, questions=0)
         if args.only in (None, "tick"):
             asyncio.run(bench_tick(db, n))
         if args.only in (None, "recompute"):
             asyncio.run(bench_recompute(db, n))
+        if args.only in (None, "dupes"):
+            asyncio.run(bench_duplicates(db, n))
     if tmp is not None:
         tmp.cleanup()
 

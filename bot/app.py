@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     from bot.core.knowledge.loop import ReloadResult
     from bot.core.media import MediaLimits
     from bot.core.media_store import LocalMediaStore
+    from bot.core.policies.desk import PolicyDesk
     from bot.core.routing import Routing
     from bot.core.storage import Store
     from bot.core.storage.url import DatabaseTarget
     from bot.core.tickets.domain.sla import SlaPolicies
     from bot.core.tickets.intake.draft import Draft
+    from bot.core.tickets.workflow.config import WorkflowConfig
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +170,18 @@ def load_policies(kb: KnowledgeBase) -> SlaPolicies:
         raise KnowledgeError([str(exc)]) from None
 
 
+def load_workflow(kb: KnowledgeBase) -> WorkflowConfig:
+    """The loop's settings of the knowledge base (its workflow.yaml); a bad file stops start-up like any other
+    knowledge file."""
+    from bot.core.knowledge import KnowledgeError
+    from bot.core.tickets.workflow.config import WorkflowConfigError, workflow_from_kb
+
+    try:
+        return workflow_from_kb(kb)
+    except WorkflowConfigError as exc:
+        raise KnowledgeError([str(exc)]) from None
+
+
 def load_routing(kb: KnowledgeBase, root: Path | None = None) -> Routing:
     """The 派单目录 and 属地 places of the knowledge base (bot/core/routing); a wrong file stops start-up with
     the file, the entry and the field, like any other knowledge file."""
@@ -273,6 +287,7 @@ async def build(
         policies = load_policies(answering.kb)
         routing = load_routing(answering.kb, paths.knowledge)
         desk = None
+        policy_desk = _policy_desk(settings, clock, store, answering, paths)
         assistant: Assistant | None = None
         if store is not None:
             # the intake asks the matcher in use now (after a reload, the new one)
@@ -280,6 +295,7 @@ async def build(
             desk = await _ticket_desk(
                 settings, clock, store, answering, policies, paths, extra_admins, current
             )
+            desk.commands.policies = policy_desk
             await _learning_routing(desk, routing, store, clock)
             # the official notice of a provisional year may have arrived since the last start
             await desk.service.sync_calendar()
@@ -289,6 +305,7 @@ async def build(
             desk,
             policies=policies,
             context_ttl_minutes=settings.context_ttl_minutes,
+            policy_desk=policy_desk,
             contexts=_contexts(settings, clock, store),
             review_days=settings.knowledge_review_days,
         )
@@ -339,6 +356,7 @@ async def _ticket_desk(
         policies,
         admins,
         texts,
+        load_workflow(answering.kb),
         media_limits=media_limits(settings),
         media_keeper=media_keeper(settings),
     )
@@ -378,6 +396,28 @@ def media_keeper(settings: Settings) -> LocalMediaStore | None:
     from bot.core.media_store import LocalMediaStore
 
     return LocalMediaStore(settings.media_store_dir, fetch=None)
+
+
+def _policy_desk(
+    settings: Settings, clock: Clock, store: Store | None, answering: Answering, paths: DataPaths
+) -> PolicyDesk | None:
+    """The 惠企政策 desk when the knowledge base has a 政策库 (knowledge/policies/), else None."""
+    if not answering.kb.policies:
+        return None
+    from bot.core.policies.desk import PolicyDesk
+    from bot.core.policies.extract import load_policy_cues
+    from bot.core.texts import Texts
+
+    return PolicyDesk(
+        answering.kb.policies,
+        clock,
+        Texts(paths.templates),
+        store,
+        cues=load_policy_cues(paths.intents),
+        expiring_days=settings.policy_expiring_days,
+        push_hours=settings.policy_push_hours,
+        state_minutes=settings.context_ttl_minutes,
+    )
 
 
 def _contexts(settings: Settings, clock: Clock, store: Store | None) -> ContextStore | None:

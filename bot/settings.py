@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.core.text.mask import redact_secrets
 
@@ -181,7 +181,7 @@ def _read_env_file(path: Path | None) -> dict[str, str]:
 
 class Settings(BaseSettings):
     # frozen: resolved once, then shared by every part of the program
-    model_config = ConfigDict(frozen=True, extra="ignore", arbitrary_types_allowed=True)
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", arbitrary_types_allowed=True)
 
     telegram_bot_token: str = Field("", repr=False)
     telegram_base_url: str | None = None
@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     media_store_dir: Path | None = None
     # seconds to wait for the rest of an album (Telegram sends its photos as separate messages)
     album_wait_seconds: float = 0.5
+    # 惠企政策: a policy ending within this many days is flagged; the push (直达快享) goes out in these hours of
+    # working days
+    policy_expiring_days: int = 30
+    policy_push_hours: tuple[dt.time, dt.time] = (dt.time(9, 0), dt.time(17, 0))
     # days after which an entry's `updated` date calls for a review (kb review, the monthly 通报)
     knowledge_review_days: int = 180
     # days a FAQ entry made from a closed 咨询 ticket stays in the learned overlay before it must be renewed
@@ -339,6 +343,22 @@ class Settings(BaseSettings):
             raise ConfigError("DIGEST_TIME", f"格式不正确：“{v}”，应为 24 小时制的 时:分，如 08:30。")
         return dt.time(int(m.group(1)), int(m.group(2)))
 
+    @field_validator("policy_push_hours", mode="before")
+    @classmethod
+    def _push_hours(cls, v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        start, sep, end = v.replace("—", "-").replace("–", "-").partition("-")
+        times = [_TIME_RE.match(x.strip()) for x in (start, end)]
+        if not sep or not all(times) or any(int(m.group(1)) > 23 or int(m.group(2)) > 59 for m in times if m):
+            raise ConfigError(
+                "POLICY_PUSH_HOURS", f"格式不正确：“{v}”，应为 24 小时制的 开始-结束，如 09:00-17:00。"
+            )
+        first, last = (dt.time(int(m.group(1)), int(m.group(2))) for m in times if m)
+        if first >= last:
+            raise ConfigError("POLICY_PUSH_HOURS", f"“{v}”的开始时间应早于结束时间。")
+        return (first, last)
+
     @field_validator("database_path", mode="before")
     @classmethod
     def _database_path(cls, v: Any) -> Path:
@@ -416,6 +436,7 @@ class Settings(BaseSettings):
         "database_timeout_seconds",
         "media_max_mb",
         "media_max_count",
+        "policy_expiring_days",
         mode="before",
     )
     @classmethod
@@ -535,6 +556,7 @@ _INT_RANGES = {
     "database_timeout_seconds": (1, 600),
     "media_max_mb": (1, 2000),
     "media_max_count": (1, 100),
+    "policy_expiring_days": (1, 366),
 }
 
 

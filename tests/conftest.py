@@ -61,14 +61,19 @@ def mini_answering():
 @pytest.fixture
 async def build_app(real_answering):
     """`await build_app(tmp_path / "t.db", clock, extra_admins={"s1"})`: the whole assistant over the shared
-    knowledge base; every app built is closed after the test (closing twice is harmless)."""
+    knowledge base (on a file, or on the `engine` fixture's database); every app built is closed after the test
+    (closing twice is harmless)."""
     from bot.app import build
 
     apps = []
 
     async def make(db, clock, *, answering=None, extra_admins=(), **settings):
+        if isinstance(db, (str, Path)):
+            where = {"database_path": db}
+        else:  # the `engine` fixture's database: an SQLite file or a PostgreSQL schema
+            where = {"database_url" if db.name == "postgres" else "database_path": db.database}
         app = await build(
-            make_settings(database_path=db, **settings),
+            make_settings(**where, **settings),
             clock=clock,
             answering=answering or real_answering,
             extra_admins=frozenset(extra_admins),

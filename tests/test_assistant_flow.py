@@ -13,8 +13,8 @@ CITIZEN, STAFF = "c1", "s1"
 
 
 @pytest.fixture
-async def assistant(tmp_path, clock, build_app):
-    app = await build_app(tmp_path / "t.db", clock, extra_admins={STAFF})
+async def assistant(engine, clock, build_app):
+    app = await build_app(engine, clock, extra_admins={STAFF})
     return app.assistant
 
 
@@ -222,3 +222,12 @@ async def test_an_emergency_becomes_an_urgent_ticket_after_the_numbers_to_call(a
     done = await as_citizen(assistant, callback=button(replies, "提交"))
     number = re.search(r"SQ\d{8}-\d{4}", done[0].html).group(0)
     assert (await assistant.service.get(number)).priority == "urgent"
+
+
+async def test_cancel_command_during_an_intake_cancels_it(assistant):
+    replies = await as_citizen(assistant, "我们小区门口的路灯坏了半个多月了也没人修，晚上很危险")
+    assert any(r.buttons for r in replies)  # the intake has started
+    [r] = await as_citizen(assistant, "/cancel")
+    assert "已取消" in r.html and "没有提交" in r.html
+    [r] = await as_citizen(assistant, "/cancel")  # nothing left to cancel
+    assert "已取消" not in r.html

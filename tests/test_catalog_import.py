@@ -294,3 +294,90 @@ def test_the_real_guangan_catalogue_imports_beside_the_example_base_and_check_pa
     assert "事项 1250 个" in done.stdout
     kb = load_knowledge(into)
     assert len(kb.items) == 1250 and len({i.id for i in kb.items.values()}) == 1250
+
+
+def test_the_imported_file_is_written_as_yaml_dump_would_and_reads_back_the_same(tmp_path):
+    from bot.core.knowledge.catalog import YAML_DUMPER
+    from bot.core.knowledge.loader import YAML_LOADER
+    from bot.core.knowledge.yaml_out import dump_block
+
+    # what a sheet may hold: words YAML would read as something else, marks, line breaks, dates, empty lists
+    tricky = [
+        "yes",
+        "no",
+        "ON",
+        "null",
+        "~",
+        "1.0",
+        "-1",
+        "0x1F",
+        "1_000",
+        ".inf",
+        "=",
+        "<<",
+        "12:30",
+        "2026-01-01",
+        ": x #y",
+        "a: b",
+        "a #b",
+        "x:",
+        "  前后空格 ",
+        "多\n行",
+        "tab\there",
+        "\u2028行",
+        "",
+        "“引号”开头",
+        "、开头",
+        "《书名》",
+        "0826-2411423",
+        "https://x.y/z?a=1#f",
+        "工作日 9:00-12:00，13:30-17:00",
+        "个人/法人",
+    ]
+    body = {
+        "departments": [{"name": "县水务局", "imported": True}],
+        "items": [
+            {
+                "id": f"x-{n}",
+                "name": text,
+                "conditions": [text, "申请人"],
+                "materials": [{"name": text, "copies": 2, "note": None}],
+                "fee": {"free": False, "amount": 1.5},
+                "process": [],
+                "imported": {"extra": {"备注 列": text}},
+                "updated": dt.date(2026, 11, 26),
+            }
+            for n, text in enumerate(tricky)
+        ],
+    }
+    text = dump_block(body)
+    assert text is not None
+    assert yaml.load(text, Loader=YAML_LOADER) == body == yaml.safe_load(text)
+    plain = {
+        "items": [{"id": "a-1", "name": "烟草专卖零售许可证新办", "conditions": ["年满18周岁"], "visits": 0}]
+    }
+    assert dump_block(plain) == yaml.dump(
+        plain, Dumper=YAML_DUMPER, allow_unicode=True, sort_keys=False, width=1000
+    )
+    assert (
+        dump_block({"items": [{"when": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}]}) is None
+    )  # yaml.dump writes it
+
+
+def test_a_base_loaded_from_parsed_files_it_remembers_is_the_base_parsed_afresh(tmp_path):
+    from bot.core.knowledge import loader
+
+    into = tmp_path / "kb"
+    apply_import(plan_import(write_xlsx(tmp_path / "guide.xlsx", FULL_ROWS), into, today=TODAY))
+    remembered = load_knowledge(into)  # the imported file comes from what the import remembered writing it
+    loader._PARSED.clear()
+    fresh = load_knowledge(into)
+    assert {k: e.model_dump() for k, e in remembered.entries.items()} == {
+        k: e.model_dump() for k, e in fresh.entries.items()
+    }
+    # a changed file is parsed again, never served from what was remembered
+    file = next((into / "imported").glob("*.yaml"))
+    file.write_text(
+        file.read_text(encoding="utf-8").replace("食品经营许可", "食品经营许可改"), encoding="utf-8"
+    )
+    assert any("食品经营许可改" in e.name for e in load_knowledge(into).entries.values())

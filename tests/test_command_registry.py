@@ -21,7 +21,7 @@ def test_menus_by_scope():
     citizen = [n for n, _ in command_menu(texts, "citizen")]
     staff = [n for n, _ in command_menu(texts, "staff")]
     admin = [n for n, _ in command_menu(texts, "admin")]
-    assert {"start", "help", "my", "ticket", "cancel"} == set(citizen)
+    assert {"start", "help", "my", "ticket", "cancel", "withdraw", "profile", "unsubscribe"} == set(citizen)
     assert {"claim", "reply", "resolve", "tickets", "transfer"} <= set(staff) and "staff" not in staff
     assert set(staff) < set(admin) and {"staff", "outbox"} <= set(admin)
     assert all(0 < len(desc) <= 256 for _, desc in command_menu(texts, "admin"))

@@ -25,6 +25,8 @@ TABLES = {
     "outbox",
     "questions",
     "reminders_sent",
+    "routing_examples",
+    "routing_models",
     "seen_updates",
     "staff",
     "staff_log",
@@ -68,8 +70,20 @@ async def live_deployment(path: Path, clock, build_app) -> dict[str, str]:
     for update in (101, 102, 103):
         assert await a.first_time(update)
     await a.scheduler.queue_digests(clock.now().date(), {"*": None})
+    await routing_model(app.store, clock)  # the resolution above was a routing example; and a model
     await app.aclose()
     return {"first": number, "second": second}
+
+
+async def routing_model(store, clock) -> None:
+    from bot.core.routing.learned import NgramModel
+    from bot.core.storage.protocols import RoutingModelRow
+
+    model = NgramModel.train(
+        ["路灯不亮了", "楼下路灯坏了", "工地噪音扰民", "夜里施工太吵"], ["城管", "城管", "环保", "环保"]
+    )
+    row = RoutingModelRow(0, clock.now(), 4, 1, 0, 0.5, 0.4, True, model.to_bytes())
+    await store.routing.save_model(row, activate=True)
 
 
 async def table_rows(store) -> dict[str, list[tuple]]:

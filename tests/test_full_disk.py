@@ -76,7 +76,8 @@ def staff_lines(n: dict[str, str]) -> dict[str, str]:
         "note": f"/note {n['claimed']} 内部备注",
         "resolve": f"/resolve {n['claimed']} 已修复",
         "reopen": f"/reopen {n['resolved']} 复查未修好",
-        "close": f"/close {n['resolved']}",
+        # inside the rating window closing needs a reason (else it is refused before anything is written)
+        "close": f"/close {n['resolved']} 诉求人来电表示满意",
         "staff": "/staff add 777 handler 公安局 小李",
     }
 

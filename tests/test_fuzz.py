@@ -239,6 +239,7 @@ async def test_fuzz_every_input_gets_an_answer_and_nothing_escapes(fuzz_app):
                 msg = Incoming(user, user, callback=button_data(rng, "in:" + action, numbers))
             await send(msg, command_or_button=True)
     assert count >= 2_000, count
+    print(f"{count} inputs through the façade")
 
 
 async def drive_to(a, state, user: str, step: Step) -> dict:
@@ -252,6 +253,7 @@ async def drive_to(a, state, user: str, step: Step) -> dict:
         Step.ANONYMOUS: ["in:ok", "in:skip", "in:nophone"],
         Step.SUMMARY: ["in:ok", "in:skip", "in:nophone", "in:anon:0"],
         Step.EDIT: ["in:ok", "in:skip", "in:nophone", "in:anon:0", "in:edit"],
+        Step.TYPE_PICK: ["in:ok", "in:skip", "in:nophone", "in:anon:0", "in:edit", "in:e:type"],
     }[step]
     await a.handle(Incoming(user, user, text="我们小区门口的路灯坏了半个多月了也没人修，晚上很危险"))
     for data in path:

@@ -81,3 +81,30 @@ async def test_console_later_too_far_is_refused_politely(app):
     assert clock.offset.total_seconds() == 0
     assert await console.step(":later 366d\n")
     assert clock.offset.days == 366
+
+
+@pytest.mark.parametrize("digit", ["²", "١", "①", "۴"])
+async def test_non_ascii_digits_in_rating_transfer_category_and_outbox_retry_are_answered(app, digit):
+    # str.isdigit() accepts these and int() refuses them: each place that reads a number from a button or an
+    # argument answers politely and changes nothing
+    a = app.assistant
+    number = await file_ticket(a)
+    [r] = await a.handle(Incoming(ADMIN, ADMIN, callback=f"xfer:{number}:{digit}"))
+    assert "部门选项已失效" in r.html
+    [card] = await a.handle(Incoming(ADMIN, ADMIN, text=f"/ticket {number}"))
+    assert "转派" not in card.html
+    await a.handle(Incoming(ADMIN, ADMIN, text=f"/resolve {number} 已修复"))
+    [r] = await a.handle(Incoming(CITIZEN, CITIZEN, callback=f"rate:{number}:{digit}"))
+    assert "评价选项无效" in r.html
+    [r] = await a.handle(Incoming(CITIZEN, CITIZEN, callback=f"rate:{number}:5"))
+    assert "感谢" in r.html  # the rating was still waiting
+    [r] = await a.handle(Incoming(ADMIN, ADMIN, text=f"/outbox retry {digit}"))
+    assert "/outbox" in r.html  # the usage, not an error
+    [r] = await a.handle(Incoming(ADMIN, ADMIN, text=f"/outbox retry 1 {digit}"))
+    assert "/outbox" in r.html
+    # the category list of an intake, pressed with such a digit, keeps the intake at that step
+    await a.handle(Incoming(CITIZEN + "x", CITIZEN + "x", text=APPEAL))
+    await a.handle(Incoming(CITIZEN + "x", CITIZEN + "x", callback="in:cats"))
+    replies = await a.handle(Incoming(CITIZEN + "x", CITIZEN + "x", callback=f"in:ci:{digit}"))
+    assert replies and all(r.html.strip() for r in replies)
+    assert await a.intake.active(CITIZEN + "x")

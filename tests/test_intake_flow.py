@@ -40,11 +40,15 @@ def clock() -> FixedClock:
 
 
 class Env:
-    def __init__(self, path: Path, kb, clock: FixedClock):
+    def __init__(self, path, kb, clock: FixedClock):
         self.path, self.kb, self.clock = path, kb, clock
 
     async def open(self, service_factory=None) -> Env:
-        self.store = await open_sqlite_store(self.path, clock=self.clock)
+        # a file, or the `engine` fixture's database (SQLite, or a PostgreSQL schema of its own)
+        if isinstance(self.path, Path):
+            self.store = await open_sqlite_store(self.path, clock=self.clock)
+        else:
+            self.store = await self.path.open(clock=self.clock)
         self.service = TicketService(self.store, self.kb, self.clock, load_policies())
         svc = service_factory(self.service) if service_factory else self.service
         self.flow = IntakeFlow(svc, self.store.state, self.kb, self.clock, texts=self.service.texts)
@@ -71,8 +75,8 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path, appeals_kb, clock):
-    e = await Env(tmp_path / "tickets.db", appeals_kb, clock).open()
+async def env(engine, appeals_kb, clock):
+    e = await Env(engine, appeals_kb, clock).open()
     yield e
     await e.close()
 
@@ -230,9 +234,16 @@ async def test_edit_each_field_from_the_summary_and_come_back(env):
     assert "联系电话：未留" in r.html
 
     r = await env.press("in:edit")
-    assert {"in:e:desc", "in:e:cat", "in:e:place", "in:e:phone", "in:e:anon", "in:back", "in:x"} == set(
-        datas(r)
-    )
+    assert {
+        "in:e:desc",
+        "in:e:cat",
+        "in:e:type",
+        "in:e:place",
+        "in:e:phone",
+        "in:e:anon",
+        "in:back",
+        "in:x",
+    } == set(datas(r))
     await env.press("in:e:phone")
     r = await env.say("13912345678")
     assert "请核对" in r.html and "13912345678" in r.html  # straight back to the summary

@@ -39,6 +39,26 @@ def test_a_formal_name_gives_its_stem_family_variant_and_everyday_phrases(names)
     assert "new" in names.asked("想开个网吧")
 
 
+def test_the_families_of_a_whole_base_are_those_of_each_name(names):
+    # the matcher finds every item's family in one batch (a 100,000-item base); it must group exactly as one
+    # name at a time does, or a variant would be asked about with the wrong siblings
+    some = [
+        "烟草专卖零售许可证新办",
+        "烟草专卖零售许可证（延续）",
+        "医疗机构执业审批（新办）（县级）",
+        "医疗机构执业审批（注销）（县级）",
+        "停业登记",
+        "新办",
+        "《食品经营许可证》核发",
+        "ｆｕｌｌ　ｗｉｄｔｈ登记（变更）",
+        "客运车辆道路运输证办理（补办）",
+        "个体工商户 设立登记",
+    ]
+    assert names.families(some) == [names.family(n) for n in some]
+    assert names.families(some)[0][0] == names.families(some)[1][0] != names.families(some)[2][0]
+    assert names.families(some)[2] == (names.families(some)[3][0], frozenset({"new"}))
+
+
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
     from bot.app import DataPaths, load_answering
@@ -89,3 +109,23 @@ async def test_a_question_without_the_variant_is_asked_which_one_with_buttons(ca
 def test_the_contract_of_a_family_question(catalogue):
     u = catalogue.matcher.understand("烟草证")
     assert u.intent == "item" and u.ambiguous and len(u.family) == 5
+
+
+def test_words_inside_formal_names_typed_in_pinyin_reach_the_item(catalogue):
+    # 取水 and 河道 are words inside longer formal names, never phrases of their own
+    for question, name in [
+        ("qushui许可证怎么办", "取水许可证新办审批（县级）"),
+        ("hedao采砂要许可吗", "河道采砂许可"),
+    ]:
+        u = catalogue.matcher.understand(question)
+        assert u.target is not None and _name(catalogue, u.target) == name, (question, u.candidates)
+
+
+def test_an_imported_item_that_explains_the_question_is_answered_and_a_partial_one_is_not(catalogue):
+    m = catalogue.matcher
+    # the question names part of a long formal name in its own words, and no other matter comes close
+    u = m.understand("工地上要从河里取水用，取水审批怎么走")
+    assert u.target is not None and _name(catalogue, u.target) == "取水许可证新办审批（县级）", u.candidates
+    # most of what this one is about (灌溉, 水务…) the item does not explain: no answer is guessed
+    u = m.understand("家里田边打口井抽水灌溉，取水要不要去水务局审批")
+    assert u.target is None and u.candidates

@@ -51,6 +51,22 @@ async def test_a_notification_in_flight_is_not_due_until_its_request_cannot_be_u
     assert await store.outbox.due(clock.now() + HOLD * 10) == []
 
 
+async def test_of_two_senders_that_read_the_same_row_one_takes_it(store, clock):
+    for i in (1, 2):
+        await store.outbox.enqueue(note(i))
+    one, two = await store.outbox.due(clock.now())
+    now = clock.now()
+    assert await store.outbox.sending(one.id, now, HOLD) is True
+    assert await store.outbox.sending(one.id, now, HOLD) is False  # the other sender read it too: not its
+    later = now + dt.timedelta(seconds=2)
+    assert await store.outbox.sending(one.id, later, HOLD, mine=now) is True  # its next chat: renewed
+    assert await store.outbox.sending(one.id, later, HOLD, mine=now - dt.timedelta(seconds=9)) is False
+    await store.outbox.sent(one.id, later)
+    assert await store.outbox.sending(one.id, later + HOLD * 2, HOLD) is False  # sent: nobody takes it
+    await store.outbox.failed(two.id, "Forbidden", now, park=True)
+    assert await store.outbox.sending(two.id, now + HOLD, HOLD) is False  # parked: waits for /outbox retry
+
+
 async def test_a_known_outcome_clears_the_in_flight_mark(store, clock):
     for i in (1, 2):
         await store.outbox.enqueue(note(i))
@@ -110,6 +126,29 @@ async def test_a_second_sender_does_not_race_a_request_still_under_way(tmp_path,
         stand.stop()
 
 
+async def test_two_senders_draining_one_database_at_once_send_each_notification_once(tmp_path, clock):
+    """Both senders read the same due rows; each notification is taken (marked in flight) by one of them
+    only, the other skips it: nothing twice, nothing lost."""
+    stand = BotApiStandIn(latency=0.02).start()
+    db = tmp_path / "t.db"
+    first = second = None
+    try:
+        first = await _dispatcher(db, stand, clock, batch=10)
+        second = await _dispatcher(db, stand, clock, batch=10)
+        for i in range(30):
+            await first[0].outbox.enqueue(note(i))
+        sent = await asyncio.gather(first[2].drain(), second[2].drain())
+        assert sum(sent) == 30
+        assert sorted(stand.texts(), key=lambda t: int(t.split()[-1])) == [f"通知 {i}" for i in range(30)]
+        assert await first[0].outbox.pending_count() == 0
+    finally:
+        for opened in (first, second):
+            if opened is not None:
+                await opened[1].shutdown()
+                await opened[0].close()
+        stand.stop()
+
+
 async def test_after_a_crash_the_notification_in_flight_waits_out_the_hold_then_goes_again(tmp_path, clock):
     """A restart finds a row marked in flight: sent again (at least once) only after the hold, and logged."""
     stand = BotApiStandIn().start()
@@ -156,8 +195,8 @@ CHILD = textwrap.dedent(
         await bot.initialize()
         dispatcher = OutboxDispatcher(
             Outbox(store.outbox, clock), make_settings(), ReplySender(bot), clock.now, batch=20,
-            in_flight_hold=dt.timedelta(seconds=hold),
-        )
+            in_flight_hold=dt.timedelta(seconds=hold), lease=dt.timedelta(seconds=3),
+        )  # a short claim lease: a killed process's batch is free again in seconds, not minutes
         print("ready", flush=True)
         while await store.outbox.pending_count():
             await dispatcher.drain()
@@ -231,7 +270,6 @@ async def test_killed_again_and_again_while_sending_loses_nothing_and_repeats_on
     counts = collections.Counter(int(re.search(r"\d+$", t).group(0)) for t in stand.texts())
     assert sorted(counts) == list(range(TOTAL))  # every notification arrived: nothing lost
     twice = {i for i, c in counts.items() if c > 1}
-    assert all(counts[i] == 2 for i in twice)
     assert twice <= maybe_twice  # only a notification in flight at a kill can arrive twice
-    assert len(twice) <= KILLS
+    assert sum(counts.values()) - TOTAL <= KILLS  # at most one extra delivery per kill
     print(f"{TOTAL} notifications, {KILLS} kills: {sum(counts.values())} deliveries, {len(twice)} repeated")

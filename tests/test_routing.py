@@ -332,3 +332,46 @@ async def test_retraining_runs_from_the_scheduler_once_due(tmp_path, clock, buil
     clock.set(clock.now() + dt.timedelta(hours=25))
     await a.tick()
     assert len(await desk.models()) == 2
+
+
+async def test_route_on_the_command_line_says_where_and_why(tmp_path, capsys):
+    import asyncio
+    import json
+
+    from bot.cli import main
+
+    db = str(tmp_path / "r.db")
+    argv = ["route", "幸福家园小区路灯坏了好几天，晚上很黑", "--db", db]
+    assert await asyncio.to_thread(main, argv) == 0
+    out = capsys.readouterr().out
+    assert "去向：西城街道办事处" in out and "城市管理局" in out and "路灯" in out and "次选" in out
+    assert "<b>" not in out
+    argv = ["route", "小区路灯坏了好几天", "--json", "--db", db]
+    assert await asyncio.to_thread(main, argv) == 0
+    d = json.loads(capsys.readouterr().out)
+    # no place named: the line department, and the intake would ask where
+    assert d["unit"] == "城市管理局" and d["local"] and d["needs_place"] and d["entry"] == "street-lights"
+
+
+async def test_with_two_processes_only_the_one_that_ticks_retrains_and_the_other_uses_its_model(
+    tmp_path, clock, build_app
+):
+    import datetime as dt
+
+    one = await build_app(tmp_path / "t.db", clock, extra_admins={STAFF})
+    two = await build_app(tmp_path / "t.db", clock, extra_admins={STAFF})
+    await teach(one.assistant, clock, lessons(3))
+    # a third process is ticking: this one neither ticks nor trains
+    now = clock.now()
+    assert await one.store.leases.acquire("tick", "another", now, now + dt.timedelta(minutes=2))
+    await two.assistant.tick()
+    assert await two.assistant.service.routing.models() == []
+    await one.store.leases.release("tick", "another")
+    await one.assistant.tick()
+    trained = one.assistant.service.routing.model_id
+    assert trained is not None
+    clock.set(clock.now() + dt.timedelta(minutes=11))
+    await two.assistant.tick()  # its turn to tick: the model is a few minutes old, so it only picks it up
+    assert two.assistant.service.routing.model_id == trained
+    assert len(await two.assistant.service.routing.models()) == 1
+    assert two.assistant.service.routing.route(DRONE).unit == "公安局"

@@ -20,6 +20,12 @@ from bot.core.tickets.domain.models import Change, EventIn, NewTicket, ReminderK
 ALL = [version for version, _, _ in SQLITE_MIGRATIONS]
 
 
+def test_both_engines_number_their_migrations_alike():
+    from bot.core.storage.postgres.migrations import MIGRATIONS as PG
+
+    assert [v for v, _, _ in PG] == ALL and ALL == sorted(ALL)
+
+
 def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, hh, mm, tzinfo=DEFAULT_TZ)
 
@@ -253,6 +259,39 @@ async def test_a_bad_question_row_is_skipped_alone(store, clock):
         clock.now() - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1), unanswered=True, limit=5
     )
     assert gap.count == 1 and gap.key.endswith("坏字符")
+
+
+REFUSE_ONE_ROW = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_bad BEFORE INSERT ON questions WHEN NEW.user_id = 'bad'"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN IF NEW.user_id = 'bad' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_bad BEFORE INSERT ON questions FOR EACH ROW EXECUTE FUNCTION refuse_bad()",
+    ],
+}
+
+
+async def test_a_row_the_database_refuses_is_skipped_and_logged_alone(store, engine, clock, caplog):
+    # whatever makes one row fail (here a trigger; in the field a value the driver or a constraint refuses),
+    # the 80 other questions of its batch are written and the one is logged
+    db = store.questions.db
+    for sql in REFUSE_ONE_ROW[engine.name]:
+        await (db.write(sql) if engine.name == "sqlite" else db.execute(sql))
+    for i in range(40):
+        await store.questions.log(f"u{i}", "身份证怎么办", "item", "id-card-reissue", True)
+    await store.questions.log("bad", "被拒绝的一行", "unknown", None, False)
+    for i in range(40, 80):
+        await store.questions.log(f"u{i}", "身份证怎么办", "item", "id-card-reissue", True)
+    await store.questions.flush()
+    day = (clock.now() - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1))
+    (top,) = await store.questions.top(*day, unanswered=False, limit=5)
+    assert (top.key, top.count) == ("id-card-reissue", 80)
+    assert await store.questions.top(*day, unanswered=True, limit=5) == []
+    skipped = [r for r in caplog.records if "question-log row" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].exc_info is not None
 
 
 async def test_staff_and_meta(store, clock):

@@ -78,9 +78,15 @@ class FakeOutbox:
     async def release(self, ids: list[int]) -> None:
         pass
 
-    async def sending(self, id: int, hold: dt.timedelta, at: dt.datetime) -> None:
+    async def sending(
+        self, id: int, hold: dt.timedelta, at: dt.datetime, mine: dt.datetime | None = None
+    ) -> bool:
         row = self.rows[id]
+        free = row.next_attempt_at <= at and row.parked_at is None if mine is None else row.sending_at == mine
+        if row.sent_at is not None or not free:
+            return False
         row.sending_at, row.next_attempt_at = at, at + hold
+        return True
 
     async def sent(self, id: int, at: dt.datetime) -> None:
         self.rows[id].sent_at = at

@@ -1,6 +1,6 @@
-"""End to end on Telegram: the real core (knowledge, dialogue, SQLite tickets) behind the real
-python-telegram-bot stack, talking HTTP to the local Bot API stand-in. The clock is fixed; jobs are triggered
-directly at simulated times."""
+"""End to end on Telegram: the real core (knowledge, dialogue, tickets on SQLite and, when TEST_DATABASE_URL is
+set, on PostgreSQL) behind the real python-telegram-bot stack, talking HTTP to the local Bot API stand-in. The
+clock is fixed; jobs are triggered directly at simulated times."""
 
 from __future__ import annotations
 
@@ -57,10 +57,13 @@ class Env:
 
 
 @pytest.fixture
-async def env(build_app, tmp_path: Path):
+async def env(build_app, engine):
+    # `engine`: the engine fixture's database, or a directory for an SQLite file (tests/test_full_disk.py enters
+    # this fixture by hand with its tmp_path)
+    db = engine / "tickets.db" if isinstance(engine, Path) else engine
     stand = BotApiStandIn().start()
     clock = FixedClock(dt.datetime(2026, 11, 23, 9, 30, tzinfo=DEFAULT_TZ))  # a Monday, a working day
-    assistant = (await build_app(tmp_path / "tickets.db", clock, admin_ids=frozenset({ADMIN}))).assistant
+    assistant = (await build_app(db, clock, admin_ids=frozenset({ADMIN}))).assistant
     settings = Settings(
         telegram_bot_token=TOKEN,
         telegram_base_url=stand.base_url,
@@ -273,12 +276,10 @@ def _callback_body(env: Env, data: str, message_id: int) -> dict:
         (dt.datetime(2026, 11, 28, 10, 15, tzinfo=DEFAULT_TZ), 0),  # Saturday: no digest at all
     ],
 )
-async def test_digest_missed_while_down_is_sent_once_at_start(
-    build_app, tmp_path: Path, started_at, expected: int
-):
+async def test_digest_missed_while_down_is_sent_once_at_start(build_app, engine, started_at, expected: int):
     stand = BotApiStandIn().start()
     clock = FixedClock(started_at)
-    assistant = (await build_app(tmp_path / "t.db", clock)).assistant
+    assistant = (await build_app(engine, clock)).assistant
     settings = Settings(
         telegram_bot_token=TOKEN,
         telegram_base_url=stand.base_url,
@@ -298,15 +299,13 @@ async def test_digest_missed_while_down_is_sent_once_at_start(
     assert len(digests) == expected
 
 
-async def test_two_group_notification_parked_then_requeued_by_admin_across_a_restart(
-    build_app, tmp_path: Path
-):
+async def test_two_group_notification_parked_then_requeued_by_admin_across_a_restart(build_app, engine):
     """A department with two groups; the bot was removed from the second. The first group gets the new ticket
     once, the second is parked after bounded attempts, and after a restart an admin re-queues it."""
     second_group = -1001002
     stand = BotApiStandIn().start()
     clock = FixedClock(dt.datetime(2026, 11, 23, 9, 30, tzinfo=DEFAULT_TZ))
-    assistant = (await build_app(tmp_path / "t.db", clock, admin_ids=frozenset({ADMIN}))).assistant
+    assistant = (await build_app(engine, clock, admin_ids=frozenset({ADMIN}))).assistant
     settings = Settings(
         telegram_bot_token=TOKEN,
         telegram_base_url=stand.base_url,

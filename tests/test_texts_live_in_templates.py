@@ -34,13 +34,16 @@ LABELS = {
     "DEFAULT_DEPARTMENT",  # a department's name
     "FALLBACK",  # a category's name
     "ROLE_WORDS",  # what an admin may type for a role (input vocabulary)
+    "PAUSE_REASONS_DEFAULT",  # the reasons an SLA clock may stop for, when sla.yaml names none (data)
+    "GENERAL_TIER",  # the urgency tier when sla.yaml defines none: its label is data
 }
 # exceptions whose messages are knowledge-file validation for maintainers (file, entry, field)
-VALIDATION_ERRORS = {"CalendarError", "SlaConfigError"}
+VALIDATION_ERRORS = {"CalendarError", "SlaConfigError", "WorkflowConfigError"}
 # local names in one module that hold pieces of its validation messages
 VALIDATION_PIECES = {
     ("domain/statutory.py", "where"): "the place in calendar.yaml a CalendarError names",
     ("domain/statutory.py", "label"): "the holiday in calendar.yaml a CalendarError names",
+    ("domain/sla.py", "where"): "the entry of sla.yaml (a policy, type or tier) a SlaConfigError names",
 }
 # single literals, each with its reason
 ALLOWED = {

@@ -123,6 +123,7 @@ SNIPPET_CALLS = {
     "refusal": (views.REFUSALS, 0, set()),
     "event": (views.EVENTS, 0, set()),
     "to_citizen": (views.NOTICES, 0, {"number"}),
+    "workflow": (views.WORKFLOW, 0, set()),
     "_notify_citizen": (views.NOTICES, 1, {"number"}),
     "PermissionDenied": (views.REFUSALS, 0, set()),
 }

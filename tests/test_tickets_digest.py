@@ -18,8 +18,8 @@ IDCARD = "110101199003071234"
 
 
 @pytest.fixture
-async def env(tmp_path):
-    e = Env(tmp_path / "t.db", FixedClock(at(2026, 11, 19, 10, 0)))  # Thursday
+async def env(engine):
+    e = Env(engine, FixedClock(at(2026, 11, 19, 10, 0)))  # Thursday
     await e.start()
     yield e
     await e.close()
@@ -118,8 +118,8 @@ def test_digest_after_a_weekend_following_a_holiday():
     assert (win.start, win.end) == (at(2027, 9, 30), at(2027, 10, 6))
 
 
-async def test_saturdays_tickets_are_in_the_next_digest(tmp_path):
-    env = Env(tmp_path / "t.db", FixedClock(at(2026, 12, 30, 15)))
+async def test_saturdays_tickets_are_in_the_next_digest(engine):
+    env = Env(engine, FixedClock(at(2026, 12, 30, 15)))
     s = await env.start()
     try:
         await s.create(citizen_id="c0", description="周三的诉求", category="城乡建设")

@@ -1,9 +1,12 @@
-"""Shared builders for the ticket tests: a small fixture knowledge base, a service on a temp database."""
+"""Shared builders for the ticket tests: a small fixture knowledge base, a service on a temp database (an SQLite
+file, or the `engine` fixture's database: SQLite, or a PostgreSQL schema of its own when TEST_DATABASE_URL is set).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.loader import KnowledgeBase
@@ -49,8 +52,15 @@ def small_kb() -> KnowledgeBase:
     return kb
 
 
-async def make_service(path: Path, clock: FixedClock, *, staff: bool = True) -> TicketService:
-    store = await open_sqlite_store(path, clock=clock)
+# where a test's tickets live: an SQLite file, or an engine of tests/store_engines.py (anything with `open`)
+Where = Path | str | Any
+
+
+async def make_service(where: Where, clock: FixedClock, *, staff: bool = True) -> TicketService:
+    if isinstance(where, (Path, str)):
+        store = await open_sqlite_store(Path(where), clock=clock)
+    else:
+        store = await where.open(clock=clock)
     service = TicketService(store, small_kb(), clock, load_policies(), {ADMIN})
     if staff:
         for m in [
@@ -78,8 +88,8 @@ async def run(
 
 
 class Env:
-    def __init__(self, path: Path, clock: FixedClock):
-        self.path = path
+    def __init__(self, path: Where, clock: FixedClock):
+        self.path = path  # each start() opens it again, as another process would
         self.clock = clock
         self.service: TicketService | None = None
 

@@ -12,8 +12,8 @@ from tests.test_tickets_helpers import Env, at, outbox, run
 
 
 @pytest.fixture
-async def env(tmp_path):
-    e = Env(tmp_path / "t.db", FixedClock(at(2026, 11, 23, 9, 30)))
+async def env(engine):
+    e = Env(engine, FixedClock(at(2026, 11, 23, 9, 30)))
     await e.start()
     yield e
     await e.close()
@@ -155,9 +155,11 @@ async def test_short_number_is_understood_when_unambiguous(env):
     clock.advance(days=1)
     await s.create(citizen_id="c1", description="C", category="城乡建设")
     await s.create(citizen_id="c1", description="D", category="城乡建设")
-    # two open tickets end in 0002 now; today's is preferred
-    out = await run(cmds, "h-cg", "/ticket 2")
-    assert "SQ20261124-0002" in out
+    # two open tickets end in 0002 now: no guess (not even today's), the full number is asked for
+    out = await run(cmds, "h-cg", "/claim 2")
+    assert "请写完整编号" in out and "SQ20261123-0002" in out and "SQ20261124-0002" in out
+    assert (await s.get("SQ20261124-0002")).handler is None
+    assert "SQ20261124-0002" in await run(cmds, "h-cg", "/ticket SQ20261124-0002")
 
 
 async def test_reopen_and_close_by_staff(env):

@@ -21,8 +21,8 @@ STAFF_COMMANDS = [
 
 
 @pytest.fixture
-async def env(tmp_path):
-    e = Env(tmp_path / "t.db", FixedClock(at(2026, 11, 23, 9, 30)))
+async def env(engine):
+    e = Env(engine, FixedClock(at(2026, 11, 23, 9, 30)))
     await e.start()
     yield e
     await e.close()

@@ -15,8 +15,8 @@ NOTE = "国务院公布2027年放假安排后将自动更新"
 
 
 @pytest.fixture
-async def env(tmp_path):
-    e = Env(tmp_path / "t.db", FixedClock(at(2026, 12, 20, 10, 0)))  # a Sunday in December 2026
+async def env(engine):
+    e = Env(engine, FixedClock(at(2026, 12, 20, 10, 0)))  # a Sunday in December 2026
     await e.start()
     yield e
     await e.close()

@@ -10,8 +10,8 @@ from tests.test_tickets_helpers import Env, at, outbox, run
 
 
 @pytest.fixture
-async def env(tmp_path):
-    e = Env(tmp_path / "t.db", FixedClock(at(2026, 11, 23, 9, 30)))  # Monday
+async def env(engine):
+    e = Env(engine, FixedClock(at(2026, 11, 23, 9, 30)))  # Monday
     await e.start()
     yield e
     await e.close()

@@ -159,8 +159,8 @@ class Console:
         elif name == "pin":
             await self.pin(args[1:])
         elif name == "digest":
-            dept = " ".join(args[1:]) or None
-            self.show([await self.a.digest(dept, self.clock.now().date())])
+            department = " ".join(args[1:]) or None
+            self.show([await self.a.digest(department, self.clock.now().date())])
         else:
             self.say(self.words("help"))
             # the chat commands, from the core's one registry (as staff the console is an admin)

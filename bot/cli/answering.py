@@ -37,7 +37,7 @@ def _answering(settings: Settings):  # noqa: ANN202 - the lazy import keeps star
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import DataPaths, load_policies, load_routing
+    from bot.app import DataPaths, load_policies, load_routing, load_workflow
     from bot.core.answering.render import ASPECT_LABELS
     from bot.core.knowledge import KnowledgeError
     from bot.core.texts import Texts
@@ -47,6 +47,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         answering = _answering(settings)
         policies = load_policies(answering.kb)  # sla.yaml and calendar.yaml
+        load_workflow(answering.kb)  # workflow.yaml
         routing = load_routing(answering.kb, paths.knowledge)  # dispatch.yaml and places.yaml
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
@@ -65,6 +66,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     problems += _render_dialogue_templates(answering)
     texts = check_texts(Texts(paths.templates), policies)
     problems += texts.problems
+    policy_texts = 0
+    if kb.policies:
+        from bot.core.policies.samples import render_policy_samples
+
+        today = dt.datetime.now(settings.timezone).date()
+        policy_texts, policy_problems = render_policy_samples(kb.policies, Texts(paths.templates), today)
+        problems += policy_problems
     if problems:
         print("模板渲染失败：\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
         return 1
@@ -74,8 +82,24 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         f"诉求类别 {len(kb.appeal_categories)} 个；已渲染 {rendered} 个回答、{texts.rendered} 条诉求和提示文本。"
     )
     print(calendar_status(policies.calendar, dt.datetime.now(settings.timezone).year))
+    if kb.policies:
+        print(
+            policy_library_status(kb.policies, dt.datetime.now(settings.timezone).date())
+            + f"已渲染惠企政策文本 {policy_texts} 条。"
+        )
     print(routing_status(routing))
     return 0
+
+
+def policy_library_status(library: Any, today: dt.date) -> str:
+    """One line about the 政策库 for whoever maintains knowledge/policies/."""
+    from bot.core.policies.library import active
+
+    current = active(library.policies.values(), today)
+    return (
+        f"政策库：政策 {len(library)} 条，现行有效 {len(current)} 条（其余已到期或尚未开始）；"
+        f"行业代码 {len(library.industries.codes)} 个，企业划型行业组 {len(library.sizes.groups)} 个。"
+    )
 
 
 def routing_status(routing: Any) -> str:

@@ -30,7 +30,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    d = sub.add_parser("db", help="数据库迁移：查看状态（status）或执行（migrate）")
+    d = sub.add_parser("db", help="数据库：查看迁移状态（status）、执行迁移（migrate）、整体复制（copy）")
     dsub = d.add_subparsers(dest="db_command", required=True)
     m = dsub.add_parser("migrate", help="执行待应用的数据库迁移（每个迁移一个事务，失败整体回滚）")
     _db_arg(m)

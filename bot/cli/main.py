@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bot.settings import ConfigError, Settings
 
-from . import answering, db, kb, routing, serve, sla, tickets
+from . import answering, db, kb, policies, routing, serve, sla, tickets
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help="意外出错时打印 Python 的详细出错位置（供维护者排查）"
     )
     sub = ap.add_subparsers(dest="command", required=True)
-    for module in (answering, serve, tickets, sla, db, routing, kb):
+    for module in (answering, serve, tickets, sla, db, routing, kb, policies):
         module.register(sub)
     return ap
 
@@ -35,10 +35,11 @@ def settings_for(args: argparse.Namespace) -> Settings:
     """The environment and .env, then what the command line says (`--db` a path or a URL: it wins over both
     DATABASE_URL and DATABASE_PATH)."""
     db = getattr(args, "db", None)
-    database: dict[str, str] = {}
-    if db:
-        database = {"database_url": db} if "://" in db else {"database_path": db, "database_url": ""}
-    return Settings.load(knowledge_dir=args.knowledge, **database)
+    if not db:
+        return Settings.load(knowledge_dir=args.knowledge)
+    if "://" in db:
+        return Settings.load(knowledge_dir=args.knowledge, database_url=db)
+    return Settings.load(knowledge_dir=args.knowledge, database_path=db, database_url="")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.core.routing import Decision
+    from bot.core.routing.learning import RoutingDesk
+    from bot.core.texts import Texts
 
 
 def register(sub: Any) -> None:
@@ -28,7 +35,16 @@ def register(sub: Any) -> None:
     m.set_defaults(run=cmd_models)
 
 
-def _as_json(d: Any) -> dict[str, Any]:
+def _desk(app: App) -> tuple[RoutingDesk, Texts] | None:
+    """The deployment's routing and its texts; None (said on stderr) when tickets are not set up."""
+    service = app.assistant.service
+    if service is None or service.routing is None:
+        print("诉求受理未启用，无法派单。", file=sys.stderr)
+        return None
+    return service.routing, service.texts
+
+
+def _as_json(d: Decision) -> dict[str, Any]:
     return {
         "unit": d.unit,
         "line_unit": d.line_unit,
@@ -57,12 +73,15 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go() -> int:
         async with running(settings) as app:
-            desk = app.assistant.service.routing
+            found = _desk(app)
+            if found is None:
+                return 2
+            desk, texts = found
             d = desk.route(" ".join(args.text), args.place)
             if args.json:
                 print(json.dumps(_as_json(d), ensure_ascii=False))
             else:
-                print(html_to_text(explain(app.assistant.service.texts, d, desk.dispatcher)))
+                print(html_to_text(explain(texts, d, desk.dispatcher)))
         return 0
 
     return asyncio.run(go())
@@ -74,11 +93,12 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go() -> int:
         async with running(settings) as app:
-            desk = app.assistant.service.routing
+            found = _desk(app)
+            if found is None:
+                return 2
+            desk, texts = found
             result = await desk.retrain()
-            text = app.assistant.service.texts.say(
-                "routing/replies.html.j2", "retrained", r=result, needed=desk.min_examples
-            )
+            text = texts.say("routing/replies.html.j2", "retrained", r=result, needed=desk.min_examples)
             print(html_to_text(text))
         return 0
 
@@ -90,7 +110,10 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go() -> int:
         async with running(settings) as app:
-            for m in await app.assistant.service.routing.models(10):
+            found = _desk(app)
+            if found is None:
+                return 2
+            for m in await found[0].models(10):
                 print(
                     f"{m.id}\t{m.created_at.isoformat(timespec='seconds')}\t{'启用' if m.active else '未启用'}\t"
                     f"样本 {m.examples}\t检验 {m.held_back} 件：{m.score:.1%}（对照 {m.baseline:.1%}）"

@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import datetime as dt
-import json
 import sys
 from html import unescape
 from typing import Any
@@ -21,39 +19,6 @@ from bot.core.tickets.domain.models import STATES
 from bot.settings import Settings
 
 from . import inputs
-
-EXPORT_FIELDS = [
-    "number",
-    "state",
-    "category",
-    "department",
-    "priority",
-    "policy",
-    "citizen_id",
-    "anonymous",
-    "description",
-    "place",
-    "phone",
-    "handler",
-    "created_at",
-    "contact_due",
-    "contact_met",
-    "feedback_due",
-    "feedback_met",
-    "resolve_due",
-    "resolve_met",
-    "round",
-    "resolution",
-    "rating",
-    "comment",
-    "rated_at",
-    "closed_at",
-    "latitude",
-    "longitude",
-    "unit",
-    # the photos and files of the ticket, listed without their content (no file ids, no local paths)
-    "attachments",
-]
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -80,8 +45,14 @@ def register(subparsers: Any) -> None:
     sh.add_argument("number", help="诉求编号，如 SQ20261122-0007")
     _db_arg(sh)
     ex = tsub.add_parser("export", help="导出全部诉求")
-    ex.add_argument("--format", choices=["csv", "jsonl"], required=True)
-    ex.add_argument("--output", "-o", default=None, help="输出文件（默认标准输出）")
+    ex.add_argument(
+        "--format",
+        choices=["csv", "xlsx", "jsonl"],
+        required=True,
+        help="csv（带 BOM 的 UTF-8，Excel 可直接打开）、xlsx（Excel 工作簿，须用 --output）或 jsonl；"
+        "表格中以 = + - @ 开头的内容会加单引号，不会被当作公式执行",
+    )
+    ex.add_argument("--output", "-o", default=None, help="输出文件（默认标准输出；xlsx 必须指定）")
     ex.add_argument("--mask", action="store_true", help="导出时对电话和证件号脱敏")
     _db_arg(ex)
     t.set_defaults(run=run_tickets)
@@ -98,6 +69,12 @@ def _policies(kb: Any) -> Any:
     from bot.app import load_policies
 
     return load_policies(kb)
+
+
+def load_workflow(kb: Any) -> Any:
+    from bot.app import load_workflow as load
+
+    return load(kb)
 
 
 def _texts(settings: Settings) -> Any:
@@ -158,6 +135,7 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
                 kb=kb,
                 policies=policies,
                 texts=_texts(settings),
+                workflow=load_workflow(kb),
                 review_days=settings.knowledge_review_days,
             )
         finally:
@@ -170,6 +148,9 @@ def run_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_tickets(args: argparse.Namespace, settings: Settings) -> int:
     if args.tickets_command == "export":
+        if args.format == "xlsx" and not args.output:
+            print("xlsx 是二进制文件，请用 --output 指定文件名，如 --output 诉求.xlsx。", file=sys.stderr)
+            return 2
         if not args.output:
             try:
                 return asyncio.run(_export(args, settings, sys.stdout))
@@ -230,72 +211,30 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _attachment_rows(files: list[Any], mask: bool) -> list[dict[str, Any]]:
-    """What is attached, without the content: kind, who sent it, when, size, type and caption."""
-    from bot.core.text.mask import mask_pii
-
-    return [
-        {
-            "kind": a.media.kind,
-            "role": a.role,
-            "at": a.media.at.isoformat() if a.media.at else None,
-            "size": a.media.size,
-            "mime": a.media.mime,
-            "caption": mask_pii(a.media.caption) if mask else a.media.caption,
-        }
-        for a in files
-    ]
-
-
-def _export_row(t: Any, mask: bool, files: list[Any] | None = None) -> dict[str, Any]:
-    from bot.core.text.mask import mask_phone, mask_pii
-
-    row: dict[str, Any] = {}
-    for f in EXPORT_FIELDS:
-        if f == "attachments":
-            row[f] = _attachment_rows(files or [], mask)
-            continue
-        v = getattr(t, f)
-        if isinstance(v, dt.datetime):
-            v = v.isoformat()
-        if mask and f in {"description", "place", "resolution", "comment"} and v:
-            v = mask_pii(v)
-        if mask and f == "phone" and v:
-            v = mask_phone(v)
-        row[f] = v
-    return row
-
-
 async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int:
     """Every ticket to `out`, or (out None) to the file args.output, opened once the database is open, so a
     missing database leaves no empty file behind."""
     from bot.core.tickets.domain.models import TicketQuery
+    from bot.core.tickets.reporting.export import Export
 
     store = await _open(settings)
     try:
         with contextlib.ExitStack() as files:
-            if out is None:
+            if out is None and args.format != "xlsx":
                 # a command-line tool: nothing else runs on this loop, so the blocking open is harmless
                 out = files.enter_context(open(args.output, "w", encoding="utf-8", newline=""))  # noqa: ASYNC230, SIM115
-            writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if args.format == "csv" else None
-            if writer:
-                writer.writeheader()
+            # xlsx: the workbook is written to the path when it is closed
+            export = Export(args.format, out if out is not None else args.output, args.mask)
             after = 0
-            count = 0
             while True:
                 batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
                 if not batch:
                     break
                 attached = await store.attachments.of_tickets([t.id for t in batch])
-                for t in batch:
-                    row = _export_row(t, args.mask, attached[t.id])
-                    if writer:
-                        row["attachments"] = json.dumps(row["attachments"], ensure_ascii=False)
-                        writer.writerow(row)
-                    else:
-                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += len(batch)
+                export.add(batch, attached)
                 after = batch[-1].id
+            export.close()
+            count = export.count
     finally:
         await store.close()
     if args.output:

@@ -14,7 +14,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core import callbacks
 from bot.core.answering.context import ContextStore
@@ -34,6 +34,16 @@ from bot.core.text.unicode import encodable
 from bot.core.texts import Texts
 from bot.core.tickets.commands.dispatch import command_help, command_menu
 from bot.core.tickets.commands.registry import Scope
+
+if TYPE_CHECKING:
+    from bot.core.answering.policy_dialogue import PolicyDialogue
+    from bot.core.policies.desk import PolicyDesk
+    from bot.core.storage import Store
+    from bot.core.tickets.attachments import AttachmentDesk
+    from bot.core.tickets.commands.dispatch import TicketCommands
+    from bot.core.tickets.domain.sla import SlaPolicies
+    from bot.core.tickets.intake.flow import IntakeFlow
+    from bot.core.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +68,12 @@ class Answering:
 class TicketDesk:
     """The 诉求 side: the store, the lifecycle service, staff commands and the intake dialogue."""
 
-    store: Any
-    service: Any
-    commands: Any
-    intake: Any
+    store: Store
+    service: TicketService
+    commands: TicketCommands
+    intake: IntakeFlow
     # photos, files and pins outside an intake (bot/core/tickets/attachments.py)
-    attachments: Any = None
+    attachments: AttachmentDesk | None = None
 
 
 class Facade(Protocol):
@@ -90,11 +100,12 @@ class Assistant:
         clock: Clock,
         desk: TicketDesk | None = None,
         *,
-        policies: Any = None,
+        policies: SlaPolicies | None = None,
         context_ttl_minutes: int = 30,
         contexts: ContextStore | None = None,
         owner: str | None = None,
         review_days: int | None = None,
+        policy_desk: PolicyDesk | None = None,
     ):
         self.clock = clock
         self.context_ttl = dt.timedelta(minutes=context_ttl_minutes)
@@ -116,6 +127,16 @@ class Assistant:
         self.intake = desk.intake if desk else None
         self.attachments = desk.attachments if desk else None
         self.policies = policies
+        # 惠企政策 (bot/core/policies/desk.py): the policy questions and the push (直达快享), when the base has a 政策库
+        self.policy_dialogue: PolicyDialogue | None = None
+        if policy_desk is not None:
+            # imported here: a command that answers without the 政策库 (ask, match) does not load it
+            from bot.core.answering.policy_dialogue import PolicyDialogue
+
+            self.policy_dialogue = PolicyDialogue(
+                policy_desk, _entry_names(self.kb), self._looks_like_question
+            )
+        self._policy_desk = policy_desk
         # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
@@ -130,6 +151,8 @@ class Assistant:
                 tick=self._tick,
                 leases=Leases(desk.store.leases, clock, self.owner),
                 retrain=learning.due if learning is not None else None,
+                push=policy_desk.push if policy_desk is not None else None,
+                push_hours=policy_desk.push_hours if policy_desk is not None else None,
             )
 
     # -- the answering parts, reloadable ----------------------------------------------------------------------
@@ -227,6 +250,10 @@ class Assistant:
             rating = await self._typed_rating(msg, stripped)
             if rating is not None:
                 return rating
+        if self.policy_dialogue is not None:
+            answered = await self.policy_dialogue.handle(msg)
+            if answered is not None:
+                return answered
         result = await self._respond(msg.user_id, text)
         await self._log_question(msg, result)
         return await self._finish(msg, result)
@@ -311,6 +338,8 @@ class Assistant:
             if result.picked:
                 await self._clarified(msg.user_id)
             return await self._finish(msg, result)
+        if who == "policies" and self.policy_dialogue is not None:
+            return await self.policy_dialogue.callback(msg)
         if self.commands is not None:
             got = await self.commands.handle(msg)
             if got is not None:
@@ -393,17 +422,30 @@ class Assistant:
         if date is not None and date != now.date():
             now = dt.datetime.combine(date, dt.time(8, 30), tzinfo=now.tzinfo)
         return await build_digest(
-            self._store,
+            self.service.store,
             now=now,
             period=period,
             department=department,
             kb=self.kb,
             policies=self.service.policies,
             texts=self.service.texts,
+            workflow=self.service.workflow,
             gap_key=self.matcher.gap_key,
             gap_grams=self.matcher.gap_grams,
             review_days=self.review_days,
         )
+
+    def _looks_like_question(self, text: str) -> bool:
+        """A message the matcher takes for a question about one entry, or a 诉求 (while a policy question is
+        pending, such a message is answered as itself)."""
+        u = self.answering.matcher.understand(text)
+        return (u.intent in ("item", "exemption") and u.target is not None and not u.ambiguous) or (
+            u.intent == "appeal"
+        )
+
+
+def _entry_names(kb: KnowledgeBase) -> list[str]:
+    return [n for e in kb.entries.values() for n in (e.name, *e.aliases)]
 
 
 def _storable(msg: Incoming) -> Incoming:

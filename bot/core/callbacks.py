@@ -23,6 +23,9 @@ class Prefix(StrEnum):
     ATTACH = (
         "att"  # att:new | att:add:<number> | att:no — a bare photo or pin; att:show:<number> — re-send files
     )
+    VISIT = "visit"  # visit:<number>:<yes|no> — 回访: the citizen says whether the problem was solved
+    REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
+    POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
     KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
 
 
@@ -37,6 +40,9 @@ OWNER: dict[Prefix, str] = {
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
     Prefix.ATTACH: "attachments",
+    Prefix.VISIT: "commands",
+    Prefix.REQUEST: "commands",
+    Prefix.POLICY: "policies",
     Prefix.KNOWLEDGE: "commands",
 }
 

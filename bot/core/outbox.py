@@ -47,9 +47,12 @@ class Outbox:
         if ids:
             await self._repo.release(ids, self.owner)
 
-    async def sending(self, id: int, hold: dt.timedelta, at: dt.datetime | None = None) -> None:
-        """Mark a notification in flight just before it is handed to the channel (see the repository)."""
-        await self._repo.sending(id, at or self.clock.now(), hold)
+    async def sending(
+        self, id: int, hold: dt.timedelta, at: dt.datetime | None = None, mine: dt.datetime | None = None
+    ) -> bool:
+        """Take a notification (mark it in flight) just before it is handed to the channel; False when another
+        sender has it or it was sent meanwhile (see the repository)."""
+        return await self._repo.sending(id, at or self.clock.now(), hold, mine)
 
     async def sent(self, id: int, at: dt.datetime | None = None) -> None:
         await self._repo.sent(id, at or self.clock.now())

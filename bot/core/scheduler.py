@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 DigestBuilder = Callable[[str | None, dt.date], Awaitable[Reply]]
 Ticker = Callable[[dt.datetime], Awaitable[int]]
+# 惠企政策 push (直达快享): queues today's messages, at most one a day per person (bot/core/policies/desk.py)
+Pusher = Callable[[dt.datetime], Awaitable[int]]
 Retrainer = Callable[[dt.datetime], Awaitable[object]]
 
 # one tick at a time across processes; a holder that dies mid-tick delays reminders by at most this
@@ -50,6 +52,8 @@ class Scheduler:
         *,
         digest: DigestBuilder,
         tick: Ticker | None = None,
+        push: Pusher | None = None,
+        push_hours: tuple[dt.time, dt.time] | None = None,
         leases: Leases | None = None,
         retrain: Retrainer | None = None,
     ):
@@ -58,6 +62,8 @@ class Scheduler:
         self.clock = clock
         self._digest = digest
         self._tick = tick
+        self._push = push
+        self.push_hours = push_hours or (dt.time(9, 0), dt.time(17, 0))
         self.leases = leases
         self._built: set[str] = set()  # the digests (by lease name) this process built
         # routing's learning (bot/core/routing/learning.py): decides itself whether a retrain is due
@@ -67,8 +73,9 @@ class Scheduler:
         return self.calendar.is_workday(day)
 
     async def tick(self, now: dt.datetime | None = None) -> int:
-        """Queue every reminder due now (and close tickets whose rating window ended); how many. Then retrain
-        routing when that is due. With leases, 0 while another process is ticking (and retraining)."""
+        """Queue every reminder due now (and close tickets whose rating window ended), and in working hours of
+        a working day the policy push; how many. Then retrain routing when that is due. With leases, 0 while
+        another process is ticking (and retraining)."""
         now = now or self.clock.now()
         if self.leases is None:
             return await self._tick_and_retrain(now)
@@ -77,12 +84,19 @@ class Scheduler:
 
     async def _tick_and_retrain(self, now: dt.datetime) -> int:
         done = await self._tick(now) if self._tick is not None else 0
+        if self._push is not None and self.in_working_hours(now):
+            done += await self._push(now)
         if self._retrain is not None:
             try:
                 await self._retrain(now)
             except Exception:  # noqa: BLE001 - the reminders are what must not wait; the current model stays
                 log.exception("retraining routing failed; the current model stays")
         return done
+
+    def in_working_hours(self, now: dt.datetime) -> bool:
+        """A working day of the calendar (调休 Saturdays included, holidays not), within the push hours."""
+        start, end = self.push_hours
+        return self.is_workday(now.date()) and start <= now.time() < end
 
     async def queue_digests(self, day: dt.date, groups: Mapping[str, str | None]) -> int:
         """Queue today's digest for each group (recipient department id -> the department it reports on, None

@@ -296,9 +296,10 @@ class TelegramBridge:
         text = ""
         for i, item in enumerate(media):
             if item.caption.lstrip().startswith("/"):
-                text = self._command_text(item.caption.strip())
-                if text is None:
+                command = self._command_text(item.caption.strip())
+                if command is None:
                     return  # a command for another bot
+                text = command
                 media[i] = item.with_caption("")
                 break
         is_group = chat.type != ChatType.PRIVATE
@@ -395,22 +396,19 @@ class TelegramBridge:
         if isinstance(update, Update) and isinstance(err, StoreWriteError):
             # refused before the core answered (the update's record, say): the person hears it was not saved
             log.warning("更新 %s 未能写入数据库：%s", update.update_id, err)
-            if update.effective_chat is not None and self.sender is not None:
-                try:
-                    await self.sender.send(update.effective_chat.id, Reply(str(err)), retry=False)
-                except Exception:  # noqa: BLE001 - nothing more we can do for this person now
-                    log.warning("无法向会话 %s 发送出错提示", update.effective_chat.id)
-            return
-        where = ""
-        if isinstance(update, Update):
-            u = update.effective_user
-            c = update.effective_chat
-            where = f"（更新 {update.update_id}，用户 {u.id if u else '-'}，会话 {c.id if c else '-'}）"
-        log.error("处理出错%s：%s", where, mask_sensitive(f"{type(err).__name__}: {err}"), exc_info=err)
+            text = str(err)
+        else:
+            where = ""
+            if isinstance(update, Update):
+                u = update.effective_user
+                c = update.effective_chat
+                where = f"（更新 {update.update_id}，用户 {u.id if u else '-'}，会话 {c.id if c else '-'}）"
+            log.error("处理出错%s：%s", where, mask_sensitive(f"{type(err).__name__}: {err}"), exc_info=err)
+            text = self.words("error")
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
                 assert self.sender is not None
-                await self.sender.send(update.effective_chat.id, Reply(self.words("error")), retry=False)
+                await self.sender.send(update.effective_chat.id, Reply(text), retry=False)
             except Exception:  # noqa: BLE001 - nothing more we can do for this person now
                 log.warning("无法向会话 %s 发送出错提示", update.effective_chat.id)
 
@@ -469,7 +467,9 @@ class TelegramBridge:
 
     async def _job_digest_again(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert context.job is not None
-        await self.send_digests(context.job.data, look_again=False)
+        day = context.job.data  # the day run_once was given (see send_digests)
+        assert day is None or isinstance(day, dt.date)
+        await self.send_digests(day, look_again=False)
 
 
 def _file_url(base_url: str) -> str:

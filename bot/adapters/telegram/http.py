@@ -68,7 +68,12 @@ class AiohttpRequest(BaseRequest):
         key = (parts.scheme, parts.hostname or "")
         if key not in self._proxies:
             proxies = urllib.request.getproxies_environment()
-            bypass = urllib.request.proxy_bypass_environment(key[1], proxies) if key[1] else True
+            # typeshed leaves out this public (if undocumented) function of urllib.request
+            bypass = (
+                urllib.request.proxy_bypass_environment(key[1], proxies)  # type: ignore[attr-defined]
+                if key[1]
+                else True
+            )
             self._proxies[key] = None if bypass else proxies.get(key[0]) or proxies.get("all")
         return self._proxies[key]
 
@@ -94,7 +99,8 @@ class AiohttpRequest(BaseRequest):
         connect = _pick(connect_timeout, self._connect)
         pool = _pick(pool_timeout, self._pool)
         # aiohttp has no write timeout of its own: the write budget is part of the total instead
-        total = None if None in (read, write, connect, pool) else read + write + connect + pool
+        parts = (read, write, connect, pool)
+        total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
         timeout = aiohttp.ClientTimeout(
             total=total,
             connect=None if pool is None or connect is None else pool + connect,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +125,7 @@ class AlbumCollector:
     """Gathers the messages of one album (chat, media_group_id) until `wait` seconds pass without another,
     then calls `deliver(messages)` (in message order) in a task of its own."""
 
-    def __init__(self, wait: float, deliver: Callable[[list[Message]], Awaitable[None]]):
+    def __init__(self, wait: float, deliver: Callable[[list[Message]], Coroutine[Any, Any, None]]):
         self.wait = wait
         self.deliver = deliver
         self._albums: dict[tuple[int, str], _Album] = {}

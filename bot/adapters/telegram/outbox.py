@@ -15,13 +15,15 @@ while less than half of its lease has passed (what is left is given back for any
 runs out while its row is being sent. A process killed while holding claims delays those rows until the lease
 ends; the one row it may have sent without recording it is the only one that can go out twice.
 
-Delivery is at least once. Each notification is marked in flight (`sending`) before its request goes out and
-recorded as sent the moment Telegram answers. The Bot API has no idempotency key and no way to ask whether a
+Delivery is at least once. Each notification is taken (marked in flight, `sending`, one conditional update
+that succeeds only while it is due and nobody else has it: a second guard behind the claim, for a claim that
+ran out or a sender that read rows with `due`) before its request goes out, and recorded as sent the moment
+Telegram answers. The Bot API has no idempotency key and no way to ask whether a
 message arrived, so a notification whose request was under way when the process died is sent again — but only
 once `IN_FLIGHT_HOLD` (longer than any request can take) has passed since it went out, so a request that may
-still be under way (a process that is slow to die, a second process on the same database) is never raced by
-its own resend. What can still arrive twice: the one notification per sending process whose request Telegram
-had accepted when the process died, before its `sent` was recorded (one network round trip and one commit).
+still be under way is never raced by its own resend. What can still arrive twice: the one notification per
+sending process whose request Telegram had accepted when the process died, before its `sent` was recorded (one
+network round trip and one commit).
 """
 
 from __future__ import annotations
@@ -171,19 +173,26 @@ class OutboxDispatcher:
                 )
                 continue
             done = set(row.delivered)
-            if row.sending_at is not None:
-                log.warning(
-                    "通知 #%s 上次发送时（%s）程序中断，无法确认是否已送达，现在重发（可能重复一次）",
-                    row.id,
-                    row.sending_at.isoformat(timespec="seconds"),
-                )
+            taken: dt.datetime | None = None  # when this sender took the row (marked it in flight)
+            elsewhere = False  # another sender took it after we read it (or sent it): theirs to finish
             reply = notification.reply
             try:
                 for chat in chats:
                     if str(chat) in done:
                         continue
-                    # in flight from here until sent/failed: not sent again while this request may be under way
-                    await self.outbox.sending(row.id, self.in_flight_hold, self.now())
+                    # in flight from here until sent/failed: not sent again while this request may be under
+                    # way; a row another sender took after we read it is left to that sender
+                    at = self.now()
+                    if not await self.outbox.sending(row.id, self.in_flight_hold, at, mine=taken):
+                        elsewhere = True
+                        break
+                    if taken is None and row.sending_at is not None:
+                        log.warning(
+                            "通知 #%s 上次发送时（%s）程序中断，无法确认是否已送达，现在重发（可能重复一次）",
+                            row.id,
+                            row.sending_at.isoformat(timespec="seconds"),
+                        )
+                    taken = at
                     # photos went out but not the text: a retry sends only the text ("<chat>#media")
                     media_key = f"{chat}#media"
                     await self.sender.send(
@@ -204,6 +213,8 @@ class OutboxDispatcher:
                     # flood control: stop this round, the rest waits for the next drain (claims given back)
                     await self.outbox.release([r.id for r in rows[i + 1 :]])
                     return delivered, True
+                continue
+            if elsewhere:
                 continue
             await self.outbox.sent(row.id, self.now())
             self.sent += 1

@@ -90,7 +90,8 @@ def _proxy(settings: Settings) -> tuple[str, str] | None:
     parts = urlsplit(_api_url(settings))
     proxies = urllib.request.getproxies_environment()
     host = parts.hostname or ""
-    if not host or urllib.request.proxy_bypass_environment(host, proxies):
+    # typeshed leaves out this public (if undocumented) function of urllib.request
+    if not host or urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
         return None
     for key in (parts.scheme, "all"):
         if proxies.get(key):

@@ -11,6 +11,8 @@ from typing import Any
 from bot.core.clock import Clock
 from bot.core.storage.protocols import StateRepository
 
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)  # sorts before every stored context (put() sets `at`)
+
 
 @dataclass
 class Context:
@@ -41,7 +43,8 @@ class ContextStore:
         ctx.at = self.clock.now()
         if user_id not in self._data and len(self._data) >= self.max_users:
             # drop the oldest contexts rather than grow without bound
-            for uid, _ in sorted(self._data.items(), key=lambda kv: kv[1].at)[: self.max_users // 10]:
+            oldest = sorted(self._data.items(), key=lambda kv: kv[1].at or _NEVER)
+            for uid, _ in oldest[: self.max_users // 10]:
                 del self._data[uid]
         self._data[user_id] = ctx
 

@@ -56,7 +56,7 @@ class Emergency:
         self.ongoing_re = _alternation(self.ongoing)
         self.procedure_re = _alternation(self.procedure)
         # the single-phrase cues of every kind in one alternation: most messages are ruled out in one search
-        phrases = {}
+        phrases: dict[str, str] = {}
         for kind, cues in self.kinds.items():
             for groups in cues:
                 if len(groups) == 1:

@@ -110,9 +110,9 @@ class Dialogue:
         ids = [asked_item] if asked_item and self.kb.get(asked_item) else []
         ids += [i for i in entry.items if i not in ids]
         rows = [
-            [Button(f"{self.kb.get(i).name} · 材料"[:40], f"a:materials:{i}")]
+            [Button(f"{item.name} · 材料"[:40], f"a:materials:{i}")]
             for i in ids[:4]
-            if self.kb.get(i)
+            if (item := self.kb.get(i)) is not None
         ]
         rows.append([Button("没解决，提交诉求", "t:new")])
         return rows
@@ -122,7 +122,7 @@ class Dialogue:
         return [Button("提交诉求，请工作人员联系我", "t:new")]
 
     def clarify(self, ids: list[str], aspect: str | None, ctx: Context) -> Reply:
-        entries = [self.kb.get(i) for i in ids]
+        entries = [self.kb.entry(i) for i in ids]
         ctx.choices, ctx.choice_aspect = ids, aspect
         html = self.renderer.render("clarify.html.j2", choices=entries)
         rows = [
@@ -214,14 +214,14 @@ class Dialogue:
             return self._answer(user_id, ctx, ctx.last_target, aspect, res, aspects=aspects)
         if not u.subject and u.target is None:
             # a follow-up with nothing to follow: ask which matter is meant (the centre, for its hours)
-            aspect = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
-            if aspect == "location" and self.matcher.cues.topics.about_centre_alone(
+            cue = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
+            if cue == "location" and self.matcher.cues.topics.about_centre_alone(
                 u.corrected.replace(" ", "")
             ):
                 u.topic = "centre"
                 return self._centre(res)
-            if aspect and aspect != "overview":
-                replies.append(Reply(self._render_followup_needed(aspect)))
+            if cue and cue != "overview":
+                replies.append(Reply(self._render_followup_needed(cue)))
                 return res
         if u.target is not None and not u.subject and not ctx.last_target and u.score < SURE_WITHOUT_SUBJECT:
             # "那在哪办" with no conversation before it: a generic phrase is not a question about any entry
@@ -297,7 +297,7 @@ class Dialogue:
             return res
         # suggestions only when the question had a subject of its own to be near to
         ctx.choices = [c.id for c in u.candidates[:3] if c.score >= SUGGEST_MIN] if u.subject else []
-        suggestions = [self.kb.get(i) for i in ctx.choices]
+        suggestions = [self.kb.entry(i) for i in ctx.choices]
         rows = [[Button(e.name[:40], f"pick:{e.id}:overview")] for e in suggestions]
         rows.append(self.ticket_button())
         res.replies.append(Reply(self.renderer.render("nomatch.html.j2", suggestions=suggestions), rows))

@@ -124,7 +124,11 @@ def _small_int(n: int) -> type:
 
 class GramIndex:
     def __init__(
-        self, entry_of: Sequence[int], text_of: list[str], weight_of: Sequence[float], n_entries: int
+        self,
+        entry_of: Sequence[int] | np.ndarray,
+        text_of: list[str],
+        weight_of: Sequence[float] | np.ndarray,
+        n_entries: int,
     ):
         """Phrases as parallel columns, in entry order: entry index, compact text, field weight."""
         self.n_entries = n_entries
@@ -164,7 +168,7 @@ class GramIndex:
         # the same pairs by text, then gram
         by_text = np.sort((owner << 20) | gram_id)
         self.text_off = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(self.texts)))].astype(np.int64)
-        self.text_grams = (by_text & ((1 << 20) - 1)).astype(_small_int(n_grams))
+        self.text_grams: np.ndarray = (by_text & ((1 << 20) - 1)).astype(_small_int(n_grams))
         self.gram_text = [_key_text(int(k)) for k in gram_keys]
         self.gram_id = {g: i for i, g in enumerate(self.gram_text)}
         self.gram_is_unigram = gram_keys < _BIGRAM
@@ -287,7 +291,9 @@ class GramIndex:
     def _scores_by_text(self, known: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best phrase coverage and best phrase of every hit entry (in entry order), from the text postings
         of the query grams: exact and cheapest while the base is small."""
-        lo, hi = self.text_post_off[known].tolist(), self.text_post_off[known + 1].tolist()
+        off = self.text_post_off
+        assert off is not None  # search() calls this only while the text postings are kept
+        lo, hi = off[known].tolist(), off[known + 1].tolist()
         t_ids = np.concatenate([self.text_post[a:b] for a, b in zip(lo, hi, strict=True)])
         t_w = np.repeat(w, np.subtract(hi, lo))
         matched_t = np.bincount(t_ids, weights=t_w, minlength=len(self.texts))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.knowledge import Entry, KnowledgeBase
+from bot.core.knowledge import Bundle, Entry, Item, KnowledgeBase
 from bot.core.resources import data_dir
 from bot.core.texts import template_env, tidy
 
@@ -68,7 +68,8 @@ class Renderer:
         self.kb = kb
         self.templates_dir = templates_dir or data_dir("templates")
         self.env = template_env(self.templates_dir)
-        self._answers: dict[tuple[str, str | None], str] = {}
+        # (entry id, aspect, several aspects, asked item) -> the rendered answer
+        self._answers: dict[tuple[str, str, tuple[str, ...], str | None], str] = {}
         self.env.filters["working_days"] = working_days
         self.env.globals["aspect_labels"] = ASPECT_LABELS
         self.env.globals["meta"] = kb.meta
@@ -93,11 +94,11 @@ class Renderer:
             ctx["applies_to"] = [self.kb.get(i) for i in entry.items if self.kb.get(i)]
         else:
             ctx["exemptions"] = {e.id: e for e in self.kb.exemptions_for(entry.id)}
-            for m in entry.materials:
+            for m in entry.materials if isinstance(entry, Item) else []:  # a FAQ lists no materials
                 if m.exempted_by and m.exempted_by in self.kb.exemptions:
                     ctx["exemptions"][m.exempted_by] = self.kb.exemptions[m.exempted_by]
             ctx["bundles"] = [b for b in self.kb.bundles.values() if entry.id in b.items]
-            if entry.kind == "bundle":
+            if isinstance(entry, Bundle):
                 ctx["parts"] = [self.kb.items[i] for i in entry.items if i in self.kb.items]
         return ctx
 

@@ -111,11 +111,12 @@ def _read_collection(data: Any, rel: str) -> tuple[list[Unit], list[Any], bool, 
     features = data.get("features")
     if not isinstance(features, list) or not features:
         return [], [], False, [f"{rel}: features 必须是非空列表"]
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
     example = bool(meta.get("example_data"))
     for i, feature in enumerate(features):
-        props = feature.get("properties") if isinstance(feature, dict) else None
-        name = props.get("name") if isinstance(props, dict) else None
+        found = feature.get("properties") if isinstance(feature, dict) else None
+        props: dict[str, Any] = found if isinstance(found, dict) else {}
+        name = props.get("name")
         label = f"区域 {name}" if isinstance(name, str) and name.strip() else f"第 {i + 1} 个区域"
         where = f"{rel}: {label}"
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -181,7 +182,7 @@ def _coordinate_problem(coords: Any, kind: str) -> str | None:
 
 
 def _overlaps(b: Boundaries) -> list[str]:
-    problems = []
+    problems: list[str] = []
     if len(b.shapes) < 2:
         return problems
     from shapely import STRtree

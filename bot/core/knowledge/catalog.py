@@ -34,9 +34,10 @@ from pypinyin import lazy_pinyin
 from bot.core.resources import data_dir
 
 from . import sheets
-from .loader import YAML_LOADER, KnowledgeBase, KnowledgeError, load_knowledge
+from .loader import YAML_LOADER, KnowledgeBase, KnowledgeError, load_knowledge, remember_yaml
 from .models import ImportedItem, Item
 from .sheets import HEADER, CellError, Row, Sheet
+from .yaml_out import dump_block
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 IMPORTED = "imported"  # the folder of a base that holds imported sheets
@@ -524,7 +525,12 @@ def _dump(source: Path, departments: list[dict], items: list[dict]) -> str:
     if departments:
         body["departments"] = departments
     body["items"] = items
-    return head + yaml.dump(body, Dumper=YAML_DUMPER, allow_unicode=True, sort_keys=False, width=1000)
+    text = dump_block(body)  # the same YAML as yaml.dump, several times faster
+    if text is None:
+        return head + yaml.dump(body, Dumper=YAML_DUMPER, allow_unicode=True, sort_keys=False, width=1000)
+    # dump_block writes only what loads back exactly as `body`: validating the written base need not parse it
+    remember_yaml(head + text, body)
+    return head + text
 
 
 # -- writing ---------------------------------------------------------------------------------------------

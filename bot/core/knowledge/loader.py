@@ -6,6 +6,10 @@ one run of `python -m bot check` shows everything to fix.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.core.resources import data_dir, read_yaml
+from bot.core.policies.library import FOLDER as POLICY_FOLDER
+from bot.core.policies.library import PolicyLibrary, load_policy_library
+from bot.core.resources import data_dir, parse_yaml
 
 from .boundaries import Boundaries, load_boundaries
 from .models import (
@@ -32,6 +38,44 @@ from .models import (
 # libyaml's loader when PyYAML has it: a county's imported catalogue is thousands of entries, and the pure
 # Python loader takes seconds over them (reloading a 5,000-item base must stay well under two)
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Parsed YAML by the file's content: PyYAML builds its objects in Python even with libyaml, and that was most of
+# the time of loading a base of 5,000 imported items. A reload (/reload, SIGHUP, after /teach) re-parses only the
+# files whose content changed; the rest come back from a pickle, a fresh copy each time (nothing is shared with
+# a base already serving).
+_PARSED: OrderedDict[bytes, bytes] = OrderedDict()
+_PARSED_FILES = 64
+_PARSED_LOCK = threading.Lock()
+
+
+def remember_yaml(text: str, data: Any) -> None:
+    """Record that `text`, once written as UTF-8, parses to `data` (the writer of the text guarantees it): the
+    validation that loads a freshly written file then does not parse it again."""
+    packed = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    with _PARSED_LOCK:
+        _PARSED[hashlib.sha256(text.encode("utf-8")).digest()] = packed
+        while len(_PARSED) > _PARSED_FILES:
+            _PARSED.popitem(last=False)
+
+
+def read_knowledge_yaml(path: Path) -> Any:
+    """The data of a YAML file (UTF-8), remembered by content; raises yaml.YAMLError and UnicodeDecodeError as
+    resources.read_yaml would."""
+    raw = path.read_bytes()
+    key = hashlib.sha256(raw).digest()
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
+        if hit is not None:
+            _PARSED.move_to_end(key)
+    if hit is not None:
+        return pickle.loads(hit)  # noqa: S301 - our own pickle of data we parsed, never read from outside
+    data = parse_yaml(raw.decode("utf-8").replace("\r\n", "\n"))  # the text as read_text would give it
+    packed = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    with _PARSED_LOCK:
+        _PARSED[key] = packed
+        while len(_PARSED) > _PARSED_FILES:
+            _PARSED.popitem(last=False)
+    return data
 
 
 class KnowledgeError(Exception):
@@ -66,6 +110,8 @@ class KnowledgeBase:
     extra: dict[str, Any] = field(default_factory=dict)
     # the 街道/乡镇 of the district (boundaries/*.geojson): a map pin's 属地 unit, `boundaries.unit_at(lat, lon)`
     boundaries: Boundaries = field(default_factory=Boundaries)
+    # the 政策库 of knowledge/policies/ (惠企政策), empty when the base has none
+    policies: PolicyLibrary = field(default_factory=PolicyLibrary)
     # entry id -> the file (relative to the base's parent) that defines it
     origins: dict[str, str] = field(default_factory=dict)
 
@@ -80,6 +126,13 @@ class KnowledgeBase:
             or self.exemptions.get(entry_id)
             or self.faqs.get(entry_id)
         )
+
+    def entry(self, entry_id: str) -> Entry:
+        """The entry of an id taken from this base (an index, a candidate); KeyError if there is none."""
+        got = self.get(entry_id)
+        if got is None:
+            raise KeyError(entry_id)
+        return got
 
     def exemptions_for(self, item_id: str) -> list[Exemption]:
         return [e for e in self.exemptions.values() if item_id in e.items]
@@ -136,12 +189,14 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
     origin: dict[str, str] = {}  # entry key -> file, for duplicate reports
 
     files = sorted(p for p in root.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    # knowledge/policies/ is the 政策库, read by its own loader below
+    files = [p for p in files if p.relative_to(root).parts[0] != POLICY_FOLDER]
     if not files:
         problems.append(f"{root}: 没有找到任何 YAML 知识文件")
     for path in files:
         rel = _rel(path, root)
         try:
-            data = read_yaml(path)
+            data = read_knowledge_yaml(path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
@@ -233,6 +288,14 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
     problems.extend(found)
     if cross_check:
         problems.extend(_cross_check(kb, origin))
+    if (root / POLICY_FOLDER).is_dir():
+        kb.policies, found = load_policy_library(
+            root / POLICY_FOLDER,
+            rel=lambda p: _rel(p, root),
+            department_known=(lambda d: kb.department(d) is not None) if kb.departments else None,
+            item_known=lambda i: kb.get(i) is not None,
+        )
+        problems.extend(found)
     if problems:
         raise KnowledgeError(problems)
     return kb

@@ -142,15 +142,15 @@ class ImportedItem(Item):
     and where to ask, instead of inventing it."""
 
     audience: Audience | None = None  # type: ignore[assignment]
-    aliases: list[str] = []  # type: ignore[assignment]
+    aliases: list[str] = []
     summary: str = ""
-    conditions: list[str] = []  # type: ignore[assignment]
-    materials: list[Material] = []  # type: ignore[assignment]
+    conditions: list[str] = []
+    materials: list[Material] = []
     time_limit: TimeLimit | None = None  # type: ignore[assignment]
     fee: Fee | None = None  # type: ignore[assignment]
-    locations: list[Location] = []  # type: ignore[assignment]
+    locations: list[Location] = []
     online: Online | None = None  # type: ignore[assignment]
-    process: list[str] = []  # type: ignore[assignment]
+    process: list[str] = []
     visits: int | None = Field(default=None, ge=0)  # type: ignore[assignment]
     phone: str = ""  # 咨询电话
     guide_url: str = ""  # the full guide on the province's 政务服务网, when the sheet links it
@@ -178,7 +178,7 @@ class Faq(EntryBase):
 
     kind: Literal["faq"] = "faq"
     audience: Audience = "个人/法人"
-    aliases: list[str] = []  # type: ignore[assignment]
+    aliases: list[str] = []
     summary: str = ""
     question: str
     answer: str

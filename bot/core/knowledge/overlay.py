@@ -12,10 +12,10 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .loader import KnowledgeBase
-from .models import Faq
+from .models import Entry, Faq
 
 if TYPE_CHECKING:
     from bot.core.storage.protocols import Learned
@@ -49,7 +49,10 @@ def apply_overlay(kb: KnowledgeBase, learned: Sequence[Learned], today: dt.date)
                 continue
             entry = home[row.entry_id]  # type: ignore[index]
             if row.phrase not in entry.aliases:
-                home[entry.id] = entry.model_copy(update={"aliases": [*entry.aliases, row.phrase]})
+                # model_copy keeps the entry's own class: it goes back into the mapping it came from
+                cast("dict[str, Entry]", home)[entry.id] = entry.model_copy(
+                    update={"aliases": [*entry.aliases, row.phrase]}
+                )
             out.applied += 1
         elif row.kind == "faq":
             expires = row.expires.date() if row.expires else None

@@ -1,6 +1,6 @@
 """The learned part of routing: a linear model over character n-grams, trained on the centre's own tickets.
 
-Training uses scikit-learn (TF-IDF of character 1–3-grams with sublinear counts, then a multinomial logistic
+Training uses scikit-learn (TF-IDF of character 1–2-grams with sublinear counts, then a multinomial logistic
 regression). What is kept is only numbers and strings — the vocabulary, the IDF weights, the coefficients and
 the class names — saved with numpy's `savez` (no pickle), so a stored model is data, not code, and loading one
 never runs anything. Prediction is done here with numpy over the same n-grams (well under a millisecond), so

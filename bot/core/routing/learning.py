@@ -21,13 +21,13 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from bot.core.clock import Clock
-from bot.core.storage.protocols import RoutingExample, RoutingModelRow
+from bot.core.storage.protocols import MetaRepository, RoutingExample, RoutingModelRow, RoutingRepository
 
 from .learned import NgramModel
-from .router import Routing
+from .router import Decision, Routing
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,15 @@ MIN_HOLD_BACK = 20
 MAX_HOLD_BACK = 1000
 RETRAIN_EVERY = dt.timedelta(hours=24)
 LAST_TRAINED = "routing_last_trained"  # meta key: when the last retrain ran (ISO)
+
+
+class RoutingStore(Protocol):
+    """What routing needs of a Store: its examples and models, and the meta table (when it last trained)."""
+
+    @property
+    def routing(self) -> RoutingRepository: ...
+    @property
+    def meta(self) -> MetaRepository: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class RetrainResult:
 
 def latest_per_ticket(examples: list[RoutingExample], dispatcher: str) -> list[RoutingExample]:
     """The staff's last word on each ticket, in time order; examples that teach nothing are left out."""
-    last: dict[Any, RoutingExample] = {}
+    last: dict[int | tuple[str, int], RoutingExample] = {}
     for i, e in enumerate(examples):
         key = e.ticket_id if e.ticket_id is not None else ("no-ticket", i)
         last.pop(key, None)  # re-insert: dict order follows the latest example
@@ -74,7 +83,9 @@ def score(routing: Routing, model: NgramModel | None, examples: list[RoutingExam
 class RoutingDesk:
     """The routing of one deployment: the Routing (派单目录, 属地, current model) and its store."""
 
-    def __init__(self, routing: Routing, store: Any, clock: Clock, *, min_examples: int = MIN_EXAMPLES):
+    def __init__(
+        self, routing: Routing, store: RoutingStore, clock: Clock, *, min_examples: int = MIN_EXAMPLES
+    ):
         self.routing = routing
         self.store = store
         self.clock = clock
@@ -88,7 +99,7 @@ class RoutingDesk:
     def dispatcher(self) -> str:
         return self.routing.dispatcher
 
-    def route(self, text: str, place: str | None = None):  # noqa: ANN201 - Decision
+    def route(self, text: str, place: str | None = None) -> Decision:
         return self.routing.route(text, place)
 
     def reload(self) -> bool:

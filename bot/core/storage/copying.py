@@ -6,8 +6,8 @@ staff and their log, the outbox, conversation state, the question log, meta fact
 leases — as it stood at one moment (the source is read in one snapshot, so a bot still running on it may go on
 writing), with the same ids, written by primary key: a row already there and equal is left alone, one that
 differs is updated, and one the source no longer has is deleted from the tables the program itself deletes
-from (conversation state, leases, seen update ids, staff). Copying again is therefore safe and brings the
-target up to date; the last copy, made after the bot was stopped, is exact. A target that already has tickets
+from (conversation state, leases, seen update ids, staff, enterprise profiles their owner deleted). Copying
+again is therefore safe and brings the target up to date; the last copy, made after the bot was stopped, is exact. A target that already has tickets
 the source has not (a bot is using it) is refused before anything is written. Afterwards both sides are read
 again and compared table by table: the number of rows and a checksum over every value of every row. (Tables
 keyed by one id are read back range by range while they are copied — a range already there and equal, as on a
@@ -28,10 +28,11 @@ from typing import Any
 from .protocols import Store, TableShape
 
 MASK = (1 << 64) - 1
-# tables whose rows the program deletes (drafts finished, leases given up, update ids forgotten, staff removed):
+# tables whose rows the program deletes (drafts finished, leases given up, update ids forgotten, staff removed,
+# enterprise profiles deleted by their owner):
 # a row the source no longer has is deleted from the target too. Any other row only the target has means the
 # target is in use, and the copy stops rather than delete it.
-DELETABLE = frozenset({"drafts", "leases", "seen_updates", "staff"})
+DELETABLE = frozenset({"drafts", "enterprise_profiles", "leases", "seen_updates", "staff"})
 # what is being done ("copy", "check"), the table, rows done so far, rows in the table
 Progress = Callable[[str, str, int, int], None]
 
@@ -173,10 +174,10 @@ async def copy_database(
         for shape in reversed(shapes):
             removed[shape.name] = 0
             if await target.tables.count(shape) > sums[shape.name].rows:
-                at = [shape.columns.index(k) for k in shape.key]
+                key_at = [shape.columns.index(k) for k in shape.key]
                 keys: set[tuple[Any, ...]] = set()
                 async for rows in source.tables.read(shape, batch):
-                    keys.update(tuple(r[i] for i in at) for r in rows)
+                    keys.update(tuple(r[i] for i in key_at) for r in rows)
                 if shape.name not in DELETABLE:
                     raise CopyError(
                         f"目标数据库的表 {shape.name} 有源数据库没有的行：目标数据库似乎已在使用中。"

@@ -15,8 +15,9 @@ implementation keeps:
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ from bot.core.tickets.domain.models import (
     Ticket,
     TicketEvent,
     TicketQuery,
+    TicketRequest,
 )
 
 
@@ -71,6 +73,16 @@ SentKey = tuple[str, str, int, int]
 class SlaCount:
     met: int  # met on time
     due: int  # deadlines that fell due (or were met) in the window
+
+
+@dataclass(frozen=True)
+class RateCounts:
+    """What the 解决率 and 满意率 count: answers to the 回访 and ratings (those upheld on 申诉 left out)."""
+
+    solved: int = 0  # 回访 answered 已解决
+    visited: int = 0  # 回访 answered
+    satisfied: int = 0  # rated 3 (基本满意) or better
+    rated: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,13 +156,20 @@ class TicketRepository(Protocol):
         """Apply one change atomically; raises ConflictError if the ticket's version moved."""
         ...
 
-    async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
+    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
         """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written."""
         ...
 
-    async def events(self, ticket_id: int) -> list[TicketEvent]: ...
-    async def due_for_reminders(self, now: dt.datetime, limit: int) -> list[Ticket]: ...
-    async def reminders_sent(self, ticket_ids: list[int]) -> dict[int, set[SentKey]]: ...
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> Sequence[tuple[int, str, str, str | None]]:
+        """(id, number, description, place) of the department's open, unmerged tickets created since `since`,
+        newest first: what duplicate detection compares, without reading whole tickets."""
+        ...
+
+    async def events(self, ticket_id: int) -> builtins.list[TicketEvent]: ...
+    async def due_for_reminders(self, now: dt.datetime, limit: int) -> builtins.list[Ticket]: ...
+    async def reminders_sent(self, ticket_ids: builtins.list[int]) -> dict[int, set[SentKey]]: ...
 
 
 class StaffRepository(Protocol):
@@ -178,11 +197,17 @@ class OutboxRepository(Protocol):
         """Give back claims `owner` holds on these notifications without an attempt (not sent yet)."""
         ...
 
-    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
-        """Record that the notification is being handed to the channel now (committed before the request
-        goes out). Until at + hold it is not due, so a request that may still be under way finishes or times
-        out before anyone sends it again; `sent` and `failed` clear the mark. A row still marked after a
-        restart was in flight when the process stopped: it may have been delivered."""
+    async def sending(
+        self, id: int, at: dt.datetime, hold: dt.timedelta, mine: dt.datetime | None = None
+    ) -> bool:
+        """Take the notification for sending now: record that it is being handed to the channel (committed
+        before the request goes out). Until at + hold it is not due, so a request that may still be under way
+        finishes or times out before anyone sends it again; `sent` and `failed` clear the mark. A row still
+        marked after a restart was in flight when the process stopped: it may have been delivered.
+
+        Only a notification due at `at` (unsent, not parked, not in flight) is taken, so of two senders that
+        read the same row exactly one gets it; `mine` (when this sender took it) renews its own mark for the
+        next chat of a notification to several chats. Returns whether this sender has it."""
 
     async def sent(self, id: int, at: dt.datetime) -> None: ...
     async def failed(self, id: int, error: str, retry_at: dt.datetime, *, park: bool = False) -> None:
@@ -313,6 +338,96 @@ class ReportQueries(Protocol):
         """department -> (sum of ratings, number of ratings)"""
         ...
 
+    async def loop_rates(self, start: dt.datetime, end: dt.datetime) -> dict[str, RateCounts]:
+        """department -> 回访 answers given and ratings made in [start, end) (三率)"""
+        ...
+
+
+class RequestRepository(Protocol):
+    """Requests about a ticket decided by somebody else (退单, 改派, 延期, 申诉) and 整改 tasks. They are written
+    with the ticket change that makes or decides them (Change.requests), so each has its event."""
+
+    async def get(self, id: int) -> TicketRequest | None: ...
+    async def list(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+        ticket_id: int | None = None,
+        departments: Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[TicketRequest]: ...
+    async def counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[str, str, str], int]:
+        """(department, kind, state) -> requests made in [start, end)"""
+        ...
+
+
+class ReplyTemplateRepository(Protocol):
+    """Canned replies per department (名称 → text with {姓名}, {编号}, {时限})."""
+
+    async def get(self, department: str, name: str) -> str | None: ...
+    async def list(self, department: str) -> list[tuple[str, str]]: ...
+    async def put(self, department: str, name: str, text: str, actor: str, at: dt.datetime) -> None: ...
+    async def remove(self, department: str, name: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SavedProfile:
+    """A person's enterprise profile, saved with their consent (惠企政策)."""
+
+    user_id: str
+    profile: dict[str, Any]  # the profile's JSON (Chinese keys, bot/core/policies/profile.py)
+    consented_at: dt.datetime
+    updated_at: dt.datetime
+    subscribed: bool  # 直达快享: told when a new or changed policy matches
+    notified: dict[str, str]  # policy id -> fingerprint of the version they were told about
+
+
+class PolicyRepository(Protocol):
+    """Saved enterprise profiles and the questions asked about policies. A profile is read and changed only by
+    its owner's user id; staff get `profile_counts` (aggregates), never a profile."""
+
+    async def get_profile(self, user_id: str) -> SavedProfile | None: ...
+    async def save_profile(
+        self,
+        user_id: str,
+        profile: dict[str, Any],
+        at: dt.datetime,
+        *,
+        subscribed: bool | None = None,
+        notified: dict[str, str] | None = None,
+    ) -> None:
+        """Create or replace the profile; the consent time is kept from the first save. `subscribed` and
+        `notified` change only when given."""
+
+    async def delete_profile(self, user_id: str) -> bool: ...
+    async def set_subscribed(self, user_id: str, subscribed: bool, at: dt.datetime) -> bool:
+        """False when the person has no saved profile."""
+        ...
+
+    async def subscribers(self, after: str, limit: int) -> list[SavedProfile]:
+        """Subscribed profiles with a user id after `after` ("" for the first page), in user id order."""
+        ...
+
+    async def queue_push(self, user_id: str, notification: Notification, notified: dict[str, str]) -> bool:
+        """In one transaction: queue the notification (de-duplicated by its key) and, only when it was new,
+        record what the person has now been told. False when the key was queued before (nothing changes)."""
+        ...
+
+    async def profile_counts(self) -> dict[str, dict[str, int]]:
+        """Aggregates for staff: {"total": {"profiles": n, "subscribed": m}, "规模": {...}, "行业": {...},
+        "属地": {...}} — counts only."""
+        ...
+
+    async def log_question(self, text: str, policies: list[str], answered: bool, at: dt.datetime) -> None: ...
+    async def top_policies(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[QuestionCount]:
+        """The policies questions were about most often in [start, end)."""
+        ...
+
+    async def unanswered(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[QuestionCount]:
+        """The most frequent policy questions no policy answered in [start, end)."""
+        ...
+
 
 class AttachmentRepository(Protocol):
     """Photos and files kept with tickets. They are written with the ticket's creation (NewTicket.attachments)
@@ -427,20 +542,41 @@ class RoutingRepository(Protocol):
 
 
 class Store(Protocol):
-    tz: dt.tzinfo
-    tickets: TicketRepository
-    staff: StaffRepository
-    outbox: OutboxRepository
-    state: StateRepository
-    questions: QuestionLog
-    reports: ReportQueries
-    meta: MetaRepository
-    attachments: AttachmentRepository
-    updates: UpdateLog
-    leases: LeaseRepository
-    tables: TableAccess
-    routing: RoutingRepository
-    learned: LearnedRepository
+    # read-only members (properties), so that an engine's own repository classes satisfy them
+    @property
+    def tz(self) -> dt.tzinfo: ...
+    @property
+    def tickets(self) -> TicketRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def state(self) -> StateRepository: ...
+    @property
+    def questions(self) -> QuestionLog: ...
+    @property
+    def reports(self) -> ReportQueries: ...
+    @property
+    def meta(self) -> MetaRepository: ...
+    @property
+    def attachments(self) -> AttachmentRepository: ...
+    @property
+    def updates(self) -> UpdateLog: ...
+    @property
+    def leases(self) -> LeaseRepository: ...
+    @property
+    def tables(self) -> TableAccess: ...
+    @property
+    def routing(self) -> RoutingRepository: ...
+    @property
+    def learned(self) -> LearnedRepository: ...
+    @property
+    def requests(self) -> RequestRepository: ...
+    @property
+    def reply_templates(self) -> ReplyTemplateRepository: ...
+    @property
+    def policies(self) -> PolicyRepository: ...
 
     async def schema_versions(self) -> list[int]: ...
     async def migration_status(self) -> MigrationStatus: ...

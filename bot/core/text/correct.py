@@ -27,10 +27,13 @@ _MARK = "\x00"
 _JOINED = re.compile(r"\x00\s*\x00")
 
 
-def _cjk_substrings(texts: list[str], sizes: tuple[int, ...]) -> dict[int, set[str]]:
-    """size -> every distinct substring of that size inside the CJK runs of the texts. Vectorised: a base of
-    10,000 entries has over a million of them, mostly repeats. The CJK ranges are all in the BMP, so a
-    substring of up to four characters packs into one 64-bit key."""
+def _cjk_substrings(
+    texts: list[str], sizes: tuple[int, ...], counts: dict[str, int] | None = None
+) -> dict[int, set[str]]:
+    """size -> every distinct substring of that size inside the CJK runs of the texts; `counts`, when given,
+    receives how often each occurs. Vectorised: a base of 10,000 entries has over a million of them, mostly
+    repeats. The CJK ranges are all in the BMP, so a substring of up to four characters packs into one 64-bit
+    key."""
     codes = np.frombuffer("\0".join(texts).encode("utf-16-le"), dtype=np.uint16)
     cjk = ((codes >= 0x3400) & (codes <= 0x9FFF)) | ((codes >= 0xF900) & (codes <= 0xFAFF))
     found: dict[int, set[str]] = {}
@@ -45,12 +48,17 @@ def _cjk_substrings(texts: list[str], sizes: tuple[int, ...]) -> dict[int, set[s
             inside &= cjk[j : j + m]
             key = (key << np.uint64(16)) | codes[j : j + m].astype(np.uint64)
         key = np.sort(key[inside])  # sorted, then de-duplicated (faster than np.unique's hashing)
-        key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+        runs = np.diff(np.r_[first, len(key)])
+        key = key[first]
         chars = np.stack(
             [(key >> np.uint64(16 * (size - 1 - j))) & np.uint64(0xFFFF) for j in range(size)], 1
         )
         text = chars.astype(np.uint16).tobytes().decode("utf-16-le")
-        out.update(text[i : i + size] for i in range(0, len(text), size))
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
+        out.update(pieces)
+        if counts is not None:
+            counts.update(zip(pieces, runs.tolist(), strict=True))
     return found
 
 
@@ -97,7 +105,8 @@ class Corrector:
         distinct = list(set(phrases if compacted else map(compact, phrases)))
         whole_words = {run for p in distinct for run in _CJK_RUN.findall(p) if 2 <= len(run) <= 6}
         # substrings of 3–4 characters: enough context that a homophone match is not a coincidence
-        substrings = _cjk_substrings(distinct, (2, 3, 4))
+        occurrences: dict[str, int] = {}
+        substrings = _cjk_substrings(distinct, (2, 3, 4), occurrences)
         vocab_words = substrings[3] | substrings[4]
         synonym_words = {
             w
@@ -119,33 +128,41 @@ class Corrector:
                 self._sounds[r].add(ch)
 
         self.latin: dict[str, str] = {}
-        for w in sorted(whole_words, key=len):
+        # shortest first; among words that read alike (买二手房, 卖二手房) the first in code-point order, not
+        # whichever a set's hash order gave this process
+        for w in sorted(whole_words, key=lambda w: (len(w), w)):
             if len(w) <= 4:
                 self.latin.setdefault(full_pinyin(w), w)
+        # the everyday words inside longer texts ("前锋区燃气经营许可证" holds 前锋, 燃气, 经营, 许可证): typed in
+        # pinyin, each is the word the base uses most among those that read the same
+        lexicon = everyday_words()
+        inner = [w for w in occurrences if w in lexicon]
+        for w in sorted(inner, key=lambda w: (-occurrences[w], w)):
+            self.latin.setdefault(full_pinyin(w), w)
         for k, v in abbreviations.items():
             self.latin[k.lower()] = compact(v)
         # English words and multi-word pinyin ("business license", "gjj zufang tiqu"): phrases of whole latin
         # words, matched across the spaces and apostrophes normalisation leaves ("driver s license")
-        phrases: dict[str, str] = {}
+        latin: dict[str, str] = {}
         for zh, variants in (latin_phrases or {}).items():
             for v in variants:
                 words = _LATIN_RUN.findall(v.lower())
                 if words:
-                    phrases.setdefault(" ".join(words), compact(zh))
+                    latin.setdefault(" ".join(words), compact(zh))
         for w in latin_stopwords:
-            phrases.setdefault(" ".join(_LATIN_RUN.findall(w.lower())), "")
-        phrases.pop("", None)
+            latin.setdefault(" ".join(_LATIN_RUN.findall(w.lower())), "")
+        latin.pop("", None)
         # looked up by the letters alone: "driver s license", "driverslicense" and "drivers license" are one
-        self._latin_phrases = {p.replace(" ", ""): zh for p, zh in phrases.items()}
+        self._latin_phrases = {p.replace(" ", ""): zh for p, zh in latin.items()}
         self._latin_phrase_re = (
             re.compile(
                 r"(?<![a-z])(?:"
                 + "|".join(
-                    r"[\s]*".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True)
+                    r"[\s]*".join(map(re.escape, p.split())) for p in sorted(latin, key=len, reverse=True)
                 )
                 + r")(?![a-z])"
             )
-            if phrases
+            if latin
             else None
         )
 

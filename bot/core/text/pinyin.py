@@ -55,7 +55,7 @@ def _fuzz(syllable: str) -> str:
 @lru_cache(maxsize=20000)
 def readings(ch: str) -> tuple[str, ...]:
     """All toneless readings of one character (heteronyms included); the character itself if none."""
-    got = pinyin(ch, style=Style.NORMAL, heteronym=True, errors=lambda x: [x])
+    got = pinyin(ch, style=Style.NORMAL, heteronym=True, errors=lambda x: x)  # kept as it is
     out = tuple(dict.fromkeys(r for r in got[0] if r)) if got else ()
     return out or (ch,)
 

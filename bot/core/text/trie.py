@@ -151,5 +151,10 @@ class PhraseTrie:
 
     def findall(self, text: str) -> list[str]:
         got: list[str] = []
-        self.sub(text, lambda p: got.append(p) or p)
+
+        def keep(phrase: str) -> str:
+            got.append(phrase)
+            return phrase
+
+        self.sub(text, keep)
         return got

@@ -180,8 +180,12 @@ def classifier_for(kb: Any) -> AppealClassifier:
         return hit[2]
     values = cats.values() if isinstance(cats, Mapping) else cats
     clf = AppealClassifier(values)
+
+    def forget(_ref: weakref.ref[Any]) -> None:
+        _CACHE.pop(key, None)
+
     try:
-        ref = weakref.ref(kb, lambda _r, key=key: _CACHE.pop(key, None))
+        ref = weakref.ref(kb, forget)
     except TypeError:  # objects without weakref support: do not cache
         return clf
     _CACHE[key] = (ref, cats, clf)

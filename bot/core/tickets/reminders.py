@@ -28,12 +28,16 @@ MAX_ROUNDS = 1000  # a safety stop; each round handles up to BATCH tickets
 
 
 def _recipients(ticket: Ticket, alert: Alert, supervisors: dict[str, list[str]]) -> list[Recipient]:
+    bosses = [Recipient("staff", s) for s in supervisors.get(ticket.department, []) if s != ticket.handler]
+    if alert.level == "supervise":  # 督办 goes to the department's supervisors (the dispatcher when none)
+        return bosses or [Recipient("admins", "all")]
     first = (
         Recipient("staff", ticket.handler) if ticket.handler else Recipient("department", ticket.department)
     )
-    out = [first]
+    # supporting departments (协办) are reminded too
+    out = [first, *(Recipient("department", d) for d in ticket.co_departments)]
     if alert.level == "red":
-        out += [Recipient("staff", s) for s in supervisors.get(ticket.department, []) if s != ticket.handler]
+        out += bosses
     return out
 
 
@@ -42,15 +46,21 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
     alerts = due_alerts(t, policy, sent, now)
     keys = [ReminderKey(a.milestone, a.level, a.repeat) for a in alerts]
     if any(a.level == "close" for a in alerts):
-        text = service.views.event("auto_closed", days=service.policies.rating_window_working_days)
-        ev = EventIn("system", "close", text)
-        return Change(t, now, {"state": CLOSED, "closed_at": now, "next_due_at": None}, [ev], [], keys), len(
-            keys
+        days = service.policies.rating_window_working_days
+        ev = EventIn("system", "close", service.views.event("auto_closed", days=days))
+        # the citizen is told, and can still rate (closing never takes the rating away)
+        html = service.views.to_citizen("auto_closed", t, days=days)
+        note = Notification(
+            Recipient("user", t.citizen_id),
+            Reply(html, service.views.rating_buttons(t.number)),
+            f"{t.number}:autoclosed:{t.round}",
         )
+        fields = {"state": CLOSED, "closed_at": now, "next_due_at": None}
+        return Change(t, now, fields, [ev], [note], keys), len(keys)
     notes: list[Notification] = []
     events: list[EventIn] = []
     for a in alerts:
-        html = service.views.reminder(t, a, service.policies.is_provisional(t, a.milestone))
+        html = service.views.reminder(t, a, service.policies.is_provisional(t, a.milestone), now)
         for r in _recipients(t, a, supervisors):
             key = f"remind:{t.number}:{a.milestone}:{a.level}:{t.round}:{a.repeat}:{r.kind}:{r.id}"
             buttons = (
@@ -58,7 +68,10 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
             )
             notes.append(Notification(r, Reply(html, buttons), key))
         label = MILESTONE_LABELS[a.milestone]
-        text = service.views.event("reminded", label=label, level=a.level, repeat=a.repeat)
+        # "第N次": the reminders of this milestone actually sent in this round, not the repeat's number (after
+        # downtime only the latest missed repeat is sent)
+        before = sum(1 for m, lv, r, _ in sent if m == a.milestone and lv == a.level and r == t.round)
+        text = service.views.event("reminded", label=label, level=a.level, repeat=before)
         events.append(EventIn("system", "remind", text))
     nxt = next_due_at(t, policy, sent_after(sent, t, alerts), now)
     return Change(t, now, {"next_due_at": nxt}, events, notes, keys), len(keys)

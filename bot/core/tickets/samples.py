@@ -23,6 +23,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,7 +34,7 @@ from bot.core.knowledge.loop import FaqDraft, ReloadResult
 from bot.core.media import Media
 from bot.core.resources import data_dir
 from bot.core.routing.samples import sample_decisions, sample_results
-from bot.core.storage import SlaCount
+from bot.core.storage import RateCounts, SlaCount
 from bot.core.storage.protocols import Learned
 from bot.core.texts import DATES, Texts
 from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, RESOLVED, Ticket, TicketEvent
@@ -58,8 +59,10 @@ from bot.core.tickets.views import (
     LINES,
     NOTICES,
     REFUSALS,
+    WORKFLOW,
     TicketViews,
 )
+from bot.core.tickets.workflow.config import WorkflowConfig
 
 ASSISTANT = "assistant.html.j2"  # bot/core/assistant.py
 TELEGRAM = "telegram/messages.html.j2"  # bot/adapters/telegram/app.py
@@ -85,6 +88,7 @@ SNIPPETS = [
     MEDIA_PLACE,
     ROUTING,
     KNOWLEDGE,
+    WORKFLOW,
 ]
 # Folders and templates every template of which must be rendered by the check.
 COVERED = ("tickets", "telegram", "routing", ASSISTANT, CONSOLE, DATES, KNOWLEDGE)
@@ -154,6 +158,27 @@ SAMPLE_ARGS: dict[str, Any] = {
     "handler": Alternatives(("城管小王", None)),
     "text": "已安排人员今天下午清运。",
     "result": "已清运完毕，并加密了清运频次。",
+    "can_rate": Alternatives((True, False)),
+    "priority": Alternatives(("urgent", "normal")),
+    "appeal_type": Alternatives(("投诉", "")),
+    "types": ["咨询", "求助", "投诉", "建议", "举报", "表扬"],
+    "kind": Alternatives(("return", "reroute", "extend", "appeal", "rectify")),
+    "target": Alternatives(("公安局", "5", "")),
+    "reasons": ["等待补充材料", "第三方鉴定"],
+    "note": Alternatives(("请补充房屋产权证明复印件", "")),
+    "hours": 50.5,
+    "working_hours": 26.5,
+    "solved": Alternatives((True, False)),
+    "approved": Alternatives((True, False)),
+    "decision": Alternatives(("公安局", "+5", "不属于退单情形", "")),
+    "lead": "城市管理局",
+    "main": "SQ20261120-0003",
+    "unknown": ["地址"],
+    "known": ["姓名", "编号", "时限"],
+    "templates": Alternatives((["已受理", "已办结"], [])),
+    "limit": 60,
+    "before": "normal",
+    "after": "urgent",
     "reason": Alternatives(("涉及治安问题", "")),
     "summary": "小区门口垃圾好几天没人清运了",
     "next": Alternatives(("办结 1月4日（周一）24:00前", "")),
@@ -167,7 +192,7 @@ SAMPLE_ARGS: dict[str, Any] = {
     "label": "不满意",
     "comment": Alternatives(("修了两天又坏了", None)),
     "days": 3,
-    "level": Alternatives(("yellow", "red")),
+    "level": Alternatives(("yellow", "red", "supervise")),
     "repeat": Alternatives((0, 2)),
     "years": [2027],
     "due": Alternatives((NOW + dt.timedelta(hours=2), None)),
@@ -207,9 +232,6 @@ SAMPLE_ARGS: dict[str, Any] = {
     "detail": "Bad Gateway",
     "why": Alternatives(("in_use", "denied", "no_address", "other")),
     # photos, files and pins
-    "kind": Alternatives(
-        ("photo", "video", "document", "voice", "audio", "animation", "video_note", "other")
-    ),
     "caption": Alternatives(("坑很深，电话 13812345678", "")),
     "counts": Alternatives(({"photo": 3, "video": 1}, {"voice": 1}, {})),
     "kinds": ["photo", "video", "document", "voice"],
@@ -253,8 +275,17 @@ SAMPLE_ARGS: dict[str, Any] = {
     "draft": _DRAFT,
 }
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
+# a media kind (photo, video…), where other macros' `kind` is a request kind
+MEDIA_KINDS = Alternatives(
+    ("photo", "video", "document", "voice", "audio", "animation", "video_note", "other")
+)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
-    (ERRORS, "not_open"): {"action": Alternatives(("claim", "assign", "transfer", "contact", "resolve"))},
+    (EVENTS, "attached"): {"kind": MEDIA_KINDS},
+    (MEDIA, "kind"): {"kind": MEDIA_KINDS},
+    (CONSOLE, "media_line"): {"kind": MEDIA_KINDS},
+    (ERRORS, "not_open"): {
+        "action": Alternatives(("claim", "assign", "transfer", "contact", "resolve", "priority", "type"))
+    },
     (REFUSALS, "supervisor_only"): {"action": Alternatives(sorted(SUPERVISOR_ONLY))},
     (STARTUP, "reason"): {
         "kind": Alternatives(("dns", "refused", "timeout", "tls", "unreachable", "invalid", "other"))
@@ -392,6 +423,9 @@ def sample_ticket(**changes: Any) -> Ticket:
         rating_due=None,
         next_due_at=None,
         version=3,
+        appeal_type="投诉",
+        tier="general",
+        dispatch_due=created + dt.timedelta(hours=24),
     )
     return dataclasses.replace(ticket, **changes)
 
@@ -406,6 +440,17 @@ def sample_tickets() -> dict[str, Ticket]:
             priority="urgent",
             description="燃气泄漏，" * 300,
             contact_met=NOW + dt.timedelta(minutes=30),
+            dispatch_met=NOW + dt.timedelta(minutes=10),
+            tier="emergency",
+            co_departments=("公安局", "民政局"),
+        ),
+        "暂停计时、已并单、无类型": sample_ticket(
+            state=IN_PROGRESS,
+            handler="h-1",
+            appeal_type=None,
+            paused_at=NOW + dt.timedelta(hours=1),
+            pause_reason="等待补充材料",
+            merged_into="SQ20261219-0001",
         ),
         "匿名": sample_ticket(anonymous=True, phone=None, place=None),
         "已办结（差评）": sample_ticket(
@@ -440,8 +485,10 @@ def sample_events(ticket: Ticket) -> list[TicketEvent]:
 
 def sample_figures() -> Figures:
     departments = [
-        DepartmentFigures("城市管理局", 12, 9, SlaCount(30, 36), 40, 10),
-        DepartmentFigures("公安局", 3, 3, SlaCount(9, 9), 0, 0),
+        DepartmentFigures(
+            "城市管理局", 12, 9, SlaCount(30, 36), 40, 10, SlaCount(20, 24), RateCounts(6, 9, 7, 10)
+        ),
+        DepartmentFigures("公安局", 3, 3, SlaCount(9, 9), 0, 0, SlaCount(6, 6), RateCounts(3, 3, 0, 0)),
         DepartmentFigures("民政局", 0, 0, SlaCount(0, 0), 0, 0),
     ]
     return Figures(
@@ -449,7 +496,12 @@ def sample_figures() -> Figures:
         resolved=12,
         pending=2,
         working=5,
-        sla={"contact": SlaCount(14, 15), "feedback": SlaCount(13, 15), "resolve": SlaCount(0, 0)},
+        sla={
+            "dispatch": SlaCount(15, 15),
+            "contact": SlaCount(14, 15),
+            "feedback": SlaCount(13, 15),
+            "resolve": SlaCount(0, 0),
+        },
         rating_sum=40,
         rating_count=10,
         departments=departments,
@@ -460,35 +512,36 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     names = {"h-1": "城管小王"}
     for label, t in tickets.items():
         what = f"{tag}{label}"
-        run(f"工作人员卡片（工作群）｜{what}", lambda t=t: views.staff_card(t))
+        run(f"工作人员卡片（工作群）｜{what}", partial(views.staff_card, t))
         run(
             f"工作人员卡片（私聊）｜{what}",
-            lambda t=t: views.staff_card(t, "城管小王", group=False, full=True),
+            partial(views.staff_card, t, "城管小王", group=False, full=True),
         )
-        run(f"群众卡片｜{what}", lambda t=t: views.citizen_card(t))
-        run(f"列表行｜{what}", lambda t=t: views.list_line(t, names))
-        run(f"列表行（群众）｜{what}", lambda t=t: views.list_line(t, citizen=True))
+        run(f"群众卡片｜{what}", partial(views.citizen_card, t))
+        run(f"列表行｜{what}", partial(views.list_line, t, names))
+        run(f"列表行（群众）｜{what}", partial(views.list_line, t, citizen=True))
         for m in MILESTONES:
-            run(f"时限｜{m}｜{what}", lambda t=t, m=m: views.due_text(t, m))
-        run(f"办理记录｜{what}", lambda t=t: views.history(sample_events(t), names, citizen_id=t.citizen_id))
-        run(f"新诉求通知｜{what}", lambda t=t: views.new_ticket(t))
-        run(f"指派通知｜{what}", lambda t=t: views.assigned(t, "城管小王"))
+            run(f"时限｜{m}｜{what}", partial(views.due_text, t, m))
+        run(f"办理记录｜{what}", partial(views.history, sample_events(t), names, citizen_id=t.citizen_id))
+        run(f"新诉求通知｜{what}", partial(views.new_ticket, t))
+        run(f"指派通知｜{what}", partial(views.assigned, t, "城管小王"))
         for reason in ("涉及治安问题，电话 13812345678", ""):
-            run(f"转派通知｜{what}", lambda t=t, r=reason: views.transferred(t, "公安局", r))
+            run(f"转派通知｜{what}", partial(views.transferred, t, "公安局", reason))
         for comment in ("修了两天又坏了", None):
-            run(f"差评通知｜{what}", lambda t=t, c=comment: views.low_rating(t, 2, c))
-        run(f"评价意见通知｜{what}", lambda t=t: views.low_rating_comment(t, "修了两天又坏了"))
-        run(f"重新计算时限｜{what}", lambda t=t: views.recomputed(t, t, ["resolve_due", "rating_due"]))
+            run(f"差评通知｜{what}", partial(views.low_rating, t, 2, comment))
+        run(f"评价意见通知｜{what}", partial(views.low_rating_comment, t, "修了两天又坏了"))
+        run(f"重新计算时限｜{what}", partial(views.recomputed, t, t, ["resolve_due", "rating_due"]))
         for alert in (
             Alert("contact", "yellow", 0, NOW, t.contact_due),
             Alert("resolve", "red", 0, NOW, t.resolve_due),
             Alert("resolve", "red", 1, NOW + dt.timedelta(hours=30), NOW),
             Alert("resolve", "red", 3, NOW + dt.timedelta(days=3), NOW),
+            Alert("resolve", "supervise", 0, NOW + dt.timedelta(days=1), NOW),
         ):
             for provisional in (False, True):
                 run(
                     f"提醒｜{alert.level}{alert.repeat}｜{what}",
-                    lambda t=t, a=alert, p=provisional: views.reminder(t, a, p),
+                    partial(views.reminder, t, alert, provisional),
                 )
     sample = tickets["待受理"]
     run(f"{tag}受理通知", lambda: views.to_citizen("claimed", sample, department=sample.department))
@@ -536,10 +589,13 @@ def _media(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     }
     for label, t in {**tickets, **pinned}.items():
         what = f"{tag}{label}（附件）"
-        run(f"工作人员卡片（工作群）｜{what}", lambda t=t: views.staff_card(t, attachments=files))
-        run(f"群众卡片｜{what}", lambda t=t: views.citizen_card(t, files))
-        run(f"新诉求通知｜{what}", lambda t=t: views.new_ticket(t, files))
-        run(f"补充材料通知｜{what}", lambda t=t: views.supplement(t, files))
+        run(f"工作人员卡片（工作群）｜{what}", partial(views.staff_card, t, attachments=files))
+        run(f"群众卡片｜{what}", partial(views.citizen_card, t, files))
+        run(f"新诉求通知｜{what}", partial(views.new_ticket, t, files))
+        run(f"补充材料通知｜{what}", partial(views.supplement, t, files))
+
+
+SAMPLE_REQUESTS = {("城市管理局", "return"): (3, 1), ("城市管理局", "extend"): (2, 2)}
 
 
 def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
@@ -556,37 +612,56 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
         now = dt.datetime.combine(day, dt.time(8, 30), tzinfo=DEFAULT_TZ)
         run(
             f"日报（全部门）｜{day}",
-            lambda w=win, n=now: daily_text(
-                texts, DailyDigest(None, w, n, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2))
+            partial(
+                daily_text,
+                texts,
+                DailyDigest(None, win, now, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2)),
             ),
         )
         run(
             f"日报（部门）｜{day}",
-            lambda w=win, n=now: daily_text(
-                texts, DailyDigest("城市管理局", w, n, empty, questions=Questions([], None))
+            partial(
+                daily_text, texts, DailyDigest("城市管理局", win, now, empty, questions=Questions([], None))
             ),
         )
     for period in ("week", "month"):
         win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
-        run(f"通报｜{period}", lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked)))
+        run(f"通报｜{period}", partial(ranking_text, texts, Ranking(None, win, fig, asked)))
+        run(
+            f"通报（三率阈值）｜{period}",
+            partial(
+                ranking_text,
+                texts,
+                Ranking(
+                    None,
+                    win,
+                    fig,
+                    asked,
+                    thresholds=WorkflowConfig().rates,
+                    reported=rows,
+                    requests=SAMPLE_REQUESTS,
+                ),
+            ),
+        )
         run(
             f"通报（知识库复核）｜{period}",
-            lambda w=win: ranking_text(
+            partial(
+                ranking_text,
                 texts,
-                Ranking(None, w, fig, asked, Review(180, 12, [("居民身份证补领", dt.date(2026, 1, 5))])),
+                Ranking(None, win, fig, asked, Review(180, 12, [("居民身份证补领", dt.date(2026, 1, 5))])),
             ),
         )
         run(
             f"通报（复核均在期内）｜{period}",
-            lambda w=win: ranking_text(texts, Ranking(None, w, fig, asked, Review(180, 0, []))),
+            partial(ranking_text, texts, Ranking(None, win, fig, asked, Review(180, 0, []))),
         )
-        run(f"通报（部门、无数据）｜{period}", lambda w=win: ranking_text(texts, Ranking("公安局", w, empty)))
+        run(f"通报（部门、无数据）｜{period}", partial(ranking_text, texts, Ranking("公安局", win, empty)))
     for period in PERIODS:
         for scope in (None, ("城市管理局", "公安局")):
-            run(f"统计｜{period}｜{scope}", lambda p=period, s=scope: stats_text(texts, p, s, fig, 3))
+            run(f"统计｜{period}｜{scope}", partial(stats_text, texts, period, scope, fig, 3))
             run(
                 f"统计（无数据）｜{period}｜{scope}",
-                lambda p=period, s=scope: stats_text(texts, p, s, empty, 0),
+                partial(stats_text, texts, period, scope, empty, 0),
             )
 
 
@@ -634,7 +709,7 @@ def _snippets(run: _Run, texts: Texts, snippets: list[str]) -> None:
                 run.report.problems.append(f"{name} / {macro_name}：{exc.args[0]}")  # no sample value
                 continue
             for kwargs in calls:
-                run(f"{name} / {macro_name}", lambda t=name, n=macro_name, k=kwargs: texts.say(t, n, **k))
+                run(f"{name} / {macro_name}", partial(texts.say, name, macro_name, **kwargs))
 
 
 def check_texts(

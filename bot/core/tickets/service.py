@@ -7,16 +7,19 @@ the store refuse ours; the operation then reads the ticket again and retries.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.core.clock import Clock
+from bot.core.knowledge import KnowledgeBase
 from bot.core.media import Checked, Location, Media, MediaKeeper, MediaLimits, check_media, kind_counts
-from bot.core.messages import Notification, Recipient, Reply
+from bot.core.messages import Button, Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
+from bot.core.storage.protocols import SentKey
 from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import (
@@ -33,6 +36,7 @@ from bot.core.tickets.domain.models import (
     Change,
     EventIn,
     NewTicket,
+    RequestWrite,
     StaffMember,
     Ticket,
     TicketEvent,
@@ -40,9 +44,15 @@ from bot.core.tickets.domain.models import (
 )
 from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
-from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies, window_start
+from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
 from bot.core.tickets.files import MEDIA, attach_events, keep_all
 from bot.core.tickets.views import RATING_LABELS, TicketViews
+from bot.core.tickets.workflow.config import WorkflowConfig
+from bot.core.tickets.workflow.merging import resolve_duplicates
+from bot.core.tickets.workflow.requests import rectify_done, rectify_task
+
+if TYPE_CHECKING:
+    from bot.core.routing.learning import RoutingDesk
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +62,14 @@ RECOMPUTED_STATES = (PENDING, IN_PROGRESS, RESOLVED)
 RECOMPUTE_BATCH = 1000
 SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
+
+# what a change step builds: fields, events, notifications, and (for the loop's requests) the requests it writes,
+# then (for photos and files a reply or the citizen adds) the attachments it keeps
+Built = (
+    tuple[dict[str, Any], list[EventIn], list[Notification]]
+    | tuple[dict[str, Any], list[EventIn], list[Notification], list[RequestWrite]]
+    | tuple[dict[str, Any], list[EventIn], list[Notification], list[RequestWrite], list[AttachmentIn]]
+)
 
 
 class TicketError(Exception):
@@ -63,11 +81,12 @@ class TicketService:
     def __init__(
         self,
         store: Store,
-        kb: Any,
+        kb: KnowledgeBase,
         clock: Clock,
         policies: SlaPolicies,
         admin_ids: set[str] | frozenset[str] = frozenset(),
         texts: Texts | None = None,
+        workflow: WorkflowConfig | None = None,
         *,
         media_limits: MediaLimits | None = None,
         media_keeper: MediaKeeper | None = None,
@@ -76,6 +95,8 @@ class TicketService:
         self.kb = kb
         self.clock = clock
         self.policies = policies
+        # the loop's settings (knowledge/workflow.yaml): staff hours, 整改 and 通报 periods, assignment, 三率
+        self.workflow = workflow or WorkflowConfig()
         self.admin_ids = {str(a) for a in admin_ids}
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
@@ -85,19 +106,20 @@ class TicketService:
         self.media_keeper = media_keeper
         # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer, category
         # change and resolution by staff, each a labelled example
-        self.routing: Any = None
+        self.routing: RoutingDesk | None = None
 
     # ------------------------------------------------------------------ words
-    def error(self, what: str, /, **facts: Any) -> TicketError:
+    def error(self, what: str, /, **facts: object) -> TicketError:
         """The TicketError whose message is the macro `what` of templates/tickets/errors.html.j2."""
         return TicketError(self.views.error(what, **facts))
 
-    def refusal(self, what: str | PermissionDenied, /, **facts: Any) -> PermissionDenied:
+    def refusal(self, what: str | PermissionDenied, /, **facts: object) -> PermissionDenied:
         """A PermissionDenied whose message is the macro of templates/tickets/refusals.html.j2 for the rule."""
         if isinstance(what, PermissionDenied):
             if what.worded:
                 return what
-            what, facts = what.reason, what.facts
+            facts = what.facts
+            what = what.reason
         return PermissionDenied(self.views.refusal(what, **facts))
 
     def provisional_notice(self, year: int) -> Notification:
@@ -223,6 +245,8 @@ class TicketService:
         attachments: Sequence[Media] = (),
         location: Location | None = None,
         unit: str | None = None,
+        appeal_type: str | None = None,
+        citizen_name: str | None = None,
     ) -> Ticket:
         description = (description or "").strip()[:MAX_DESCRIPTION]
         priority = priority if priority in PRIORITIES else "normal"
@@ -233,7 +257,10 @@ class TicketService:
         )
         now = self.clock.now().replace(microsecond=0)
         policy = self.policies.select(category, priority)
-        deadlines = self.policies.deadlines(policy, now)
+        if appeal_type not in self.policies.types:
+            appeal_type = self.policies.type_of(description)
+        tier = self.policies.tier_of(description, priority)
+        deadlines = self.policies.deadlines(policy, now, MILESTONES, appeal_type=appeal_type, tier=tier)
         new = NewTicket(
             citizen_id=str(citizen_id),
             description=description,
@@ -254,10 +281,16 @@ class TicketService:
             longitude=location.lon if location else None,
             unit=unit,
             attachments=tuple(attachments),
+            appeal_type=appeal_type,
+            tier=tier,
+            dispatch_due=deadlines.due["dispatch"],
+            citizen_name=(citizen_name or "").strip()[:64] or None,
         )
 
         def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
-            text = self.views.event("created", category=category, policy=policy.label)
+            text = self.views.event(
+                "created", category=category, policy=policy.label, appeal_type=appeal_type or ""
+            )
             events = [EventIn(str(citizen_id), "create", text)]
             events += attach_events(self.views, str(citizen_id), new.attachments)
             notes = [
@@ -278,21 +311,24 @@ class TicketService:
     async def _change(
         self,
         number: str,
-        build: Callable[[Ticket, dt.datetime], Awaitable[tuple[Any, ...]]],
+        build: Callable[[Ticket, dt.datetime], Awaitable[Built]],
     ) -> Ticket:
-        """`build` returns (fields, events, notifications) and, when files are kept, their AttachmentIn list."""
+        """Read the ticket, `build` the change (fields, events, notifications, and optionally the requests it
+        writes and the files it keeps) and apply it; a concurrent change makes it read and build again."""
         for _ in range(5):
             ticket = await self._must_get(number)
             now = self.clock.now()
-            fields, events, notes, *rest = await build(ticket, now)
-            files: list[AttachmentIn] = rest[0] if rest else []
+            fields, events, notes, *more = await build(ticket, now)
+            # the optional parts by position (Built): mypy sees the union of the tuples' tails as objects
+            requests = cast("list[RequestWrite]", more[0]) if more else []
+            files = cast("list[AttachmentIn]", more[1]) if len(more) > 1 else []
             preview = dataclasses.replace(ticket, **fields)
             notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
                 return await self.store.tickets.apply(
-                    Change(ticket, now, fields, events, notes, attachments=files)
+                    Change(ticket, now, fields, events, notes, requests=requests, attachments=files)
                 )
             except ConflictError:
                 continue
@@ -306,12 +342,17 @@ class TicketService:
                 years.update(self.policies.provisional_years(ticket, m))
         return years
 
-    def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> list[Notification]:
+    def _provisional_notices(self, ticket: Ticket, fields: dict[str, Any]) -> builtins.list[Notification]:
         """The admins' one-off warning for each provisional year a deadline set by this change counts through."""
         return [self.provisional_notice(y) for y in sorted(self._provisional_years(ticket, fields))]
 
     def _notify_citizen(
-        self, ticket: Ticket, what: str, key: str, buttons=None, **facts: Any
+        self,
+        ticket: Ticket,
+        what: str,
+        key: str,
+        buttons: builtins.list[builtins.list[Button]] | None = None,
+        **facts: object,
     ) -> Notification:
         """The notice `what` (a macro of templates/tickets/notices.html.j2) to the citizen."""
         html = self.views.to_citizen(what, ticket, **facts)
@@ -319,15 +360,22 @@ class TicketService:
             Recipient("user", ticket.citizen_id), Reply(html, buttons or []), f"{ticket.number}:{key}"
         )
 
-    def _claim_fields(self, ticket: Ticket, actor: StaffMember) -> tuple[dict[str, Any], list[EventIn]]:
-        """Working on an unclaimed ticket claims it for the one doing the work."""
+    def _claim_fields(
+        self, ticket: Ticket, actor: StaffMember
+    ) -> tuple[dict[str, Any], builtins.list[EventIn]]:
+        """Working on an unclaimed ticket claims it for the one doing the work (and signs for it)."""
         if ticket.handler is None and ticket.state == PENDING:
-            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim", "")]
-        return {}, []
+            fields = {"handler": actor.user_id, "state": IN_PROGRESS, **self._signed(ticket)}
+            return fields, [EventIn(actor.user_id, "claim", "")]
+        return self._signed(ticket), []
+
+    def _signed(self, ticket: Ticket) -> dict[str, Any]:
+        """The department works on the ticket: it has signed for it (签收), if it had not yet."""
+        return {"dispatch_met": self.clock.now()} if ticket.dispatch_met is None else {}
 
     # ------------------------------------------------------------------ staff operations
     async def claim(self, number: str, actor_id: str) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "claim")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="claim")
@@ -337,12 +385,13 @@ class TicketService:
                 names = await self.staff_names()
                 raise self.error("claimed_by", number=t.number, name=names.get(t.handler, t.handler))
             note = self._notify_citizen(t, "claimed", f"claimed:{t.version}", department=t.department)
-            return {"handler": actor.user_id, "state": IN_PROGRESS}, [EventIn(actor.user_id, "claim")], [note]
+            fields = {"handler": actor.user_id, "state": IN_PROGRESS, **self._signed(t)}
+            return fields, [EventIn(actor.user_id, "claim")], [note]
 
         return await self._change(number, build)
 
     async def assign(self, number: str, actor_id: str, staff_id: str) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "assign")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="assign")
@@ -367,14 +416,14 @@ class TicketService:
                 )
             text = self.views.event("assigned", name=target.name, user_id=target.user_id)
             ev = EventIn(actor.user_id, "assign", text)
-            return {"handler": target.user_id, "state": IN_PROGRESS}, [ev], notes
+            return {"handler": target.user_id, "state": IN_PROGRESS, **self._signed(t)}, [ev], notes
 
         return await self._change(number, build)
 
     async def transfer(
         self, number: str, actor_id: str, department: str, reason: str, *, kind: str = "transfer"
     ) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "transfer")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="transfer")
@@ -438,7 +487,7 @@ class TicketService:
             )
 
     async def record_contact(self, number: str, actor_id: str, text: str) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "contact")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="contact")
@@ -462,7 +511,7 @@ class TicketService:
         if not text and not taken:
             raise self.error("reply_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "reply")
             if t.state == CLOSED:
                 raise self.error("reply_closed", number=t.number)
@@ -490,7 +539,7 @@ class TicketService:
                 Reply(html, media=tuple(taken)),
                 f"{t.number}:reply:{t.version}",
             )
-            return fields, events, [note], [AttachmentIn("staff", m) for m in taken]
+            return fields, events, [note], [], [AttachmentIn("staff", m) for m in taken]
 
         return await self._change(number, build)
 
@@ -499,7 +548,7 @@ class TicketService:
         if not text:
             raise self.error("note_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "note")
             return {}, [EventIn(actor.user_id, "note", text)], []
 
@@ -510,7 +559,7 @@ class TicketService:
         if not result:
             raise self.error("resolve_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             actor = await self.require_for(actor_id, t, "resolve")
             if t.state not in OPEN_STATES:
                 raise self.error("not_open", number=t.number, state=t.state, action="resolve")
@@ -520,19 +569,21 @@ class TicketService:
                     fields[f"{m}_met"] = now
             rating_due = self.policies.rating_deadline(now)
             fields.update({"state": RESOLVED, "resolution": result, "rating_due": rating_due})
+            fields.update({"visit_result": None, "visited_at": None, "paused_at": None, "pause_reason": None})
             events.append(EventIn(actor.user_id, "resolve", result))
             note = self._notify_citizen(
                 t, "resolved", f"resolved:{t.version}", self.views.rating_buttons(t.number), result=result
             )
-            return fields, events, [note]
+            return fields, events, [note], await rectify_done(self, t, result)
 
         done = await self._change(number, build)
         # the unit that resolved it is where it belonged: routing learns from the routes that were right too
         await self._learn(done, actor_id, "resolved", None)
+        await resolve_duplicates(self, done, actor_id)  # 并单: handled once, every reporter told
         return done
 
     async def reopen(self, number: str, actor_id: str, reason: str, *, _citizen: bool = False) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if not _citizen:
                 await self.require_for(actor_id, t, "reopen")
             if t.state not in (RESOLVED, CLOSED):
@@ -546,9 +597,14 @@ class TicketService:
         return await self._change(number, build)
 
     def _reopen_fields(self, t: Ticket, now: dt.datetime) -> dict[str, Any]:
-        policy = self.policies.get(t.policy)
-        resolve_due = self.policies.deadlines(policy, now, ("resolve",)).due["resolve"]
+        # a new round: its own resolve window, without the last round's extensions and pauses
+        resolve_due = self.policies.window(t, "resolve").due(now, self.policies.calendar)
         return {
+            "paused_at": None,
+            "pause_reason": None,
+            "paused_work": 0,
+            "paused_wall": 0,
+            "extra_days": 0,
             "state": IN_PROGRESS if t.handler else PENDING,
             "round": t.round + 1,
             "round_started_at": now,
@@ -558,18 +614,43 @@ class TicketService:
             "rating_due": None,
         }
 
-    async def close(self, number: str, actor_id: str, reason: str = "", *, system: bool = False) -> Ticket:
-        async def build(t: Ticket, now: dt.datetime):
+    async def close(self, number: str, actor_id: str, reason: str = "") -> Ticket:
+        """Close a ticket; the citizen is always told. An unresolved ticket (supervisors only) needs a reason.
+        A resolved one has its result; while its rating window runs and the citizen has not rated, it closes
+        only with an explicit reason, and the citizen can still rate it afterwards."""
+        reason = reason.strip()[:MAX_TEXT]
+
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.state == CLOSED:
                 raise self.error("already_closed", number=t.number)
-            if not system:
-                await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
-            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason.strip())], []
+            await self.require_for(actor_id, t, "close" if t.state == RESOLVED else "close_open")
+            if t.state != RESOLVED and not reason:
+                raise self.error("close_needs_reason", number=t.number)
+            rating_open = awaiting_rating(t) and t.rating_due is not None and now < t.rating_due
+            if rating_open and not reason:
+                raise self.error(
+                    "close_in_rating_window",
+                    number=t.number,
+                    due=t.rating_due,
+                    provisional=self.policies.is_provisional(t, "rating"),
+                    now=now,
+                )
+            buttons = self.views.rating_buttons(t.number) if awaiting_rating(t) else None
+            note = self._notify_citizen(
+                t,
+                "closed",
+                f"closed:{t.version}",
+                buttons,
+                reason=reason,
+                result=t.resolution if t.state == RESOLVED else None,
+                can_rate=buttons is not None,
+            )
+            return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason)], [note]
 
         return await self._change(number, build)
 
     # ------------------------------------------------------------------ photos and files
-    async def attachments_of(self, ticket: Ticket) -> list[Attachment]:
+    async def attachments_of(self, ticket: Ticket) -> builtins.list[Attachment]:
         return await self.store.attachments.of_ticket(ticket.id)
 
     async def attach(self, number: str, citizen_id: str, media: Sequence[Media]) -> tuple[Ticket, Checked]:
@@ -597,7 +678,7 @@ class TicketService:
                 self.views.supplement(t, taken),
                 f"{t.number}:supplement:{t.version}",
             )
-            return {}, events, [note], [AttachmentIn("citizen", m) for m in taken]
+            return {}, events, [note], [], [AttachmentIn("citizen", m) for m in taken]
 
         return await self._change(number, build), checked
 
@@ -608,7 +689,7 @@ class TicketService:
         score = int(score)
         comment = (comment or "").strip()[:1000] or None
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.citizen_id != str(citizen_id):
                 raise self.refusal("rate_not_yours")
             if not awaiting_rating(t):
@@ -623,7 +704,10 @@ class TicketService:
             text = self.views.event("rated", score=score, label=label, comment=comment)
             events = [EventIn(str(citizen_id), "rate", text)]
             notes: list[Notification] = []
+            requests = []
             if score <= 2:
+                # 差评整改: a task for the department, due in the configured working days
+                requests.append(rectify_task(self, t, now, score, comment))
                 fields.update(self._reopen_fields(t, now))
                 events.append(EventIn(SYSTEM, "reopen", self.views.event("reopened_by_rating", label=label)))
                 alert = self.views.low_rating(dataclasses.replace(t, **fields), score, comment)
@@ -635,7 +719,7 @@ class TicketService:
                         Recipient("department", t.department), alert, f"{t.number}:lowrating:{t.version}"
                     )
                 )
-            return fields, events, notes
+            return fields, events, notes, requests
 
         return await self._change(number, build)
 
@@ -646,7 +730,7 @@ class TicketService:
         if not text:
             raise self.error("comment_empty")
 
-        async def build(t: Ticket, now: dt.datetime):
+        async def build(t: Ticket, now: dt.datetime) -> Built:
             if t.citizen_id != str(citizen_id):
                 raise self.refusal("comment_not_yours")
             if t.rating is None:
@@ -698,7 +782,7 @@ class TicketService:
             after = page[-1].id
             changed += await self._recompute_page(page, now, warned)
 
-    async def _recompute_page(self, page: list[Ticket], now: dt.datetime, warned: set[int]) -> int:
+    async def _recompute_page(self, page: builtins.list[Ticket], now: dt.datetime, warned: set[int]) -> int:
         changed = 0
         for _ in range(5):  # a ticket changed meanwhile by someone else is read again and redone
             todo = [(t, f) for t in page if (f := self._recomputed(t))]
@@ -716,12 +800,10 @@ class TicketService:
         """The deadline fields whose value the current calendar changes."""
         out: dict[str, dt.datetime] = {}
         if t.state in OPEN_STATES:
-            policy = self.policies.get(t.policy)
             for m in MILESTONES:
-                window = policy.windows[m]
-                if window.working_days is None:
+                if self.policies.window(t, m).working_days is None:
                     continue  # natural hours do not depend on the calendar
-                due = window.due(window_start(t, m), self.policies.calendar)
+                due = self.policies.due_of(t, m)  # with the ticket's extensions and pauses
                 if due != t.due(m):
                     out[f"{m}_due"] = due
         elif awaiting_rating(t) and t.resolve_met is not None:
@@ -731,7 +813,7 @@ class TicketService:
         return out
 
     def _recompute_change(
-        self, t: Ticket, fields: dict[str, Any], sent: set, now: dt.datetime, warned: set[int]
+        self, t: Ticket, fields: dict[str, Any], sent: set[SentKey], now: dt.datetime, warned: set[int]
     ) -> Change:
         preview = dataclasses.replace(t, **fields)
         event = EventIn(SYSTEM, "deadline_recomputed", self.views.recomputed(t, preview, fields))
@@ -748,5 +830,5 @@ class TicketService:
         )
         return next((t for t in recent if awaiting_rating(t)), None)
 
-    async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> list[Ticket]:
+    async def citizen_tickets(self, citizen_id: str, limit: int = 20) -> builtins.list[Ticket]:
         return await self.store.tickets.list(TicketQuery(citizen_id=str(citizen_id), limit=limit))

@@ -50,9 +50,32 @@ ACTION_LABELS = {
     "deadline_recomputed": "时限重新计算",
     "attach": "附件",
     "supplement": "补充材料",
+    "priority": "调整优先级",
+    "type": "调整类型",
+    "sign": "签收",
+    "pause": "暂停计时",
+    "resume": "恢复计时",
+    "withdraw": "撤回",
+    "cohost": "增加协办部门",
+    "request_return": "申请退单",
+    "request_reroute": "申请改派",
+    "request_extend": "申请延期",
+    "request_appeal": "申诉",
+    "approve": "批准申请",
+    "reject": "驳回申请",
+    "visit": "回访",
+    "supervise": "督办",
+    "merge": "并单",
+    "merged": "并入",
 }
 DEADLINE_LABELS = {**MILESTONE_LABELS, "rating": "评价期限"}
-BUTTON_LABELS = {"claim": "认领", "transfer": "转派"}
+BUTTON_LABELS = {
+    "claim": "认领",
+    "transfer": "转派",
+    "approve": "批准",
+    "solved": "✅ 已解决",
+    "unsolved": "❌ 未解决",
+}
 
 # the templates
 STAFF_CARD = "tickets/staff_card.html.j2"
@@ -71,7 +94,10 @@ LOW_RATING_COMMENT = "tickets/low_rating_comment.html.j2"
 PROVISIONAL_YEAR = "tickets/provisional_year.html.j2"
 REMINDER = "tickets/reminder.html.j2"
 MEDIA = "tickets/media.html.j2"
+WORKFLOW = "tickets/workflow.html.j2"
 
+# what a citizen is shown of the deadlines: signing for the ticket (签收) is the department's own affair
+CITIZEN_MILESTONES = tuple(m for m in MILESTONES if m != "dispatch")
 GROUP_DESCRIPTION_LIMIT = 800  # a longer description is cut in group cards (the whole text: /ticket N)
 HISTORY_LIMIT = 15
 
@@ -86,9 +112,9 @@ def summary(ticket: Ticket, limit: int = 40) -> str:
     return escape(short(mask_pii(ticket.description), limit))
 
 
-def most_urgent(ticket: Ticket) -> str | None:
+def most_urgent(ticket: Ticket, milestones: Iterable[str] = MILESTONES) -> str | None:
     """The unmet milestone whose deadline comes first."""
-    dues = {m: d for m in MILESTONES if ticket.met(m) is None and (d := ticket.due(m)) is not None}
+    dues = {m: d for m in milestones if ticket.met(m) is None and (d := ticket.due(m)) is not None}
     return min(dues, key=dues.__getitem__) if dues else None
 
 
@@ -135,11 +161,11 @@ class TicketViews:
         return self.texts.say(template, macro, **kwargs)
 
     # ------------------------------------------------------------------ deadlines
-    def deadlines(self, ticket: Ticket) -> list[dict[str, Any]]:
-        """Each milestone: its label, deadline, when it was met, and the provisional years it counts through
-        (`provisional`: any)."""
+    def deadlines(self, ticket: Ticket, *, citizen: bool = False) -> list[dict[str, Any]]:
+        """Each milestone (a citizen's: without 签收): its label, deadline, when it was met, and the
+        provisional years it counts through (`provisional`: any)."""
         rows = []
-        for m in MILESTONES:
+        for m in CITIZEN_MILESTONES if citizen else MILESTONES:
             years = self.policies.provisional_years(ticket, m)
             rows.append(
                 {
@@ -161,21 +187,22 @@ class TicketViews:
             )
         )
 
-    def next_deadline(self, ticket: Ticket) -> str:
-        """The first unmet deadline of an open ticket with its label ("办结 1月4日（周一）24:00前"); "" when none."""
+    def next_deadline(self, ticket: Ticket, *, citizen: bool = False) -> str:
+        """The earliest unmet deadline of an open ticket with its label ("办结 1月4日（周一）24:00前"); "" when
+        none. A citizen is not shown the department's own signing (签收) deadline."""
         if not ticket.is_open:
             return ""
-        for m in MILESTONES:
-            if ticket.met(m) is None:
-                return self._say(
-                    LINES,
-                    "next_deadline",
-                    label=MILESTONE_LABELS[m],
-                    due=ticket.due(m),
-                    provisional=self.policies.is_provisional(ticket, m),
-                    now=self.now(),
-                )
-        return ""
+        m = most_urgent(ticket, CITIZEN_MILESTONES if citizen else MILESTONES)
+        if m is None:
+            return ""
+        return self._say(
+            LINES,
+            "next_deadline",
+            label=MILESTONE_LABELS[m],
+            due=ticket.due(m),
+            provisional=self.policies.is_provisional(ticket, m),
+            now=self.now(),
+        )
 
     def provisional_note(self, years: Iterable[int]) -> str:
         """One line for citizens under deadlines marked 暂定."""
@@ -190,6 +217,7 @@ class TicketViews:
         group: bool = True,
         full: bool = False,
         attachments: Sequence[Media] = (),
+        citizen: bool = False,
     ) -> dict[str, Any]:
         """What a card shows; in groups (group=True) phone and ID numbers are masked. `attachments`: the photos
         and files kept with the ticket (counted on the card)."""
@@ -198,7 +226,7 @@ class TicketViews:
         phone = None
         if ticket.phone and not ticket.anonymous:
             phone = mask_phone(ticket.phone) if group else ticket.phone
-        deadlines = self.deadlines(ticket)
+        deadlines = self.deadlines(ticket, citizen=citizen)
         pending = {y for d in deadlines if d["met"] is None for y in d["years"]}  # the ones still to be met
         return {
             "t": ticket,
@@ -218,6 +246,12 @@ class TicketViews:
             "map_url": (
                 map_url(ticket.latitude, ticket.longitude)
                 if ticket.latitude is not None and ticket.longitude is not None
+                else None
+            ),
+            # the urgency tier, worth a line only when it is not the everyday one
+            "tier_label": (
+                self.policies.tier(ticket.tier).label
+                if ticket.tier and ticket.tier != self.policies.default_tier
                 else None
             ),
         }
@@ -240,7 +274,7 @@ class TicketViews:
     def citizen_card(self, ticket: Ticket, attachments: Sequence[Media] = ()) -> str:
         """The citizen's own ticket (nothing masked: it is theirs)."""
         return self.texts.render(
-            CITIZEN_CARD, **self.card_context(ticket, group=False, attachments=attachments)
+            CITIZEN_CARD, **self.card_context(ticket, group=False, attachments=attachments, citizen=True)
         )
 
     # ------------------------------------------------------------------ lists and history
@@ -256,8 +290,10 @@ class TicketViews:
             state=ticket.state,
             handler=handler,
             summary=short(mask_pii(ticket.description), 20 if citizen else 24),
-            next=Markup(self.next_deadline(ticket)),  # rendered (and escaped) by the template above
+            next=Markup(self.next_deadline(ticket, citizen=citizen)),  # rendered (and escaped) above
             citizen=citizen,
+            priority=ticket.priority,
+            appeal_type=ticket.appeal_type,
         )
 
     def history(
@@ -289,6 +325,16 @@ class TicketViews:
     @staticmethod
     def rating_buttons(number: str) -> list[list[Button]]:
         return [[Button(f"{n} {RATING_LABELS[n]}", f"rate:{number}:{n}")] for n in (5, 4, 3, 2, 1)]
+
+    @staticmethod
+    def visit_buttons(number: str) -> list[list[Button]]:
+        """回访: 问题解决了吗？"""
+        return [
+            [
+                Button(BUTTON_LABELS["solved"], f"visit:{number}:yes"),
+                Button(BUTTON_LABELS["unsolved"], f"visit:{number}:no"),
+            ]
+        ]
 
     # ------------------------------------------------------------------ notifications
     def new_ticket(self, ticket: Ticket, attachments: Sequence[Media] = ()) -> Reply:
@@ -357,11 +403,15 @@ class TicketViews:
         """A short notice to the citizen (claimed, transferred, replied, resolved): a macro of notices."""
         return self._say(NOTICES, what, number=ticket.number, **facts)
 
-    def reminder(self, ticket: Ticket, alert: Alert, provisional: bool) -> str:
-        """A yellow warning or a red breach of one milestone."""
+    def reminder(
+        self, ticket: Ticket, alert: Alert, provisional: bool, now: dt.datetime | None = None
+    ) -> str:
+        """A yellow warning or a red breach of one milestone. How long it is overdue is measured to `now` (when
+        the reminder goes out), not to when the repeat was scheduled: after downtime those differ."""
         over_hours = None
-        if alert.repeat and alert.due is not None:
-            over_hours = int((alert.at - alert.due).total_seconds() // 3600)
+        if alert.level in ("red", "supervise") and alert.due is not None:
+            hours = int(((now or alert.at) - alert.due).total_seconds() // 3600)
+            over_hours = hours if hours >= 1 else None
         return self._say(
             REMINDER,
             "reminder",
@@ -389,6 +439,14 @@ class TicketViews:
             # a reminder tick writes the same few texts (办结黄牌预警…) for many tickets: each is worded once
             text = self._events[key] = self._say(EVENTS, what, **facts)
         return text
+
+    def workflow(self, what: str, /, **facts: Any) -> str:
+        """A message of the 接诉即办 loop to staff or the dispatcher (a macro of tickets/workflow.html.j2)."""
+        return self._say(WORKFLOW, what, **facts)
+
+    def with_card(self, text: str, card: Ticket) -> str:
+        """A message followed by the ticket's card (masked, as in a group)."""
+        return f"{text}\n{self.staff_card(card)}"
 
     def error(self, what: str, /, **facts: Any) -> str:
         """Why a request cannot be carried out (a macro of errors)."""

@@ -19,8 +19,11 @@ from .learned import PostgresLearned
 from .meta import PostgresMeta
 from .migrations import MIGRATIONS
 from .outbox import PostgresOutbox
+from .policies import PostgresPolicies
 from .questions import PostgresQuestions
+from .replies import PostgresReplyTemplates
 from .reports import PostgresReports
+from .requests import PostgresRequests
 from .routing import PostgresRouting
 from .staff import PostgresStaff
 from .state import PostgresState
@@ -39,8 +42,11 @@ class PostgresStore:
         self.state = PostgresState(db)
         self.questions = PostgresQuestions(db)
         self.reports = PostgresReports(db)
+        self.policies = PostgresPolicies(db)
         self.meta = PostgresMeta(db)
         self.attachments = PostgresAttachments(db)
+        self.requests = PostgresRequests(db)
+        self.reply_templates = PostgresReplyTemplates(db)
         self.updates = PostgresUpdates(db)
         self.leases = PostgresLeases(db)
         self.tables = PostgresTables(db)

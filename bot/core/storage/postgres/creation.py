@@ -36,6 +36,7 @@ NEW_FIELDS = (
     "citizen_id", "description", "category", "department", "place", "phone", "anonymous", "priority",
     "policy", "created_at", "contact_due", "feedback_due", "resolve_due", "next_due_at", "source_question",
     "latitude", "longitude", "unit",
+    "appeal_type", "tier", "dispatch_due", "citizen_name", "hot_key",
 )  # fmt: skip
 
 
@@ -118,7 +119,7 @@ class TicketCreator:
         created = row["created_at"]
         row.update(
             id=0, number="", seq=0, state=PENDING, updated_at=created, round_started_at=created, round=0,
-            version=0,
+            version=0, paused_work=0, paused_wall=0, extra_days=0, co_departments="[]", rating_excluded=0,
         )  # fmt: skip
         return day, values, ticket_from_row([row.get(f) for f in TICKET_FIELDS], self.db.tz)
 

@@ -82,13 +82,20 @@ class PostgresOutbox:
     async def delivered(self, id: int, chats: list[str]) -> None:
         await self.db.execute("UPDATE outbox SET delivered = $1 WHERE id = $2", json.dumps(sorted(chats)), id)
 
-    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET sending_at = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL",
+    async def sending(
+        self, id: int, at: dt.datetime, hold: dt.timedelta, mine: dt.datetime | None = None
+    ) -> bool:
+        # one conditional UPDATE: of two senders that read the same due row, one changes it
+        taken = "sending_at = $4" if mine is not None else "next_attempt_at <= $4 AND parked_at IS NULL"
+        status = await self.db.execute(
+            "UPDATE outbox SET sending_at = $1, next_attempt_at = $2 WHERE id = $3 AND sent_at IS NULL"
+            f" AND {taken}",
             to_ts(at),
             to_ts(at + hold),
             id,
+            to_ts(mine if mine is not None else at),
         )
+        return status == "UPDATE 1"
 
     async def sent(self, id: int, at: dt.datetime) -> None:
         await self.db.execute(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.core.storage.protocols import SlaCount
-from bot.core.storage.rows import TICKET_COLUMNS, ticket_from_row, to_ts
+from bot.core.storage.protocols import RateCounts, SlaCount
+from bot.core.storage.rows import TICKET_COLUMNS, rate_counts, ticket_from_row, to_ts
 from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
-from .tickets import OPEN_SQL, URGENCY_ORDER, unmet_due_sql
-
-MILESTONES = ("contact", "feedback", "resolve")
+from .tickets import OPEN_SQL, RUNNING_SQL, URGENCY_ORDER, unmet_due_sql
 
 
 class PostgresReports:
@@ -78,7 +77,7 @@ class PostgresReports:
                 )
             # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
             cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
-        where = f"state IN {OPEN_SQL} AND {cond}"
+        where = f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {cond}"
         if departments is not None:
             where += f" AND department = ANY({p(list(departments), 'text[]')})"
         counts = await self._by_department(
@@ -109,8 +108,25 @@ class PostgresReports:
     async def satisfaction(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[int, int]]:
         rows = await self.db.fetch(
             "SELECT department, SUM(rating), COUNT(*) FROM tickets WHERE rated_at >= $1 AND rated_at < $2"
-            " GROUP BY department",
+            " AND rating_excluded = 0 GROUP BY department",  # a rating upheld on 申诉 does not count
             to_ts(start),
             to_ts(end),
         )
         return {d: (int(s or 0), n) for d, s, n in rows}
+
+    async def loop_rates(self, start: dt.datetime, end: dt.datetime) -> dict[str, RateCounts]:
+        a, b = to_ts(start), to_ts(end)
+        visits = await self.db.fetch(
+            "SELECT department, SUM(CASE WHEN visit_result = 1 THEN 1 ELSE 0 END), COUNT(*) FROM tickets"
+            " WHERE visited_at >= $1 AND visited_at < $2 AND visit_result IS NOT NULL GROUP BY department",
+            a,
+            b,
+        )
+        ratings = await self.db.fetch(
+            "SELECT department, SUM(CASE WHEN rating >= 3 THEN 1 ELSE 0 END), COUNT(*) FROM tickets"
+            " WHERE rated_at >= $1 AND rated_at < $2 AND rating IS NOT NULL AND rating_excluded = 0"
+            " GROUP BY department",
+            a,
+            b,
+        )
+        return rate_counts(visits, ratings)

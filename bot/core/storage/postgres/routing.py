@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
 from bot.core.storage.protocols import RoutingExample, RoutingModelRow
-from bot.core.storage.rows import from_ts, to_ts
+from bot.core.storage.rows import routing_model_from_row, to_ts
 
 from .database import Database, nul_free
 
@@ -46,7 +50,7 @@ class PostgresRouting:
                 previous=r[5],
                 kind=r[6],
                 actor=r[7],
-                at=from_ts(r[8], tz),  # type: ignore[arg-type]
+                at=dt.datetime.fromtimestamp(r[8], tz),  # NOT NULL
             )
             for r in await self.db.fetch(sql, *args)
         ]
@@ -68,18 +72,8 @@ class PostgresRouting:
                 row.data,
             )
 
-    def _model(self, r, with_data: bool) -> RoutingModelRow:  # noqa: ANN001
-        return RoutingModelRow(
-            id=r[0],
-            created_at=from_ts(r[1], self.db.tz),
-            examples=r[2],
-            last_example=r[3],  # type: ignore[arg-type]
-            held_back=r[4],
-            score=r[5],
-            baseline=r[6],
-            active=bool(r[7]),
-            data=bytes(r[8]) if with_data else b"",
-        )
+    def _model(self, r: Sequence[Any], with_data: bool) -> RoutingModelRow:
+        return routing_model_from_row(r, self.db.tz, with_data)
 
     async def active_model(self) -> RoutingModelRow | None:
         r = await self.db.fetchrow(

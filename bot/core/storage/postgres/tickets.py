@@ -7,7 +7,9 @@ unnest that returns the fresh rows, and write their events, reminders and notifi
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from bot.core.storage.rows import (
     attachment_params,
     column_value,
     event_from_row,
+    request_rows,
     ticket_from_row,
     to_ts,
 )
@@ -32,10 +35,12 @@ from bot.core.tickets.domain.models import (
     TicketEvent,
     TicketQuery,
 )
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .batch import write_beside
 from .creation import TicketCreator
-from .database import Database, as_columns
+from .database import Database, as_columns, nul_free
+from .requests import DECIDE_REQUEST, INSERT_REQUEST
 
 OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
 
@@ -58,18 +63,16 @@ RETURNING_TICKET = ", ".join(f"t.{c}" for c in TICKET_FIELDS)
 
 # most urgent first: the earliest deadline among the unmet milestones (LEAST ignores NULLs)
 URGENCY_ORDER = (
-    "LEAST(CASE WHEN contact_met IS NULL THEN contact_due END,"
-    " CASE WHEN feedback_met IS NULL THEN feedback_due END,"
-    " CASE WHEN resolve_met IS NULL THEN resolve_due END), id"
+    "LEAST(" + ", ".join(f"CASE WHEN {m}_met IS NULL THEN {m}_due END" for m in MILESTONES) + "), id"
 )
+# an open ticket whose SLA clock runs: not paused (等待补充材料…), not merged into another (handled there)
+RUNNING_SQL = "paused_at IS NULL AND merged_into IS NULL"
 
 
 def unmet_due_sql(a: str, b: str) -> str:
     """Some unmet milestone falls due in [a, b)."""
     return (
-        f"((contact_met IS NULL AND contact_due >= {a} AND contact_due < {b})"
-        f" OR (feedback_met IS NULL AND feedback_due >= {a} AND feedback_due < {b})"
-        f" OR (resolve_met IS NULL AND resolve_due >= {a} AND resolve_due < {b}))"
+        "(" + " OR ".join(f"({m}_met IS NULL AND {m}_due >= {a} AND {m}_due < {b})" for m in MILESTONES) + ")"
     )
 
 
@@ -93,6 +96,18 @@ class PostgresTickets:
         row = await self.db.fetchrow(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1", number)
         return self._ticket(row) if row else None
 
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> list[tuple[int, str, str, str | None]]:
+        rows = await self.db.fetch(
+            "SELECT id, number, description, place FROM tickets WHERE department = $1 AND created_at >= $2"
+            f" AND state IN {OPEN_SQL} AND merged_into IS NULL ORDER BY created_at DESC, id DESC LIMIT $3",
+            department,
+            to_ts(since),
+            limit,
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
     async def list(self, query: TicketQuery) -> list[Ticket]:
         where, params = _where(query)
         order = "id DESC" if query.newest_first else "id"
@@ -108,13 +123,13 @@ class PostgresTickets:
         where, params = _where(query)
         return await self.db.fetchval(f"SELECT COUNT(*) FROM tickets{where}", *params)
 
-    async def events(self, ticket_id: int) -> list[TicketEvent]:
+    async def events(self, ticket_id: int) -> builtins.list[TicketEvent]:
         rows = await self.db.fetch(
             f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = $1 ORDER BY id", ticket_id
         )
         return [event_from_row(r, self.db.tz) for r in rows]
 
-    async def due_for_reminders(self, now: Any, limit: int) -> list[Ticket]:
+    async def due_for_reminders(self, now: dt.datetime, limit: int) -> builtins.list[Ticket]:
         rows = await self.db.fetch(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE next_due_at <= $1 ORDER BY next_due_at, id LIMIT $2",
             to_ts(now),
@@ -122,7 +137,7 @@ class PostgresTickets:
         )
         return [self._ticket(r) for r in rows]
 
-    async def reminders_sent(self, ticket_ids: list[int]) -> dict[int, set[SentKey]]:
+    async def reminders_sent(self, ticket_ids: builtins.list[int]) -> dict[int, set[SentKey]]:
         out: dict[int, set[SentKey]] = {i: set() for i in ticket_ids}
         rows = await self.db.fetch(
             "SELECT ticket_id, milestone, level, round, repeat FROM reminders_sent"
@@ -140,7 +155,7 @@ class PostgresTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
+    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
         if not changes:
             return []
 
@@ -167,6 +182,11 @@ class PostgresTickets:
                 for row in await tx.fetch(*_update(names, group)):
                     ticket = self._ticket(row)
                     fresh[ticket.id] = ticket
+            new, decided = request_rows(applied)
+            if new:
+                await tx.executemany(INSERT_REQUEST, [tuple(nul_free(v) for v in r) for r in new])
+            if decided:
+                await tx.executemany(DECIDE_REQUEST, [tuple(nul_free(v) for v in r) for r in decided])
             await write_beside(
                 tx,
                 events=[
@@ -225,6 +245,8 @@ def _where(q: TicketQuery) -> tuple[str, list[Any]]:
         where.append(f"id > {p(q.after_id)}")
     if q.seq is not None:
         where.append(f"seq = {p(q.seq)}")
+    if q.merged_into is not None:
+        where.append(f"merged_into = {p(q.merged_into)}")
     if q.created_from is not None:
         where.append(f"created_at >= {p(to_ts(q.created_from))}")
     if q.created_to is not None:
@@ -232,5 +254,5 @@ def _where(q: TicketQuery) -> tuple[str, list[Any]]:
     if q.due_to is not None:
         a = p(to_ts(q.due_from) if q.due_from else 0)
         b = p(to_ts(q.due_to))
-        where.append(f"state IN {OPEN_SQL} AND {unmet_due_sql(a + '::int8', b + '::int8')}")
+        where.append(f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {unmet_due_sql(a + '::int8', b + '::int8')}")
     return (" WHERE " + " AND ".join(where)) if where else "", params

@@ -17,8 +17,11 @@ from .database import Database
 from .learned import SqliteLearned
 from .meta import SqliteMeta
 from .outbox import SqliteOutbox
+from .policies import SqlitePolicies
 from .questions import SqliteQuestions
+from .replies import SqliteReplyTemplates
 from .reports import SqliteReports
+from .requests import SqliteRequests
 from .routing import SqliteRouting
 from .staff import SqliteStaff
 from .state import SqliteState
@@ -37,8 +40,11 @@ class SqliteStore:
         self.state = state
         self.questions = SqliteQuestions(db)
         self.reports = SqliteReports(db)
+        self.policies = SqlitePolicies(db)
         self.meta = SqliteMeta(db)
         self.attachments = SqliteAttachments(db)
+        self.requests = SqliteRequests(db)
+        self.reply_templates = SqliteReplyTemplates(db)
         self.updates = SqliteUpdates(db)
         self.leases = SqliteLeases(db)
         self.tables = SqliteTables(db)

@@ -62,18 +62,20 @@ class Database:
             raise StoreOpenError(f"无法使用诉求数据库 {path}：这是一个目录，请给出数据库文件的路径。")
         opened: list[aiosqlite.Connection] = []
         try:
-            writer = await aiosqlite.connect(str(path), isolation_level=None)
+            # wait for a lock from the first statement on: switching to WAL takes the database exclusively, and
+            # several processes starting at once (each migrating) would otherwise see "database is locked"
+            writer = await aiosqlite.connect(str(path), isolation_level=None, timeout=10.0)
             opened.append(writer)
+            await writer.execute("PRAGMA busy_timeout=10000")
             await writer.execute("PRAGMA journal_mode=WAL")
             await writer.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            await writer.execute("PRAGMA busy_timeout=10000")
             await writer.execute("PRAGMA foreign_keys=ON")
             db = cls(writer, writer, tz, clock)
             db.path = path
             db.migrations = list(migrations)
             if migrate:
                 await db.migrate()
-            reader = await aiosqlite.connect(str(path), isolation_level=None)
+            reader = await aiosqlite.connect(str(path), isolation_level=None, timeout=10.0)
             opened.append(reader)
             await reader.execute("PRAGMA busy_timeout=10000")
             await reader.execute("PRAGMA query_only=ON")

@@ -154,6 +154,69 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        6,
+        "the 接诉即办 loop: types, tiers and dispatch, pauses, extensions, merges, co-departments, 回访, requests,"
+        " reply templates, outbox attachments",
+        [
+            "ALTER TABLE tickets ADD COLUMN appeal_type TEXT",
+            "ALTER TABLE tickets ADD COLUMN tier TEXT",
+            "ALTER TABLE tickets ADD COLUMN dispatch_due INTEGER",
+            "ALTER TABLE tickets ADD COLUMN dispatch_met INTEGER",
+            "ALTER TABLE tickets ADD COLUMN paused_at INTEGER",
+            "ALTER TABLE tickets ADD COLUMN pause_reason TEXT",
+            "ALTER TABLE tickets ADD COLUMN paused_work INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE tickets ADD COLUMN paused_wall INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE tickets ADD COLUMN extra_days INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE tickets ADD COLUMN merged_into TEXT",
+            "ALTER TABLE tickets ADD COLUMN co_departments TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE tickets ADD COLUMN citizen_name TEXT",
+            "ALTER TABLE tickets ADD COLUMN visit_result INTEGER",
+            "ALTER TABLE tickets ADD COLUMN visited_at INTEGER",
+            "ALTER TABLE tickets ADD COLUMN rating_excluded INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE tickets ADD COLUMN hot_key TEXT",
+            # tickets filed before: a 24-hour dispatch (签收) window, signed when somebody worked on them
+            "UPDATE tickets SET dispatch_due = created_at + 86400",
+            "UPDATE tickets SET dispatch_met = COALESCE(contact_met, feedback_met, resolve_met, updated_at)"
+            " WHERE handler IS NOT NULL OR state <> '待受理'",
+            "CREATE INDEX tickets_dispatch_due ON tickets(dispatch_due, department, dispatch_met)",
+            # duplicates at intake: a department's recent open tickets, newest first
+            "CREATE INDEX tickets_department_recent ON tickets(department, created_at)",
+            "CREATE INDEX tickets_merged ON tickets(merged_into) WHERE merged_into IS NOT NULL",
+            # hot spots: the keys of the tickets created in a window
+            "CREATE INDEX tickets_hot ON tickets(created_at, hot_key)",
+            """CREATE TABLE ticket_requests (
+                id INTEGER PRIMARY KEY,
+                ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+                number TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                department TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_at INTEGER NOT NULL,
+                target TEXT,
+                reason TEXT NOT NULL DEFAULT '',
+                state TEXT NOT NULL DEFAULT 'pending',
+                due_at INTEGER,
+                decided_by TEXT,
+                decided_at INTEGER,
+                decision TEXT
+            )""",
+            "CREATE INDEX ticket_requests_open ON ticket_requests(state, kind, id)",
+            "CREATE INDEX ticket_requests_ticket ON ticket_requests(ticket_id, id)",
+            "CREATE INDEX ticket_requests_at ON ticket_requests(requested_at, department)",
+            """CREATE TABLE reply_templates (
+                department TEXT NOT NULL,
+                name TEXT NOT NULL,
+                text TEXT NOT NULL,
+                updated_by TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (department, name)
+            ) WITHOUT ROWID""",
+            # a chart sent as a photo (its text the caption): the image, and what it is (JSON)
+            "ALTER TABLE outbox ADD COLUMN attachment BLOB",
+            "ALTER TABLE outbox ADD COLUMN attachment_meta TEXT",
+        ],
+    ),
+    (
         7,
         "attachments: photos and files of tickets; map pins (coordinates, 属地 unit); media of notifications",
         [
@@ -253,6 +316,32 @@ MIGRATIONS: list[Migration] = [
                 undone_by TEXT,
                 undone_at INTEGER
             )""",
+        ],
+    ),
+    (
+        11,
+        "惠企政策: enterprise profiles (with consent and subscription) and the questions asked about policies",
+        [
+            # one saved profile per person, only with their consent; `notified` holds the fingerprint of every
+            # policy they were already told about (policy id -> fingerprint), so a push tells only what is new
+            """CREATE TABLE enterprise_profiles (
+                user_id TEXT PRIMARY KEY,
+                profile TEXT NOT NULL,
+                consented_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                subscribed INTEGER NOT NULL DEFAULT 0,
+                notified TEXT NOT NULL DEFAULT '{}'
+            ) WITHOUT ROWID""",
+            "CREATE INDEX enterprise_profiles_subscribed ON enterprise_profiles(user_id) WHERE subscribed = 1",
+            # what was asked: the policies a question was about (shown as 符合 or asked by name), or none
+            """CREATE TABLE policy_questions (
+                id INTEGER PRIMARY KEY,
+                at INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                policies TEXT NOT NULL DEFAULT '[]',
+                answered INTEGER NOT NULL
+            )""",
+            "CREATE INDEX policy_questions_at ON policy_questions(at)",
         ],
     ),
     (

@@ -75,11 +75,16 @@ class SqliteOutbox:
     async def delivered(self, id: int, chats: list[str]) -> None:
         await self.db.write("UPDATE outbox SET delivered=? WHERE id=?", (json.dumps(sorted(chats)), id))
 
-    async def sending(self, id: int, at: dt.datetime, hold: dt.timedelta) -> None:
-        await self.db.write(
-            "UPDATE outbox SET sending_at=?, next_attempt_at=? WHERE id=? AND sent_at IS NULL",
-            (to_ts(at), to_ts(at + hold), id),
+    async def sending(
+        self, id: int, at: dt.datetime, hold: dt.timedelta, mine: dt.datetime | None = None
+    ) -> bool:
+        # one conditional UPDATE: of two senders that read the same due row, one changes it
+        taken = "sending_at = ?" if mine is not None else "next_attempt_at <= ? AND parked_at IS NULL"
+        changed = await self.db.write(
+            f"UPDATE outbox SET sending_at=?, next_attempt_at=? WHERE id=? AND sent_at IS NULL AND {taken}",
+            (to_ts(at), to_ts(at + hold), id, to_ts(mine if mine is not None else at)),
         )
+        return changed == 1
 
     async def sent(self, id: int, at: dt.datetime) -> None:
         await self.db.write(

@@ -11,14 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.core.storage.protocols import SlaCount
-from bot.core.storage.rows import TICKET_COLUMNS, ticket_from_row, to_ts
+from bot.core.storage.protocols import RateCounts, SlaCount
+from bot.core.storage.rows import TICKET_COLUMNS, rate_counts, ticket_from_row, to_ts
 from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
-from .tickets import OPEN_SQL, UNMET_DUE_SQL, URGENCY_ORDER
+from .tickets import OPEN_SQL, RUNNING_SQL, UNMET_DUE_SQL, URGENCY_ORDER
 
-MILESTONES = ("contact", "feedback", "resolve")
+
+def window_start_sql(milestone: str) -> str:
+    """The column a milestone's window starts at (domain/sla.py window_start)."""
+    return "round_started_at" if milestone == "resolve" else "created_at"
 
 
 # most urgent first; among equal deadlines by state, department and id: the order in which the state index
@@ -46,13 +50,13 @@ def attention_where(
         weight = f"(CASE policy {' '.join(whens)} ELSE :w END)" if whens else ":w"
         parts = []
         for m in MILESTONES:
-            start = "round_started_at" if m == "resolve" else "created_at"
+            start = window_start_sql(m)
             parts.append(
                 f"({m}_met IS NULL AND {m}_due > :now AND (:now - {start}) >= {weight} * ({m}_due - {start}))"
             )
         # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
         cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
-    where = f"state IN {OPEN_SQL} AND {cond}"
+    where = f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {cond}"
     if departments is not None:
         names = [f":d{i}" for i in range(len(departments))]
         where += f" AND department IN ({','.join(names) or 'NULL'})"
@@ -126,7 +130,22 @@ class SqliteReports:
     async def satisfaction(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[int, int]]:
         rows = await self.db.fetchall(
             "SELECT department, SUM(rating), COUNT(*) FROM tickets WHERE rated_at >= ? AND rated_at < ?"
-            " GROUP BY department",
+            " AND rating_excluded = 0 GROUP BY department",  # a rating upheld on 申诉 does not count
             (to_ts(start), to_ts(end)),
         )
         return {d: (s or 0, n) for d, s, n in rows}
+
+    async def loop_rates(self, start: dt.datetime, end: dt.datetime) -> dict[str, RateCounts]:
+        a, b = to_ts(start), to_ts(end)
+        visits = await self.db.fetchall(
+            "SELECT department, SUM(CASE WHEN visit_result = 1 THEN 1 ELSE 0 END), COUNT(*) FROM tickets"
+            " WHERE visited_at >= ? AND visited_at < ? AND visit_result IS NOT NULL GROUP BY department",
+            (a, b),
+        )
+        ratings = await self.db.fetchall(
+            "SELECT department, SUM(CASE WHEN rating >= 3 THEN 1 ELSE 0 END), COUNT(*) FROM tickets"
+            " WHERE rated_at >= ? AND rated_at < ? AND rating IS NOT NULL AND rating_excluded = 0"
+            " GROUP BY department",
+            (a, b),
+        )
+        return rate_counts(visits, ratings)

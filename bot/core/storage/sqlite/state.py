@@ -53,15 +53,19 @@ class SqliteState:
         if key not in self._keys:
             return None
         async with self.db.transaction() as tx:
-            rows = await tx.execute_fetchall("DELETE FROM drafts WHERE user_id=? RETURNING data", (key,))
+            rows = list(
+                await tx.execute_fetchall("DELETE FROM drafts WHERE user_id=? RETURNING data", (key,))
+            )
         self._keys.discard(key)
         return json.loads(rows[0][0]) if rows else None
 
     async def purge(self, prefix: str, before: dt.datetime) -> int:
         async with self.db.transaction() as tx:
-            rows = await tx.execute_fetchall(
-                "DELETE FROM drafts WHERE substr(user_id, 1, ?) = ? AND updated_at < ? RETURNING user_id",
-                (len(prefix), prefix, to_ts(before)),
+            rows = list(
+                await tx.execute_fetchall(
+                    "DELETE FROM drafts WHERE substr(user_id, 1, ?) = ? AND updated_at < ? RETURNING user_id",
+                    (len(prefix), prefix, to_ts(before)),
+                )
             )
         self._keys.difference_update(r[0] for r in rows)
         return len(rows)

@@ -10,6 +10,8 @@ creation never costs the others theirs.
 from __future__ import annotations
 
 import asyncio
+import builtins
+import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -26,6 +28,7 @@ from bot.core.storage.rows import (
     column_value,
     event_from_row,
     notification_params,
+    request_rows,
     ticket_from_row,
     to_ts,
 )
@@ -38,23 +41,25 @@ from bot.core.tickets.domain.models import (
     TicketEvent,
     TicketQuery,
 )
+from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
+from .requests import DECIDE_REQUEST, INSERT_REQUEST
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN_STATES) + ")"
+# an open ticket whose SLA clock runs: not paused (等待补充材料…), not merged into another (handled there)
+RUNNING_SQL = "paused_at IS NULL AND merged_into IS NULL"
 UNMET_DUE_SQL = (
-    "((contact_met IS NULL AND contact_due >= :a AND contact_due < :b)"
-    " OR (feedback_met IS NULL AND feedback_due >= :a AND feedback_due < :b)"
-    " OR (resolve_met IS NULL AND resolve_due >= :a AND resolve_due < :b))"
+    "(" + " OR ".join(f"({m}_met IS NULL AND {m}_due >= :a AND {m}_due < :b)" for m in MILESTONES) + ")"
 )
 # most urgent first: the earliest deadline among the unmet milestones
 URGENCY_ORDER = (
-    "MIN(COALESCE(CASE WHEN contact_met IS NULL THEN contact_due END, 1e18),"
-    " COALESCE(CASE WHEN feedback_met IS NULL THEN feedback_due END, 1e18),"
-    " COALESCE(CASE WHEN resolve_met IS NULL THEN resolve_due END, 1e18))"
+    "MIN("
+    + ", ".join(f"COALESCE(CASE WHEN {m}_met IS NULL THEN {m}_due END, 1e18)" for m in MILESTONES)
+    + ")"
 )
 INSERT_NOTIFICATION = (
     "INSERT OR IGNORE INTO outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, media,"
@@ -64,7 +69,8 @@ INSERT_ATTACHMENT = f"INSERT INTO attachments({', '.join(ATTACHMENT_FIELDS)}) VA
 _NEW_COLUMNS = (
     "number, day, seq, citizen_id, description, category, department, place, phone, anonymous, priority,"
     " policy, state, created_at, updated_at, round_started_at, contact_due, feedback_due, resolve_due,"
-    " next_due_at, source_question, latitude, longitude, unit"
+    " next_due_at, source_question, appeal_type, tier, dispatch_due, citizen_name, hot_key,"
+    " latitude, longitude, unit"
 )
 
 
@@ -176,10 +182,12 @@ class SqliteTickets:
                     number, day, seq, new.citizen_id, new.description, new.category, new.department,
                     new.place, new.phone, int(new.anonymous), new.priority, new.policy, "待受理",
                     at, at, at, to_ts(new.contact_due), to_ts(new.feedback_due), to_ts(new.resolve_due),
-                    to_ts(new.next_due_at), new.source_question, new.latitude, new.longitude, new.unit,
+                    to_ts(new.next_due_at), new.source_question, new.appeal_type, new.tier,
+                    to_ts(new.dispatch_due), new.citizen_name, new.hot_key,
+                    new.latitude, new.longitude, new.unit,
                 )
             )  # fmt: skip
-        marks = ",".join("?" * 24)
+        marks = ",".join("?" * 29)
         await tx.executemany(f"INSERT INTO tickets({_NEW_COLUMNS}) VALUES ({marks})", rows)
         by_number = {t.number: t for t in await self._select(tx, "number", numbers)}
         tickets = [by_number[n] for n in numbers]
@@ -222,24 +230,34 @@ class SqliteTickets:
         )
         return [self._ticket(r) for r in rows]
 
+    async def recent_texts(
+        self, department: str, since: dt.datetime, limit: int
+    ) -> builtins.list[tuple[int, str, str, str | None]]:
+        rows = await self.db.fetchall(
+            "SELECT id, number, description, place FROM tickets WHERE department = ? AND created_at >= ?"
+            f" AND state IN {OPEN_SQL} AND merged_into IS NULL ORDER BY created_at DESC, id DESC LIMIT ?",
+            (department, to_ts(since), limit),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
     async def count(self, query: TicketQuery) -> int:
         where, params = _where(query)
         return (await self.db.fetchone(f"SELECT COUNT(*) FROM tickets{where}", params))[0]
 
-    async def events(self, ticket_id: int) -> list[TicketEvent]:
+    async def events(self, ticket_id: int) -> builtins.list[TicketEvent]:
         rows = await self.db.fetchall(
             f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id=? ORDER BY id", (ticket_id,)
         )
         return [event_from_row(r, self.db.tz) for r in rows]
 
-    async def due_for_reminders(self, now: Any, limit: int) -> list[Ticket]:
+    async def due_for_reminders(self, now: dt.datetime, limit: int) -> builtins.list[Ticket]:
         rows = await self.db.fetchall(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?",
             (to_ts(now), limit),
         )
         return [self._ticket(r) for r in rows]
 
-    async def reminders_sent(self, ticket_ids: list[int]) -> dict[int, set[SentKey]]:
+    async def reminders_sent(self, ticket_ids: builtins.list[int]) -> dict[int, set[SentKey]]:
         out: dict[int, set[SentKey]] = {i: set() for i in ticket_ids}
         for start in range(0, len(ticket_ids), BATCH):
             chunk = ticket_ids[start : start + BATCH]
@@ -259,7 +277,7 @@ class SqliteTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: list[Change]) -> list[Ticket | None]:
+    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
         if not changes:
             return []
         async with self.db.transaction() as tx:
@@ -295,6 +313,11 @@ class SqliteTickets:
                     for r in c.reminders
                 ],
             )
+            new, decided = request_rows(applied)
+            if new:
+                await tx.executemany(INSERT_REQUEST, new)
+            if decided:
+                await tx.executemany(DECIDE_REQUEST, decided)
             files = [
                 attachment_params(c.ticket.id, a.role, a.media, to_ts(c.at))
                 for c in applied
@@ -346,6 +369,9 @@ def _where(q: TicketQuery) -> tuple[str, dict[str, Any]]:
     if q.seq is not None:
         where.append("seq = :seq")
         params["seq"] = q.seq
+    if q.merged_into is not None:
+        where.append("merged_into = :merged")
+        params["merged"] = q.merged_into
     if q.created_from is not None:
         where.append("created_at >= :cf")
         params["cf"] = to_ts(q.created_from)
@@ -353,7 +379,7 @@ def _where(q: TicketQuery) -> tuple[str, dict[str, Any]]:
         where.append("created_at < :ct")
         params["ct"] = to_ts(q.created_to)
     if q.due_to is not None:
-        where.append(f"state IN {OPEN_SQL} AND {UNMET_DUE_SQL}")
+        where.append(f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {UNMET_DUE_SQL}")
         params["a"] = to_ts(q.due_from) if q.due_from else 0
         params["b"] = to_ts(q.due_to)
     return (" WHERE " + " AND ".join(where)) if where else "", params

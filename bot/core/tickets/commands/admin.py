@@ -81,11 +81,11 @@ async def outbox(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     if parts[0] == "retry" and len(parts) >= 2:
         now = c.service.clock.now()
         if parts[1:] == ["all"]:
-            n = await c.service.store.outbox.requeue(None, now)
+            count = await c.service.store.outbox.requeue(None, now)
         else:
             ids = [p.lstrip("#") for p in parts[1:]]
             if not all(i.isascii() and i.isdigit() for i in ids):
                 return [c.usage("outbox")]
-            n = await c.service.store.outbox.requeue([int(i) for i in ids], now)
-        return [Reply(c.say("requeued", n=n) if n else c.say("nothing_to_requeue"))]
+            count = await c.service.store.outbox.requeue([int(i) for i in ids], now)
+        return [Reply(c.say("requeued", n=count) if count else c.say("nothing_to_requeue"))]
     return [c.usage("outbox")]

@@ -1,4 +1,5 @@
-"""Buttons on ticket messages: 认领 and 转派 for staff, the 1–5 rating and 写几句意见 for the citizen.
+"""Buttons on ticket messages: 认领 and 转派 for staff, 批准 for the dispatcher, the 1–5 rating, 写几句意见 and
+the 回访 (已解决 / 未解决) for the citizen.
 
 Button data is checked like typed input (see bot/core/callbacks.py): a forged, stale or malformed value gets
 a polite refusal, and only the person a button is for can use it (the service checks).
@@ -16,6 +17,8 @@ from bot.core.tickets.domain.permissions import PermissionDenied
 from bot.core.tickets.intake.flow import is_cancel
 from bot.core.tickets.service import TicketError
 from bot.core.tickets.views import RATING_LABELS
+
+from . import loop
 
 if TYPE_CHECKING:
     from .registry import Context
@@ -51,7 +54,14 @@ async def press(c: Context, msg: Incoming) -> list[Reply] | None:
         offer = [[Button(c.say("comment_button"), data(Prefix.COMMENT, t.number))]]
         if t.state in OPEN_STATES:
             return [Reply(c.say("rated_low"), offer)]
+        if t.visit_result is None:  # 回访: "问题解决了吗", 已解决 / 未解决 (which reopens the ticket)
+            visit = c.service.views.visit_buttons(t.number)
+            return [Reply(c.say("rated_visit", label=RATING_LABELS[score]), visit + offer)]
         return [Reply(c.say("rated", label=RATING_LABELS[score]), offer)]
+    if prefix == Prefix.VISIT:
+        return await loop.visit_pressed(c, msg, parts)
+    if prefix == Prefix.REQUEST:
+        return await loop.approve_pressed(c, msg, parts)
     if prefix == Prefix.COMMENT and parts:
         ticket = await c.service.get(parts[0])
         if ticket is None or ticket.citizen_id != msg.user_id or ticket.rating is None:

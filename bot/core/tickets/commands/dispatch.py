@@ -8,6 +8,7 @@ database refused (StoreWriteError) becomes a polite reply; nothing else is swall
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.core.messages import Incoming, Reply
 from bot.core.storage import StoreWriteError
@@ -21,11 +22,18 @@ from . import (
     buttons,
     citizen,  # noqa: F401, I001
     knowledge,  # noqa: F401, I001
+    loop,  # noqa: F401, I001
     media,  # noqa: F401, I001
+    policies,  # noqa: F401, I001
     routing,  # noqa: F401, I001
     staff,  # noqa: F401, I001
+    workorders,  # noqa: F401, I001
 )
 from .registry import REGISTRY, CommandTexts, Registry, Scope
+
+if TYPE_CHECKING:
+    from bot.core.knowledge.loop import KnowledgeLoop
+    from bot.core.policies.desk import PolicyDesk
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 REPLIES = "commands/replies.html.j2"
@@ -44,10 +52,12 @@ class TicketCommands:
     def __init__(self, service: TicketService, registry: Registry = REGISTRY):
         self.service = service
         # the knowledge loop (bot/core/knowledge/loop.py), set by the composition root when there is one
-        self.knowledge = None
+        self.knowledge: KnowledgeLoop | None = None
         self.registry = registry
         self.texts: Texts = service.texts
         self.words = CommandTexts(self.texts, registry)
+        # the 惠企政策 desk (bot/core/policies/desk.py) for /profile and /unsubscribe; set by the app
+        self.policies: PolicyDesk | None = None
 
     def say(self, macro: str, /, **kwargs: object) -> str:
         return self.texts.say(REPLIES, macro, **kwargs)

@@ -14,26 +14,26 @@ from bot.core.tickets.domain.models import CLOSED, RESOLVED, Ticket
 from bot.core.tickets.service import TicketError
 
 from .lookup import find_ticket
-from .registry import REGISTRY
+from .registry import REGISTRY, Scope
 
 if TYPE_CHECKING:
     from bot.core.knowledge.loop import KnowledgeLoop
 
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 WORDS = "commands/knowledge.html.j2"
-STAFF = ("staff", "admin")
+STAFF: tuple[Scope, ...] = ("staff", "admin")
 DAYS = 7  # /gaps looks back a week unless told otherwise
 MAX_DAYS = 90
 # commands after which a 咨询 ticket may be offered for the knowledge base
 OFFER_AFTER = ("resolve", "close")
 
 
-def say(c: TicketCommands, macro: str, /, **kw: object) -> str:
+def say(c: Context, macro: str, /, **kw: object) -> str:
     return c.texts.say(WORDS, macro, **kw)
 
 
-def loop_of(c: TicketCommands) -> KnowledgeLoop:
+def loop_of(c: Context) -> KnowledgeLoop:
     loop = getattr(c, "knowledge", None)
     if loop is None:
         raise TicketError(say(c, "unavailable"))
@@ -41,11 +41,13 @@ def loop_of(c: TicketCommands) -> KnowledgeLoop:
 
 
 @REGISTRY.command("gaps", who="staff", menus=STAFF)
-async def gaps(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def gaps(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_staff(msg.user_id)
     loop = loop_of(c)
     words = rest.split()
-    if words and not (words[0].isascii() and words[0].isdigit() and 1 <= int(words[0]) <= MAX_DAYS):
+    # a length check first: int() refuses strings of thousands of digits
+    ok = words and words[0].isascii() and words[0].isdigit() and len(words[0]) <= 6
+    if words and not (ok and 1 <= int(words[0]) <= MAX_DAYS):
         return [c.usage("gaps")]
     days = int(words[0]) if words else DAYS
     groups = await loop.gaps(days)
@@ -53,7 +55,7 @@ async def gaps(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("teach", who="staff", menus=STAFF)
-async def teach(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def teach(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     member = await c.service.require_staff(msg.user_id)
     loop = loop_of(c)
     parts = rest.split(None, 1)
@@ -83,7 +85,7 @@ async def teach(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("unteach", who="staff", menus=STAFF)
-async def unteach(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def unteach(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     member = await c.service.require_staff(msg.user_id)
     loop = loop_of(c)
     ref = rest.strip().lstrip("#")
@@ -96,7 +98,7 @@ async def unteach(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("taught", who="staff", menus=STAFF)
-async def taught(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def taught(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_staff(msg.user_id)
     loop = loop_of(c)
     rows = await loop.recent(10)
@@ -104,14 +106,14 @@ async def taught(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("reload", who="admin", menus=("admin",))
-async def reload(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def reload(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_admin(msg.user_id)
     result = await loop_of(c).reload()
     return [Reply(say(c, "reloaded", outcome=result))]
 
 
 # -- the 加入知识库 button ------------------------------------------------------------------------------------
-async def after_command(c: TicketCommands, name: str, msg: Incoming, rest: str) -> list[Reply]:
+async def after_command(c: Context, name: str, msg: Incoming, rest: str) -> list[Reply]:
     """After /resolve or /close of a 咨询 ticket that has a reply: offer to add it to the knowledge base."""
     loop = getattr(c, "knowledge", None)
     token = rest.split(None, 1)[0] if rest.split() else ""
@@ -127,7 +129,7 @@ async def after_command(c: TicketCommands, name: str, msg: Incoming, rest: str) 
     return [Reply(say(c, "faq_offer", number=ticket.number), [[button]])]
 
 
-async def press(c: TicketCommands, msg: Incoming) -> list[Reply] | None:
+async def press(c: Context, msg: Incoming) -> list[Reply] | None:
     prefix, parts = parse(msg.callback or "")
     if prefix != Prefix.KNOWLEDGE:
         return None
@@ -156,7 +158,7 @@ async def press(c: TicketCommands, msg: Incoming) -> list[Reply] | None:
     return [Reply(say(c, "faq_added", learned=learned, draft=draft, outcome=result))]
 
 
-async def _consultation(c: TicketCommands, number: str, member: object) -> Ticket:
+async def _consultation(c: Context, number: str, member: object) -> Ticket:
     ticket = await c.service.get(number)
     if ticket is None:
         raise TicketError(say(c, "button_expired"))

@@ -1,8 +1,8 @@
 """Finding the ticket a command means: the full number (SQ20261122-0007), or only its daily suffix (7).
 
 A suffix is looked up among the tickets the caller may see (a citizen's own, a staff member's departments).
-Several matches are narrowed to open tickets, then to today's; if still more than one, the caller is asked for
-the full number rather than given a guess.
+Several matches are narrowed to open tickets; if still more than one (today's 0001 and an older 0001 still
+open), the caller is asked for the full number rather than given a guess.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ async def find_ticket(c: Context, token: str, user_id: str, member: StaffMember 
     found = await c.service.list(query)
     if len(found) > 1:
         found = [t for t in found if t.state in OPEN_STATES] or found
-    if len(found) > 1:
-        today = c.service.clock.now().strftime("%Y%m%d")
-        found = [t for t in found if t.number[2:10] == today] or found
+    # still several (e.g. today's 0001 and an older 0001 still open): never guess, ask for the full number
     if not found:
         raise TicketError(c.say("no_such_suffix", seq=seq))
     if len(found) > 1:

@@ -15,11 +15,11 @@ from .lookup import find_ticket
 from .registry import REGISTRY
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from .registry import Context
 
 
 @REGISTRY.command("media", who="anyone", menus=("staff", "admin"))
-async def media(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def media(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     if not rest:
         return [c.usage("media")]
     member = await c.service.staff_member(msg.user_id)
@@ -28,7 +28,7 @@ async def media(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
 
 
 @REGISTRY.command("add", who="anyone")
-async def add(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def add(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     if not msg.media or not rest:
         return [Reply(c.texts.say(MEDIA, "add_usage"))]
     number, _, words = rest.partition(" ")

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.core.messages import Incoming, Reply
 from bot.core.texts import Texts
 from bot.core.tickets.service import TicketService
+
+if TYPE_CHECKING:
+    from bot.core.policies.desk import PolicyDesk
 
 Who = Literal["anyone", "staff", "admin"]
 Scope = Literal["citizen", "staff", "admin"]
@@ -21,7 +24,9 @@ class Context(Protocol):
     """What a command handler is given (TicketCommands in dispatch.py provides it)."""
 
     service: TicketService
+    texts: Texts
     words: CommandTexts
+    policies: PolicyDesk | None  # 惠企政策 (/profile, /unsubscribe, /policystats); None when not set up
 
     def say(self, macro: str, /, **kwargs: object) -> str: ...
     def usage(self, *names: str) -> Reply: ...

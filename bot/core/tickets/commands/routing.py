@@ -10,36 +10,39 @@ from bot.core.tickets.domain.models import OPEN_STATES, TicketQuery
 
 from .lookup import staff_ticket
 from .registry import REGISTRY
-from .staff import LIST_LIMIT, STAFF
+from .staff import LIST_LIMIT
 
 if TYPE_CHECKING:
-    from .dispatch import TicketCommands
+    from bot.core.routing import Decision
+    from bot.core.texts import Texts
+
+    from .registry import Context
 
 WORDS = "routing/replies.html.j2"
 
 
-def _say(c: TicketCommands, macro: str, /, **kw: object) -> str:
-    return c.texts.say(WORDS, macro, **kw)
+def _say(c: Context, macro: str, /, **kw: object) -> str:
+    return c.service.texts.say(WORDS, macro, **kw)
 
 
-def explain(texts, decision, dispatcher: str) -> str:  # noqa: ANN001
+def explain(texts: Texts, decision: Decision, dispatcher: str) -> str:
     """The /route answer for a routing decision (also what `python -m bot route` prints)."""
     return texts.say(WORDS, "route", d=decision, dispatcher=dispatcher)
 
 
-@REGISTRY.command("route", who="staff", menus=STAFF)
-async def route(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+@REGISTRY.command("route", who="staff", menus=("staff", "admin"))
+async def route(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_staff(msg.user_id)
     desk = c.service.routing
     if desk is None:
         return [Reply(_say(c, "no_routing"))]
     if not rest.strip():
         return [Reply(_say(c, "route_usage"))]
-    return [Reply(explain(c.texts, desk.route(rest.strip()), desk.dispatcher))]
+    return [Reply(explain(c.service.texts, desk.route(rest.strip()), desk.dispatcher))]
 
 
-@REGISTRY.command("dispatch", who="staff", menus=STAFF)
-async def dispatch(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+@REGISTRY.command("dispatch", who="staff", menus=("staff", "admin"))
+async def dispatch(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     """Without arguments: the queue, each with the router's suggestion. `/dispatch 编号 部门`: send it."""
     member = await c.service.require_staff(msg.user_id)
     desk = c.service.routing
@@ -68,15 +71,15 @@ async def dispatch(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
     return [Reply(_say(c, "queue", title=title, lines=lines, total=total, shown=len(found)))]
 
 
-@REGISTRY.command("category", who="staff", menus=STAFF)
-async def category(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+@REGISTRY.command("category", who="staff", menus=("staff", "admin"))
+async def category(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     _, ticket, tail = await staff_ticket(c, msg.user_id, rest, "category", 2)
     t = await c.service.set_category(ticket.number, msg.user_id, tail)
     return [Reply(_say(c, "category_changed", number=t.number, category=t.category))]
 
 
 @REGISTRY.command("retrain", who="admin", menus=("admin",))
-async def retrain(c: TicketCommands, msg: Incoming, rest: str) -> list[Reply]:
+async def retrain(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     await c.service.require_admin(msg.user_id)
     desk = c.service.routing
     if desk is None:

@@ -11,14 +11,15 @@ from bot.core.messages import Incoming, Reply
 from bot.core.tickets.domain.models import OPEN_STATES, PENDING, Ticket, TicketQuery
 from bot.core.tickets.domain.permissions import department_text
 from bot.core.tickets.reporting.stats import render_stats
+from bot.core.tickets.workflow import canned
 
 from .lookup import staff_ticket
-from .registry import REGISTRY
+from .registry import REGISTRY, Scope
 
 if TYPE_CHECKING:
     from .registry import Context
 
-STAFF = ("staff", "admin")
+STAFF: tuple[Scope, ...] = ("staff", "admin")
 LIST_LIMIT = 20
 
 
@@ -107,6 +108,8 @@ async def contact(c: Context, msg: Incoming, rest: str) -> list[Reply]:
 async def reply(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     # as a photo's caption the text may be left out: the photo is the answer
     _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 1 if msg.media else 2)
+    # `#名称`: the department's canned reply, filled in for this ticket
+    text = await canned.expand(c.service, ticket, text.strip(), c.say("citizen_fallback_name"))
     t = await c.service.reply(ticket.number, msg.user_id, text, media=msg.media)
     return [Reply(c.say("reply_sent", number=t.number))]
 

@@ -48,6 +48,21 @@ MUTABLE_FIELDS = frozenset(
         "rated_round",
         "rating_due",
         "next_due_at",
+        # the 接诉即办 loop (bot/core/tickets/workflow/)
+        "appeal_type",
+        "tier",
+        "dispatch_due",
+        "dispatch_met",
+        "paused_at",
+        "pause_reason",
+        "paused_work",
+        "paused_wall",
+        "extra_days",
+        "merged_into",
+        "co_departments",
+        "visit_result",
+        "visited_at",
+        "rating_excluded",
     }
 )
 
@@ -75,6 +90,11 @@ class NewTicket:
     unit: str | None = None
     # photos, files… the citizen sent during the intake (stored with the ticket, each with its event)
     attachments: tuple[Media, ...] = ()
+    appeal_type: str | None = None
+    tier: str | None = None
+    dispatch_due: dt.datetime | None = None
+    citizen_name: str | None = None
+    hot_key: str | None = None
 
 
 @dataclass
@@ -116,6 +136,23 @@ class Ticket:
     latitude: float | None = None
     longitude: float | None = None
     unit: str | None = None  # the 属地 街道/乡镇 of the map pin (knowledge/boundaries)
+    # the 接诉即办 loop (migration 6); defaults are what a ticket filed before it reads as
+    appeal_type: str | None = None  # 诉求类型 (sla.yaml types: 咨询, 求助, 投诉, 建议, 举报, 表扬)
+    tier: str | None = None  # urgency tier (sla.yaml tiers), which sets the dispatch (签收) window
+    dispatch_due: dt.datetime | None = None
+    dispatch_met: dt.datetime | None = None  # signed for (签收) by the handling department
+    paused_at: dt.datetime | None = None  # the SLA clock is stopped since (等待补充材料, 第三方鉴定)
+    pause_reason: str | None = None
+    paused_work: int = 0  # seconds of working days paused in this round (moves working-day deadlines)
+    paused_wall: int = 0  # natural seconds paused in this round (moves hour deadlines)
+    extra_days: int = 0  # working days of approved extensions (延期) in this round
+    merged_into: str | None = None  # the number of the ticket this duplicate is handled with
+    co_departments: tuple[str, ...] = ()  # supporting departments (协办); `department` leads (主办)
+    citizen_name: str | None = None  # the name the citizen's channel shows (masked wherever it appears)
+    visit_result: int | None = None  # 回访: 1 solved, 0 not solved, None not asked or not answered
+    visited_at: dt.datetime | None = None
+    rating_excluded: bool = False  # an appeal (申诉) against the rating was upheld: not counted
+    hot_key: str | None = None  # place and main word, for hot spots
 
     @property
     def is_open(self) -> bool:
@@ -180,6 +217,48 @@ class PendingCopy:
     attempts: int
 
 
+# Requests about a ticket that somebody else decides (ticket_requests), and their states.
+REQUEST_KINDS = ("return", "reroute", "extend", "appeal", "rectify")  # 退单, 改派, 延期, 申诉, 整改
+PENDING_REQUEST = "pending"
+REQUEST_STATES = (PENDING_REQUEST, "approved", "rejected", "done", "cancelled")
+
+
+@dataclass(frozen=True)
+class RequestWrite:
+    """A row of ticket_requests written with a change: a new request (id None, state pending unless given), or
+    the decision on an existing one (id, state, decided_by, decision). The ticket's version orders them: two
+    decisions on one ticket never both apply."""
+
+    kind: str
+    id: int | None = None
+    department: str = ""
+    requested_by: str = ""
+    target: str | None = None
+    reason: str = ""
+    state: str = PENDING_REQUEST
+    due_at: dt.datetime | None = None
+    decided_by: str | None = None
+    decision: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    id: int
+    ticket_id: int
+    number: str
+    kind: str
+    department: str  # the department that asked (requests are counted per department)
+    requested_by: str
+    requested_at: dt.datetime
+    target: str | None  # 改派: the department asked for; 延期: working days
+    reason: str
+    state: str
+    due_at: dt.datetime | None  # 整改: when it is due
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision: str | None
+
+
 @dataclass
 class Change:
     """One atomic change to a ticket: new column values, its events, reminders recorded and notifications.
@@ -194,6 +273,7 @@ class Change:
     notifications: list[Notification] = field(default_factory=list)
     reminders: list[ReminderKey] = field(default_factory=list)
     attachments: list[AttachmentIn] = field(default_factory=list)
+    requests: list[RequestWrite] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -238,5 +318,6 @@ class TicketQuery:
     after_id: int | None = None  # for paging in id order (with newest_first=False)
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
+    merged_into: str | None = None  # the duplicates handled with this ticket (并单)
     limit: int = 50
     newest_first: bool = True

@@ -1,8 +1,10 @@
 """Who may do what to a ticket.
 
 admin: every department (config admin ids and staff with role admin). supervisor: their departments, including
-assigning, closing an unresolved ticket and reopening. handler: their departments, and among those only tickets
-that are unclaimed or their own. Everybody else is a citizen and only sees and rates their own tickets.
+assigning, closing an unresolved ticket, adding supporting departments, filing a 申诉 and merging duplicates.
+handler: their departments, and among those only tickets that are unclaimed or their own. A supporting
+department (协办) sees a ticket and adds notes; only the lead department (主办) handles it. Everybody else is a
+citizen and only sees and rates their own tickets.
 
 A refusal names the rule that was broken and the facts that explain it; the words are in
 templates/tickets/refusals.html.j2 (one macro per rule), and the service puts them together
@@ -33,8 +35,23 @@ class PermissionDenied(Exception):
         return not self.reason.isidentifier() or not self.reason.isascii()
 
 
-SUPERVISOR_ONLY = {"assign", "close_open"}
-OWN_TICKET_ONLY = {"contact", "reply", "resolve"}  # a handler may not act on a colleague's ticket
+SUPERVISOR_ONLY = {"assign", "close_open", "cohost", "appeal", "merge"}
+# a handler may not act on a ticket a colleague has claimed (claiming it is refused by the service instead)
+OWN_TICKET_ONLY = {
+    "contact",
+    "reply",
+    "resolve",
+    "transfer",
+    "note",
+    "close",
+    "reopen",
+    "priority",
+    "type",
+    "pause",
+    "request",
+}
+# what a supporting department (协办) may do to a ticket another department leads (主办)
+COHOST_ACTIONS = {"note", "view"}
 
 
 def department_text(member: StaffMember) -> str:
@@ -50,6 +67,11 @@ def check_staff(member: StaffMember | None) -> StaffMember:
 def check_ticket(member: StaffMember, ticket: Ticket, action: str) -> None:
     """May this staff member do `action` to this ticket? Raises PermissionDenied saying why not."""
     if not member.covers(ticket.department):
+        supporting = [d for d in ticket.co_departments if member.covers(d)]
+        if supporting and action in COHOST_ACTIONS:
+            return
+        if supporting:
+            raise PermissionDenied("lead_only", number=ticket.number, department=ticket.department)
         raise PermissionDenied(
             "other_department",
             number=ticket.number,

@@ -1,8 +1,9 @@
 """When a ticket's next reminder falls due, and which reminders are due now. Pure functions, no I/O.
 
-Per unmet milestone of an open ticket: a yellow warning when `warn_at` of its window has passed, then a red
-breach at the deadline, repeated every `red_repeat` until the milestone is met. After downtime only what is
-still meaningful is sent: a yellow whose deadline has already passed gives way to the red, and of several
+Per unmet milestone of an open ticket: a yellow warning (催办) when `warn_at` of its window has passed, then a
+red breach at the deadline, repeated every `red_repeat` until the milestone is met; and once, `supervise_after`
+after the 办结 deadline passed (the next day), 督办 to the department's supervisors. A paused ticket and a
+merged duplicate get none. After downtime only what is still meaningful is sent: a yellow whose deadline has already passed gives way to the red, and of several
 missed red repeats only the latest is sent. A resolved ticket left unrated closes at its rating deadline.
 Each reminder is identified by (milestone, level, round, repeat); the round changes when a ticket is reopened.
 """
@@ -13,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.core.tickets.domain.models import OPEN_STATES, RESOLVED, Ticket
+from bot.core.tickets.domain.models import CLOSED, OPEN_STATES, RESOLVED, Ticket
 from bot.core.tickets.domain.sla import MILESTONES, Policy, window_start
 
 Sent = set[tuple[str, str, int, int]]
@@ -34,13 +35,21 @@ def _last_red(sent: Sent, milestone: str, rnd: int) -> int:
 
 
 def awaiting_rating(ticket: Ticket) -> bool:
-    return ticket.state == RESOLVED and (ticket.rated_round is None or ticket.rated_round < ticket.round)
+    """The citizen may rate it: resolved in its current round and not rated in that round. A resolved ticket
+    closed meanwhile (after its rating window, or early with a reason) can still be rated."""
+    return (
+        ticket.state in (RESOLVED, CLOSED)
+        and ticket.resolve_met is not None
+        and (ticket.rated_round is None or ticket.rated_round < ticket.round)
+    )
 
 
 def _candidates(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) -> list[Alert]:
     """The next reminder of each kind still to be sent (some may lie in the future)."""
     out: list[Alert] = []
-    if ticket.state in OPEN_STATES:
+    # a paused clock (等待补充材料…) or a duplicate handled with another ticket: nothing falls due
+    running = ticket.paused_at is None and ticket.merged_into is None
+    if ticket.state in OPEN_STATES and running:
         for m in MILESTONES:
             due, met = ticket.due(m), ticket.met(m)
             if due is None or met is not None:
@@ -57,7 +66,11 @@ def _candidates(ticket: Ticket, policy: Policy, sent: Sent, now: dt.datetime) ->
                 k = int((now - due) / policy.red_repeat)
                 k = k if k > last else last + 1
                 out.append(Alert(m, "red", k, due + policy.red_repeat * k, due))
-    elif awaiting_rating(ticket) and ticket.rating_due is not None:
+            if m == "resolve" and (m, "supervise", ticket.round, 0) not in sent:
+                # 督办: the day after the 办结 deadline passed, to the department's supervisors (the other
+                # milestones' breaches reach them already with their red reminders)
+                out.append(Alert(m, "supervise", 0, due + policy.supervise_after, due))
+    elif ticket.state == RESOLVED and awaiting_rating(ticket) and ticket.rating_due is not None:
         out.append(Alert("rating", "close", 0, ticket.rating_due, ticket.rating_due))
     return out
 

@@ -26,6 +26,7 @@ class Step(StrEnum):
     ANONYMOUS = "anonymous"
     SUMMARY = "summary"
     EDIT = "edit"  # which field to change, from the summary
+    TYPE_PICK = "type_pick"  # choose the 诉求类型 (咨询, 求助, 投诉…), from the edit step
 
 
 @dataclass
@@ -40,6 +41,11 @@ class Draft:
     source_question: str | None = None
     # the assistant recognised an emergency: filed under the urgent policy whatever the words
     urgent: bool = False
+    # the 诉求类型, classified from the words until the person picks one (type_chosen)
+    appeal_type: str | None = None
+    type_chosen: bool = False
+    # how the person's channel names them (kept on the ticket; masked wherever staff see it)
+    citizen_name: str | None = None
     # editing from the summary: after the field is answered, go back to the summary
     return_to_summary: bool = False
     # what the person typed at the phone step that is not a phone number (shown back to them)
@@ -69,7 +75,7 @@ class Draft:
         if data.get("v") != VERSION:
             return None
         try:
-            step = Step(data.get("step"))
+            step = Step(str(data.get("step")))
         except ValueError:
             step = Step.CATEGORY if data.get("category") else Step.CATEGORY_PICK
             if not data.get("description"):

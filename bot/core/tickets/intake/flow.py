@@ -48,10 +48,11 @@ MIN_MEANINGFUL = 2
 DRAFT_TTL = dt.timedelta(hours=24)
 PREFIX = f"{Prefix.INTAKE}:"
 WORDS = "intake/words.html.j2"
-EDIT_FIELDS = ("desc", "cat", "place", "phone", "anon")
+EDIT_FIELDS = ("desc", "cat", "type", "place", "phone", "anon")
 EDIT_STEPS = {
     "desc": Step.DESCRIPTION,
     "cat": Step.CATEGORY_PICK,
+    "type": Step.TYPE_PICK,
     "place": Step.PLACE,
     "phone": Step.PHONE,
     "anon": Step.ANONYMOUS,
@@ -106,7 +107,9 @@ class IntakeFlow:
         """
         async with self._lock(msg.user_id):
             source = words.clean_text(source_question)[:MAX_DESCRIPTION] if source_question else ""
-            draft = Draft(source_question=source or None, urgent=urgent)
+            draft = Draft(
+                source_question=source or None, urgent=urgent, citizen_name=msg.display_name or None
+            )
             notes: list[str] = []
             text = words.clean_text(description)
             if words.meaningful(text) >= MIN_MEANINGFUL:
@@ -176,6 +179,14 @@ class IntakeFlow:
         draft.category = name
         return await self._after_field(uid, draft, Step.PLACE)
 
+    async def _button_type(self, uid: str, draft: Draft, action: str) -> list[Reply] | None:
+        names = self._type_names()
+        index = action[2:]
+        if not (action.startswith("t:") and index.isascii() and index.isdigit() and int(index) < len(names)):
+            return None
+        draft.appeal_type, draft.type_chosen = names[int(index)], True
+        return await self._after_field(uid, draft, Step.SUMMARY)
+
     async def _button_place(self, uid: str, draft: Draft, action: str) -> list[Reply] | None:
         if action != "skip":
             return None
@@ -235,6 +246,7 @@ class IntakeFlow:
             return await self._save_and_show(uid, draft, notes)
         draft.description = self._take_description(text, notes)
         if draft.return_to_summary:
+            self._type_into(draft)
             notes.append(self._note("description_updated", category=draft.category or ""))
             return await self._goto(uid, draft, Step.SUMMARY, notes)
         self._classify_into(draft)
@@ -264,6 +276,14 @@ class IntakeFlow:
             return await self._save_and_show(uid, draft, notes)
         notes.append(self._note("pick_category"))
         return await self._save_and_show(uid, draft, notes)
+
+    async def _text_type(self, uid: str, draft: Draft, text: str) -> list[Reply]:
+        k = words.key(text)
+        for name in self._type_names():
+            if k in (words.key(name), words.key(name) + "类"):
+                draft.appeal_type, draft.type_chosen = name, True
+                return await self._after_field(uid, draft, Step.SUMMARY)
+        return await self._save_and_show(uid, draft, [self._note("pick_type")])
 
     async def _text_place(self, uid: str, draft: Draft, text: str) -> list[Reply]:
         if words.is_skip(words.key(text)):
@@ -398,6 +418,8 @@ class IntakeFlow:
                 attachments=media,
                 location=draft.location,
                 unit=draft.unit,
+                appeal_type=draft.appeal_type,
+                citizen_name=draft.citizen_name,
             )
         except Exception as exc:  # noqa: BLE001 - the person must get an answer and keep their draft
             polite = str(exc) if isinstance(exc, TicketError) else ""
@@ -473,6 +495,13 @@ class IntakeFlow:
                 else [Button(b("describe_again"), f"{PREFIX}desc"), cancel]
             )
             return rows
+        if step == Step.TYPE_PICK:
+            names = self._type_names()
+            rows = [
+                [Button(n, f"{PREFIX}t:{i + j}") for j, n in enumerate(names[i : i + 3])]
+                for i in range(0, len(names), 3)
+            ]
+            return [*rows, [cancel]]
         if step == Step.PLACE:
             return [[Button(b("skip"), f"{PREFIX}skip"), cancel]]
         if step == Step.PHONE:
@@ -511,8 +540,10 @@ class IntakeFlow:
     def _deadline_lines(self, ticket: Any) -> tuple[list[dict[str, Any]], str]:
         """Each deadline as the citizen reads it, and the line explaining 暂定 when one is provisional."""
         views = self.service.views
-        policy = self.service.policies.get(ticket.policy)
-        lines = [{**d, "window": policy.windows[d["milestone"]].describe()} for d in views.deadlines(ticket)]
+        windows = self.service.policies.windows(ticket.policy, ticket.appeal_type, ticket.tier)
+        lines = [
+            {**d, "window": windows[d["milestone"]].describe()} for d in views.deadlines(ticket, citizen=True)
+        ]
         years = {y for d in lines for y in d["years"]}
         return lines, views.provisional_note(years) if years else ""
 
@@ -523,13 +554,23 @@ class IntakeFlow:
             text = text[:MAX_DESCRIPTION].rstrip()
         return text
 
+    def _type_into(self, draft: Draft) -> None:
+        """The 诉求类型 from the words, unless the person chose one."""
+        if not draft.type_chosen:
+            draft.appeal_type = self.service.policies.type_of(draft.description)
+
+    def _type_names(self) -> list[str]:
+        return list(self.service.policies.types)
+
     def _classify_into(self, draft: Draft) -> None:
         names = self._category_names()
         ranked = [(n, s) for n, s in classify(draft.description, self.kb) if n in names]
         if not ranked or ranked[0][1] <= 0:
+            self._type_into(draft)
             draft.category, draft.alternatives, draft.step = None, [], Step.CATEGORY_PICK
             return
         best, best_score = ranked[0]
+        self._type_into(draft)
         draft.category = best
         draft.alternatives = [n for n, s in ranked[1:3] if s >= 0.15 and s >= best_score * 0.4]
         draft.step = Step.CATEGORY
@@ -610,6 +651,7 @@ TEXT: dict[Step, Handler] = {
     Step.ANONYMOUS: IntakeFlow._text_anonymous,
     Step.SUMMARY: IntakeFlow._text_summary,
     Step.EDIT: IntakeFlow._text_edit,
+    Step.TYPE_PICK: IntakeFlow._text_type,
 }
 ENTER: dict[Step, Enter] = {
     Step.PLACE: IntakeFlow._enter_place,
@@ -622,6 +664,7 @@ BUTTONS: dict[Step, ButtonHandler] = {
     Step.ANONYMOUS: IntakeFlow._button_anonymous,
     Step.SUMMARY: IntakeFlow._button_summary,
     Step.EDIT: IntakeFlow._button_edit,
+    Step.TYPE_PICK: IntakeFlow._button_type,
 }
 
 

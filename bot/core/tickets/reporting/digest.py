@@ -4,7 +4,9 @@ Daily (sent on working days): new and resolved tickets of every day since the pr
 Friday to Sunday on a Monday, and the whole break after a holiday), open tickets by state, the red (overdue)
 and yellow lists, SLA met rate per milestone over the last 30 days, satisfaction over the last 30 days, the
 most asked items and the most frequent unanswered questions of yesterday. Weekly (the last full Monday–Sunday
-week) and monthly (the last calendar month) 通报 rank departments by SLA compliance in the period.
+week) and monthly (the last calendar month) 通报 rank departments by SLA compliance and by 三率 (响应率, 解决率,
+满意率) in the period; the weekly one names the tickets still open 5 working days after their 督办 (通报, the
+last rung of the escalation ladder), the monthly one the departments below a 三率 threshold.
 The figures come from reporting/figures.py (shared with /stats); the words from
 templates/tickets/digest_daily.html.j2 and digest_ranking.html.j2. Descriptions and questions are masked
 (phone and ID-card numbers) here and escaped by the templates.
@@ -12,6 +14,7 @@ templates/tickets/digest_daily.html.j2 and digest_ranking.html.j2. Descriptions 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +28,10 @@ from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import OPEN_STATES, Ticket, TicketQuery
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
+from bot.core.tickets.reporting.escalation import reported_tickets
 from bot.core.tickets.reporting.figures import Figures, figures
 from bot.core.tickets.views import most_urgent
+from bot.core.tickets.workflow.config import WorkflowConfig
 
 PERIODS = ("day", "week", "month")
 # how similar unanswered questions are grouped: (their content words, their subject bigrams), the matcher's
@@ -135,6 +140,10 @@ class Ranking:
     figures: Figures
     questions: Questions = Questions()
     review: Review | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)  # 三率 (workflow.yaml rates)
+    reported: list[AttentionRow] = field(default_factory=list)  # 通报: overdue well past the 督办
+    # 退单 / 改派 / 延期 / 申诉 requests made in the period: (department, kind) -> (made, approved)
+    requests: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def daily_text(texts: Texts, d: DailyDigest) -> str:
@@ -165,6 +174,14 @@ def ranking_text(texts: Texts, r: Ranking) -> str:
         ranking=r.figures.ranking(),
         questions=r.questions,
         review=r.review,
+        reported=r.reported,
+        requests=sorted(r.requests.items()),
+        rates=r.figures.rate_ranking(),
+        thresholds=r.thresholds,
+        # the monthly 通报 names the departments below a 三率 threshold
+        flagged=[(d, k) for d in r.figures.rate_ranking() if (k := d.below(r.thresholds))]
+        if r.window.period == "month"
+        else [],
     )
 
 
@@ -211,10 +228,13 @@ async def build_digest(
     gap_key: Callable[[str], str] | None = None,
     review_days: int | None = None,
     gap_grams: Callable[[str], frozenset[str]] | None = None,
+    workflow: WorkflowConfig | None = None,
 ) -> Reply:
     """The digest as sent on `now`'s day, for one department or (department=None) overall. `gap_key` groups
     similar unanswered questions (the matcher's content words); `review_days` adds the entries due for review
-    to the monthly 通报."""
+    to the monthly 通报. `workflow` (workflow.yaml): the 三率 thresholds below which the monthly 通报 names a
+    department, and how many working days after the 督办 the weekly one names an overdue ticket (with
+    `policies` only)."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     if now.tzinfo is None:
@@ -236,8 +256,37 @@ async def build_digest(
             stale = [e for e in stale if e.department in scope]
         review = Review(review_days, len(stale), [(e.name, e.updated) for e in stale[:top]])
     gaps_by = (gap_key, gap_grams)
-    ranking = Ranking(department, win, fig, await _questions(store, win, scope, kb, top, gaps_by), review)
-    return Reply(ranking_text(texts, ranking))
+    questions = await _questions(store, win, scope, kb, top, gaps_by)
+    workflow = workflow or WorkflowConfig()
+    reported: list[AttentionRow] = []
+    if period == "week" and policies is not None:
+        late = await reported_tickets(
+            store, now, policies, workflow.report_after_working_days, tuple(scope) if scope else None
+        )
+        # how long the 办结 deadline is over (the digest's red list counts from the earliest unmet one)
+        reported = [
+            dataclasses.replace(
+                attention_row(t, now, staff_names, True, scope is None, policies),
+                over_days=(now - t.resolve_due).days if t.resolve_due else None,
+            )
+            for t in late
+        ]
+    asked: dict[tuple[str, str], tuple[int, int]] = {}
+    for (dept, kind, state), n in (await store.requests.counts(win.start, win.end)).items():
+        if kind != "rectify" and (scope is None or dept in scope):
+            made, approved = asked.get((dept, kind), (0, 0))
+            asked[(dept, kind)] = (made + n, approved + (n if state == "approved" else 0))
+    ranking = Ranking(department, win, fig, questions, review, dict(workflow.rates), reported, asked)
+    text = ranking_text(texts, ranking)
+    library = getattr(kb, "policies", None)
+    if period == "month" and library:
+        # 惠企政策: the most-asked policies and the questions no policy answered
+        from bot.core.policies.report import policy_report
+
+        section = await policy_report(store, library, texts, win.start, win.end, department, top)
+        if section:
+            text = f"{text}\n\n{section}"
+    return Reply(text)
 
 
 def _warn_args(policies: SlaPolicies | None) -> dict[str, Any]:
@@ -275,9 +324,9 @@ async def _questions(
         asked = asked[:top]
     if scope is None:
         # real gaps only (no appeals, no answered clarifications), similar questions as one
-        rows = await store.questions.gaps(win.start, win.end, limit=GAP_ROWS)
+        gaps = await store.questions.gaps(win.start, win.end, limit=GAP_ROWS)
         key, grams = gaps_by
-        groups = group_gaps(rows, **({"key": key} if key else {}), grams=grams)
+        groups = group_gaps(gaps, **({"key": key} if key else {}), grams=grams)
         unanswered = [(short(mask_pii(g.text), 40), g.count) for g in groups[:top]]
     return Questions(asked, unanswered)
 
