@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.media import Location, Media
+
 
 @dataclass(frozen=True)
 class Button:
@@ -23,7 +25,9 @@ class Button:
 class Reply:
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
-    # a PNG sent with the text (a digest's chart): the text is its caption when short enough, else follows it
+    # photos, files… sent with the text (an album first, then the text with its buttons; see bot/core/media.py)
+    media: tuple[Media, ...] = ()
+    # a PNG drawn here (a digest's chart), sent just before the text, which is complete without it
     photo: bytes | None = field(default=None, repr=False)
 
 
@@ -35,6 +39,8 @@ class Incoming:
     chat_id: where to answer (same as user_id in a private chat; a group's id in a staff group).
     text: the typed text (empty for a button press).
     callback: the Button.data of a pressed button, if any.
+    media: photos, videos, files, voice messages sent with it (an album: several); their captions are on each.
+    location: a map pin (or a venue) the person sent.
     """
 
     user_id: str
@@ -43,6 +49,8 @@ class Incoming:
     callback: str | None = None
     display_name: str = ""
     is_group: bool = False
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
 
 
 RecipientKind = Literal["user", "department", "staff", "admins"]
