@@ -52,6 +52,7 @@ class PolicyDesk:
         expiring_days: int = 30,
         push_hours: tuple[dt.time, dt.time] = (dt.time(9, 0), dt.time(17, 0)),
         state_minutes: int = 30,
+        memory: dict[str, dict[str, Any]] | None = None,
     ):
         self.library = library
         self.clock = clock
@@ -63,7 +64,8 @@ class PolicyDesk:
         self.expiring_days = expiring_days
         self.push_hours = push_hours
         self.state_ttl = dt.timedelta(minutes=state_minutes)
-        self._memory: dict[str, dict[str, Any]] = {}  # conversation state when there is no database
+        # conversation state when there is no database (a reload's new desk takes over the old one's)
+        self.memory: dict[str, dict[str, Any]] = memory if memory is not None else {}
         self._aliases = sorted(
             ((a.lower(), p.id) for p in library.policies.values() for a in (p.name, *p.aliases)),
             key=lambda t: -len(t[0]),
@@ -121,9 +123,7 @@ class PolicyDesk:
 
     # -- conversation state --------------------------------------------------------------------------------
     async def load_state(self, user_id: str) -> dict[str, Any] | None:
-        data = (
-            await self.store.state.load(STATE_PREFIX + user_id) if self.store else self._memory.get(user_id)
-        )
+        data = await self.store.state.load(STATE_PREFIX + user_id) if self.store else self.memory.get(user_id)
         if not data:
             return None
         at = dt.datetime.fromisoformat(data.get("at", "1970-01-01T00:00:00+00:00"))
@@ -137,13 +137,13 @@ class PolicyDesk:
         if self.store is not None:
             await self.store.state.save(STATE_PREFIX + user_id, data)
         else:
-            self._memory[user_id] = data
+            self.memory[user_id] = data
 
     async def clear_state(self, user_id: str) -> None:
         if self.store is not None:
             await self.store.state.delete(STATE_PREFIX + user_id)
         else:
-            self._memory.pop(user_id, None)
+            self.memory.pop(user_id, None)
 
     # -- saved profiles (only with consent; only the owner's id reads them) ------------------------------
     @property
