@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 STATE_PREFIX = "policy:"  # conversation state key in the store's state repository
 LIBRARY_KEY = "policy_library_fingerprint"  # meta: the library a sweep last completed for
+# meta: when the library of the last complete sweep was loaded. With several processes, one reloaded (or restarted)
+# before the others holds the newer 政策库: a process still on an older one must not sweep with it (it would tell
+# people the old text of a changed policy), so it waits for its own reload.
+LOADED_KEY = "policy_library_loaded_at"
 PUSH_PAGE = 500
 
 
@@ -56,6 +60,7 @@ class PolicyDesk:
     ):
         self.library = library
         self.clock = clock
+        self.loaded_at = clock.now()  # when this desk's 政策库 was read (start-up or reload)
         self.store = store
         self.cues = cues if cues is not None else load_policy_cues()
         self.engine = PolicyEngine(library, expiring_days)
@@ -199,6 +204,10 @@ class PolicyDesk:
         current = self.library.fingerprint()
         if await self.store.meta.get(LIBRARY_KEY) == current:
             return 0  # every subscriber has been told about this library already
+        newer = await self.store.meta.get(LOADED_KEY)
+        if newer is not None and dt.datetime.fromisoformat(newer) > self.loaded_at:
+            log.warning("policy push skipped: another process swept with a 政策库 loaded after this one's")
+            return 0
         fps = self.library.fingerprints()
         queued = waiting = 0
         after = ""
@@ -213,6 +222,7 @@ class PolicyDesk:
                 waiting += outcome == "waiting"
         if not waiting:
             await self.store.meta.set(LIBRARY_KEY, current)
+            await self.store.meta.set(LOADED_KEY, self.loaded_at.isoformat())
         return queued
 
     async def _push_one(self, saved: Any, fps: dict[str, str], now: dt.datetime) -> str:
