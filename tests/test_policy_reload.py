@@ -183,3 +183,30 @@ async def test_sighup_reads_the_policy_library_and_tells_the_admins_when_it_cann
         assert app.assistant.policy_desk is serving
     finally:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+
+async def test_a_broken_policy_cue_file_is_refused_and_the_old_desk_keeps_serving(tmp_path, clock):
+    import shutil
+
+    from bot.app import build
+    from bot.core.resources import data_dir
+
+    apply_import(
+        plan_import(write_departments_shape(tmp_path / "catalogue.json"), tmp_path / "kb", today=TODAY)
+    )
+    intents = tmp_path / "intents"
+    shutil.copytree(data_dir("intents"), intents)
+    app = await build(
+        make_settings(knowledge_dir=tmp_path / "kb", intents_dir=intents, database_path=tmp_path / "t.db"),
+        clock=clock,
+        extra_admins=frozenset({ADMIN}),
+    )
+    try:
+        before = app.assistant.policy_desk
+        (intents / "policies.yaml").write_text("intent: [\n", encoding="utf-8")
+        reply = html(await say(app, "/reload", user=ADMIN))
+        assert "原来的版本" in reply and "policies.yaml" in reply
+        assert app.assistant.policy_desk is before
+        assert "稳岗返还" in html(await say(app, "稳岗返还能拿吗"))
+    finally:
+        await app.aclose()
