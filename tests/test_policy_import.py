@@ -240,3 +240,12 @@ def test_the_template_imports_as_its_example(tmp_path, base, capsys):
 def test_a_row_object_of_the_sheet_is_what_the_reader_gives(tmp_path):
     sheet = read_policy_sheet(write_sheet(tmp_path / "p.xlsx", [RENT]))
     assert isinstance(sheet.rows[0], Row) and sheet.rows[0].number == 3  # the title line and the header above
+
+
+def test_a_division_typed_as_a_number_keeps_its_leading_zero(tmp_path, base):
+    sheet = write_sheet(tmp_path / "p.xlsx", [{**RENT, "industry": 3}])  # Excel stores 03 as the number 3
+    plan = plan_policy_import(sheet, base, today=TODAY)
+    assert not plan.errors
+    apply_policy_import(plan)
+    rent = load_knowledge(base).policies.get("local-rent-2026")
+    assert rent.conditions.industry.include == ["03"]

@@ -290,8 +290,9 @@ def _industries(text: str, lib: PolicyLibrary) -> list[str]:
     out: list[str] = []
     for w in sheets.words(text):
         head = w.split()[0]
+        # a division written as a number in Excel loses its leading zero (6 for 06); a section is one letter
         code = (
-            head.upper() if len(head) == 1 else head.zfill(2) if head.isdigit() and len(head) == 1 else head
+            head.zfill(2) if head.isdigit() and len(head) == 1 else head.upper() if len(head) == 1 else head
         )
         node = lib.industries.get(code)
         if node is None:
