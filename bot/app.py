@@ -10,6 +10,7 @@ exits instead of hanging on a database thread, and the error names the path that
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 import time
@@ -105,7 +106,7 @@ class App:
             now = self.clock.now()
             try:
                 learned = await self.store.learned.active(now) if self.store is not None else []
-                answering = await asyncio.to_thread(load_answering, self.paths, learned, now.date())
+                answering, policy_desk = await asyncio.to_thread(self._load_live, learned, now.date())
             except KnowledgeError as exc:
                 return ReloadResult(False, seconds=time.perf_counter() - started, problems=list(exc.problems))
             except (StartupError, OSError) as exc:
@@ -116,15 +117,24 @@ class App:
                     False, seconds=time.perf_counter() - started, problems=[f"{type(exc).__name__}: {exc}"]
                 )
             self.answering = answering
-            self.assistant.swap_answering(answering)
+            self.assistant.swap(answering, policy_desk)
             result = ReloadResult(
                 True,
                 entries=len(answering.kb.entries),
+                policies=len(answering.kb.policies),
                 seconds=time.perf_counter() - started,
                 skipped=list(answering.overlay_skipped),
             )
             log.info("knowledge base reloaded: %d entries in %.2f s", result.entries, result.seconds)
             return result
+
+    def _load_live(self, learned: Sequence[Any], today: dt.date) -> tuple[Answering, PolicyDesk | None]:
+        """The answering parts and the 惠企政策 desk over the same newly loaded base (in a worker thread); the
+        conversations of the desk in use carry over when there is no database to hold them."""
+        answering = load_answering(self.paths, learned, today)
+        old = self.assistant.policy_desk
+        memory = old.memory if old is not None else None
+        return answering, _policy_desk(self.settings, self.clock, self.store, answering, self.paths, memory)
 
     def reload_on_sighup(self, loop: asyncio.AbstractEventLoop) -> bool:
         """`kill -HUP <pid>` reloads the knowledge base; a failure is logged and sent to the admins. False where
@@ -399,9 +409,15 @@ def media_keeper(settings: Settings) -> LocalMediaStore | None:
 
 
 def _policy_desk(
-    settings: Settings, clock: Clock, store: Store | None, answering: Answering, paths: DataPaths
+    settings: Settings,
+    clock: Clock,
+    store: Store | None,
+    answering: Answering,
+    paths: DataPaths,
+    memory: dict[str, dict[str, Any]] | None = None,
 ) -> PolicyDesk | None:
-    """The 惠企政策 desk when the knowledge base has a 政策库 (knowledge/policies/), else None."""
+    """The 惠企政策 desk when the knowledge base has a 政策库 (knowledge/policies/), else None; its cues are read
+    again (intents/policies.yaml), a wrong file being a KnowledgeError that names it."""
     if not answering.kb.policies:
         return None
     from bot.core.policies.desk import PolicyDesk
@@ -417,6 +433,7 @@ def _policy_desk(
         expiring_days=settings.policy_expiring_days,
         push_hours=settings.policy_push_hours,
         state_minutes=settings.context_ttl_minutes,
+        memory=memory,
     )
 
 

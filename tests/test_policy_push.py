@@ -95,3 +95,24 @@ async def test_a_profile_that_no_longer_reads_keeps_what_still_does(store, clock
     broken = {**PROFILE, "一项已删除的情况": True}
     await store.policies.save_profile("u1", broken, clock.now(), subscribed=True, notified={})
     assert await desk.push(clock.now()) == 1
+
+
+async def test_a_process_still_on_an_older_library_does_not_push_its_old_text(store, clock, real_kb):
+    """Several processes: one reloaded an edited 政策库 and swept; another, not yet reloaded, holds the tick next
+    and must not tell people the old text of the changed policy."""
+    from dataclasses import replace
+
+    old = desk_on(store, clock, real_kb)  # loaded first
+    await store.policies.save_profile("u1", PROFILE, clock.now(), subscribed=True, notified={})
+    lib = real_kb.policies
+    pid = "small-micro-loan-contract-stamp"
+    edited = replace(
+        lib, policies={**lib.policies, pid: lib.policies[pid].model_copy(update={"amount": "新标准"})}
+    )
+    clock.advance(minutes=5)
+    new = PolicyDesk(edited, clock, Texts(), store, cues=old.cues)  # the reloaded process
+    assert await new.push(clock.now()) == 1
+    clock.advance(days=1)
+    assert await old.push(clock.now()) == 0  # the older library waits for its own reload
+    assert await store.meta.get(LIBRARY_KEY) == edited.fingerprint()
+    assert len(await pushes(store, clock.now())) == 1

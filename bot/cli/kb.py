@@ -1,8 +1,9 @@
 """`python -m bot kb …`: a centre's own catalogue.
 
-  kb import FILE --into DIR [--dry-run] [--prune]   a 办事指南 sheet (.xlsx, .csv, .json) into a base
-  kb export --to FILE.xlsx                          the base's items as a workbook (the template's columns)
-  kb template [--to FILE.xlsx]                      an empty workbook with the columns and one example row
+  kb import FILE --into DIR [--dry-run] [--prune]   a 办事指南 sheet (.xlsx, .csv, .json) into a base; a 政策清单
+                                                    (.xlsx with 政策名称, or --policies) into its 政策库
+  kb export [--policies] --to FILE.xlsx             the base's items (or policies) as a workbook
+  kb template [--policies] [--to FILE.xlsx]         an empty workbook with the columns and one example row
   kb review [--older-than DAYS]                     entries whose `updated` date is older than the review age
 
 `--knowledge DIR` (before `kb`) says which base export and review read.
@@ -30,12 +31,17 @@ def register(sub: Any) -> None:
     p.add_argument("--into", required=True, help="知识库目录（不存在时新建）")
     p.add_argument("--dry-run", action="store_true", help="只显示会有哪些变化，不写入")
     p.add_argument("--prune", action="store_true", help="删除这张表以前导入、这次表中已没有的事项")
+    p.add_argument(
+        "--policies", action="store_true", help="这是惠企政策清单（有“政策名称”列的表格会自动识别）"
+    )
     p.set_defaults(run=cmd_import)
     p = ksub.add_parser("export", help="把知识库的事项导出为 Excel 表格")
     p.add_argument("--to", required=True, help="导出的 .xlsx 文件")
+    p.add_argument("--policies", action="store_true", help="导出政策库的惠企政策")
     p.set_defaults(run=cmd_export)
     p = ksub.add_parser("template", help="生成空白的办事指南表格模板（含填写说明和一行示例）")
-    p.add_argument("--to", default="办事指南模板.xlsx", help="模板文件（默认 办事指南模板.xlsx）")
+    p.add_argument("--to", default=None, help="模板文件（默认 办事指南模板.xlsx，政策为 惠企政策模板.xlsx）")
+    p.add_argument("--policies", action="store_true", help="惠企政策清单的模板")
     p.set_defaults(run=cmd_template)
     p = ksub.add_parser("review", help="列出超过复核周期未更新的条目")
     p.add_argument("--older-than", type=int, default=None, help="天数（默认为 KNOWLEDGE_REVIEW_DAYS）")
@@ -77,6 +83,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if not source.is_file():
         print(f"找不到文件：{source}", file=sys.stderr)
         return 2
+    from bot.core.policies.sheet import is_policy_sheet
+
+    if args.policies or is_policy_sheet(source):
+        from .kb_policies import import_policies
+
+        return import_policies(args, settings)
     started = time.perf_counter()
     today = dt.datetime.now(settings.timezone).date()
     plan = plan_import(source, Path(args.into), today=today, prune=args.prune, progress=ProgressBar())
@@ -142,6 +154,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.knowledge.catalog import export_base
 
     kb = load_knowledge(DataPaths.resolve(settings).knowledge)
+    if args.policies:
+        from bot.core.policies.importer import export_policies
+
+        print(f"已导出 {export_policies(kb.policies, Path(args.to))} 条惠企政策到 {args.to}")
+        return 0
     n = export_base(kb, Path(args.to))
     print(f"已导出 {n} 个事项到 {args.to}")
     return 0
@@ -150,8 +167,18 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_template(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.knowledge.catalog import write_template
 
-    write_template(Path(args.to))
-    print(f"已生成模板 {args.to}：第一张表是事项（含一行示例），第二张表是填写说明。")
+    if args.policies:
+        from bot.core.policies.importer import write_policy_template
+
+        to = args.to or "惠企政策模板.xlsx"
+        write_policy_template(Path(to))
+        print(
+            f"已生成模板 {to}：第一张表是政策（含一行示例），第二张表是“满足其一”的条件组，第三张表是填写说明。"
+        )
+        return 0
+    to = args.to or "办事指南模板.xlsx"
+    write_template(Path(to))
+    print(f"已生成模板 {to}：第一张表是事项（含一行示例），第二张表是填写说明。")
     return 0
 
 

@@ -114,10 +114,13 @@ class Assistant:
         # in memory, or shared through the database when several processes answer one person (bot/app.py)
         self.contexts = contexts or ContextStore(clock, context_ttl_minutes)
         # the answering parts and their dialogue, held as one value: a reload replaces it in one assignment
-        # (swap_answering), so a message is always answered by one base whole, never half of each
-        self._live = (
+        # (swap), so a message is always answered by one base whole, never half of each;
+        # the 惠企政策 dialogue (bot/core/policies/desk.py: the policy questions and the push, 直达快享) over the
+        # 政策库 of the same base is the third part, so a reload swaps the 政策库 in the same assignment
+        self._live: tuple[Answering, Dialogue, PolicyDialogue | None] = (
             answering,
             Dialogue(answering.kb, answering.matcher, answering.renderer, self.contexts),
+            self._policy_dialogue_for(policy_desk, answering.kb),
         )
         # this process among those sharing the database: the owner of its outbox claims and leases
         self.owner = owner or process_owner()
@@ -127,16 +130,6 @@ class Assistant:
         self.intake = desk.intake if desk else None
         self.attachments = desk.attachments if desk else None
         self.policies = policies
-        # 惠企政策 (bot/core/policies/desk.py): the policy questions and the push (直达快享), when the base has a 政策库
-        self.policy_dialogue: PolicyDialogue | None = None
-        if policy_desk is not None:
-            # imported here: a command that answers without the 政策库 (ask, match) does not load it
-            from bot.core.answering.policy_dialogue import PolicyDialogue
-
-            self.policy_dialogue = PolicyDialogue(
-                policy_desk, _entry_names(self.kb), self._looks_like_question
-            )
-        self._policy_desk = policy_desk
         # what adapters use besides handle(): the outbox they drain and the periodic work they schedule
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
@@ -151,7 +144,8 @@ class Assistant:
                 tick=self._tick,
                 leases=Leases(desk.store.leases, clock, self.owner),
                 retrain=learning.due if learning is not None else None,
-                push=policy_desk.push if policy_desk is not None else None,
+                # the desk in use at each tick: a reload may bring a new 政策库 (or the first one)
+                push=self._push_policies,
                 push_hours=policy_desk.push_hours if policy_desk is not None else None,
             )
 
@@ -176,14 +170,52 @@ class Assistant:
     def renderer(self) -> Renderer:
         return self._live[0].renderer
 
+    @property
+    def policy_dialogue(self) -> PolicyDialogue | None:
+        return self._live[2]
+
+    @property
+    def policy_desk(self) -> PolicyDesk | None:
+        """The 惠企政策 desk in use now (None when the base has no 政策库)."""
+        dialogue = self._live[2]
+        return dialogue.desk if dialogue is not None else None
+
     def swap_answering(self, answering: Answering) -> None:
-        """Answer from now on with a newly built (and fully indexed) base; conversations keep their context."""
+        """Answer from now on with a newly built (and fully indexed) base; conversations keep their context.
+        The 惠企政策 desk stays (see `swap` to replace it too)."""
+        self.swap(answering, self.policy_desk)
+
+    def swap(self, answering: Answering, policy_desk: PolicyDesk | None) -> None:
+        """Answer from now on with a newly built base and the 惠企政策 desk over its 政策库, in one assignment: a
+        message is answered by the old parts or the new ones, never half of each (a handler already running
+        keeps the desk it started with)."""
         contexts = self._live[1].contexts
-        self._live = (answering, Dialogue(answering.kb, answering.matcher, answering.renderer, contexts))
+        self._live = (
+            answering,
+            Dialogue(answering.kb, answering.matcher, answering.renderer, contexts),
+            self._policy_dialogue_for(policy_desk, answering.kb),
+        )
         # the ticket side reads departments and 诉求 categories from the same base
         for part in (self.service, self.intake):
             if part is not None and hasattr(part, "kb"):
                 part.kb = answering.kb
+        # /profile, /unsubscribe and /policystats, and the push's hours, from the same desk
+        if self.commands is not None:
+            self.commands.policies = policy_desk
+        if self.scheduler is not None and policy_desk is not None:
+            self.scheduler.push_hours = policy_desk.push_hours
+
+    def _policy_dialogue_for(self, desk: PolicyDesk | None, kb: KnowledgeBase) -> PolicyDialogue | None:
+        if desk is None or not desk.library:
+            return None
+        # imported here: a command that answers without the 政策库 (ask, match) does not load it
+        from bot.core.answering.policy_dialogue import PolicyDialogue
+
+        return PolicyDialogue(desk, _entry_names(kb), self._looks_like_question)
+
+    async def _push_policies(self, now: dt.datetime) -> int:
+        desk = self.policy_desk
+        return await desk.push(now) if desk is not None else 0
 
     async def close(self) -> None:
         if self._store is not None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.core.policies.library import FOLDER as POLICY_FOLDER
 from bot.core.policies.library import PolicyLibrary, load_policy_library
+from bot.core.problems import field_problems, read_mapping
 from bot.core.resources import data_dir, parse_yaml
 
 from .boundaries import Boundaries, load_boundaries
@@ -165,14 +166,6 @@ _TARGET = {
 _MAPPINGS = {"synonyms", "abbreviations", "confusables", "latin"}
 
 
-def _fmt_validation(err: ValidationError) -> list[str]:
-    out = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(条目)"
-        out.append(f"字段 {loc}: {e['msg']}")
-    return out
-
-
 def _rel(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root.parent))
@@ -195,20 +188,8 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
         problems.append(f"{root}: 没有找到任何 YAML 知识文件")
     for path in files:
         rel = _rel(path, root)
-        try:
-            data = read_knowledge_yaml(path)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-            problems.append(f"{rel}: YAML 格式错误 {where}: {getattr(exc, 'problem', exc)}")
-            continue
-        except UnicodeDecodeError:
-            problems.append(f"{rel}: 文件不是 UTF-8 编码")
-            continue
+        data = read_mapping(path, rel, read_knowledge_yaml, problems, "items: [...]")
         if data is None:
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{rel}: 顶层必须是映射（如 items: [...]），实际是 {type(data).__name__}")
             continue
         for section, body in data.items():
             if section == "meta":
@@ -233,7 +214,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                 try:
                     kb.service_centre = ServiceCentre.model_validate(body)
                 except ValidationError as exc:
-                    problems.extend(f"{rel}: service_centre: {m}" for m in _fmt_validation(exc))
+                    problems.extend(f"{rel}: service_centre: {m}" for m in field_problems(exc))
                 continue
             if section in _MAPPINGS:
                 if not isinstance(body, dict):
@@ -271,7 +252,7 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                     kind = ImportedItem if model is Item and "imported" in raw else model
                     obj = kind.model_validate(raw)
                 except ValidationError as exc:
-                    problems.extend(f"{rel}: 条目 {label}: {m}" for m in _fmt_validation(exc))
+                    problems.extend(f"{rel}: 条目 {label}: {m}" for m in field_problems(exc))
                     continue
                 key = getattr(obj, "id", None) or obj.name  # type: ignore[attr-defined]
                 if section in {"items", "bundles", "exemptions"} and key in origin:

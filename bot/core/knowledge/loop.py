@@ -32,6 +32,7 @@ class ReloadResult:
     ok: bool
     entries: int = 0
     seconds: float = 0.0
+    policies: int = 0  # the 惠企政策 of the 政策库 now in use
     problems: list[str] = field(default_factory=list)  # why the new base was refused (the old one serves)
     skipped: list[str] = field(default_factory=list)  # taught entries left out (their entry is gone, expired)
 

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 STATE_PREFIX = "policy:"  # conversation state key in the store's state repository
 LIBRARY_KEY = "policy_library_fingerprint"  # meta: the library a sweep last completed for
+# meta: when the library of the last complete sweep was loaded. With several processes, one reloaded (or restarted)
+# before the others holds the newer 政策库: a process still on an older one must not sweep with it (it would tell
+# people the old text of a changed policy), so it waits for its own reload.
+LOADED_KEY = "policy_library_loaded_at"
 PUSH_PAGE = 500
 
 
@@ -52,9 +56,11 @@ class PolicyDesk:
         expiring_days: int = 30,
         push_hours: tuple[dt.time, dt.time] = (dt.time(9, 0), dt.time(17, 0)),
         state_minutes: int = 30,
+        memory: dict[str, dict[str, Any]] | None = None,
     ):
         self.library = library
         self.clock = clock
+        self.loaded_at = clock.now()  # when this desk's 政策库 was read (start-up or reload)
         self.store = store
         self.cues = cues if cues is not None else load_policy_cues()
         self.engine = PolicyEngine(library, expiring_days)
@@ -63,7 +69,8 @@ class PolicyDesk:
         self.expiring_days = expiring_days
         self.push_hours = push_hours
         self.state_ttl = dt.timedelta(minutes=state_minutes)
-        self._memory: dict[str, dict[str, Any]] = {}  # conversation state when there is no database
+        # conversation state when there is no database (a reload's new desk takes over the old one's)
+        self.memory: dict[str, dict[str, Any]] = memory if memory is not None else {}
         self._aliases = sorted(
             ((a.lower(), p.id) for p in library.policies.values() for a in (p.name, *p.aliases)),
             key=lambda t: -len(t[0]),
@@ -121,9 +128,7 @@ class PolicyDesk:
 
     # -- conversation state --------------------------------------------------------------------------------
     async def load_state(self, user_id: str) -> dict[str, Any] | None:
-        data = (
-            await self.store.state.load(STATE_PREFIX + user_id) if self.store else self._memory.get(user_id)
-        )
+        data = await self.store.state.load(STATE_PREFIX + user_id) if self.store else self.memory.get(user_id)
         if not data:
             return None
         at = dt.datetime.fromisoformat(data.get("at", "1970-01-01T00:00:00+00:00"))
@@ -137,13 +142,13 @@ class PolicyDesk:
         if self.store is not None:
             await self.store.state.save(STATE_PREFIX + user_id, data)
         else:
-            self._memory[user_id] = data
+            self.memory[user_id] = data
 
     async def clear_state(self, user_id: str) -> None:
         if self.store is not None:
             await self.store.state.delete(STATE_PREFIX + user_id)
         else:
-            self._memory.pop(user_id, None)
+            self.memory.pop(user_id, None)
 
     # -- saved profiles (only with consent; only the owner's id reads them) ------------------------------
     @property
@@ -199,6 +204,10 @@ class PolicyDesk:
         current = self.library.fingerprint()
         if await self.store.meta.get(LIBRARY_KEY) == current:
             return 0  # every subscriber has been told about this library already
+        newer = await self.store.meta.get(LOADED_KEY)
+        if newer is not None and dt.datetime.fromisoformat(newer) > self.loaded_at:
+            log.warning("policy push skipped: another process swept with a 政策库 loaded after this one's")
+            return 0
         fps = self.library.fingerprints()
         queued = waiting = 0
         after = ""
@@ -213,6 +222,7 @@ class PolicyDesk:
                 waiting += outcome == "waiting"
         if not waiting:
             await self.store.meta.set(LIBRARY_KEY, current)
+            await self.store.meta.set(LOADED_KEY, self.loaded_at.isoformat())
         return queued
 
     async def _push_one(self, saved: Any, fps: dict[str, str], now: dt.datetime) -> str:

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 
+from bot.core.problems import field_problems, read_mapping
 from bot.core.resources import read_yaml
 
 from .industries import Industries, IndustriesSpec
@@ -130,33 +130,6 @@ def _groups(policy: Policy) -> list[Conditions]:
     return [policy.conditions, *policy.any_of]
 
 
-# pydantic's words for the mistakes people make most in YAML, in Chinese
-_CHINESE = {
-    "extra_forbidden": "未知字段（可能拼写有误）",
-    "missing": "缺少必填字段",
-    "literal_error": "取值无效，应为",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "list_type": "应为列表",
-    "dict_type": "应为映射",
-    "bool_type": "应为 true 或 false",
-    "float_parsing": "应为数字",
-    "string_type": "应为文字",
-}
-
-
-def _fmt(err: ValidationError, prefix: str = "") -> list[str]:
-    out = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"])
-        loc = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(条目)")
-        msg = _CHINESE.get(e["type"], e["msg"]).removeprefix("Value error, ")
-        if e["type"] == "literal_error":
-            msg += f"：{e.get('ctx', {}).get('expected', '')}"
-        out.append(f"字段 {loc}: {msg}")
-    return out
-
-
 def load_policy_library(
     root: Path,
     *,
@@ -174,20 +147,8 @@ def load_policy_library(
     profile_spec: list[tuple[str, Any]] = []
     for path in sorted(p for p in root.rglob("*.y*ml") if p.suffix in {".yaml", ".yml"}):
         name = rel(path)
-        try:
-            data = read_yaml(path)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-            problems.append(f"{name}: YAML 格式错误 {where}: {getattr(exc, 'problem', exc)}")
-            continue
-        except UnicodeDecodeError:
-            problems.append(f"{name}: 文件不是 UTF-8 编码")
-            continue
+        data = read_mapping(path, name, read_yaml, problems, "policies: [...]")
         if data is None:
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{name}: 顶层必须是映射（如 policies: [...]），实际是 {type(data).__name__}")
             continue
         for key, body in data.items():
             if key == "policies":
@@ -215,7 +176,7 @@ def load_policy_library(
         try:
             return model.model_validate(body)
         except ValidationError as exc:
-            problems.extend(f"{name}: {label}: {m}" for m in _fmt(exc))
+            problems.extend(f"{name}: {label}: {m}" for m in field_problems(exc))
             return None
 
     if raw_policies and not industries_spec:
@@ -245,14 +206,14 @@ def load_policy_library(
         try:
             policy = Policy.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(f"{name}: 政策 {label}: {m}" for m in _fmt(exc))
+            problems.extend(f"{name}: 政策 {label}: {m}" for m in field_problems(exc))
             continue
         if policy.id in lib.policies:
             problems.append(f"{name}: 政策 {policy.id}: id 重复（已在 {lib.origin[policy.id]} 中定义）")
             continue
-        found = _check_policy(policy, lib, department_known, item_known)
+        found = check_policy(policy, lib, department_known, item_known)
         if found:
-            problems.extend(f"{name}: 政策 {policy.id}: {m}" for m in found)
+            problems.extend(f"{name}: 政策 {policy.id}: 字段 {where}: {m}" for where, m in found)
             continue
         lib.policies[policy.id] = policy
         lib.origin[policy.id] = name
@@ -271,38 +232,39 @@ def _check_size_codes(lib: PolicyLibrary, name: str) -> list[str]:
     return out
 
 
-def _check_policy(
+def check_policy(
     policy: Policy,
     lib: PolicyLibrary,
-    department_known: Callable[[str], bool] | None,
-    item_known: Callable[[str], bool] | None,
-) -> list[str]:
+    department_known: Callable[[str], bool] | None = None,
+    item_known: Callable[[str], bool] | None = None,
+) -> list[tuple[str, str]]:
     """What the model alone cannot check: codes, recognitions and facts against the reference data, the
-    department and the 办事指南 entry against the knowledge base."""
-    out: list[str] = []
+    department and the 办事指南 entry against the knowledge base. (field path, problem) pairs: the loader names
+    the file, the importer the row and the column."""
+    out: list[tuple[str, str]] = []
     if department_known is not None and not department_known(policy.department):
-        out.append(f"字段 department: 部门「{policy.department}」未在 departments 中定义")
+        out.append(("department", f"部门「{policy.department}」未在 departments 中定义"))
     if policy.claim.item is not None and item_known is not None and not item_known(policy.claim.item):
-        out.append(f"字段 claim.item: 知识库中没有事项「{policy.claim.item}」")
+        out.append(("claim.item", f"知识库中没有事项「{policy.claim.item}」"))
     groups = [("conditions", policy.conditions)] + [(f"any_of.{n}", c) for n, c in enumerate(policy.any_of)]
     for where, c in groups:
         if c.industry is not None:
             for part in ("include", "exclude"):
                 for code in getattr(c.industry, part):
                     if lib.industries.get(code) is None:
-                        out.append(f"字段 {where}.industry.{part}: 未知的行业代码「{code}」")
+                        out.append((f"{where}.industry.{part}", f"未知的行业代码「{code}」"))
         for r in c.recognitions or ():
             if r not in lib.recognitions:
                 known = "、".join(lib.recognitions) or "（profile 中未定义任何资质）"
-                out.append(f"字段 {where}.recognitions: 未知的资质「{r}」（可用：{known}）")
+                out.append((f"{where}.recognitions", f"未知的资质「{r}」（可用：{known}）"))
         for p in c.place or ():
             if p not in lib.places:
                 known = "、".join(lib.places) or "（profile 中未定义任何地区）"
-                out.append(f"字段 {where}.place: 未知的地区「{p}」（可用：{known}）")
+                out.append((f"{where}.place", f"未知的地区「{p}」（可用：{known}）"))
         for f in c.facts or {}:
             if f not in lib.facts:
                 known = "、".join(lib.facts) or "（profile 中未定义任何情况）"
-                out.append(f"字段 {where}.facts: 未知的情况「{f}」（可用：{known}）")
+                out.append((f"{where}.facts", f"未知的情况「{f}」（可用：{known}）"))
     return out
 
 

@@ -135,7 +135,11 @@ _FAQ = Learned(
     id=13,
 )
 _RELOADED = ReloadResult(
-    True, entries=1281, seconds=1.2, skipped=["#9「宠物出国证」：条目 pet-passport 已不在知识库中"]
+    True,
+    entries=1281,
+    policies=39,
+    seconds=1.2,
+    skipped=["#9「宠物出国证」：条目 pet-passport 已不在知识库中"],
 )
 _REFUSED = ReloadResult(
     False, seconds=0.4, problems=["knowledge/items/tax.yaml: YAML 格式错误 第 3 行第 5 列"]
