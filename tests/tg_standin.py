@@ -31,6 +31,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -722,6 +724,18 @@ class BotApiStandIn:
     def _parse(self, content_type: str, body: bytes) -> dict[str, Any]:
         if not body:
             return {}
+        if (
+            "multipart/form-data" in content_type
+        ):  # a file uploaded (a chart's PNG): the fields, files as bytes
+            message = BytesParser(policy=email_policy).parsebytes(
+                b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+            )
+            fields: dict[str, Any] = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                value = part.get_payload(decode=True) or b""
+                fields[str(name)] = value if part.get_filename() else value.decode("utf-8")
+            return fields
         if "application/json" in content_type:
             # like the Bot API: an object parameter may come as an object or as a JSON-serialised string
             params = json.loads(body)
@@ -826,6 +840,17 @@ class BotApiStandIn:
         else:
             param = _SEND_FILE[method]
             files = [(param, params.get(param), params.get("caption"))]
+        uploaded = []
+        for kind, data, caption in files:  # a file uploaded with the call (a digest's chart): a PNG, kept
+            if isinstance(data, bytes):
+                if kind != "photo" or not data.startswith(b"\x89PNG"):
+                    return bad("IMAGE_PROCESS_FAILED")
+                file_id = f"upload-{next(self._message_ids)}"
+                with self._lock:
+                    self.files[file_id] = (f"u{file_id}", data)
+                data = file_id
+            uploaded.append((kind, data, caption))
+        files = uploaded
         for _, file_id, caption in files:
             if not isinstance(file_id, str) or file_id.rstrip("s") not in self.files:
                 return bad("wrong remote file identifier specified")

@@ -408,10 +408,15 @@ class Assistant:
             log.exception("retrying local copies of attachments failed")
 
     async def _daily_digest(self, department: str | None, day: dt.date) -> Reply:
-        return await self.digest(department, day)
+        return await self.digest(department, day, chart=True)  # the groups' digest carries its chart
 
     async def digest(
-        self, department: str | None = None, date: dt.date | None = None, period: str = "day"
+        self,
+        department: str | None = None,
+        date: dt.date | None = None,
+        period: str = "day",
+        *,
+        chart: bool = False,
     ) -> Reply:
         """The digest as it would be sent on `date` (default today) for one department or overall."""
         if self.service is None:
@@ -433,6 +438,7 @@ class Assistant:
             gap_key=self.matcher.gap_key,
             gap_grams=self.matcher.gap_grams,
             review_days=self.review_days,
+            chart=chart,
         )
 
     def _looks_like_question(self, text: str) -> bool:

@@ -27,6 +27,7 @@ class Prefix(StrEnum):
     REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
     POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
     KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
+    MERGE = "merge"  # merge:<number>:<main number> — 并单 from the new ticket's card (supervisors)
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -44,6 +45,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.REQUEST: "commands",
     Prefix.POLICY: "policies",
     Prefix.KNOWLEDGE: "commands",
+    Prefix.MERGE: "commands",
 }
 
 

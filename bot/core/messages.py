@@ -8,6 +8,7 @@ comes back as a callback.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +27,8 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     # photos, files… sent with the text (an album first, then the text with its buttons; see bot/core/media.py)
     media: tuple[Media, ...] = ()
+    # a PNG drawn here (a digest's chart), sent just before the text, which is complete without it
+    photo: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,5 @@ class Notification:
     reply: Reply
     # stable key so the same notification is never queued twice (e.g. "remind:SQ..-0007:contact:yellow:0")
     dedup_key: str | None = None
+    # not sent before this moment (staff notifications held to working hours); None: at once
+    not_before: dt.datetime | None = None

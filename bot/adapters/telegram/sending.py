@@ -122,6 +122,8 @@ class ReplySender:
                 html = "\n\n".join(filter(None, [reply.html, self.media_failed]))
             if media_sent is not None:
                 await media_sent()
+        if reply.photo is not None and not skip_media:  # a digest's chart, before its text
+            await self._send_photo(chat_id, reply.photo)
         parts = split_html(html) if html.strip() else []
         if not parts:
             if markup is None:
@@ -131,6 +133,15 @@ class ReplySender:
             last = i == len(parts) - 1
             sent.append(await self._send_part(chat_id, part, markup if last else None, retry=retry))
         return sent
+
+    async def _send_photo(self, chat_id: int | str, png: bytes) -> None:
+        """A chart, sent before the text it illustrates; the text follows as usual (it is complete without the
+        picture, and is the fallback: a picture Telegram refuses is logged and left out). Transient failures
+        raise, so the outbox tries the whole notification again."""
+        try:
+            await self.bot.send_photo(chat_id, png)
+        except BadRequest as exc:
+            log.error("图表发送失败，只发送文字：%s", exc)
 
     async def call(self, method: str, kwargs: dict[str, Any], *, retry: bool = True) -> Any:
         """One Bot API call (photos, files), retried like a text message (RetryAfter, timeouts, 5xx)."""

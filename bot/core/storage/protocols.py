@@ -156,8 +156,11 @@ class TicketRepository(Protocol):
         """Apply one change atomically; raises ConflictError if the ticket's version moved."""
         ...
 
-    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
-        """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written."""
+    async def apply_many(
+        self, changes: builtins.list[Change], *, whole: bool = False
+    ) -> builtins.list[Ticket | None]:
+        """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written.
+        With `whole`, a conflicting change raises ConflictError and nothing is written."""
         ...
 
     async def recent_texts(
@@ -340,6 +343,12 @@ class ReportQueries(Protocol):
 
     async def loop_rates(self, start: dt.datetime, end: dt.datetime) -> dict[str, RateCounts]:
         """department -> 回访 answers given and ratings made in [start, end) (三率)"""
+        ...
+
+    async def hot_spots(
+        self, start: dt.datetime, end: dt.datetime, departments: tuple[str, ...] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        """(hot_key, tickets created in [start, end)), the most first, ties by key (reporting/hotspots.py)"""
         ...
 
 

@@ -37,7 +37,7 @@ DEFAULTS = {"paused_work": 0, "paused_wall": 0, "extra_days": 0}
 
 OUTBOX_COLUMNS = (
     "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
-    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at, media"
+    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at, media, attachment"
 )
 STAFF_COLUMNS = "user_id, name, role, departments"
 REQUEST_COLUMNS = (
@@ -122,9 +122,13 @@ def media_json(reply: Reply) -> str:
 
 
 def notification_params(n: Notification, at: int | None) -> tuple[Any, ...]:
-    """The values of an outbox insert: kind, id, html, buttons, dedup key, created, media."""
+    """The values of an outbox insert: kind, id, html, buttons, dedup key, created, media, first attempt (0: at
+    once), the photo (a chart) or None."""
+    first = to_ts(n.not_before) if n.not_before is not None else 0
+    reply = n.reply
     return (
-        n.recipient.kind, n.recipient.id, n.reply.html, buttons_json(n.reply), n.dedup_key, at, media_json(n.reply)
+        n.recipient.kind, n.recipient.id, reply.html, buttons_json(reply), n.dedup_key, at, media_json(reply),
+        first, reply.photo,
     )  # fmt: skip
 
 
@@ -151,7 +155,12 @@ def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
         id=r[0],
         notification=Notification(
             Recipient(r[1], r[2]),
-            Reply(r[3], buttons_from(r[4]), media_from_json(json.loads(r[14] or "[]"))),
+            Reply(
+                r[3],
+                buttons_from(r[4]),
+                media=media_from_json(json.loads(r[14] or "[]")),
+                photo=bytes(r[15]) if r[15] else None,
+            ),
             r[5],
         ),
         created_at=from_ts(r[6], tz),  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ from bot.core.tickets.domain.models import CLOSED, IN_PROGRESS, PENDING, RESOLVE
 from bot.core.tickets.domain.permissions import SUPERVISOR_ONLY
 from bot.core.tickets.domain.schedule import Alert
 from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
+from bot.core.tickets.reporting.chart import WORDS as CHART
 from bot.core.tickets.reporting.digest import (
     AttentionRow,
     DailyDigest,
@@ -52,6 +53,7 @@ from bot.core.tickets.reporting.digest import (
     ranking_text,
 )
 from bot.core.tickets.reporting.figures import DepartmentFigures, Figures
+from bot.core.tickets.reporting.hotspots import HotSpot
 from bot.core.tickets.reporting.stats import PERIODS, stats_text
 from bot.core.tickets.views import (
     ERRORS,
@@ -166,6 +168,7 @@ SAMPLE_ARGS: dict[str, Any] = {
     "target": Alternatives(("公安局", "5", "")),
     "reasons": ["等待补充材料", "第三方鉴定"],
     "note": Alternatives(("请补充房屋产权证明复印件", "")),
+    "mode": Alternatives(("round_robin", "least_loaded")),
     "hours": 50.5,
     "working_hours": 26.5,
     "solved": Alternatives((True, False)),
@@ -524,6 +527,7 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
             run(f"时限｜{m}｜{what}", partial(views.due_text, t, m))
         run(f"办理记录｜{what}", partial(views.history, sample_events(t), names, citizen_id=t.citizen_id))
         run(f"新诉求通知｜{what}", partial(views.new_ticket, t))
+        run(f"新诉求通知（疑似重复）｜{what}", partial(views.new_ticket, t, likely=[(t, 0.82), (t, 0.6)]))
         run(f"指派通知｜{what}", partial(views.assigned, t, "城管小王"))
         for reason in ("涉及治安问题，电话 13812345678", ""):
             run(f"转派通知｜{what}", partial(views.transferred, t, "公安局", reason))
@@ -598,6 +602,9 @@ def _media(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
 SAMPLE_REQUESTS = {("城市管理局", "return"): (3, 1), ("城市管理局", "extend"): (2, 2)}
 
 
+SAMPLE_HOT = [HotSpot("幸福家园", "占道经营", 6, 1), HotSpot("人民路 100 号", "城乡建设", 3, 0)]
+
+
 def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
     fig = sample_figures()
     empty = Figures(0, 0, 0, 0, {m: SlaCount(0, 0) for m in MILESTONES}, 0, 0, [])
@@ -615,7 +622,9 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
             partial(
                 daily_text,
                 texts,
-                DailyDigest(None, win, now, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2)),
+                DailyDigest(
+                    None, win, now, fig, rows, 12, yellow, 1, asked, dispatch_queue=(3, 2), hot=SAMPLE_HOT
+                ),
             ),
         )
         run(
@@ -624,6 +633,16 @@ def _reports(run: _Run, texts: Texts, policies: SlaPolicies) -> None:
                 daily_text, texts, DailyDigest("城市管理局", win, now, empty, questions=Questions([], None))
             ),
         )
+    for period in PERIODS:  # the words drawn on the digest's chart
+        win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
+        run(
+            f"图表标题｜{period}",
+            partial(texts.say, CHART, "title", period=period, first=win.first, last=win.last),
+        )
+    run("图表｜热点", partial(texts.say, CHART, "hot_heading", n=7))
+    run("图表｜热点标签", partial(texts.say, CHART, "hot_label", place="幸福家园", subject="占道经营"))
+    run("图表｜新增", partial(texts.say, CHART, "volume_heading"))
+    run("图表｜达标率", partial(texts.say, CHART, "sla_heading"))
     for period in ("week", "month"):
         win = period_window(period, dt.date(2027, 1, 4), DEFAULT_TZ, policies.calendar)
         run(f"通报｜{period}", partial(ranking_text, texts, Ranking(None, win, fig, asked)))

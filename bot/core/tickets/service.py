@@ -46,10 +46,15 @@ from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, c
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
 from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
 from bot.core.tickets.files import MEDIA, attach_events, keep_all
+from bot.core.tickets.reporting.hotspots import hot_key
 from bot.core.tickets.views import RATING_LABELS, TicketViews
+from bot.core.tickets.workflow.assignment import auto_assign
 from bot.core.tickets.workflow.config import WorkflowConfig
+from bot.core.tickets.workflow.duplicates import similar_open
+from bot.core.tickets.workflow.hours import StaffHours
 from bot.core.tickets.workflow.merging import resolve_duplicates
 from bot.core.tickets.workflow.requests import rectify_done, rectify_task
+from bot.core.tickets.workflow.revisit import revisit_cancelled
 
 if TYPE_CHECKING:
     from bot.core.routing.learning import RoutingDesk
@@ -127,6 +132,19 @@ class TicketService:
         return Notification(
             Recipient("admins", "all"), self.views.provisional_year(year), f"calendar:provisional:{year}"
         )
+
+    def held(
+        self, ticket: Ticket, now: dt.datetime, notes: builtins.list[Notification]
+    ) -> builtins.list[Notification]:
+        """Staff notifications about `ticket` deferred to the next working period when workflow.yaml holds them
+        (workflow/hours.py); an urgent ticket's go at once."""
+        if not self.workflow.hold_staff_notifications or not notes:
+            return notes
+        urgent = (
+            ticket.priority == "urgent"
+            or (ticket.tier or self.policies.default_tier) != self.policies.default_tier
+        )
+        return StaffHours(self.policies.calendar, self.workflow.staff_hours).hold(notes, now, urgent=urgent)
 
     # ------------------------------------------------------------------ people
     async def staff_member(self, user_id: str) -> StaffMember | None:
@@ -285,7 +303,16 @@ class TicketService:
             tier=tier,
             dispatch_due=deadlines.due["dispatch"],
             citizen_name=(citizen_name or "").strip()[:64] or None,
+            # hot spots: clustered by place and subject (reporting/hotspots.py)
+            hot_key=hot_key(
+                place, category, self.routing.route(description, place) if self.routing else None
+            ),
         )
+
+        # 重复诉求: the department's open tickets about the same problem, shown on the new ticket's card
+        likely = [
+            (x.ticket, x.score) for x in await similar_open(self, dept, description, new.place, now=now)
+        ]
 
         def hook(ticket: Ticket) -> tuple[list[EventIn], list[Notification]]:
             text = self.views.event(
@@ -293,18 +320,15 @@ class TicketService:
             )
             events = [EventIn(str(citizen_id), "create", text)]
             events += attach_events(self.views, str(citizen_id), new.attachments)
-            notes = [
-                Notification(
-                    Recipient("department", dept),
-                    self.views.new_ticket(ticket, new.attachments),
-                    f"new:{ticket.number}",
-                )
-            ]
+            card = self.views.new_ticket(ticket, new.attachments, likely)
+            notes = [Notification(Recipient("department", dept), card, f"new:{ticket.number}")]
             notes.extend(self.provisional_notice(y) for y in sorted(deadlines.years))
-            return events, notes
+            return events, self.held(ticket, now, notes)
 
         ticket = await self.store.tickets.create(new, hook)
         log.info("ticket %s created: %s", ticket.number, short(mask_pii(description), 40))
+        if dept in self.workflow.assignment:  # round-robin or least-loaded, per department (workflow.yaml)
+            ticket = await auto_assign(self, ticket)
         return ticket
 
     # ------------------------------------------------------------------ the change loop
@@ -318,21 +342,25 @@ class TicketService:
         for _ in range(5):
             ticket = await self._must_get(number)
             now = self.clock.now()
-            fields, events, notes, *more = await build(ticket, now)
-            # the optional parts by position (Built): mypy sees the union of the tuples' tails as objects
-            requests = cast("list[RequestWrite]", more[0]) if more else []
-            files = cast("list[AttachmentIn]", more[1]) if len(more) > 1 else []
-            preview = dataclasses.replace(ticket, **fields)
-            notes += self._provisional_notices(preview, fields)
-            sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
-            fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
+            change = await self._prepare(ticket, now, await build(ticket, now))
             try:
-                return await self.store.tickets.apply(
-                    Change(ticket, now, fields, events, notes, requests=requests, attachments=files)
-                )
+                return await self.store.tickets.apply(change)
             except ConflictError:
                 continue
         raise self.error("busy")
+
+    async def _prepare(self, ticket: Ticket, now: dt.datetime, built: Built) -> Change:
+        """The Change a build step's result makes: with the admins' provisional-year notices and the ticket's
+        next reminder time recomputed (also used for changes applied together, e.g. 并单)."""
+        fields, events, notes, *more = built
+        # the optional parts by position (Built): mypy sees the union of the tuples' tails as objects
+        requests = cast("list[RequestWrite]", more[0]) if more else []
+        files = cast("list[AttachmentIn]", more[1]) if len(more) > 1 else []
+        preview = dataclasses.replace(ticket, **fields)
+        notes = self.held(preview, now, notes + self._provisional_notices(preview, fields))
+        sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
+        fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
+        return Change(ticket, now, fields, events, notes, requests=requests, attachments=files)
 
     def _provisional_years(self, ticket: Ticket, fields: dict[str, Any]) -> set[int]:
         """The provisional years that the deadlines set by a change count through."""
@@ -452,6 +480,8 @@ class TicketService:
         before: list[str] = []
         moved = await self._change(number, build)
         await self._learn(moved, actor_id, kind, before[-1] if before else None)
+        if moved.department in self.workflow.assignment:
+            moved = await auto_assign(self, moved)
         return moved
 
     async def set_category(self, number: str, actor_id: str, category: str) -> Ticket:
@@ -704,7 +734,7 @@ class TicketService:
             text = self.views.event("rated", score=score, label=label, comment=comment)
             events = [EventIn(str(citizen_id), "rate", text)]
             notes: list[Notification] = []
-            requests = []
+            requests = await revisit_cancelled(self, t)  # rated after all: no call needed
             if score <= 2:
                 # 差评整改: a task for the department, due in the configured working days
                 requests.append(rectify_task(self, t, now, score, comment))

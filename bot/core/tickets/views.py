@@ -75,6 +75,7 @@ BUTTON_LABELS = {
     "approve": "批准",
     "solved": "✅ 已解决",
     "unsolved": "❌ 未解决",
+    "merge": "并入",
 }
 
 # the templates
@@ -337,12 +338,24 @@ class TicketViews:
         ]
 
     # ------------------------------------------------------------------ notifications
-    def new_ticket(self, ticket: Ticket, attachments: Sequence[Media] = ()) -> Reply:
+    def new_ticket(
+        self,
+        ticket: Ticket,
+        attachments: Sequence[Media] = (),
+        likely: Sequence[tuple[Ticket, float]] = (),
+    ) -> Reply:
         """To the department's group: a new ticket to claim, with the citizen's photos and files (an album
-        before the card; captions masked)."""
+        before the card; captions masked) and the likely duplicates already open (并单: a 并入 button for the
+        closest one)."""
+        rows = [(o.number, short(mask_pii(o.description), 24), round(100 * s)) for o, s in likely]
+        buttons = self.new_ticket_buttons(ticket.number)
+        if rows:
+            buttons.append(
+                [Button(f"{BUTTON_LABELS['merge']} {rows[0][0]}", f"merge:{ticket.number}:{rows[0][0]}")]
+            )
         return Reply(
-            self.texts.render(NEW_TICKET, **self.card_context(ticket, attachments=attachments)),
-            self.new_ticket_buttons(ticket.number),
+            self.texts.render(NEW_TICKET, likely=rows, **self.card_context(ticket, attachments=attachments)),
+            buttons,
             media=masked(attachments),
         )
 

@@ -21,8 +21,9 @@ REMINDERS = (
     ("int8", "text", "text", "int4", "int4", "int8"),
 )
 OUTBOX = (
-    "outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, media)",
-    ("text", "text", "text", "text", "text", "int8", "text"),
+    "outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, media, next_attempt_at,"
+    " attachment)",
+    ("text", "text", "text", "text", "text", "int8", "text", "int8", "bytea"),
 )
 ATTACHMENTS = (
     f"attachments({', '.join(ATTACHMENT_FIELDS)})",

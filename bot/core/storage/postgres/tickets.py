@@ -155,7 +155,9 @@ class PostgresTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
+    async def apply_many(
+        self, changes: builtins.list[Change], *, whole: bool = False
+    ) -> builtins.list[Ticket | None]:
         if not changes:
             return []
 
@@ -173,6 +175,8 @@ class PostgresTickets:
                 if current.get(c.ticket.id) == c.ticket.version and c.ticket.id not in seen:
                     seen.add(c.ticket.id)
                     applied.append(c)
+            if whole and len(applied) != len(changes):  # all or nothing (并单): nothing written yet
+                raise ConflictError(changes[0].ticket.number)
             # one statement per shape of change (the reminder tick sets the same columns on many tickets)
             shapes: dict[tuple[str, ...], list[Change]] = {}
             for c in applied:

@@ -63,7 +63,7 @@ URGENCY_ORDER = (
 )
 INSERT_NOTIFICATION = (
     "INSERT OR IGNORE INTO outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, media,"
-    " attempts, next_attempt_at) VALUES (?,?,?,?,?,?,?,0,0)"
+    " attempts, next_attempt_at, attachment) VALUES (?,?,?,?,?,?,?,0,?,?)"
 )
 INSERT_ATTACHMENT = f"INSERT INTO attachments({', '.join(ATTACHMENT_FIELDS)}) VALUES ({','.join('?' * len(ATTACHMENT_FIELDS))})"
 _NEW_COLUMNS = (
@@ -277,7 +277,9 @@ class SqliteTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
+    async def apply_many(
+        self, changes: builtins.list[Change], *, whole: bool = False
+    ) -> builtins.list[Ticket | None]:
         if not changes:
             return []
         async with self.db.transaction() as tx:
@@ -290,6 +292,8 @@ class SqliteTickets:
                 if c.ticket.id not in seen:
                     seen.add(c.ticket.id)
                     applied.append(c)
+            if whole and len(applied) != len(changes):  # all or nothing (并单): nothing written yet
+                raise ConflictError(changes[0].ticket.number)
             # one statement per shape of change (the reminder tick sets the same columns on many tickets)
             shapes: dict[tuple[str, ...], list[Change]] = {}
             for c in applied:

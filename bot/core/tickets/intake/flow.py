@@ -36,6 +36,8 @@ from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
 from bot.core.tickets.files import keep_all
 from bot.core.tickets.service import TicketError, TicketService
+from bot.core.tickets.workflow.duplicates import similar_open
+from bot.core.tickets.workflow.hours import StaffHours
 
 from . import evidence, words
 from .draft import Draft, Step
@@ -371,7 +373,29 @@ class IntakeFlow:
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
+        if step == Step.SUMMARY:
+            notes.extend(await self._similar_note(draft))
         return await self._save_and_show(uid, draft, notes)
+
+    def _staff_back(self) -> dt.datetime | None:
+        """Outside staff hours (workflow.yaml, the working-day calendar): when staff are next at work."""
+        if not isinstance(self.service, TicketService):
+            return None
+        now = self.clock.now()
+        hours = StaffHours(self.service.policies.calendar, self.service.workflow.staff_hours)
+        return None if hours.within(now) else hours.next_start(now)
+
+    async def _similar_note(self, draft: Draft) -> list[str]:
+        """重复诉求 at intake: how many open 诉求 of the department look like this one (never whose or what:
+        another person's 诉求 is not shown); the person may still submit, and staff handle them together."""
+        if not draft.description or not isinstance(self.service, TicketService):
+            return []  # a stand-in for the service (tests of the dialogue alone) has no tickets to compare
+        routed = self._routed_unit(draft)  # the department the ticket will go to, as in _submit and create
+        dept = (self.service.canonical_department(routed) if routed else None) or (
+            self.service.default_department(draft.category or FALLBACK)
+        )
+        likely = await similar_open(self.service, dept, draft.description, draft.place)
+        return [self._note("similar_open", n=len(likely))] if likely else []
 
     def _enter_place(self, draft: Draft, notes: list[str]) -> Step:
         """属地: a matter the street or township handles needs its place. Named in the description and known
@@ -438,6 +462,7 @@ class IntakeFlow:
         return [
             self._reply(
                 "intake/submitted.html.j2",
+                staff_back=self._staff_back(),
                 number=ticket.number,
                 department=ticket.department,
                 deadlines=deadlines,
