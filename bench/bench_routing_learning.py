@@ -11,7 +11,13 @@ stand-in with the same repository methods; nothing is written anywhere.
 At 0, 100, 500 and 2,000 corrections, the next `--window` messages are routed with the model of that moment
 (no learning inside the window) and reported: routed surely and rightly, the same with the rules alone on the
 same messages (windows differ in what they hold: this column is the baseline each row is compared with), the
-best guess right (queued ones included), queued, and the model's own first choice.
+best guess right (queued ones included), queued, and the model's own first choice; and how many of the
+window's messages belong to a unit the examples so far hold fewer than 20 of (class drift).
+
+Windows differ in difficulty (the rules alone swing by 14 points between them), so with `--future N` the last
+N messages of the stream are kept out of the replay and routed at every checkpoint too: one fixed set that
+comes after every checkpoint, so its rows compare the models of each moment on the same messages. The
+retrains the gate rejected are listed with both scores.
 
 Streams (read from ../shared/research-data at run time, never copied or shipped; no model built here is kept):
 - `msgabench`: MSGABench 情感分类 in file order (the sheet has no time), rows the blind routing set does not
@@ -35,6 +41,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,7 +191,14 @@ def window_figures(desk, msgs: list[tuple[str, str]]) -> dict[str, float]:  # no
     }
 
 
-async def replay(stream: list[tuple[str, str]], every: int, window: int, confirmations: bool) -> None:
+def drift(desk, msgs: list[tuple[str, str]], seen: Counter[str], few: int) -> float:  # noqa: ANN001
+    """Share of the messages whose unit the examples so far hold fewer than `few` of (class drift)."""
+    return sum(seen[u] < few for _, u in msgs) / max(len(msgs), 1)
+
+
+async def replay(
+    stream: list[tuple[str, str]], every: int, window: int, confirmations: bool, future: int
+) -> None:
     from bot.app import DataPaths
     from bot.core.knowledge import load_knowledge
     from bot.core.routing import Routing
@@ -195,6 +209,12 @@ async def replay(stream: list[tuple[str, str]], every: int, window: int, confirm
     routing = Routing(load_knowledge(paths.knowledge), paths.knowledge)
     clock = FixedClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=DEFAULT_TZ))
     desk = RoutingDesk(routing, MemoryStore(), clock)
+    # the last `future` messages are never learned from: every checkpoint routes the same ones, so the rows
+    # compare models, not windows of different difficulty (they come after every checkpoint in the stream)
+    later = stream[len(stream) - future :] if future else []
+    stream = stream[: len(stream) - future] if future else stream
+    seen: Counter[str] = Counter()
+    fixed_rows: list[str] = []
     corrections = 0
     pending = list(CHECKPOINTS)
     i = 0
@@ -214,12 +234,21 @@ async def replay(stream: list[tuple[str, str]], every: int, window: int, confirm
                 trains.append(time.perf_counter() - t0)
             f = window_figures(desk, stream[i : i + window])
             used = "rules only" if desk.routing.model is None else f"model {desk.model_id}"
+            new_units = drift(desk, stream[i : i + window], seen, 20)
+            if later:
+                g = window_figures(desk, later)
+                fixed_rows.append(
+                    f"| {corrections} | {len(desk.store.routing.rows)} | {g['sure_right']:.1%} "
+                    f"| {g['rules_right']:.1%} | {g['guess']:.1%} | {g['queued']:.1%} | {g['model_alone']:.1%} "
+                    f"| {drift(desk, later, seen, 20):.1%} |"
+                )
             print(
                 f"| {corrections} | {len(desk.store.routing.rows)} | {used} | {f['sure_right']:.1%} "
                 f"| {f['rules_right']:.1%} | {f['guess']:.1%} | {f['queued']:.1%} | {f['model_alone']:.1%} |"
-                f"  (next {f['n']} messages)"
+                f"  (next {f['n']} messages; {new_units:.1%} of them of a unit with < 20 examples so far)"
             )
         text, unit = stream[i]
+        seen[unit] += 1
         d = desk.route(text)
         ticket_id = i + 1
         if not d.sure or d.line_unit != unit:
@@ -236,10 +265,26 @@ async def replay(stream: list[tuple[str, str]], every: int, window: int, confirm
             t0 = time.perf_counter()
             await desk.retrain()
             trains.append(time.perf_counter() - t0)
+    if fixed_rows:
+        print(
+            f"\nthe same {len(later)} last messages of the stream (never learned from), at each checkpoint:"
+        )
+        print(
+            "| corrections | examples | routed surely and rightly | rules only | best guess right | queued "
+            "| model alone | of a unit with < 20 examples |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        print("\n".join(fixed_rows))
     if pending:
         print(f"(the stream ended at {corrections} corrections: no window for {pending})")
     models = desk.store.routing.saved
     switched = sum(m.active or bool(m.data) for m in models)
+    for m in models:
+        if not (m.active or m.data):
+            print(
+                f"rejected: trained on {m.examples}, {m.score:.1%} against {m.baseline:.1%} "
+                f"on the {m.held_back} newest"
+            )
     print(
         f"\nretrains: {len(trains)} ({switched} switched in, {len(models) - switched} rejected or too few); "
         f"longest {max(trains, default=0):.1f} s"
@@ -257,13 +302,21 @@ def main() -> None:
         help="learn only from transfers and dispatches, not from tickets resolved where they were routed",
     )
     ap.add_argument(
+        "--future",
+        type=int,
+        default=None,
+        help="also route the last N messages (never learned from) at every checkpoint: one fixed later set "
+        "(default 1500 for msgabench, 0 for the 495 tipdm messages)",
+    )
+    ap.add_argument(
         "--shuffle", type=int, default=None, help="shuffle the stream with this seed (no time order)"
     )
     args = ap.parse_args()
     stream = msgabench_stream() if args.stream == "msgabench" else tipdm_stream()
     if args.shuffle is not None:
         random.Random(args.shuffle).shuffle(stream)
-    asyncio.run(replay(stream, args.every, args.window, not args.corrections_only))
+    future = args.future if args.future is not None else (1500 if args.stream == "msgabench" else 0)
+    asyncio.run(replay(stream, args.every, args.window, not args.corrections_only, future))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""`python -m bot route "诉求内容" [--place 地点] [--json]`: where a message would go and why; and
-`python -m bot routing retrain|models`: train routing on this deployment's tickets now, list its models."""
+"""`python -m bot route "诉求内容" [--place 地点] [--json]`: where a message would go and why;
+`python -m bot routing retrain|models`: train routing on this deployment's tickets now, list its models; and
+`python -m bot routing export --to FILE.xlsx` / `routing import FILE.xlsx [--dry-run] [--dispatcher 单位]`: the
+派单目录 of the knowledge folder (`--knowledge DIR`) as a workbook, and an edited workbook back into it."""
 
 from __future__ import annotations
 
@@ -33,6 +35,16 @@ def register(sub: Any) -> None:
     m = rsub.add_parser("models", help="列出最近训练的模型和它们的检验成绩")
     m.add_argument("--db", default=None)
     m.set_defaults(run=cmd_models)
+    i = rsub.add_parser(
+        "import", help="把派单目录表格（.xlsx）导入知识库（有错的行逐一列出，全部无误才写入）"
+    )
+    i.add_argument("file", help="派单目录表格")
+    i.add_argument("--dry-run", action="store_true", help="只显示会有哪些变化，不写入")
+    i.add_argument("--dispatcher", default=None, help="派单员所在单位（默认沿用知识库中的）")
+    i.set_defaults(run=cmd_import)
+    e = rsub.add_parser("export", help="把派单目录导出为 Excel 表格（可编辑后再导入）")
+    e.add_argument("--to", required=True, help="导出的 .xlsx 文件")
+    e.set_defaults(run=cmd_export)
 
 
 def _desk(app: App) -> tuple[RoutingDesk, Texts] | None:
@@ -121,3 +133,56 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(go())
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.app import DataPaths
+    from bot.core.knowledge import KnowledgeError, load_knowledge
+    from bot.core.routing.sheet import apply_import, plan_import
+
+    source = Path(args.file)
+    if not source.is_file():
+        print(f"找不到文件：{source}", file=sys.stderr)
+        return 2
+    root = DataPaths.resolve(settings).knowledge
+    kb = load_knowledge(root)
+    plan = plan_import(source, root, kb, dispatcher=args.dispatcher)
+    if not plan.problems and not args.dry_run:
+        try:
+            apply_import(plan, root, kb)
+        except KnowledgeError as exc:
+            plan.problems += [f"导入后的知识库校验未通过：{p}" for p in exc.problems]
+    if plan.problems:
+        print(f"导入失败，派单目录没有任何改动（{source.name}）：")
+        for p in plan.problems[:200]:
+            print(f"  - {p}")
+        if len(plan.problems) > 200:
+            print(f"  …… 另有 {len(plan.problems) - 200} 个问题")
+        return 1
+    verb = "将" if args.dry_run else "已"
+    print(
+        f"{'（试运行，未写入）' if args.dry_run else ''}{source.name}：{plan.rows} 行，新增 {len(plan.added)} 个条目，"
+        f"更新 {len(plan.changed)} 个，删除 {len(plan.removed)} 个，未变 {plan.unchanged} 个；{verb}写入 {plan.target}"
+    )
+    for title, ids in (("新增", plan.added), ("更新", plan.changed), ("删除", plan.removed)):
+        if ids:
+            print(f"{title}：{'、'.join(ids)}")
+    if plan.written:
+        print("重新加载（/reload 或重启）后生效。")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.app import DataPaths, load_routing
+    from bot.core.knowledge import load_knowledge
+    from bot.core.routing.sheet import export_sheet
+
+    root = DataPaths.resolve(settings).knowledge
+    routing = load_routing(load_knowledge(root), root)
+    n = export_sheet(routing.data.entries, Path(args.to))
+    print(f"已导出派单目录 {n} 个条目到 {args.to}（第二张表是填写说明）")
+    return 0

@@ -117,6 +117,27 @@ def _fmt(err: ValidationError) -> list[str]:
     return [f"字段 {'.'.join(str(x) for x in e['loc']) or '(条目)'}: {e['msg']}" for e in err.errors()]
 
 
+def _known_unit(kb: Any, name: str) -> bool:
+    finder = getattr(kb, "department", None)
+    return finder(name) is not None if finder else True
+
+
+def entry_problems(entry: DispatchEntry, kb: Any) -> list[tuple[str, str]]:
+    """(field, what is wrong) for an entry checked against the knowledge base: its unit must be a department,
+    its category an appeal category, and no word both a keyword and an exclusion. The loader and the sheet
+    import (sheet.py) say the same."""
+    out: list[tuple[str, str]] = []
+    if not _known_unit(kb, entry.unit):
+        out.append(("unit", f"「{entry.unit}」未在 departments 中定义"))
+    categories = set(getattr(kb, "appeal_categories", {}) or {})
+    if categories and entry.category not in categories:
+        out.append(("category", f"「{entry.category}」不是 appeals 中的诉求类别"))
+    overlap = set(entry.keywords) & set(entry.exclusions)
+    if overlap:
+        out.append(("exclusions", f"「{'、'.join(sorted(overlap))}」同时是关键词"))
+    return out
+
+
 def load_routing_data(root: Path, kb: Any) -> RoutingData:
     """Read and check the 派单目录 and the places under the knowledge folder `root`, against the departments
     and appeal categories of `kb`. Raises KnowledgeError listing every problem."""
@@ -188,24 +209,10 @@ def load_routing_data(root: Path, kb: Any) -> RoutingData:
                     problems.extend(f"{rel}: 属地 {label}: {m}" for m in _fmt(exc))
 
     def known_unit(name: str) -> bool:
-        finder = getattr(kb, "department", None)
-        return finder(name) is not None if finder else True
+        return _known_unit(kb, name)
 
-    categories = set(getattr(kb, "appeal_categories", {}) or {})
     for e in entries:
-        if not known_unit(e.unit):
-            problems.append(
-                f"{origin[e.id]}: 派单目录 {e.id}: 字段 unit: 「{e.unit}」未在 departments 中定义"
-            )
-        if categories and e.category not in categories:
-            problems.append(
-                f"{origin[e.id]}: 派单目录 {e.id}: 字段 category: 「{e.category}」不是 appeals 中的诉求类别"
-            )
-        overlap = set(e.keywords) & set(e.exclusions)
-        if overlap:
-            problems.append(
-                f"{origin[e.id]}: 派单目录 {e.id}: 字段 exclusions: 「{'、'.join(sorted(overlap))}」同时是关键词"
-            )
+        problems.extend(f"{origin[e.id]}: 派单目录 {e.id}: 字段 {f}: {m}" for f, m in entry_problems(e, kb))
     seen_units: dict[str, str] = {}
     for t, rel in zip(territories, territory_origin, strict=True):
         if not known_unit(t.unit):

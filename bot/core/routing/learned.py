@@ -12,12 +12,10 @@ No model ships with the project: each deployment trains its own from its tickets
 from __future__ import annotations
 
 import io
-import math
 import re
 import warnings
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +52,7 @@ class NgramModel:
     coef: np.ndarray  # (classes, features), float32
     intercept: np.ndarray  # (classes,)
     trained_on: int = 0  # examples
+    _coef_t: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ training
     @classmethod
@@ -95,21 +94,34 @@ class NgramModel:
     # ------------------------------------------------------------------ prediction
     def predict(self, text: str) -> list[tuple[str, float]]:
         """Units with their probabilities, best first."""
-        counts = Counter(g for g in ngrams(text) if g in self.vocab)
+        counts: dict[int, int] = {}
+        get = self.vocab.get
+        t = _clean(text)
+        # the n-grams of `ngrams`, looked up as they are cut (most are not in the vocabulary)
+        for n in range(NGRAMS[0], NGRAMS[-1] + 1):
+            for i in range(len(t) - n + 1):
+                j = get(t[i : i + n])
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
         if not counts:
             p = np.exp(self.intercept - self.intercept.max())
         else:
-            idx = np.fromiter((self.vocab[g] for g in counts), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(
-                (1.0 + math.log(v) for v in counts.values()), dtype=np.float32, count=len(counts)
-            )
-            vals = tf * self.idf[idx]
-            vals /= float(np.sqrt((vals * vals).sum())) or 1.0
-            z = self.coef[:, idx] @ vals + self.intercept
+            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            vals = (1.0 + np.log(tf)) * self.idf[idx]
+            vals /= float(np.sqrt(vals @ vals)) or 1.0
+            z = vals @ self._by_feature[idx] + self.intercept
             p = np.exp(z - z.max())
         p = p / p.sum()
         order = np.argsort(-p)
         return [(self.classes[i], float(p[i])) for i in order]
+
+    @property
+    def _by_feature(self) -> np.ndarray:
+        # (features, classes), contiguous: the rows of a message's n-grams are read in one gather
+        if self._coef_t is None or self._coef_t.shape[0] != self.coef.shape[1]:
+            self._coef_t = np.ascontiguousarray(self.coef.T)
+        return self._coef_t
 
     # ------------------------------------------------------------------ storage
     def to_bytes(self) -> bytes:

@@ -30,7 +30,7 @@ from .places import Place, PlaceIndex, mentions_place
 from .rules import RuleResult, RuleScorer
 
 RULE_SURE_SHARE, RULE_SURE_TOTAL = 0.6, 2.0
-RULE_GUESS_SHARE, RULE_GUESS_TOTAL = 0.35, 0.9
+RULE_GUESS_SHARE, RULE_GUESS_TOTAL = 0.3, 0.9
 MIX_SURE, MIX_GAP = 0.45, 0.1
 MODEL_VETO = 0.5
 CURRENT = object()  # route() with the model in use
