@@ -27,6 +27,7 @@ from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
 
 from .cues import Cues, load_cues
+from .explained import choose_explained
 from .index import GramIndex, grams
 from .names import NameRules
 
@@ -261,7 +262,9 @@ class Matcher:
         phrases = _with_canonical(raw, self.corrector)
         self.index = GramIndex(phrases.entry, phrases.text, phrases.weight, len(entries))
         # question words are stripped, except where they are part of a phrase of the base ("卖药需要什么证")
-        protected = {t for t in phrases.text if len(t) >= 3}
+        # (a two-character phrase too, unless it is itself a question word: the 吧 of 网吧 is no particle)
+        strip_words = frozenset(self.cues.strip_words)
+        protected = {t for t in phrases.text if len(t) >= 3 or (len(t) == 2 and t not in strip_words)}
         self._strip = PhraseTrie([*protected, *self.cues.strip_words])
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
@@ -387,6 +390,14 @@ class Matcher:
         ranked = self._rank(content, flat)
         ranked, family, by_variant = self._family_choice(ranked, flat)
         ranked = self._explained_lift(ranked, u.subject)
+        ranked = choose_explained(
+            ranked,
+            u.subject,
+            imported=self._imported,
+            family=self._family_id,
+            entry_grams=self.entry_grams,
+            idf=self.index.gram_idf,
+        )
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
         u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))

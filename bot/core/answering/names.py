@@ -226,14 +226,52 @@ def _parts(rules: NameRules, name: str) -> NameParts:
     for suffix in rules.suffixes:
         if core.endswith(suffix) and len(core) - len(suffix) >= 2:
             phrases.setdefault(core[: -len(suffix)], EVERYDAY_ALONE_WEIGHT)
-    # a certificate's short form: 烟草专卖零售许可证 -> 烟草证
-    for suffix in ("许可证", "证书", "证"):
-        if core.endswith(suffix) and len(core) - len(suffix) >= 4:
-            phrases.setdefault(core[:2] + "证", EVERYDAY_ALONE_WEIGHT)
+    # a certificate's short form: 烟草专卖零售许可证 -> 烟草证; the certificate of a right or a permit is named
+    # by its first or its last word (采矿权 -> 采矿证, 渔业捕捞许可 -> 捕捞证, 取水许可证 -> 取水证)
+    for suffix in ("许可证", "证书", "证", "许可", "权"):
+        if core.endswith(suffix) and len(core) - len(suffix) >= 2:
+            head = core[: -len(suffix)]
+            shorts = {head[:2] + "证", head[-2:] + "证"} if len(head) >= 4 else {head + "证"}
+            for short in shorts:
+                if short != core and _lexicon_word(short[:2]):
+                    phrases.setdefault(short, EVERYDAY_ALONE_WEIGHT)
             break
+    # the usual contraction of two words into their first characters: 社会团体 -> 社团, 社会保障卡 -> 社保卡,
+    # 危险废物 -> 危废, 批准文件 -> 批文; each form of the name gets the contracted wording too
+    for long, short in _contractions(core):
+        for f in dict.fromkeys([bare, stem, core]):
+            if long in f:
+                contracted = f.replace(long, short)
+                if len(compact(contracted)) >= 3:
+                    phrases.setdefault(contracted, EVERYDAY_ALONE_WEIGHT)
     own = compact(name)
     out = tuple((p, w) for p, w in phrases.items() if len(compact(p)) >= 2 and compact(p) != own)
     return NameParts(stem=stem, family=key, kinds=kinds, phrases=out)
+
+
+def _lexicon_word(w: str) -> bool:
+    from bot.core.text.lexicon import everyday_words
+
+    return w in everyday_words()
+
+
+def _contractions(core: str) -> list[tuple[str, str]]:
+    """(four characters, their contraction) for each two adjacent two-character everyday words of a core, the
+    core read greedily from the left in such words ("社会|团体", "社会|保障|卡")."""
+    words: list[str] = []
+    i = 0
+    while i < len(core):
+        if i + 2 <= len(core) and _lexicon_word(core[i : i + 2]):
+            words.append(core[i : i + 2])
+            i += 2
+        else:
+            words.append(core[i])
+            i += 1
+    out = []
+    for a, b in zip(words, words[1:], strict=False):
+        if len(a) == 2 and len(b) == 2 and _NOT_WORD.search(a + b) is None:
+            out.append((a + b, a[0] + b[0]))
+    return out
 
 
 def load_names(root: Path) -> NameRules:

@@ -1,0 +1,86 @@
+"""Choosing an imported item by what it explains of a question, weighted by how telling each word is.
+
+A formal catalogue name is long and a question names a part of it in its own words: "超市搞促销活动要备案吗" is
+about 零售商促销备案, and the calibrated confidence (fitted on entries written by hand, with everyday aliases)
+stays low because most of the name is not in the question. What decides is which words of the question an item
+explains: 促销 is used by one item in a thousand, 活动 and 备案 by hundreds. Each subject bigram of the question
+counts by its IDF in the base; an imported item that explains most of that weight, and clearly more of it than
+any other matter, is the one asked about. A question whose telling words no item holds (a noun the base has never
+seen weighs the most) is explained by none, and stays unanswered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+# share of the question's subject weight the chosen item must explain
+EXPLAINED_SHARE = 0.6
+# ... and by how much more than the best candidate of any other matter
+EXPLAINED_MARGIN = 0.2
+# ... and at least this many of its bigrams: one word ("电影" of 推荐几部好看的电影) is too little to go on
+EXPLAINED_MIN_GRAMS = 2
+# the chosen item must still be a plausible match: its calibrated confidence at least this
+EXPLAINED_FLOOR = 0.1
+# an item chosen this way is given this confidence at least (the matcher's ACCEPT), and this lead over the
+# first candidate of another matter, so that the dialogue does not ask "which one" between it and an item that
+# explains less (AMBIGUOUS_GAP of the matcher)
+ACCEPTED, LEAD = 0.5, 0.1
+# at most this confidence is given: a choice made this way is never "sure" (the matcher's modifier checks stay on)
+CEILING = 0.94
+
+Ranked = list[tuple[int, float, int]]
+
+
+def explained_share(subject: Sequence[str], grams: frozenset[str], idf: Callable[[str], float]) -> float:
+    """The IDF-weighted share of the subject bigrams that an entry's bigrams contain."""
+    total = explained = 0.0
+    for g in dict.fromkeys(subject):
+        w = idf(g)
+        total += w
+        if g in grams:
+            explained += w
+    return explained / total if total > 0 else 0.0
+
+
+def choose_explained(
+    ranked: Ranked,
+    subject: Sequence[str],
+    *,
+    imported: np.ndarray,
+    family: np.ndarray,
+    entry_grams: Callable[[int], frozenset[str]],
+    idf: Callable[[str], float],
+) -> Ranked:
+    """The ranking with the imported item that best explains the question first and accepted, when one does
+    (see EXPLAINED_SHARE); the ranking as it is otherwise. Entries written by hand carry everyday aliases and
+    the calibration is fitted on them: a ranking led by one of them with confidence is left alone."""
+    if not ranked or not subject:
+        return ranked
+    best_ei, best_score, _ = ranked[0]
+    if not imported[best_ei] and best_score >= ACCEPTED:
+        return ranked
+    shares = [explained_share(subject, entry_grams(ei), idf) for ei, _, _ in ranked]
+    # the best explanation among plausible imported candidates; ties go to the higher confidence
+    order = sorted(
+        (k for k, (ei, s, _) in enumerate(ranked) if imported[ei] and s >= EXPLAINED_FLOOR),
+        key=lambda k: (-shares[k], -ranked[k][1]),
+    )
+    if not order:
+        return ranked
+    k = order[0]
+    ei, score, phrase = ranked[k]
+    grams = entry_grams(ei)
+    if shares[k] < EXPLAINED_SHARE or sum(g in grams for g in set(subject)) < EXPLAINED_MIN_GRAMS:
+        return ranked
+    fid = family[ei]
+    others = [j for j in range(len(ranked)) if j != k and (fid < 0 or family[ranked[j][0]] != fid)]
+    rival_share = max((shares[j] for j in others), default=0.0)
+    if shares[k] - rival_share < EXPLAINED_MARGIN:
+        return ranked
+    rival_score = max((ranked[j][1] for j in others), default=0.0)
+    lifted = min(CEILING, max(score, ACCEPTED, rival_score + LEAD))
+    if lifted <= score and k == 0:
+        return ranked
+    return [(ei, lifted, phrase), *(r for j, r in enumerate(ranked) if j != k)]
