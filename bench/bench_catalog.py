@@ -85,6 +85,9 @@ def score_set(answering, rows: list[dict]) -> tuple[dict, list[tuple[dict, str]]
     by_name: dict[str, set[str]] = {}
     for e in kb.entries.values():
         by_name.setdefault(e.name, set()).add(e.id)
+    # an imported item that an entry written by hand already holds is answered by that entry (the same 事项)
+    for dup, owner in getattr(answering.matcher, "duplicates", {}).items():
+        by_name[kb.get(dup).name].add(owner)
     dialogue = make_dialogue(answering)
     counts: Counter = Counter()
     errors: list[tuple[dict, str]] = []

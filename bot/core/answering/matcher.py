@@ -20,6 +20,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from bot.core.knowledge import Item, KnowledgeBase
+from bot.core.knowledge.dedup import duplicates
 from bot.core.text.correct import Corrector
 from bot.core.text.function import FUNCTION_CHARS, subject_chars
 from bot.core.text.lexicon import everyday_words, unseen_weight
@@ -164,7 +165,9 @@ class _Phrases:
     weight: np.ndarray
 
 
-def _entry_phrases(entries: list, names: NameRules | None = None) -> tuple[_Phrases, dict[str, str]]:
+def _entry_phrases(
+    entries: list, names: NameRules | None = None, absorbed: dict[str, list[str]] | None = None
+) -> tuple[_Phrases, dict[str, str]]:
     """The compact phrases of every entry, and raw text -> compact text. Each distinct text is compacted
     once, and equal results share one string object (a large base repeats many aliases and keywords): the
     corrector, the index and the phrase sets all hold the same strings."""
@@ -173,6 +176,8 @@ def _entry_phrases(entries: list, names: NameRules | None = None) -> tuple[_Phra
     counts: list[int] = []
     for e in entries:
         got = _phrases_of(e, names)
+        if absorbed and e.id in absorbed:
+            got += [(n, 1.0) for n in absorbed[e.id]]
         counts.append(len(got))
         texts += [t for t, _ in got]
         weights += [w for _, w in got]
@@ -238,7 +243,13 @@ class Matcher:
     def _build(self, kb: KnowledgeBase, cues: Cues | None, intents_dir: Path | None) -> None:
         self.kb = kb
         self.cues = cues or load_cues(intents_dir)
-        entries = list(kb.entries.values())
+        # an imported item that an entry written by hand already holds is answered by that entry, which takes
+        # the imported name as a phrase of its own (bot/core/knowledge/dedup.py)
+        self.duplicates = duplicates(kb.entries.values())
+        entries = [e for e in kb.entries.values() if e.id not in self.duplicates]
+        self._absorbed: dict[str, list[str]] = {}
+        for dup, owner in self.duplicates.items():
+            self._absorbed.setdefault(owner, []).append(kb.entries[dup].name)
         self.ids = [e.id for e in entries]
         self._pos = {e.id: i for i, e in enumerate(entries)}
         self.kinds: list[str] = [e.kind for e in entries]
@@ -247,7 +258,7 @@ class Matcher:
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
         names = self.cues.names if not self.cues.names.empty else None
-        raw, compacted = _entry_phrases(entries, names)
+        raw, compacted = _entry_phrases(entries, names, self._absorbed)
         self._build_families(entries, names)
         self.corrector = Corrector(
             raw.text,
@@ -339,6 +350,13 @@ class Matcher:
             return ranked, [], False
         members = self._family_members[fid]
         asked = self._names_rules.asked(flat)
+        written = [m for m in members if not self._imported[m]]
+        if not asked and len(written) == 1:
+            # the matter as a whole written by hand beside its imported variants: a question that names no
+            # variant gets the entry the centre wrote for it ("怎么办残疾证")
+            chosen = written[0]
+            at = next((p for ei, _, p in ranked if ei == chosen), phrase)
+            return [(chosen, score, at), *(r for r in ranked if r[0] != chosen)], [], False
         fit = self._fitting(members, asked) if asked else list(members)
         if not fit:
             return ranked, [], False  # a variant the matter does not have: the act check says so

@@ -228,14 +228,11 @@ def _parts(rules: NameRules, name: str) -> NameParts:
             phrases.setdefault(core[: -len(suffix)], EVERYDAY_ALONE_WEIGHT)
     # a certificate's short form: 烟草专卖零售许可证 -> 烟草证; the certificate of a right or a permit is named
     # by its first or its last word (采矿权 -> 采矿证, 渔业捕捞许可 -> 捕捞证, 取水许可证 -> 取水证)
-    for suffix in ("许可证", "证书", "证", "许可", "权"):
-        if core.endswith(suffix) and len(core) - len(suffix) >= 2:
-            head = core[: -len(suffix)]
-            shorts = {head[:2] + "证", head[-2:] + "证"} if len(head) >= 4 else {head + "证"}
-            for short in shorts:
-                if short != core and _lexicon_word(short[:2]):
-                    phrases.setdefault(short, EVERYDAY_ALONE_WEIGHT)
-            break
+    for head in _certificate_heads(rules, stem):
+        shorts = {head[:2] + "证", head[-2:] + "证"} if len(head) >= 4 else {head + "证"}
+        for short in shorts:
+            if short != core and _lexicon_word(short[:2]):
+                phrases.setdefault(short, EVERYDAY_ALONE_WEIGHT)
     # the usual contraction of two words into their first characters: 社会团体 -> 社团, 社会保障卡 -> 社保卡,
     # 危险废物 -> 危废, 批准文件 -> 批文; each form of the name gets the contracted wording too
     for long, short in _contractions(core):
@@ -247,6 +244,31 @@ def _parts(rules: NameRules, name: str) -> NameParts:
     own = compact(name)
     out = tuple((p, w) for p, w in phrases.items() if len(compact(p)) >= 2 and compact(p) != own)
     return NameParts(stem=stem, family=key, kinds=kinds, phrases=out)
+
+
+_CERTIFICATES = ("许可证", "证书", "证", "许可", "权")
+
+
+def _certificate_heads(rules: NameRules, stem: str) -> list[str]:
+    """What a certificate, permit or right is of, when the stem names one before its procedure endings
+    ("渔业捕捞许可审批" -> 渔业捕捞, "采矿权延续登记" -> 采矿): at most one head."""
+    text = stem
+    for _ in range(3):
+        for suffix in _CERTIFICATES:
+            if text.endswith(suffix) and len(text) - len(suffix) >= 2:
+                return [text[: -len(suffix)]]
+        shorter = next(
+            (
+                text[:-k]
+                for k in rules._ending_sizes
+                if len(text) - k >= 2 and text[-k:] in rules._ending_words
+            ),
+            None,
+        )
+        if shorter is None:
+            return []
+        text = shorter
+    return []
 
 
 def _lexicon_word(w: str) -> bool:
