@@ -166,6 +166,12 @@ def merged(tmp_path_factory):
             ("举办焰火晚会以及其他大型焰火燃放活动许可", "县公安局"),
             ("临时宗教活动地点审批", "县民宗局"),
             ("户外广告活动备案", "县综合执法局"),
+            # one thing named in different words: not one family, told apart by the act asked for
+            ("开办互联网上网服务营业场所", "县文广旅局"),
+            ("内资设立互联网上网服务营业场所筹建审批", "县文广旅局"),
+            ("互联网上网服务营业场所经营单位变更审批", "县文广旅局"),
+            ("互联网上网服务营业场所经营单位补证审批", "县文广旅局"),
+            ("互联网上网服务营业场所经营单位注销审批", "县文广旅局"),
         ]
     ]
     (tmp / "catalogue.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
@@ -196,3 +202,12 @@ def test_an_imported_item_is_chosen_by_the_telling_words_it_explains(merged):
     assert u.intent == "item" and _name(merged, u.target) == "零售商促销备案"
     # the telling word of this question is in no entry: nothing is answered
     assert m.understand("店里搞直播带货要备案吗").target is None
+
+
+def test_the_act_asked_for_picks_the_item_among_items_about_one_thing(merged, names):
+    m = merged.matcher
+    assert _name(merged, m.understand("网吧的许可证丢了").target) == "互联网上网服务营业场所经营单位补证审批"
+    # a qualifier says the variant: the 发放 every variant shares is not the new one
+    assert names.family("网络预约出租汽车运输证发放（补办）")[1] == {"replace"}
+    assert names.family("网络预约出租汽车运输证发放（新增）")[1] == {"new"}
+    assert names.asked("开客运站需要什么许可") == {"new"}

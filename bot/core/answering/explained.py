@@ -84,3 +84,40 @@ def choose_explained(
     if lifted <= score and k == 0:
         return ranked
     return [(ei, lifted, phrase), *(r for j, r in enumerate(ranked) if j != k)]
+
+
+def prefer_asked_variant(
+    ranked: Ranked,
+    asked: frozenset[str],
+    *,
+    imported: np.ndarray,
+    kinds: Sequence[frozenset[str]],
+    close: float,
+    subject: Sequence[str],
+    entry_grams: Callable[[int], frozenset[str]],
+    idf: Callable[[str], float],
+) -> Ranked:
+    """Among imported candidates close to the best (within `close`), the one whose name is the variant the
+    question asks for ("网吧的许可证丢了": 补证 of the café's licence, not its opening or its change), first and
+    ahead of the rest by LEAD, when exactly one of them is. Items of one catalogue name the same thing in
+    different words ("开办互联网上网服务营业场所", "互联网上网服务营业场所经营单位补证审批") and so are not one family,
+    yet the act asked for tells them apart as it does a family's variants. A specific act (补办, 注销, 变更…)
+    counts; the new one only when nothing else is asked (many words imply it: "要办", "申请")."""
+    if len(ranked) < 2 or not asked:
+        return ranked
+    specific = asked - {"new"} or asked
+    top = ranked[0][1]
+    near = [k for k, (ei, s, _) in enumerate(ranked) if s >= top - close and imported[ei]]
+    fit = [k for k in near if kinds[ranked[k][0]] & specific]
+    if len(fit) != 1 or len(near) < 2:
+        return ranked
+    k = fit[0]
+    ei, score, phrase = ranked[k]
+    # the act decides between items the question's words fit equally: "社保卡丢了要先挂失" names 挂失, which
+    # the 补领 variant does not explain
+    share = explained_share(subject, entry_grams(ei), idf)
+    if any(explained_share(subject, entry_grams(ranked[j][0]), idf) > share + 1e-9 for j in near if j != k):
+        return ranked
+    rival = max(s for j, (_, s, _) in enumerate(ranked) if j != k)
+    lifted = min(CEILING, max(score, ACCEPTED, rival + LEAD))
+    return [(ei, lifted, phrase), *(r for j, r in enumerate(ranked) if j != k)]

@@ -28,7 +28,7 @@ from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
 
 from .cues import Cues, load_cues
-from .explained import choose_explained
+from .explained import choose_explained, prefer_asked_variant
 from .index import GramIndex, grams
 from .names import NameRules
 
@@ -416,6 +416,17 @@ class Matcher:
             entry_grams=self.entry_grams,
             idf=self.index.gram_idf,
         )
+        if self._names_rules is not None and not family:
+            ranked = prefer_asked_variant(
+                ranked,
+                self._names_rules.asked(flat),
+                imported=self._imported,
+                kinds=self._kinds,
+                close=AMBIGUOUS_GAP,
+                subject=u.subject,
+                entry_grams=self.entry_grams,
+                idf=self.index.gram_idf,
+            )
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
         u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))

@@ -103,7 +103,8 @@ class NameRules:
             normal = [unicodedata.normalize("NFKC", n.replace("\n", " ")).replace("\n", " ") for n in names]
             text = "\n".join(normal)
         starts = np.cumsum([0] + [len(n) + 1 for n in normal[:-1]])
-        kinds: list[set[str]] = [set() for _ in names]
+        kinds: list[set[str]] = [set() for _ in names]  # from the name's own words
+        qualified: list[set[str]] = [set() for _ in names]  # from its bracketed qualifiers
 
         def lines_of(offsets: np.ndarray, positions: list[int]) -> list[int]:
             return (np.searchsorted(offsets, positions, side="right") - 1).tolist()
@@ -117,7 +118,7 @@ class NameRules:
             inner = [(m.start(), m.group(1)) for m in _BRACKET.finditer(text)]
             for line, (_, words) in zip(lines_of(starts, [at for at, _ in inner]), inner, strict=True):
                 for w in self._variant_re.findall(words):
-                    kinds[line].add(self._in_names[w])
+                    qualified[line].add(self._in_names[w])
         bare_text = _BRACKET.sub("", text)
         if self._level_re is not None:
             bare_text = self._level_re.sub("", bare_text)
@@ -136,11 +137,11 @@ class NameRules:
                     kinds[i].discard(self._in_names[b])  # a name that is only a variant word names no variant
         core_text = "\n".join(map(self._core, stems))
         out = []
-        for core, bare, ks in zip(
-            _NOT_WORD_LINES.sub("", core_text).lower().split("\n"), bares, kinds, strict=True
+        for core, bare, ks, qs in zip(
+            _NOT_WORD_LINES.sub("", core_text).lower().split("\n"), bares, kinds, qualified, strict=True
         ):
             key = core if len(core) >= 2 and core not in self._ending_set else _key(bare)
-            out.append((key, frozenset(ks)))
+            out.append((key, _variant_kinds(qs, ks)))
         return out
 
     def asked(self, flat: str) -> frozenset[str]:
@@ -170,6 +171,7 @@ class NameRules:
 
 
 _NOT_WORD = re.compile(r"\W")
+_NEW = frozenset({"new"})
 _NOT_WORD_LINES = re.compile(r"[^\w\n]")
 _MARKS_LINES = re.compile(r"[《》“”\"'、，,/\\\t\r\f\v \u3000]+")
 
@@ -185,9 +187,10 @@ def _shape(rules: NameRules, name: str) -> tuple[str, str, str, str, frozenset[s
     item of a large base has its family found when the matcher is built)."""
     n = unicodedata.normalize("NFKC", name)
     kinds: set[str] = set()
+    qualified: set[str] = set()
     if rules._variant_re is not None:
         for inner in _BRACKET.findall(n):
-            kinds.update(rules._in_names[w] for w in rules._variant_re.findall(inner))
+            qualified.update(rules._in_names[w] for w in rules._variant_re.findall(inner))
     bare = _BRACKET.sub("", n)
     if rules._level_re is not None:
         bare = rules._level_re.sub("", bare)
@@ -204,7 +207,15 @@ def _shape(rules: NameRules, name: str) -> tuple[str, str, str, str, frozenset[s
     key = _key(core)
     if len(key) < 2 or key in rules._ending_set:
         key = _key(bare)  # "停业登记" -> "登记" would join unrelated items: such a name is its own family
-    return bare, stem, core, key, frozenset(kinds)
+    return bare, stem, core, key, _variant_kinds(qualified, kinds)
+
+
+def _variant_kinds(qualified: set[str], named: set[str]) -> frozenset[str]:
+    """The variants a name is. A bracketed qualifier says which variant ("…运输证发放（补办）"): the name's own
+    发放 or 核发 is then the procedure every variant shares, not the new one."""
+    if qualified:
+        return frozenset(qualified | (named - _NEW))
+    return frozenset(named)
 
 
 @lru_cache(maxsize=50_000)
