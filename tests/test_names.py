@@ -172,6 +172,7 @@ def merged(tmp_path_factory):
             ("互联网上网服务营业场所经营单位变更审批", "县文广旅局"),
             ("互联网上网服务营业场所经营单位补证审批", "县文广旅局"),
             ("互联网上网服务营业场所经营单位注销审批", "县文广旅局"),
+            ("入河排污口设置审批(市级)", "县生态环境局"),
         ]
     ]
     (tmp / "catalogue.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
@@ -211,3 +212,11 @@ def test_the_act_asked_for_picks_the_item_among_items_about_one_thing(merged, na
     assert names.family("网络预约出租汽车运输证发放（补办）")[1] == {"replace"}
     assert names.family("网络预约出租汽车运输证发放（新增）")[1] == {"new"}
     assert names.asked("开客运站需要什么许可") == {"new"}
+
+
+def test_a_question_about_a_procedure_reaches_the_item_even_with_a_complaints_word(merged):
+    m = merged.matcher
+    asked = m.understand("往河里设排污口要审批吗")
+    assert asked.intent == "item" and _name(merged, asked.target) == "入河排污口设置审批(市级)"
+    # the same words told as a complaint stay a complaint
+    assert m.understand("河边有个厂偷偷设排污口往河里排污水，臭得不行").intent == "appeal"

@@ -28,7 +28,7 @@ from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
 
 from .cues import Cues, load_cues
-from .explained import choose_explained, prefer_asked_variant
+from .explained import EXPLAINED_SHARE, choose_explained, explained_share, prefer_asked_variant
 from .index import GramIndex, grams
 from .names import NameRules
 
@@ -444,8 +444,9 @@ class Matcher:
                 return u
         strong_appeal = u.appeal_score >= self.cues.appeal_threshold
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
-        # a weak appeal cue gives way only to a match we are sure of
-        needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
+        # a weak appeal cue gives way only to a match we are sure of, or to an imported item that explains a
+        # question about a procedure ("往河里设排污口要审批吗": 排污 is a complaint's word, 要审批吗 is not)
+        needed = ACCEPT_OVER_APPEAL if weak_appeal and not self._procedure_explained(top, u, flat) else ACCEPT
         long_story = self.cues.is_long(own) and not self.cues.asks_how(own)
         if long_story and (weak_appeal or self.cues.is_statement(own, text or "")):
             # a long story with a problem in it, or that asks nothing, is a 诉求 unless clearly not
@@ -513,6 +514,14 @@ class Matcher:
         if score - rival < EXPLAINED_LEAD:
             return ranked
         return [(ei, ACCEPT, phrase), *ranked[1:]]
+
+    def _procedure_explained(self, top: tuple[int, float, int] | None, u: Understanding, flat: str) -> bool:
+        if top is None or not self._imported[top[0]] or self._names_rules is None:
+            return False
+        if not self._names_rules.asks_procedure(flat):
+            return False
+        share = explained_share(u.subject, self.entry_grams(top[0]), self.index.gram_idf)
+        return share >= EXPLAINED_SHARE
 
     def gap_key(self, text: str) -> str:
         """The words of a question that say what it is about, as one string: what groups similar unanswered

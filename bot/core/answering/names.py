@@ -59,6 +59,9 @@ class NameRules:
     patterns: dict[str, list[str]] = field(default_factory=dict)
     # endings of a core that people leave out ("开锁业" is asked as 开锁)
     suffixes: list[str] = field(default_factory=list)
+    # regular expressions of questions about a procedure ("要审批吗", "要什么许可"): such a question is asked
+    # about an item even when a word of it sounds like a complaint ("排污口")
+    procedure: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._levels = sorted({unicodedata.normalize("NFKC", w) for w in self.levels}, key=len, reverse=True)
@@ -73,6 +76,7 @@ class NameRules:
         self._asked_trie = PhraseTrie(list(self._asked))
         self._formal = sorted(self.everyday, key=len, reverse=True)
         self._patterns = {k: re.compile("|".join(ps)) for k, ps in self.patterns.items() if ps}
+        self._procedure = re.compile("|".join(self.procedure)) if self.procedure else None
         self._ending_set = frozenset(compact(e) for e in self.endings)
         self._level_re = _alternation(self._levels)
         self._variant_re = _alternation(self._name_words)
@@ -151,6 +155,10 @@ class NameRules:
             out |= self._asked[w]
         out.update(k for k, r in self._patterns.items() if r.search(flat))
         return frozenset(out)
+
+    def asks_procedure(self, flat: str) -> bool:
+        """Whether a (compact) question asks about a procedure: whether one is needed, which, how or where."""
+        return self._procedure is not None and self._procedure.search(flat) is not None
 
     def _strip_levels(self, text: str) -> str:
         for w in self._levels:
@@ -348,6 +356,12 @@ def load_names(root: Path) -> NameRules:
                 problems.append(
                     f"intents/names.yaml: asked_patterns.{kind}: 「{pat}」不是有效的正则表达式：{exc}"
                 )
+    procedure = strings(data.get("procedure_questions", []), "procedure_questions")
+    for pat in procedure:
+        try:
+            re.compile(pat)
+        except re.error as exc:
+            problems.append(f"intents/names.yaml: procedure_questions: 「{pat}」不是有效的正则表达式：{exc}")
     rules = NameRules(
         levels=strings(data.get("levels", []), "levels"),
         endings=strings(data.get("endings", []), "endings"),
@@ -355,6 +369,7 @@ def load_names(root: Path) -> NameRules:
         everyday=everyday,
         patterns=patterns if not problems else {},
         suffixes=strings(data.get("suffixes", []), "suffixes"),
+        procedure=procedure if not problems else [],
     )
     if problems:
         raise KnowledgeError(problems)
