@@ -255,7 +255,7 @@ def _parts(rules: NameRules, name: str) -> NameParts:
     # the usual contraction of two words into their first characters: 社会团体 -> 社团, 社会保障卡 -> 社保卡,
     # 危险废物 -> 危废, 批准文件 -> 批文; each form of the name gets the contracted wording too
     for long, short in _contractions(core):
-        for f in dict.fromkeys([bare, stem, core]):
+        for f in dict.fromkeys([stem, core]):
             if long in f:
                 contracted = f.replace(long, short)
                 if len(compact(contracted)) >= 3:
@@ -297,8 +297,8 @@ def _lexicon_word(w: str) -> bool:
 
 
 def _contractions(core: str) -> list[tuple[str, str]]:
-    """(four characters, their contraction) for each two adjacent two-character everyday words of a core, the
-    core read greedily from the left in such words ("社会|团体", "社会|保障|卡")."""
+    """(four characters, their contraction) for the first and the last two adjacent two-character everyday words
+    of a core, the core read greedily from the left in such words ("社会|团体", "社会|保障|卡")."""
     words: list[str] = []
     i = 0
     while i < len(core):
@@ -308,8 +308,12 @@ def _contractions(core: str) -> list[tuple[str, str]]:
         else:
             words.append(core[i])
             i += 1
-    out = []
-    for a, b in zip(words, words[1:], strict=False):
+    # the words a name is known by come first or last ("社会团体…", "…批准文件"): contracting those keeps the
+    # phrases of a large base few
+    out: list[tuple[str, str]] = []
+    if len(words) < 2:
+        return out
+    for a, b in dict.fromkeys([(words[0], words[1]), (words[-2], words[-1])]):
         if len(a) == 2 and len(b) == 2 and _NOT_WORD.search(a + b) is None:
             out.append((a + b, a[0] + b[0]))
     return out
