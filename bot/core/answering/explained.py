@@ -30,6 +30,10 @@ ACCEPTED, LEAD = 0.5, 0.1
 # at most this confidence is given: a choice made this way is never "sure" (the matcher's modifier checks stay on)
 CEILING = 0.94
 
+# an imported item answered with less than sure confidence (the matcher's AMBIGUOUS_BELOW) must explain at least
+# this share of the question's subject weight
+UNSURE_BELOW, UNEXPLAINED_BELOW = 0.8, 0.35
+
 Ranked = list[tuple[int, float, int]]
 
 
@@ -52,16 +56,22 @@ def choose_explained(
     family: np.ndarray,
     entry_grams: Callable[[int], frozenset[str]],
     idf: Callable[[str], float],
+    foreign: bool = False,
 ) -> Ranked:
     """The ranking with the imported item that best explains the question first and accepted, when one does
     (see EXPLAINED_SHARE); the ranking as it is otherwise. Entries written by hand carry everyday aliases and
     the calibration is fitted on them: a ranking led by one of them with confidence is left alone."""
     if not ranked or not subject:
         return ranked
-    best_ei, best_score, _ = ranked[0]
+    best_ei, best_score, best_phrase = ranked[0]
     if not imported[best_ei] and best_score >= ACCEPTED:
         return ranked
     shares = [explained_share(subject, entry_grams(ei), idf) for ei, _, _ in ranked]
+    if foreign and imported[best_ei] and ACCEPTED <= best_score < UNSURE_BELOW and len(set(subject)) >= 2:
+        if shares[0] < UNEXPLAINED_BELOW:
+            # most of what the question is about the item does not explain, words the base has never seen among
+            # them ("打口井抽水灌溉…取水审批": 灌溉, 水务): it is offered, not answered
+            return [(best_ei, ACCEPTED - 0.01, best_phrase), *ranked[1:]]
     # the best explanation among plausible imported candidates; ties go to the higher confidence
     order = sorted(
         (k for k, (ei, s, _) in enumerate(ranked) if imported[ei] and s >= EXPLAINED_FLOOR),

@@ -415,6 +415,7 @@ class Matcher:
             family=self._family_id,
             entry_grams=self.entry_grams,
             idf=self.index.gram_idf,
+            foreign=u.foreign,
         )
         if self._names_rules is not None and not family:
             ranked = prefer_asked_variant(
