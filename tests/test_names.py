@@ -129,3 +129,94 @@ def test_an_imported_item_that_explains_the_question_is_answered_and_a_partial_o
     # most of what this one is about (灌溉, 水务…) the item does not explain: no answer is guessed
     u = m.understand("家里田边打口井抽水灌溉，取水要不要去水务局审批")
     assert u.target is None and u.candidates
+
+
+def test_contractions_and_certificate_names_are_derived_from_formal_names(names):
+    # nobody writes 社团 for 社会团体 or 采矿证 for 采矿权 by hand: they come from the names themselves
+    assert "社团登记" in {t for t, _ in names.parts("社会团体变更登记").phrases}
+    assert "社保卡" in {t for t, _ in names.parts("社会保障卡启用（激活）").phrases}
+    assert "采矿证" in {t for t, _ in names.parts("采矿权延续登记").phrases}
+    assert "捕捞证" in {t for t, _ in names.parts("渔业捕捞许可审批").phrases}
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory):
+    """The shipped base written by hand, with a small catalogue imported beside it."""
+    import json
+    import shutil
+
+    from bot.app import DataPaths, load_answering
+    from bot.core.resources import data_dir
+
+    tmp = tmp_path_factory.mktemp("merged")
+    shutil.copytree(data_dir("knowledge"), tmp / "kb")
+    rows = [
+        {"事项名称": n, "实施主体": d}
+        for n, d in [
+            ("发票领用(县级行使）", "县税务局"),
+            ("残疾人证新办", "县残联"),
+            ("残疾人证注销", "县残联"),
+            ("残疾人证挂失补办", "县残联"),
+            ("零售商促销备案", "县商务局"),
+            ("义诊活动备案", "县卫健局"),
+            ("医疗机构执业登记", "县卫健局"),
+            # 活动 is a word many items use, as in a real catalogue
+            ("大型群众性活动安全许可", "县公安局"),
+            ("宗教活动场所登记审批", "县民宗局"),
+            ("举办焰火晚会以及其他大型焰火燃放活动许可", "县公安局"),
+            ("临时宗教活动地点审批", "县民宗局"),
+            ("户外广告活动备案", "县综合执法局"),
+            # one thing named in different words: not one family, told apart by the act asked for
+            ("开办互联网上网服务营业场所", "县文广旅局"),
+            ("内资设立互联网上网服务营业场所筹建审批", "县文广旅局"),
+            ("互联网上网服务营业场所经营单位变更审批", "县文广旅局"),
+            ("互联网上网服务营业场所经营单位补证审批", "县文广旅局"),
+            ("互联网上网服务营业场所经营单位注销审批", "县文广旅局"),
+            ("入河排污口设置审批(市级)", "县生态环境局"),
+        ]
+    ]
+    (tmp / "catalogue.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    plan = plan_import(tmp / "catalogue.json", tmp / "kb", today=TODAY)
+    assert not plan.errors
+    apply_import(plan)
+    return load_answering(DataPaths.resolve(make_settings(knowledge_dir=tmp / "kb")))
+
+
+def test_an_imported_item_the_base_already_holds_is_answered_by_the_entry_written_by_hand(merged):
+    m = merged.matcher
+    # the same 事项 twice: the entry written by hand (with its materials and fees) answers, under either name
+    assert m.understand("申领发票要带什么").target == "invoice-apply"
+    assert m.understand("发票领用（县级行使）").target == "invoice-apply"
+    assert _name(merged, m.duplicates[next(iter(m.duplicates))])  # the imported item stays in the base
+    assert merged.kb.get(next(d for d, o in m.duplicates.items() if o == "invoice-apply")).name.startswith(
+        "发票领用"
+    )
+    # a question that names no variant gets the matter as written by hand; one that names a variant gets it
+    assert m.understand("怎么办残疾证").target == "disability-cert"
+    lost = m.understand("残疾证丢了怎么补")
+    assert _name(merged, lost.target) == "残疾人证挂失补办"
+
+
+def test_an_imported_item_is_chosen_by_the_telling_words_it_explains(merged):
+    m = merged.matcher
+    u = m.understand("店里搞促销要备案吗")  # 促销 is one item's word, 备案 everyone's
+    assert u.intent == "item" and _name(merged, u.target) == "零售商促销备案"
+    # the telling word of this question is in no entry: nothing is answered
+    assert m.understand("店里搞直播带货要备案吗").target is None
+
+
+def test_the_act_asked_for_picks_the_item_among_items_about_one_thing(merged, names):
+    m = merged.matcher
+    assert _name(merged, m.understand("网吧的许可证丢了").target) == "互联网上网服务营业场所经营单位补证审批"
+    # a qualifier says the variant: the 发放 every variant shares is not the new one
+    assert names.family("网络预约出租汽车运输证发放（补办）")[1] == {"replace"}
+    assert names.family("网络预约出租汽车运输证发放（新增）")[1] == {"new"}
+    assert names.asked("开客运站需要什么许可") == {"new"}
+
+
+def test_a_question_about_a_procedure_reaches_the_item_even_with_a_complaints_word(merged):
+    m = merged.matcher
+    asked = m.understand("往河里设排污口要审批吗")
+    assert asked.intent == "item" and _name(merged, asked.target) == "入河排污口设置审批(市级)"
+    # the same words told as a complaint stay a complaint
+    assert m.understand("河边有个厂偷偷设排污口往河里排污水，臭得不行").intent == "appeal"

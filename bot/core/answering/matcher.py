@@ -20,6 +20,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from bot.core.knowledge import Item, KnowledgeBase
+from bot.core.knowledge.dedup import duplicates
 from bot.core.text.correct import Corrector
 from bot.core.text.function import FUNCTION_CHARS, subject_chars
 from bot.core.text.lexicon import everyday_words, unseen_weight
@@ -27,6 +28,7 @@ from bot.core.text.normalize import compact, compact_many, normalize
 from bot.core.text.trie import PhraseTrie
 
 from .cues import Cues, load_cues
+from .explained import EXPLAINED_SHARE, choose_explained, explained_share, prefer_asked_variant
 from .index import GramIndex, grams
 from .names import NameRules
 
@@ -163,7 +165,9 @@ class _Phrases:
     weight: np.ndarray
 
 
-def _entry_phrases(entries: list, names: NameRules | None = None) -> tuple[_Phrases, dict[str, str]]:
+def _entry_phrases(
+    entries: list, names: NameRules | None = None, absorbed: dict[str, list[str]] | None = None
+) -> tuple[_Phrases, dict[str, str]]:
     """The compact phrases of every entry, and raw text -> compact text. Each distinct text is compacted
     once, and equal results share one string object (a large base repeats many aliases and keywords): the
     corrector, the index and the phrase sets all hold the same strings."""
@@ -172,6 +176,8 @@ def _entry_phrases(entries: list, names: NameRules | None = None) -> tuple[_Phra
     counts: list[int] = []
     for e in entries:
         got = _phrases_of(e, names)
+        if absorbed and e.id in absorbed:
+            got += [(n, 1.0) for n in absorbed[e.id]]
         counts.append(len(got))
         texts += [t for t, _ in got]
         weights += [w for _, w in got]
@@ -237,7 +243,13 @@ class Matcher:
     def _build(self, kb: KnowledgeBase, cues: Cues | None, intents_dir: Path | None) -> None:
         self.kb = kb
         self.cues = cues or load_cues(intents_dir)
-        entries = list(kb.entries.values())
+        # an imported item that an entry written by hand already holds is answered by that entry, which takes
+        # the imported name as a phrase of its own (bot/core/knowledge/dedup.py)
+        self.duplicates = duplicates(kb.entries.values())
+        entries = [e for e in kb.entries.values() if e.id not in self.duplicates]
+        self._absorbed: dict[str, list[str]] = {}
+        for dup, owner in self.duplicates.items():
+            self._absorbed.setdefault(owner, []).append(kb.entries[dup].name)
         self.ids = [e.id for e in entries]
         self._pos = {e.id: i for i, e in enumerate(entries)}
         self.kinds: list[str] = [e.kind for e in entries]
@@ -246,7 +258,7 @@ class Matcher:
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
         names = self.cues.names if not self.cues.names.empty else None
-        raw, compacted = _entry_phrases(entries, names)
+        raw, compacted = _entry_phrases(entries, names, self._absorbed)
         self._build_families(entries, names)
         self.corrector = Corrector(
             raw.text,
@@ -261,7 +273,9 @@ class Matcher:
         phrases = _with_canonical(raw, self.corrector)
         self.index = GramIndex(phrases.entry, phrases.text, phrases.weight, len(entries))
         # question words are stripped, except where they are part of a phrase of the base ("卖药需要什么证")
-        protected = {t for t in phrases.text if len(t) >= 3}
+        # (a two-character phrase too, unless it is itself a question word: the 吧 of 网吧 is no particle)
+        strip_words = frozenset(self.cues.strip_words)
+        protected = {t for t in phrases.text if len(t) >= 3 or (len(t) == 2 and t not in strip_words)}
         self._strip = PhraseTrie([*protected, *self.cues.strip_words])
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
@@ -336,6 +350,13 @@ class Matcher:
             return ranked, [], False
         members = self._family_members[fid]
         asked = self._names_rules.asked(flat)
+        written = [m for m in members if not self._imported[m]]
+        if not asked and len(written) == 1:
+            # the matter as a whole written by hand beside its imported variants: a question that names no
+            # variant gets the entry the centre wrote for it ("怎么办残疾证")
+            chosen = written[0]
+            at = next((p for ei, _, p in ranked if ei == chosen), phrase)
+            return [(chosen, score, at), *(r for r in ranked if r[0] != chosen)], [], False
         fit = self._fitting(members, asked) if asked else list(members)
         if not fit:
             return ranked, [], False  # a variant the matter does not have: the act check says so
@@ -387,6 +408,26 @@ class Matcher:
         ranked = self._rank(content, flat)
         ranked, family, by_variant = self._family_choice(ranked, flat)
         ranked = self._explained_lift(ranked, u.subject)
+        ranked = choose_explained(
+            ranked,
+            u.subject,
+            imported=self._imported,
+            family=self._family_id,
+            entry_grams=self.entry_grams,
+            idf=self.index.gram_idf,
+            foreign=u.foreign,
+        )
+        if self._names_rules is not None and not family:
+            ranked = prefer_asked_variant(
+                ranked,
+                self._names_rules.asked(flat),
+                imported=self._imported,
+                kinds=self._kinds,
+                close=AMBIGUOUS_GAP,
+                subject=u.subject,
+                entry_grams=self.entry_grams,
+                idf=self.index.gram_idf,
+            )
         u.candidates = [Candidate(self.ids[i], s) for i, s, _ in ranked[:5]]
         top = ranked[0] if ranked else None
         u.appeal_score = self.cues.appeal_score(self._names.sub(own, lambda w: "|"))
@@ -404,8 +445,9 @@ class Matcher:
                 return u
         strong_appeal = u.appeal_score >= self.cues.appeal_threshold
         weak_appeal = u.appeal_score >= self.cues.appeal_weak_threshold
-        # a weak appeal cue gives way only to a match we are sure of
-        needed = ACCEPT_OVER_APPEAL if weak_appeal else ACCEPT
+        # a weak appeal cue gives way only to a match we are sure of, or to an imported item that explains a
+        # question about a procedure ("往河里设排污口要审批吗": 排污 is a complaint's word, 要审批吗 is not)
+        needed = ACCEPT_OVER_APPEAL if weak_appeal and not self._procedure_explained(top, u, flat) else ACCEPT
         long_story = self.cues.is_long(own) and not self.cues.asks_how(own)
         if long_story and (weak_appeal or self.cues.is_statement(own, text or "")):
             # a long story with a problem in it, or that asks nothing, is a 诉求 unless clearly not
@@ -473,6 +515,14 @@ class Matcher:
         if score - rival < EXPLAINED_LEAD:
             return ranked
         return [(ei, ACCEPT, phrase), *ranked[1:]]
+
+    def _procedure_explained(self, top: tuple[int, float, int] | None, u: Understanding, flat: str) -> bool:
+        if top is None or not self._imported[top[0]] or self._names_rules is None:
+            return False
+        if not self._names_rules.asks_procedure(flat):
+            return False
+        share = explained_share(u.subject, self.entry_grams(top[0]), self.index.gram_idf)
+        return share >= EXPLAINED_SHARE
 
     def gap_key(self, text: str) -> str:
         """The words of a question that say what it is about, as one string: what groups similar unanswered

@@ -59,6 +59,9 @@ class NameRules:
     patterns: dict[str, list[str]] = field(default_factory=dict)
     # endings of a core that people leave out ("开锁业" is asked as 开锁)
     suffixes: list[str] = field(default_factory=list)
+    # regular expressions of questions about a procedure ("要审批吗", "要什么许可"): such a question is asked
+    # about an item even when a word of it sounds like a complaint ("排污口")
+    procedure: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._levels = sorted({unicodedata.normalize("NFKC", w) for w in self.levels}, key=len, reverse=True)
@@ -73,6 +76,7 @@ class NameRules:
         self._asked_trie = PhraseTrie(list(self._asked))
         self._formal = sorted(self.everyday, key=len, reverse=True)
         self._patterns = {k: re.compile("|".join(ps)) for k, ps in self.patterns.items() if ps}
+        self._procedure = re.compile("|".join(self.procedure)) if self.procedure else None
         self._ending_set = frozenset(compact(e) for e in self.endings)
         self._level_re = _alternation(self._levels)
         self._variant_re = _alternation(self._name_words)
@@ -103,7 +107,8 @@ class NameRules:
             normal = [unicodedata.normalize("NFKC", n.replace("\n", " ")).replace("\n", " ") for n in names]
             text = "\n".join(normal)
         starts = np.cumsum([0] + [len(n) + 1 for n in normal[:-1]])
-        kinds: list[set[str]] = [set() for _ in names]
+        kinds: list[set[str]] = [set() for _ in names]  # from the name's own words
+        qualified: list[set[str]] = [set() for _ in names]  # from its bracketed qualifiers
 
         def lines_of(offsets: np.ndarray, positions: list[int]) -> list[int]:
             return (np.searchsorted(offsets, positions, side="right") - 1).tolist()
@@ -117,7 +122,7 @@ class NameRules:
             inner = [(m.start(), m.group(1)) for m in _BRACKET.finditer(text)]
             for line, (_, words) in zip(lines_of(starts, [at for at, _ in inner]), inner, strict=True):
                 for w in self._variant_re.findall(words):
-                    kinds[line].add(self._in_names[w])
+                    qualified[line].add(self._in_names[w])
         bare_text = _BRACKET.sub("", text)
         if self._level_re is not None:
             bare_text = self._level_re.sub("", bare_text)
@@ -136,11 +141,11 @@ class NameRules:
                     kinds[i].discard(self._in_names[b])  # a name that is only a variant word names no variant
         core_text = "\n".join(map(self._core, stems))
         out = []
-        for core, bare, ks in zip(
-            _NOT_WORD_LINES.sub("", core_text).lower().split("\n"), bares, kinds, strict=True
+        for core, bare, ks, qs in zip(
+            _NOT_WORD_LINES.sub("", core_text).lower().split("\n"), bares, kinds, qualified, strict=True
         ):
             key = core if len(core) >= 2 and core not in self._ending_set else _key(bare)
-            out.append((key, frozenset(ks)))
+            out.append((key, _variant_kinds(qs, ks)))
         return out
 
     def asked(self, flat: str) -> frozenset[str]:
@@ -150,6 +155,10 @@ class NameRules:
             out |= self._asked[w]
         out.update(k for k, r in self._patterns.items() if r.search(flat))
         return frozenset(out)
+
+    def asks_procedure(self, flat: str) -> bool:
+        """Whether a (compact) question asks about a procedure: whether one is needed, which, how or where."""
+        return self._procedure is not None and self._procedure.search(flat) is not None
 
     def _strip_levels(self, text: str) -> str:
         for w in self._levels:
@@ -170,6 +179,7 @@ class NameRules:
 
 
 _NOT_WORD = re.compile(r"\W")
+_NEW = frozenset({"new"})
 _NOT_WORD_LINES = re.compile(r"[^\w\n]")
 _MARKS_LINES = re.compile(r"[《》“”\"'、，,/\\\t\r\f\v \u3000]+")
 
@@ -185,9 +195,10 @@ def _shape(rules: NameRules, name: str) -> tuple[str, str, str, str, frozenset[s
     item of a large base has its family found when the matcher is built)."""
     n = unicodedata.normalize("NFKC", name)
     kinds: set[str] = set()
+    qualified: set[str] = set()
     if rules._variant_re is not None:
         for inner in _BRACKET.findall(n):
-            kinds.update(rules._in_names[w] for w in rules._variant_re.findall(inner))
+            qualified.update(rules._in_names[w] for w in rules._variant_re.findall(inner))
     bare = _BRACKET.sub("", n)
     if rules._level_re is not None:
         bare = rules._level_re.sub("", bare)
@@ -204,7 +215,15 @@ def _shape(rules: NameRules, name: str) -> tuple[str, str, str, str, frozenset[s
     key = _key(core)
     if len(key) < 2 or key in rules._ending_set:
         key = _key(bare)  # "停业登记" -> "登记" would join unrelated items: such a name is its own family
-    return bare, stem, core, key, frozenset(kinds)
+    return bare, stem, core, key, _variant_kinds(qualified, kinds)
+
+
+def _variant_kinds(qualified: set[str], named: set[str]) -> frozenset[str]:
+    """The variants a name is. A bracketed qualifier says which variant ("…运输证发放（补办）"): the name's own
+    发放 or 核发 is then the procedure every variant shares, not the new one."""
+    if qualified:
+        return frozenset(qualified | (named - _NEW))
+    return frozenset(named)
 
 
 @lru_cache(maxsize=50_000)
@@ -226,14 +245,78 @@ def _parts(rules: NameRules, name: str) -> NameParts:
     for suffix in rules.suffixes:
         if core.endswith(suffix) and len(core) - len(suffix) >= 2:
             phrases.setdefault(core[: -len(suffix)], EVERYDAY_ALONE_WEIGHT)
-    # a certificate's short form: 烟草专卖零售许可证 -> 烟草证
-    for suffix in ("许可证", "证书", "证"):
-        if core.endswith(suffix) and len(core) - len(suffix) >= 4:
-            phrases.setdefault(core[:2] + "证", EVERYDAY_ALONE_WEIGHT)
-            break
+    # a certificate's short form: 烟草专卖零售许可证 -> 烟草证; the certificate of a right or a permit is named
+    # by its first or its last word (采矿权 -> 采矿证, 渔业捕捞许可 -> 捕捞证, 取水许可证 -> 取水证)
+    for head in _certificate_heads(rules, stem):
+        shorts = {head[:2] + "证", head[-2:] + "证"} if len(head) >= 4 else {head + "证"}
+        for short in shorts:
+            if short != core and _lexicon_word(short[:2]):
+                phrases.setdefault(short, EVERYDAY_ALONE_WEIGHT)
+    # the usual contraction of two words into their first characters: 社会团体 -> 社团, 社会保障卡 -> 社保卡,
+    # 危险废物 -> 危废, 批准文件 -> 批文; each form of the name gets the contracted wording too
+    for long, short in _contractions(core):
+        for f in dict.fromkeys([stem, core]):
+            if long in f:
+                contracted = f.replace(long, short)
+                if len(compact(contracted)) >= 3:
+                    phrases.setdefault(contracted, EVERYDAY_ALONE_WEIGHT)
     own = compact(name)
     out = tuple((p, w) for p, w in phrases.items() if len(compact(p)) >= 2 and compact(p) != own)
     return NameParts(stem=stem, family=key, kinds=kinds, phrases=out)
+
+
+_CERTIFICATES = ("许可证", "证书", "证", "许可", "权")
+
+
+def _certificate_heads(rules: NameRules, stem: str) -> list[str]:
+    """What a certificate, permit or right is of, when the stem names one before its procedure endings
+    ("渔业捕捞许可审批" -> 渔业捕捞, "采矿权延续登记" -> 采矿): at most one head."""
+    text = stem
+    for _ in range(3):
+        for suffix in _CERTIFICATES:
+            if text.endswith(suffix) and len(text) - len(suffix) >= 2:
+                return [text[: -len(suffix)]]
+        shorter = next(
+            (
+                text[:-k]
+                for k in rules._ending_sizes
+                if len(text) - k >= 2 and text[-k:] in rules._ending_words
+            ),
+            None,
+        )
+        if shorter is None:
+            return []
+        text = shorter
+    return []
+
+
+def _lexicon_word(w: str) -> bool:
+    from bot.core.text.lexicon import everyday_words
+
+    return w in everyday_words()
+
+
+def _contractions(core: str) -> list[tuple[str, str]]:
+    """(four characters, their contraction) for the first and the last two adjacent two-character everyday words
+    of a core, the core read greedily from the left in such words ("社会|团体", "社会|保障|卡")."""
+    words: list[str] = []
+    i = 0
+    while i < len(core):
+        if i + 2 <= len(core) and _lexicon_word(core[i : i + 2]):
+            words.append(core[i : i + 2])
+            i += 2
+        else:
+            words.append(core[i])
+            i += 1
+    # the words a name is known by come first or last ("社会团体…", "…批准文件"): contracting those keeps the
+    # phrases of a large base few
+    out: list[tuple[str, str]] = []
+    if len(words) < 2:
+        return out
+    for a, b in dict.fromkeys([(words[0], words[1]), (words[-2], words[-1])]):
+        if len(a) == 2 and len(b) == 2 and _NOT_WORD.search(a + b) is None:
+            out.append((a + b, a[0] + b[0]))
+    return out
 
 
 def load_names(root: Path) -> NameRules:
@@ -277,6 +360,12 @@ def load_names(root: Path) -> NameRules:
                 problems.append(
                     f"intents/names.yaml: asked_patterns.{kind}: 「{pat}」不是有效的正则表达式：{exc}"
                 )
+    procedure = strings(data.get("procedure_questions", []), "procedure_questions")
+    for pat in procedure:
+        try:
+            re.compile(pat)
+        except re.error as exc:
+            problems.append(f"intents/names.yaml: procedure_questions: 「{pat}」不是有效的正则表达式：{exc}")
     rules = NameRules(
         levels=strings(data.get("levels", []), "levels"),
         endings=strings(data.get("endings", []), "endings"),
@@ -284,6 +373,7 @@ def load_names(root: Path) -> NameRules:
         everyday=everyday,
         patterns=patterns if not problems else {},
         suffixes=strings(data.get("suffixes", []), "suffixes"),
+        procedure=procedure if not problems else [],
     )
     if problems:
         raise KnowledgeError(problems)
