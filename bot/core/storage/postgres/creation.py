@@ -26,7 +26,7 @@ import asyncpg
 
 from bot.core.messages import Notification
 from bot.core.storage.protocols import CreateHook, StoreWriteError
-from bot.core.storage.rows import TICKET_FIELDS, column_value, ticket_from_row, to_ts
+from bot.core.storage.rows import TICKET_FIELDS, attachment_params, column_value, ticket_from_row, to_ts
 from bot.core.tickets.domain.models import PENDING, NewTicket, Ticket
 
 from .batch import write_beside
@@ -37,6 +37,7 @@ BATCH = 500
 NEW_FIELDS = (
     "citizen_id", "description", "category", "department", "place", "phone", "anonymous", "priority",
     "policy", "created_at", "contact_due", "feedback_due", "resolve_due", "next_due_at", "source_question",
+    "latitude", "longitude", "unit",
     "appeal_type", "tier", "dispatch_due", "citizen_name", "hot_key",
 )  # fmt: skip
 
@@ -50,8 +51,9 @@ RESERVE = (
     " FROM generate_series(1, $3::int4)"
 )
 INSERT_COLUMNS = ("id", "number", "day", "seq", "state", "updated_at", "round_started_at", *NEW_FIELDS)
-# a ticket ready to write: the ticket, its day, the NEW_FIELDS values, its events and its notifications
-Built = tuple[Ticket, str, tuple[Any, ...], list[tuple[Any, ...]], list[Notification]]
+# a ticket ready to write: the ticket, its day, the NEW_FIELDS values, its events, its notifications and the
+# files the citizen sent with it
+Built = tuple[Ticket, str, tuple[Any, ...], list[tuple[Any, ...]], list[Notification], list[tuple[Any, ...]]]
 CREATED = NEW_FIELDS.index("created_at")
 
 
@@ -104,7 +106,7 @@ class TicketCreator:
         tickets = await self._reserve(rows)
         results: list[Ticket | BaseException] = []
         built: list[Built] = []
-        for (_, hook, _), ticket, (day, values, _) in zip(batch, tickets, rows, strict=True):
+        for (new, hook, _), ticket, (day, values, _) in zip(batch, tickets, rows, strict=True):
             try:
                 evs, notes = hook(ticket)
             except Exception as exc:  # noqa: BLE001 - this creation fails alone
@@ -112,7 +114,8 @@ class TicketCreator:
                 continue
             at = to_ts(ticket.created_at)
             events = [(ticket.id, at, e.actor, e.action, e.text) for e in evs]
-            built.append((ticket, day, values, events, notes))
+            files = [attachment_params(ticket.id, "citizen", m, at) for m in new.attachments]
+            built.append((ticket, day, values, events, notes, files))
             results.append(ticket)
         if not built:
             return results
@@ -165,15 +168,16 @@ class TicketCreator:
         return out
 
     async def _write(self, tx: asyncpg.Connection, built: Sequence[Built]) -> None:
-        """The tickets, their events and their notifications: one statement."""
+        """The tickets, their events, notifications and attachments: one statement."""
         rows = [
             (t.id, t.number, day, t.seq, PENDING, values[CREATED], values[CREATED], *values)
-            for t, day, values, _, _ in built
+            for t, day, values, *_ in built
         ]
         now = to_ts(self.db.clock.now())
         await write_beside(
             tx,
-            events=[e for *_, events, _ in built for e in events],
-            notifications=[(n, now) for *_, notes in built for n in notes],
+            events=[e for _, _, _, events, _, _ in built for e in events],
+            notifications=[(n, now) for _, _, _, _, notes, _ in built for n in notes],
+            attachments=[f for *_, files in built for f in files],
             first=(self._insert, as_columns(rows, len(INSERT_COLUMNS))),
         )
