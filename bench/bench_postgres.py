@@ -10,14 +10,19 @@ runs `--creators` concurrent creators that each create `--per-creator` tickets t
 `store.tickets.create` — the ticket row, its "create" event and its department notification, in the same
 transaction, as the ticket service does. The rate is all tickets over the wall time from the common start to
 the last process's end. Each PostgreSQL run gets a fresh schema (dropped afterwards, unless --keep) and checks
-that the numbers came out unique and consecutive. The SQLite run uses a temporary file. Prints figures;
-asserts nothing. Target: ≥ 5,000 tickets/s with 4 processes × 100 creators against one local server.
+that the numbers came out unique and consecutive. The SQLite run uses a temporary file. Beside the rate, the
+CPU time per ticket: the bench processes' own (the bot's work, SQLite's included) and the local PostgreSQL
+server's (every process named postgres on this machine: run on a server of one's own). On a shared machine
+the rate moves with everyone else's load; the CPU per ticket much less, and cores ÷ CPU per ticket is the
+most this machine could do were it idle. Prints figures; asserts nothing. Target: ≥ 5,000 tickets/s with 4
+processes × 100 creators against one local server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import multiprocessing as mp
 import os
@@ -85,10 +90,12 @@ async def _work(args: tuple, barrier, results) -> None:
 
     await asyncio.to_thread(barrier.wait)
     start = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
+    cpu0 = time.process_time()
     await asyncio.gather(*(creator(i) for i in range(creators)))
     end = time.monotonic()
+    cpu = time.process_time() - cpu0
     await store.close()
-    results.put((proc, start, end, latencies))
+    results.put((proc, start, end, latencies, cpu))
 
 
 def worker(args: tuple, barrier, results) -> None:
@@ -107,22 +114,73 @@ def run(engine: str, database: str, schema: str | None, processes: int, creators
     ]
     for p in procs:
         p.start()
+    server0 = server_cpu()
     got = [results.get(timeout=600) for _ in procs]
+    server = server_cpu() - server0
     for p in procs:
         p.join()
     start = min(g[1] for g in got)
     end = max(g[2] for g in got)
     latencies = sorted(x for g in got for x in g[3])
     total = len(latencies)
-    return total, end - start, latencies
+    cpu = Cpu(bot=sum(g[4] for g in got), server=server if engine == "postgres" else 0.0)
+    return total, end - start, latencies, cpu
 
 
-def report(label: str, total: int, elapsed: float, latencies: list[float], extra: str = "") -> None:
+@dataclasses.dataclass
+class Cpu:
+    """CPU seconds a run used: the bot processes' own (SQLite's work included) and the PostgreSQL server's."""
+
+    bot: float
+    server: float
+
+    def per_ticket(self, total: int) -> str:
+        ms = lambda s: 1000 * s / total  # noqa: E731
+        return f"; CPU per ticket {ms(self.bot + self.server):.3f} ms (bot {ms(self.bot):.3f}, server {ms(self.server):.3f})"
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the local PostgreSQL server: its postmaster and every process it started
+    (backends, walwriter, checkpointer…; backends that ended are in the postmaster's cutime). The server is the
+    one whose data directory is $PG_SCRATCH/data (.ci/postgres.sh), or whose postmaster --server-pid names;
+    without either, 0 (not measured). Other clients of the same server count too: use a server of one's own."""
+    if not SERVER_PID:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, tail = stat.read_text().split(" ", 1)
+            rest = tail.rsplit(")", 1)[1].split()
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+        # rest[0] is field 3 of proc(5): state, then ppid; utime, stime, cutime, cstime are fields 14-17
+        if int(pid) == SERVER_PID or int(rest[1]) == SERVER_PID:
+            total += sum(int(x) for x in rest[11:15])
+    return total / tick
+
+
+def _server_pid(given: int | None) -> int | None:
+    if given:
+        return given
+    scratch = os.environ.get("PG_SCRATCH")
+    pidfile = Path(scratch) / "data" / "postmaster.pid" if scratch else None
+    if pidfile is not None and pidfile.exists():
+        return int(pidfile.read_text().split()[0])
+    return None
+
+
+SERVER_PID: int | None = None
+
+
+def report(label: str, total: int, elapsed: float, latencies: list[float], cpu: Cpu, extra: str = "") -> None:
     p50 = 1000 * statistics.median(latencies)
     p99 = 1000 * latencies[int(0.99 * (len(latencies) - 1))]
     print(
         f"{label:<28} {total:>7,} tickets in {elapsed:6.2f} s = {total / elapsed:>7,.0f} tickets/s;"
-        f" latency p50 {p50:6.1f} ms, p99 {p99:6.1f} ms{extra}"
+        f" latency p50 {p50:6.1f} ms, p99 {p99:6.1f} ms{cpu.per_ticket(total)}{extra};"
+        f" load {os.getloadavg()[0]:.1f}",
+        flush=True,
     )
 
 
@@ -160,13 +218,14 @@ async def _check(url: str, schema: str, keep: bool) -> str:
 def postgres_run(url: str, processes: int, creators: int, per: int, pool: int, keep: bool) -> None:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     asyncio.run(_prepare(url, schema))
-    total, elapsed, latencies = run("postgres", url, schema, processes, creators, per, pool)
+    total, elapsed, latencies, cpu = run("postgres", url, schema, processes, creators, per, pool)
     check = asyncio.run(_check(url, schema, keep))
     report(
         f"PostgreSQL, {processes} process{'es' if processes > 1 else ''} × {creators}",
         total,
         elapsed,
         latencies,
+        cpu,
         check,
     )
 
@@ -182,7 +241,10 @@ def main() -> None:
     ap.add_argument("--pool-size", type=int, default=10, help="connections per process (DATABASE_POOL_SIZE)")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schemas (bench_…) afterwards")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--server-pid", type=int, default=None, help="the local server's postmaster, for its CPU")
     args = ap.parse_args()
+    global SERVER_PID
+    SERVER_PID = _server_pid(args.server_pid)
     if not args.url:
         sys.exit(
             "no server: pass --url postgresql://… or set BENCH_DATABASE_URL / TEST_DATABASE_URL (bench/README.md)"
@@ -195,14 +257,15 @@ def main() -> None:
     )
     print(
         f"PostgreSQL {version} (fsync={fsync}, synchronous_commit={sync_commit}); {os.cpu_count()} cores;"
-        f" {args.creators} creators per process × {args.per_creator} tickets each"
+        f" {args.creators} creators per process × {args.per_creator} tickets each;"
+        f" server CPU {'of postmaster ' + str(SERVER_PID) if SERVER_PID else 'not measured (no --server-pid)'}"
     )
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.db")
             asyncio.run(_migrate_sqlite(db))
-            total, elapsed, latencies = run("sqlite", db, None, 1, args.creators, args.per_creator, 0)
-            report(f"SQLite, 1 process × {args.creators}", total, elapsed, latencies)
+            total, elapsed, latencies, cpu = run("sqlite", db, None, 1, args.creators, args.per_creator, 0)
+            report(f"SQLite, 1 process × {args.creators}", total, elapsed, latencies, cpu)
     if args.processes != 1:
         postgres_run(args.url, 1, args.creators, args.per_creator, args.pool_size, args.keep)
     postgres_run(args.url, args.processes, args.creators, args.per_creator, args.pool_size, args.keep)

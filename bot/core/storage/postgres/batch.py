@@ -37,12 +37,16 @@ async def write_beside(
     reminders: Sequence[tuple[Any, ...]] = (),
     notifications: Sequence[tuple[Notification, int | None]] = (),
     attachments: Sequence[tuple[Any, ...]] = (),
+    *,
+    first: tuple[str, Sequence[Any]] | None = None,
 ) -> int:
     """Insert events (ticket id, at, actor, action, text), reminders (ticket id, milestone, level, round,
     repeat, sent at), attachments (rows.attachment_params) and notifications (each with its creation time) in
-    the caller's transaction; returns how many notifications were new."""
-    args: list[Any] = []
-    statements: list[str] = []
+    the caller's transaction; returns how many notifications were new. `first`, a data-modifying statement and
+    its arguments ($1…), goes in the same statement before them (the rows they refer to: checked at the
+    statement's end, so they may be its own)."""
+    args: list[Any] = list(first[1]) if first else []
+    statements: list[str] = [first[0]] if first else []
 
     def insert(table: tuple[str, tuple[str, ...]], rows: Sequence[tuple[Any, ...]], tail: str = "") -> None:
         name, types = table

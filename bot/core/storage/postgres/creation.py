@@ -1,16 +1,18 @@
-"""Creating tickets on PostgreSQL: numbered inside the inserting transaction, group-committed, batched.
+"""Creating tickets on PostgreSQL: numbered ahead of the writing transaction, group-committed, batched.
 
-Creations that arrive while this process's creation transaction runs are written together in the next one.
-Numbers come from a counter row per day: one statement upserts the day's counter by the size of the batch
-and inserts the batch's tickets numbered from the block it got (unnest of typed arrays, WITH ORDINALITY).
-The counter row stays locked until the transaction ends, so processes creating tickets on the same day take
-their blocks one after another (unique, consecutive numbers), and a transaction that rolls back gives its
-block back. While the row is locked the transaction only numbers the tickets it built before it began (no
-rows are read back), runs the hooks, and writes their events and notifications in one more statement: the
-lock is held for two round trips and the commit, whatever the batch's size.
+Creations that arrive while this process writes a batch are written together in the next one. Each batch
+first reserves its ids and its numbers in one statement of its own, committed as it ends: it adds the batch's
+size to the day's counter row (a row per day) and draws the ids from the tickets' identity. The counter row is
+locked for that statement alone, so processes creating tickets on the same day wait for one another only that
+long, never while a batch is written; numbers stay unique, and consecutive in the order the blocks were taken.
+The tickets are then built in this process, with their ids and numbers, the hooks run on them, and the
+tickets, their events and their notifications go to the database in one statement (unnest of typed arrays),
+in a transaction of its own.
 
-A batch that fails (rolled back whole, its block of numbers with it) is tried again with one savepoint per
-creation, so one bad creation never costs the others theirs; the common case pays for no savepoint.
+A batch that fails is tried again with one savepoint per creation, with the numbers it reserved: one bad
+creation never costs the others theirs; the common case pays for no savepoint. A number whose creation failed,
+or whose process stopped between reserving and writing, is not given again: the day's numbers then have a
+gap, never a duplicate.
 """
 
 from __future__ import annotations
@@ -40,25 +42,34 @@ NEW_FIELDS = (
 )  # fmt: skip
 
 
-def insert_day_sql(types: dict[str, str]) -> str:
-    """$1 the day, $2 how many tickets, then one array per NEW_FIELDS column; returns (id, seq) per ticket."""
-    arrays = ", ".join(f"${i + 3}::{types[f]}[]" for i, f in enumerate(NEW_FIELDS))
-    return (
-        "WITH block AS (INSERT INTO ticket_counters AS c (day, last) VALUES ($1::text, $2::int4)"
-        " ON CONFLICT (day) DO UPDATE SET last = c.last + EXCLUDED.last RETURNING last)"
-        f" INSERT INTO tickets (number, day, seq, state, updated_at, round_started_at, {', '.join(NEW_FIELDS)})"
-        " SELECT 'SQ' || $1::text || '-' || lpad(n.seq::text, greatest(4, length(n.seq::text)), '0'),"
-        f" $1::text, n.seq, '{PENDING}', v.created_at, v.created_at, {', '.join(f'v.{f}' for f in NEW_FIELDS)}"
-        f" FROM block, unnest({arrays}) WITH ORDINALITY AS v({', '.join(NEW_FIELDS)}, ord)"
-        " CROSS JOIN LATERAL (SELECT (block.last - $2::int4 + v.ord)::int4 AS seq) AS n"
-        " RETURNING id, seq"
-    )
+RESERVE = (
+    # $1 the days (sorted: every process locks the counter rows in one order), $2 each day's count, $3 the total
+    "WITH c AS (INSERT INTO ticket_counters AS c (day, last) SELECT * FROM unnest($1::text[], $2::int4[])"
+    " ON CONFLICT (day) DO UPDATE SET last = c.last + EXCLUDED.last RETURNING day, last)"
+    " SELECT day, last, NULL::int8[] FROM c UNION ALL"
+    " SELECT NULL, NULL, array_agg(nextval(pg_get_serial_sequence('tickets', 'id')))"
+    " FROM generate_series(1, $3::int4)"
+)
+INSERT_COLUMNS = ("id", "number", "day", "seq", "state", "updated_at", "round_started_at", *NEW_FIELDS)
+# a ticket ready to write: the ticket, its day, the NEW_FIELDS values, its events, its notifications and the
+# files the citizen sent with it
+Built = tuple[Ticket, str, tuple[Any, ...], list[tuple[Any, ...]], list[Notification], list[tuple[Any, ...]]]
+CREATED = NEW_FIELDS.index("created_at")
 
 
 class TicketCreator:
     def __init__(self, db: Database, column_types: dict[str, str]):
         self.db = db
-        self._insert_day = insert_day_sql(column_types)
+        types = {
+            "id": "int8",
+            "number": "text",
+            "day": "text",
+            "seq": "int4",
+            "state": "text",
+            **column_types,
+        }
+        marks = ", ".join(f"${i + 1}::{types[c]}[]" for i, c in enumerate(INSERT_COLUMNS))
+        self._insert = f"INSERT INTO tickets ({', '.join(INSERT_COLUMNS)}) SELECT * FROM unnest({marks})"
         self._pending: list[tuple[NewTicket, CreateHook, asyncio.Future[Ticket]]] = []
         self._flush_task: asyncio.Task[None] | None = None
 
@@ -91,25 +102,42 @@ class TicketCreator:
     async def _create_batch(
         self, batch: list[tuple[NewTicket, CreateHook, Any]]
     ) -> list[Ticket | BaseException]:
-        rows = [self._row(new) for new, _, _ in batch]  # built before the transaction: no lock held yet
+        rows = [self._row(new) for new, _, _ in batch]
+        tickets = await self._reserve(rows)
+        results: list[Ticket | BaseException] = []
+        built: list[Built] = []
+        for (new, hook, _), ticket, (day, values, _) in zip(batch, tickets, rows, strict=True):
+            try:
+                evs, notes = hook(ticket)
+            except Exception as exc:  # noqa: BLE001 - this creation fails alone
+                results.append(exc)
+                continue
+            at = to_ts(ticket.created_at)
+            events = [(ticket.id, at, e.actor, e.action, e.text) for e in evs]
+            files = [attachment_params(ticket.id, "citizen", m, at) for m in new.attachments]
+            built.append((ticket, day, values, events, notes, files))
+            results.append(ticket)
+        if not built:
+            return results
         try:
             # run again from the same rows if the connection drops before COMMIT (nothing was written then)
-            return list(await self.db.run(lambda tx: self._insert_all(tx, batch, rows)))
+            await self.db.run(lambda tx: self._write(tx, built))
+            return results
         except StoreWriteError:
             raise  # the database, not one creation, is the problem: nothing was created
-        except Exception:  # noqa: BLE001
-            if len(batch) == 1:
-                raise
-        # one creation spoilt the batch (rolled back whole, numbers included): one savepoint each
-        results: list[Ticket | BaseException] = []
+        except Exception as exc:  # noqa: BLE001
+            if len(built) == 1:
+                return [exc if r is built[0][0] else r for r in results]
+        # one creation spoilt the batch (rolled back whole): one savepoint each, with the numbers reserved
+        failed: dict[int, BaseException] = {}
         async with self.db.transaction() as tx:
-            for item, row in zip(batch, rows, strict=True):
+            for item in built:
                 try:
                     async with tx.transaction():
-                        results.extend(await self._insert_all(tx, [item], [row]))
+                        await self._write(tx, [item])
                 except Exception as exc:  # noqa: BLE001
-                    results.append(exc)
-        return results
+                    failed[id(item[0])] = exc
+        return [failed.get(id(r), r) for r in results]
 
     def _row(self, new: NewTicket) -> tuple[str, tuple[Any, ...], Ticket]:
         """The day, the values inserted, and the ticket as its row will read but for id, number and seq."""
@@ -123,32 +151,33 @@ class TicketCreator:
         )  # fmt: skip
         return day, values, ticket_from_row([row.get(f) for f in TICKET_FIELDS], self.db.tz)
 
-    async def _insert_all(
-        self,
-        tx: asyncpg.Connection,
-        batch: Sequence[tuple[NewTicket, CreateHook, Any]],
-        rows: Sequence[tuple[str, tuple[Any, ...], Ticket]],
-    ) -> list[Ticket]:
-        by_day: dict[str, list[int]] = {}
-        for i, (day, _, _) in enumerate(rows):
-            by_day.setdefault(day, []).append(i)
-        tickets: list[Ticket | None] = [None] * len(rows)
-        for day in sorted(by_day):  # one order for every process: two batches never deadlock
-            members = by_day[day]
-            values = [rows[i][1] for i in members]
-            got = await tx.fetch(self._insert_day, day, len(members), *as_columns(values, len(NEW_FIELDS)))
-            for i, (tid, seq) in zip(members, sorted(got, key=lambda r: r[1]), strict=True):
-                tickets[i] = replace(rows[i][2], id=tid, number=f"SQ{day}-{seq:04d}", seq=seq)
-        events: list[tuple[Any, ...]] = []
-        notes: list[Notification] = []
-        files: list[tuple[Any, ...]] = []
-        for (new, hook, _), ticket in zip(batch, tickets, strict=True):
-            assert ticket is not None
-            evs, ns = hook(ticket)
-            at = to_ts(ticket.created_at)
-            events += [(ticket.id, at, e.actor, e.action, e.text) for e in evs]
-            notes += ns
-            files += [attachment_params(ticket.id, "citizen", m, at) for m in new.attachments]
+    async def _reserve(self, rows: Sequence[tuple[str, tuple[Any, ...], Ticket]]) -> list[Ticket]:
+        """Each row's ticket with its id and number, reserved in one statement committed on its own."""
+        count: dict[str, int] = {}
+        for day, _, _ in rows:
+            count[day] = count.get(day, 0) + 1
+        days = sorted(count)
+        got = await self.db.fetch_alone(RESERVE, days, [count[d] for d in days], len(rows))
+        last = {r[0]: r[1] for r in got if r[0] is not None}
+        ids = next(iter(r[2] for r in got if r[0] is None))
+        seq = {d: last[d] - count[d] for d in days}  # the number before each day's block
+        out = []
+        for (day, _, ticket), tid in zip(rows, ids, strict=True):
+            seq[day] += 1
+            out.append(replace(ticket, id=tid, number=f"SQ{day}-{seq[day]:04d}", seq=seq[day]))
+        return out
+
+    async def _write(self, tx: asyncpg.Connection, built: Sequence[Built]) -> None:
+        """The tickets, their events, notifications and attachments: one statement."""
+        rows = [
+            (t.id, t.number, day, t.seq, PENDING, values[CREATED], values[CREATED], *values)
+            for t, day, values, *_ in built
+        ]
         now = to_ts(self.db.clock.now())
-        await write_beside(tx, events=events, notifications=[(n, now) for n in notes], attachments=files)
-        return tickets  # type: ignore[return-value]
+        await write_beside(
+            tx,
+            events=[e for _, _, _, events, _, _ in built for e in events],
+            notifications=[(n, now) for _, _, _, _, notes, _ in built for n in notes],
+            attachments=[f for *_, files in built for f in files],
+            first=(self._insert, as_columns(rows, len(INSERT_COLUMNS))),
+        )

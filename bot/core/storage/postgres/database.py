@@ -358,6 +358,24 @@ class Database:
                 raise polite from exc
             raise
 
+    async def fetch_alone(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One writing statement in autocommit, its rows returned: the server commits it as it ends, so a lock it
+        takes is held for the statement alone, never across a round trip to this process. Tried again when the
+        connection fails (a first attempt may then have been committed unseen: use it where that is harmless)."""
+        values = tuple(nul_free(a) for a in args)
+
+        async def attempt() -> list[asyncpg.Record]:
+            async with self.pool.acquire(timeout=self.timeout) as conn:
+                return await conn.fetch(sql, *values)
+
+        try:
+            return await self._retrying(attempt)
+        except BaseException as exc:
+            polite = write_error(exc)
+            if polite is not None:
+                raise polite from exc
+            raise
+
 
 async def _rollback(tx: Any) -> None:
     try:

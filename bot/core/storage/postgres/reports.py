@@ -11,7 +11,7 @@ from bot.core.tickets.domain.models import Ticket
 from bot.core.tickets.domain.sla import MILESTONES
 
 from .database import Database
-from .tickets import OPEN_SQL, RUNNING_SQL, URGENCY_ORDER, unmet_due_sql
+from .tickets import OPEN_SQL, RUNNING_SQL, URGENCY_ORDER, URGENCY_SQL
 
 
 class PostgresReports:
@@ -59,9 +59,10 @@ class PostgresReports:
             params.append(value)
             return f"${len(params)}::{cast}"
 
-        red = unmet_due_sql("0", "$1::int8")
+        # overdue: some unmet milestone's deadline has passed, i.e. the earliest one has (deadlines are never
+        # before 1970). Written on the urgency itself, both lists walk tickets_urgency (migration 13) in order.
         if level == "red":
-            cond = red
+            cond = f"{URGENCY_SQL} < $1::int8"
         else:
             # a policy's own share of its window after which it warns, or the default share
             weight = (
@@ -75,8 +76,10 @@ class PostgresReports:
                     f"({m}_met IS NULL AND {m}_due > $1::int8"
                     f" AND ($1::int8 - {start}) >= {weight} * ({m}_due - {start}))"
                 )
-            # a milestone without a deadline (a date the calendar does not cover) makes `red` NULL: not overdue
-            cond = f"(({' OR '.join(parts)}) AND NOT COALESCE({red}, FALSE))"
+            # not overdue: no unmet deadline has passed (a warning needs one unmet deadline still ahead, so the
+            # urgency is never NULL here); a milestone without a deadline (a date the calendar does not cover)
+            # is left out of the urgency, so it makes nothing overdue
+            cond = f"(({' OR '.join(parts)}) AND {URGENCY_SQL} >= $1::int8)"
         where = f"state IN {OPEN_SQL} AND {RUNNING_SQL} AND {cond}"
         if departments is not None:
             where += f" AND department = ANY({p(list(departments), 'text[]')})"

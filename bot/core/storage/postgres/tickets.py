@@ -61,10 +61,12 @@ def _pg_type(f: dataclasses.Field[Any]) -> str:
 COLUMN_TYPES = {f.name: _pg_type(f) for f in dataclasses.fields(Ticket)}
 RETURNING_TICKET = ", ".join(f"t.{c}" for c in TICKET_FIELDS)
 
-# most urgent first: the earliest deadline among the unmet milestones (LEAST ignores NULLs)
-URGENCY_ORDER = (
-    "LEAST(" + ", ".join(f"CASE WHEN {m}_met IS NULL THEN {m}_due END" for m in MILESTONES) + "), id"
-)
+# a ticket's urgency: the earliest deadline among its unmet milestones (LEAST ignores NULLs). Migration 13
+# indexes this very expression (tickets_urgency, over the running open tickets): the text must stay the same
+# for the planner to use the index
+URGENCY_SQL = "LEAST(" + ", ".join(f"CASE WHEN {m}_met IS NULL THEN {m}_due END" for m in MILESTONES) + ")"
+# most urgent first
+URGENCY_ORDER = f"{URGENCY_SQL}, id"
 # an open ticket whose SLA clock runs: not paused (等待补充材料…), not merged into another (handled there)
 RUNNING_SQL = "paused_at IS NULL AND merged_into IS NULL"
 
