@@ -597,3 +597,32 @@ def test_urgent_cues_must_be_a_list_of_words():
     assert SlaPolicies.from_data({**data, "urgent_cues": ["漏气"]}).priority_of("厨房漏 气了") == "urgent"
     with pytest.raises(SlaConfigError, match="urgent_cues"):
         SlaPolicies.from_data({**data, "urgent_cues": "漏气"})
+
+
+# ---------------------------------------------------------------------------------------------- 重复诉求
+async def test_the_summary_says_a_similar_open_appeal_is_already_being_handled_without_showing_it(env):
+    other = await env.service.create(
+        citizen_id="20002", description=APPEAL + "，请尽快处理", category="环境保护", phone="13900001111"
+    )
+    await env.start()
+    await env.press("in:ok")
+    await env.press("in:skip")
+    await env.press("in:nophone")
+    summary = text_of(await env.press("in:anon:0"))
+    assert "近期已有 1 件相近的诉求正在办理" in summary and "仍可提交" in summary
+    assert other.number not in summary and "13900001111" not in summary  # another person's 诉求 stays theirs
+    done = text_of(await env.press("in:submit"))
+    assert "诉求已登记" in done  # the hint never stops a submission
+    unrelated = await env.start("小区里的路灯坏了好几天，晚上很黑")
+    assert "相近的诉求" not in text_of(unrelated)
+
+
+async def test_a_submission_outside_staff_hours_says_when_staff_are_next_at_work(env):
+    env.clock.set(dt.datetime(2026, 9, 30, 19, 0, tzinfo=DEFAULT_TZ))  # the evening before 国庆
+    await _reach(env, "summary")
+    done = text_of(await env.press("in:submit"))
+    assert "诉求已登记" in done and "非工作时间" in done
+    assert "10月8日 09:00" in done  # after the whole holiday break (the working-day calendar)
+    env.clock.set(dt.datetime(2026, 10, 8, 10, 0, tzinfo=DEFAULT_TZ))
+    await _reach(env, "summary")
+    assert "非工作时间" not in text_of(await env.press("in:submit"))

@@ -208,6 +208,37 @@ async def test_apply_many_skips_conflicts_and_writes_the_rest(store, clock):
     assert results[1] is None and stale.version == b.version + 1
 
 
+async def test_apply_many_whole_writes_nothing_when_one_change_conflicts(store, clock):
+    """并单 changes two tickets together: a conflict on either leaves both as they were."""
+    a = await store.tickets.create(new_ticket(clock, 1), hook)
+    b = await store.tickets.create(new_ticket(clock, 2), hook)
+    await store.tickets.apply(Change(b, clock.now(), {"handler": "h1"}, []))  # b moved on
+    note = Notification(Recipient("user", a.citizen_id), Reply("已并入"), f"{a.number}:merged")
+    with pytest.raises(ConflictError):
+        await store.tickets.apply_many(
+            [
+                Change(a, clock.now(), {"merged_into": b.number}, [EventIn("s1", "merge")], [note]),
+                Change(b, clock.now(), {}, [EventIn("s1", "merged")]),
+            ],
+            whole=True,
+        )
+    after = await store.tickets.get(a.number)
+    assert after is not None and after.merged_into is None and after.version == a.version
+    assert "merge" not in [e.action for e in await store.tickets.events(a.id)]
+    assert "merged" not in [e.action for e in await store.tickets.events(b.id)]
+    assert all(r.notification.dedup_key != note.dedup_key for r in await store.outbox.due(clock.now(), 50))
+    fresh_b = await store.tickets.get(b.number)
+    assert fresh_b is not None
+    both = await store.tickets.apply_many(
+        [
+            Change(a, clock.now(), {"merged_into": b.number}, [EventIn("s1", "merge")]),
+            Change(fresh_b, clock.now(), {}, [EventIn("s1", "merged")]),
+        ],
+        whole=True,
+    )
+    assert [t.merged_into if t else "?" for t in both] == [b.number, None]
+
+
 async def test_outbox_dedup_due_sent_retry_park_and_requeue(store, clock):
     n = Notification(
         Recipient("user", "42"), Reply("<b>您好</b>", [[Button("认领", "claim:SQ20261123-0001")]]), "k1"

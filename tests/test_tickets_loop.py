@@ -530,3 +530,94 @@ def test_a_citizens_name_is_masked_in_a_canned_reply():
     from bot.core.tickets.workflow.canned import masked_name
 
     assert masked_name("张三丰") == "张**" and masked_name("李") is None and masked_name(None) is None
+
+
+async def test_a_new_tickets_card_names_likely_duplicates_and_merges_them_with_one_press(desk):
+    s = desk.service
+    first = await s.create(
+        citizen_id="c1",
+        description="人民路菜市场门口占道经营，堵住出口",
+        category="城乡建设",
+        place="人民路菜市场",
+    )
+    again = await s.create(
+        citizen_id="c2",
+        description="人民路菜市场门口有人占道经营，堵住出口了",
+        category="城乡建设",
+        place="人民路菜市场",
+    )
+    cards = {n.dedup_key: n.reply for n in await desk.notes("department", "城市管理局")}
+    assert "疑似重复" not in cards[f"new:{first.number}"].html
+    card = cards[f"new:{again.number}"]
+    assert "疑似重复" in card.html and first.number in card.html
+    press = f"merge:{again.number}:{first.number}"
+    assert press in [b.data for row in card.buttons for b in row]
+    assert "负责人" in await run(desk.cmds, "h-cg", callback=press, group=True)  # a handler may not merge
+    assert (await s.get(again.number)).merged_into is None
+    assert "已并入" in await run(desk.cmds, "s-cg", callback=press, group=True)
+    assert (await s.get(again.number)).merged_into == first.number
+    assert any(a == "merged" and again.number in text for a, text in await history(desk, first.number))
+    assert any("已并入诉求" in x.reply.html for x in await desk.notes("user", "c2"))
+    # pressed again: refused by name, nothing changes twice
+    assert f"已并入诉求 {first.number}" in await run(desk.cmds, "s-cg", callback=press, group=True)
+
+
+# ---------------------------------------------------------------- 回访 of citizens who never rate
+
+
+async def test_a_ticket_closed_unrated_gets_a_phone_revisit_that_counts_once_and_never_by_default(desk):
+    cmds = desk.cmds
+    numbers = []
+    for text in ("路灯不亮", "井盖缺失", "占道经营"):
+        n = await desk.ticket(text)
+        await run(cmds, "h-cg", f"/claim {n}")
+        await run(cmds, "h-cg", f"/resolve {n} 已处理完毕")
+        numbers.append(n)
+    reached, unreached, rated_late = numbers
+    assert "没有待办的回访任务" in await run(
+        cmds, "h-cg", f"/revisit {reached} 已解决 5"
+    )  # still in its window
+    desk.clock.set(at(2026, 11, 30, 10))  # the 3-working-day rating window has ended
+    await tick(desk.service)
+    for n in numbers:
+        assert (await desk.service.get(n)).state == CLOSED
+    asks = [x for x in await desk.notes("department", "城市管理局") if "请电话回访" in x.reply.html]
+    assert {n for n in numbers if any(n in x.reply.html for x in asks)} == set(numbers)
+    assert f"/revisit {reached}" in asks[0].reply.html or any(
+        f"/revisit {reached}" in x.reply.html for x in asks
+    )
+    stats = await run(cmds, "s-cg", "/stats week")
+    assert "满意率 100.0%" not in stats  # nobody rated: nobody is counted as satisfied
+
+    assert "已解决|未解决" in await run(cmds, "h-cg", f"/revisit {reached} 也许吧")  # usage, nothing recorded
+    assert "城市管理局" in await run(cmds, "h-ga", f"/revisit {reached} 已解决 5")  # another department
+    assert (await desk.service.get(reached)).rating is None
+    assert "已记录" in await run(cmds, "h-cg2", f"/revisit {reached} 已解决 4 说已经修好了")
+    t = await desk.service.get(reached)
+    assert (t.visit_result, t.rating, t.state) == (1, 4, CLOSED)
+    assert any(a == "revisit" and "评价 4 分" in text for a, text in await history(desk, reached))
+    assert "没有待办的回访任务" in await run(cmds, "h-cg", f"/revisit {reached} 已解决 5")  # done once
+
+    assert "未联系上" in await run(cmds, "h-cg", f"/revisit {unreached} 未联系上 电话无人接听")
+    u = await desk.service.get(unreached)
+    assert (u.visit_result, u.rating) == (None, None)
+
+    await run(cmds, "c1", callback=f"rate:{rated_late}:5")  # the citizen rated after all: no call needed
+    assert "没有待办的回访任务" in await run(cmds, "h-cg", f"/revisit {rated_late} 已解决 3")
+
+    desk.clock.advance(hours=1)
+    stats = await run(cmds, "s-cg", "/stats week")
+    # 解决率: the one reached (已解决); 满意率: the phone score 4 and the late rating 5; the unreached: neither
+    assert "解决率 100.0%" in stats and "满意率 100.0%" in stats
+    assert "满意度：4.50 分（2 条评价）" in stats
+
+
+async def test_a_revisit_answered_unsolved_reopens_the_ticket(desk):
+    n = await desk.ticket("路灯不亮")
+    await run(desk.cmds, "h-cg", f"/claim {n}")
+    await run(desk.cmds, "h-cg", f"/resolve {n} 已更换灯泡")
+    desk.clock.set(at(2026, 11, 30, 10))
+    await tick(desk.service)
+    assert "重新办理" in await run(desk.cmds, "h-cg", f"/revisit {n} 未解决 2 还是不亮")
+    t = await desk.service.get(n)
+    assert t.state == IN_PROGRESS and t.visit_result == 0  # reopened; counted in 解决率 as unsolved

@@ -20,10 +20,14 @@ class Prefix(StrEnum):
     TRANSFER = "xfer"  # xfer:<number>[:<department index>] — staff transfer a ticket
     RATE = "rate"  # rate:<number>:<score> — the citizen rates a resolved ticket
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
+    ATTACH = (
+        "att"  # att:new | att:add:<number> | att:no — a bare photo or pin; att:show:<number> — re-send files
+    )
     VISIT = "visit"  # visit:<number>:<yes|no> — 回访: the citizen says whether the problem was solved
     REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
     POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
     KNOWLEDGE = "kb"  # kb:faq|faqok|faqno:<number> — staff add a closed 咨询 ticket to the knowledge base
+    MERGE = "merge"  # merge:<number>:<main number> — 并单 from the new ticket's card (supervisors)
 
 
 # who handles a prefix: the dialogue (answers), the intake, or the ticket commands
@@ -36,10 +40,12 @@ OWNER: dict[Prefix, str] = {
     Prefix.TRANSFER: "commands",
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
+    Prefix.ATTACH: "attachments",
     Prefix.VISIT: "commands",
     Prefix.REQUEST: "commands",
     Prefix.POLICY: "policies",
     Prefix.KNOWLEDGE: "commands",
+    Prefix.MERGE: "commands",
 }
 
 

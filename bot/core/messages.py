@@ -8,8 +8,11 @@ comes back as a callback.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
+
+from bot.core.media import Location, Media
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class Button:
 class Reply:
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
+    # photos, files… sent with the text (an album first, then the text with its buttons; see bot/core/media.py)
+    media: tuple[Media, ...] = ()
+    # a PNG drawn here (a digest's chart), sent just before the text, which is complete without it
+    photo: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class Incoming:
     chat_id: where to answer (same as user_id in a private chat; a group's id in a staff group).
     text: the typed text (empty for a button press).
     callback: the Button.data of a pressed button, if any.
+    media: photos, videos, files, voice messages sent with it (an album: several); their captions are on each.
+    location: a map pin (or a venue) the person sent.
     """
 
     user_id: str
@@ -40,6 +49,8 @@ class Incoming:
     callback: str | None = None
     display_name: str = ""
     is_group: bool = False
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
 
 
 RecipientKind = Literal["user", "department", "staff", "admins"]
@@ -62,3 +73,5 @@ class Notification:
     reply: Reply
     # stable key so the same notification is never queued twice (e.g. "remind:SQ..-0007:contact:yellow:0")
     dedup_key: str | None = None
+    # not sent before this moment (staff notifications held to working hours); None: at once
+    not_before: dt.datetime | None = None

@@ -24,10 +24,12 @@ from typing import Any, Protocol
 
 from bot.core.messages import Notification
 from bot.core.tickets.domain.models import (
+    Attachment,
     Change,
     EventIn,
     NewTicket,
     OutboxRow,
+    PendingCopy,
     StaffMember,
     Ticket,
     TicketEvent,
@@ -154,8 +156,11 @@ class TicketRepository(Protocol):
         """Apply one change atomically; raises ConflictError if the ticket's version moved."""
         ...
 
-    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
-        """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written."""
+    async def apply_many(
+        self, changes: builtins.list[Change], *, whole: bool = False
+    ) -> builtins.list[Ticket | None]:
+        """Apply changes in one transaction; a conflicting change is skipped (None), the rest are written.
+        With `whole`, a conflicting change raises ConflictError and nothing is written."""
         ...
 
     async def recent_texts(
@@ -340,6 +345,12 @@ class ReportQueries(Protocol):
         """department -> 回访 answers given and ratings made in [start, end) (三率)"""
         ...
 
+    async def hot_spots(
+        self, start: dt.datetime, end: dt.datetime, departments: tuple[str, ...] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        """(hot_key, tickets created in [start, end)), the most first, ties by key (reporting/hotspots.py)"""
+        ...
+
 
 class RequestRepository(Protocol):
     """Requests about a ticket decided by somebody else (退单, 改派, 延期, 申诉) and 整改 tasks. They are written
@@ -424,6 +435,23 @@ class PolicyRepository(Protocol):
 
     async def unanswered(self, start: dt.datetime, end: dt.datetime, limit: int) -> list[QuestionCount]:
         """The most frequent policy questions no policy answered in [start, end)."""
+        ...
+
+
+class AttachmentRepository(Protocol):
+    """Photos and files kept with tickets. They are written with the ticket's creation (NewTicket.attachments)
+    or a change (Change.attachments), in the same transaction as their events; read here, oldest first."""
+
+    async def of_ticket(self, ticket_id: int) -> list[Attachment]: ...
+    async def of_tickets(self, ticket_ids: list[int]) -> dict[int, list[Attachment]]: ...
+    async def without_copy(self, now: dt.datetime, limit: int, max_attempts: int) -> list[PendingCopy]:
+        """Attachments with no local copy whose next try is due: tried fewer than `max_attempts` times, the
+        last try at least 2^attempts minutes before `now` (1, 2, 4… minutes); oldest first."""
+        ...
+
+    async def copy_kept(self, attachment_id: int, path: str) -> None: ...
+    async def copy_failed(self, attachment_id: int, now: dt.datetime, attempts: int) -> None:
+        """Another try failed: `attempts` tries so far, the last at `now`."""
         ...
 
 
@@ -540,6 +568,8 @@ class Store(Protocol):
     def reports(self) -> ReportQueries: ...
     @property
     def meta(self) -> MetaRepository: ...
+    @property
+    def attachments(self) -> AttachmentRepository: ...
     @property
     def updates(self) -> UpdateLog: ...
     @property

@@ -16,6 +16,7 @@ from bot.core.messages import Notification, Recipient, Reply
 from bot.core.tickets.domain.models import CLOSED, Change, EventIn, ReminderKey, Ticket
 from bot.core.tickets.domain.schedule import Alert, due_alerts, next_due_at, sent_after
 from bot.core.tickets.domain.sla import MILESTONE_LABELS
+from bot.core.tickets.workflow.revisit import revisit_task
 
 if TYPE_CHECKING:
     from bot.core.tickets.service import TicketService
@@ -56,7 +57,10 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
             f"{t.number}:autoclosed:{t.round}",
         )
         fields = {"state": CLOSED, "closed_at": now, "next_due_at": None}
-        return Change(t, now, fields, [ev], [note], keys), len(keys)
+        # 回访 for a citizen who never rated: a task for the department to call (workflow/revisit.py)
+        task, ask = revisit_task(service, t, now)
+        told = [note, *service.held(t, now, [ask])]
+        return Change(t, now, fields, [ev], told, keys, requests=[task]), len(keys)
     notes: list[Notification] = []
     events: list[EventIn] = []
     for a in alerts:
@@ -74,6 +78,7 @@ def _change_for(service: TicketService, t: Ticket, sent, now: dt.datetime, super
         text = service.views.event("reminded", label=label, level=a.level, repeat=before)
         events.append(EventIn("system", "remind", text))
     nxt = next_due_at(t, policy, sent_after(sent, t, alerts), now)
+    notes = service.held(t, now, notes)  # outside staff hours: sent when they start (workflow.yaml)
     return Change(t, now, {"next_due_at": nxt}, events, notes, keys), len(keys)
 
 

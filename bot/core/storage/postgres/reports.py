@@ -130,3 +130,17 @@ class PostgresReports:
             b,
         )
         return rate_counts(visits, ratings)
+
+    async def hot_spots(
+        self, start: dt.datetime, end: dt.datetime, departments: tuple[str, ...] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        rows = await self.db.fetch(
+            "SELECT hot_key, COUNT(*) FROM tickets WHERE created_at >= $1 AND created_at < $2"
+            " AND hot_key IS NOT NULL AND ($3::text[] IS NULL OR department = ANY($3::text[]))"
+            " GROUP BY hot_key ORDER BY 2 DESC, 1 LIMIT $4",
+            to_ts(start),
+            to_ts(end),
+            list(departments) if departments is not None else None,
+            limit,
+        )
+        return [(r[0], int(r[1])) for r in rows]

@@ -20,6 +20,7 @@ from bot.core.storage.rows import (
     TICKET_COLUMNS,
     TICKET_FIELDS,
     TIME_FIELDS,
+    attachment_params,
     column_value,
     event_from_row,
     request_rows,
@@ -51,6 +52,8 @@ def _pg_type(f: dataclasses.Field[Any]) -> str:
         return "int8"
     if f.name in BOOL_FIELDS:
         return "int2"
+    if str(f.type).startswith("float"):
+        return "float8"
     return "int4" if str(f.type).startswith("int") else "text"
 
 
@@ -152,7 +155,9 @@ class PostgresTickets:
             raise ConflictError(change.ticket.number)
         return result
 
-    async def apply_many(self, changes: builtins.list[Change]) -> builtins.list[Ticket | None]:
+    async def apply_many(
+        self, changes: builtins.list[Change], *, whole: bool = False
+    ) -> builtins.list[Ticket | None]:
         if not changes:
             return []
 
@@ -170,6 +175,8 @@ class PostgresTickets:
                 if current.get(c.ticket.id) == c.ticket.version and c.ticket.id not in seen:
                     seen.add(c.ticket.id)
                     applied.append(c)
+            if whole and len(applied) != len(changes):  # all or nothing (并单): nothing written yet
+                raise ConflictError(changes[0].ticket.number)
             # one statement per shape of change (the reminder tick sets the same columns on many tickets)
             shapes: dict[tuple[str, ...], list[Change]] = {}
             for c in applied:
@@ -195,6 +202,11 @@ class PostgresTickets:
                     for r in c.reminders
                 ],
                 notifications=[(n, to_ts(c.at)) for c in applied for n in c.notifications],
+                attachments=[
+                    attachment_params(c.ticket.id, a.role, a.media, to_ts(c.at))
+                    for c in applied
+                    for a in c.attachments
+                ],
             )
             return applied, fresh
 

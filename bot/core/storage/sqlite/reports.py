@@ -149,3 +149,18 @@ class SqliteReports:
             (a, b),
         )
         return rate_counts(visits, ratings)
+
+    async def hot_spots(
+        self, start: dt.datetime, end: dt.datetime, departments: tuple[str, ...] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        where = ""
+        params: list[int | str | None] = [to_ts(start), to_ts(end)]
+        if departments is not None:
+            where = f" AND department IN ({','.join('?' * len(departments))})"
+            params += list(departments)
+        rows = await self.db.fetchall(
+            "SELECT hot_key, COUNT(*) FROM tickets WHERE created_at >= ? AND created_at < ?"
+            f" AND hot_key IS NOT NULL{where} GROUP BY hot_key ORDER BY 2 DESC, 1 LIMIT ?",
+            (*params, limit),
+        )
+        return [(r[0], r[1]) for r in rows]

@@ -62,6 +62,8 @@ async def press(c: Context, msg: Incoming) -> list[Reply] | None:
         return await loop.visit_pressed(c, msg, parts)
     if prefix == Prefix.REQUEST:
         return await loop.approve_pressed(c, msg, parts)
+    if prefix == Prefix.MERGE:
+        return await loop.merge_pressed(c, msg, parts)
     if prefix == Prefix.COMMENT and parts:
         ticket = await c.service.get(parts[0])
         if ticket is None or ticket.citizen_id != msg.user_id or ticket.rating is None:

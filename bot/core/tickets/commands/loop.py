@@ -15,10 +15,11 @@ from markupsafe import Markup
 from bot.core.messages import Incoming, Reply
 from bot.core.tickets.domain.models import PENDING_REQUEST
 from bot.core.tickets.service import TicketError
-from bot.core.tickets.workflow import canned, handling, merging, requests
+from bot.core.tickets.workflow import canned, handling, merging, requests, revisit
 
 from .lookup import find_ticket, staff_ticket
 from .registry import REGISTRY, Scope
+from .workorders import vocabulary
 
 if TYPE_CHECKING:
     from .registry import Context
@@ -162,6 +163,21 @@ async def withdraw(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     return [Reply(c.say("withdrawn", number=t.number))]
 
 
+@REGISTRY.command("revisit", who="staff", menus=STAFF)
+async def revisit_call(c: Context, msg: Incoming, rest: str) -> list[Reply]:
+    """回访 by phone of a ticket closed unrated: 已解决|未解决 [1-5] [说明], or 未联系上 [说明]."""
+    _, ticket, tail = await staff_ticket(c, msg.user_id, rest, "revisit", 2)
+    answer = revisit.parse_answer(tail, vocabulary(c, "revisit_answers"))
+    if answer is None:
+        return [c.usage("revisit")]
+    t = await revisit.record(c.service, ticket.number, msg.user_id, answer)
+    return [
+        Reply(
+            c.say("revisit_recorded", number=t.number, solved=answer.solved, reopened=answer.solved is False)
+        )
+    ]
+
+
 async def visit_pressed(c: Context, msg: Incoming, parts: list[str]) -> list[Reply]:
     """回访 buttons: 已解决 thanks and asks for the rating if none was given; 未解决 reopens."""
     if len(parts) != 2 or parts[1] not in ("yes", "no"):
@@ -174,6 +190,14 @@ async def visit_pressed(c: Context, msg: Incoming, parts: list[str]) -> list[Rep
             Reply(c.service.views.to_citizen("visit_thanks", t), c.service.views.rating_buttons(t.number))
         ]
     return [Reply(c.say("visit_recorded"))]
+
+
+async def merge_pressed(c: Context, msg: Incoming, parts: list[str]) -> list[Reply]:
+    """并入 on a new ticket's card: the same as /merge N M (the service checks who may)."""
+    if len(parts) != 2:
+        raise TicketError(c.say("button_expired"))
+    t = await merging.merge(c.service, parts[0], msg.user_id, parts[1])
+    return [Reply(c.say("merged", number=t.number, main=parts[1]))]
 
 
 async def approve_pressed(c: Context, msg: Incoming, parts: list[str]) -> list[Reply]:

@@ -28,14 +28,18 @@ from typing import Any
 
 from bot.core.callbacks import Prefix, fits
 from bot.core.clock import Clock
+from bot.core.media import Location, Media, kind_counts
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.storage.protocols import StateRepository, StoreWriteError
 from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
+from bot.core.tickets.files import keep_all
 from bot.core.tickets.service import TicketError, TicketService
+from bot.core.tickets.workflow.duplicates import similar_open
+from bot.core.tickets.workflow.hours import StaffHours
 
-from . import words
+from . import evidence, words
 from .draft import Draft, Step
 from .phone import find_phone
 
@@ -88,12 +92,20 @@ class IntakeFlow:
 
     # ------------------------------------------------------------------ public API
     async def start(
-        self, msg: Incoming, description: str, *, source_question: str | None = None, urgent: bool = False
+        self,
+        msg: Incoming,
+        description: str,
+        *,
+        source_question: str | None = None,
+        urgent: bool = False,
+        media: tuple[Media, ...] = (),
+        location: Location | None = None,
     ) -> list[Reply]:
         """Begin intake for msg.user_id with `description` (the appeal message or the unanswered question).
 
         `source_question`: the question the assistant could not answer, when intake follows that offer; it is
-        kept on the ticket for the knowledge-gap statistics.
+        kept on the ticket for the knowledge-gap statistics. `media`, `location`: photos, files or a pin sent
+        before the intake began (see evidence.py).
         """
         async with self._lock(msg.user_id):
             source = words.clean_text(source_question)[:MAX_DESCRIPTION] if source_question else ""
@@ -104,6 +116,10 @@ class IntakeFlow:
             text = words.clean_text(description)
             if words.meaningful(text) >= MIN_MEANINGFUL:
                 draft.description = self._take_description(text, notes)
+                self._classify_into(draft)
+            if location is not None:
+                evidence.take_pin(self, draft, location, notes)
+            if media and evidence.take_media(self, draft, media, notes):
                 self._classify_into(draft)
             return await self._save_and_show(msg.user_id, draft, notes, intro=True)
 
@@ -120,6 +136,8 @@ class IntakeFlow:
                 if action == "x":
                     return Outcome(await self._cancel(msg.user_id))
                 return await self._on_button(msg, draft, action)
+            if msg.media or msg.location is not None:
+                return Outcome(await evidence.on_media(self, msg, draft))
             text = words.clean_text(msg.text)
             if words.is_cancel(text):
                 return Outcome(await self._cancel(msg.user_id))
@@ -345,13 +363,39 @@ class IntakeFlow:
 
     async def _goto(self, uid: str, draft: Draft, step: Step, notes: list[str] | None = None) -> list[Reply]:
         notes = notes or []
-        enter = ENTER.get(step)
-        if enter is not None:
-            step = enter(self, draft, notes)
+        if step == Step.PLACE and draft.location is not None and not draft.return_to_summary:
+            step = Step.PHONE  # a pin sent earlier already answered where (evidence.py)
+            notes.append(evidence.place_note(self, draft))
+        else:
+            enter = ENTER.get(step)
+            if enter is not None:
+                step = enter(self, draft, notes)
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
+        if step == Step.SUMMARY:
+            notes.extend(await self._similar_note(draft))
         return await self._save_and_show(uid, draft, notes)
+
+    def _staff_back(self) -> dt.datetime | None:
+        """Outside staff hours (workflow.yaml, the working-day calendar): when staff are next at work."""
+        if not isinstance(self.service, TicketService):
+            return None
+        now = self.clock.now()
+        hours = StaffHours(self.service.policies.calendar, self.service.workflow.staff_hours)
+        return None if hours.within(now) else hours.next_start(now)
+
+    async def _similar_note(self, draft: Draft) -> list[str]:
+        """重复诉求 at intake: how many open 诉求 of the department look like this one (never whose or what:
+        another person's 诉求 is not shown); the person may still submit, and staff handle them together."""
+        if not draft.description or not isinstance(self.service, TicketService):
+            return []  # a stand-in for the service (tests of the dialogue alone) has no tickets to compare
+        routed = self._routed_unit(draft)  # the department the ticket will go to, as in _submit and create
+        dept = (self.service.canonical_department(routed) if routed else None) or (
+            self.service.default_department(draft.category or FALLBACK)
+        )
+        likely = await similar_open(self.service, dept, draft.description, draft.place)
+        return [self._note("similar_open", n=len(likely))] if likely else []
 
     def _enter_place(self, draft: Draft, notes: list[str]) -> Step:
         """属地: a matter the street or township handles needs its place. Named in the description and known
@@ -383,6 +427,8 @@ class IntakeFlow:
         if taken is None:
             return [self._reply("intake/expired.html.j2")]
         try:
+            # local copies (MEDIA_STORE_DIR) only of what becomes a ticket
+            media = await keep_all(self.service.media_keeper, draft.media) if draft.media else []
             ticket = await self.service.create(
                 citizen_id=uid,
                 description=draft.description,
@@ -393,6 +439,9 @@ class IntakeFlow:
                 anonymous=bool(draft.anonymous),
                 source_question=draft.source_question,
                 priority=self._priority(draft),
+                attachments=media,
+                location=draft.location,
+                unit=draft.unit,
                 appeal_type=draft.appeal_type,
                 citizen_name=draft.citizen_name,
             )
@@ -413,12 +462,14 @@ class IntakeFlow:
         return [
             self._reply(
                 "intake/submitted.html.j2",
+                staff_back=self._staff_back(),
                 number=ticket.number,
                 department=ticket.department,
                 deadlines=deadlines,
                 provisional_note=note,
                 anonymous=bool(draft.anonymous),
                 now=self.clock.now(),
+                attachment_counts=kind_counts(media),
             )
         ]
 
@@ -442,6 +493,7 @@ class IntakeFlow:
             "max_place": MAX_PLACE,
             "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
             "phone_error": draft.phone_error,
+            "attachment_counts": kind_counts(draft.media),
         }
         return self._reply(TEMPLATES[draft.step], self._buttons(draft), **ctx)
 
@@ -556,7 +608,9 @@ class IntakeFlow:
         routing = getattr(self.service, "routing", None)
         if routing is None or not draft.description:
             return None
-        return routing.route(draft.description, draft.place).unit or None
+        # a map pin's 街道/乡镇 (knowledge/boundaries) is the surest 属地; the place as typed or pinned follows
+        place = "，".join(filter(None, [draft.unit, draft.place])) or None
+        return routing.route(draft.description, place).unit or None
 
     def _department(self, category: str | None) -> str:
         cat = (getattr(self.kb, "appeal_categories", {}) or {}).get(category) if category else None

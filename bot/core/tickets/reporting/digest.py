@@ -28,8 +28,10 @@ from bot.core.text.mask import mask_pii
 from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import OPEN_STATES, Ticket, TicketQuery
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
+from bot.core.tickets.reporting.chart import digest_chart
 from bot.core.tickets.reporting.escalation import reported_tickets
 from bot.core.tickets.reporting.figures import Figures, figures
+from bot.core.tickets.reporting.hotspots import HOT_DAYS, HotSpot, hot_spots
 from bot.core.tickets.views import most_urgent
 from bot.core.tickets.workflow.config import WorkflowConfig
 
@@ -122,6 +124,7 @@ class DailyDigest:
     questions: Questions = Questions()
     # the dispatcher's queue (诉求 whose route was unsure): (waiting now, of them new in the window)
     dispatch_queue: tuple[int, int] | None = None
+    hot: list[HotSpot] = field(default_factory=list)  # rising clusters by place and subject (hotspots.py)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ def daily_text(texts: Texts, d: DailyDigest) -> str:
         yellow_total=d.yellow_total,
         questions=d.questions,
         dispatch_queue=d.dispatch_queue,
+        hot=d.hot,
+        hot_days=HOT_DAYS,
     )
 
 
@@ -229,12 +234,13 @@ async def build_digest(
     review_days: int | None = None,
     gap_grams: Callable[[str], frozenset[str]] | None = None,
     workflow: WorkflowConfig | None = None,
+    chart: bool = False,
 ) -> Reply:
     """The digest as sent on `now`'s day, for one department or (department=None) overall. `gap_key` groups
     similar unanswered questions (the matcher's content words); `review_days` adds the entries due for review
     to the monthly 通报. `workflow` (workflow.yaml): the 三率 thresholds below which the monthly 通报 names a
     department, and how many working days after the 督办 the weekly one names an overdue ticket (with
-    `policies` only)."""
+    `policies` only). `chart`: a PNG chart with it (reporting/chart.py; None without a CJK font)."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     if now.tzinfo is None:
@@ -247,7 +253,8 @@ async def build_digest(
     scope = [department] if department else None
     if period == "day":
         daily = await _daily(store, now, win, scope, kb, policies, staff_names, top, (gap_key, gap_grams))
-        return Reply(daily_text(texts, daily))
+        photo = digest_chart(texts, "day", win, daily.figures, daily.hot) if chart else None
+        return Reply(daily_text(texts, daily), photo=photo)
     fig = await figures(store, scope, win.start, win.end)
     review = None
     if period == "month" and review_days is not None and kb is not None and hasattr(kb, "origins"):
@@ -273,7 +280,7 @@ async def build_digest(
         ]
     asked: dict[tuple[str, str], tuple[int, int]] = {}
     for (dept, kind, state), n in (await store.requests.counts(win.start, win.end)).items():
-        if kind != "rectify" and (scope is None or dept in scope):
+        if kind not in ("rectify", "revisit") and (scope is None or dept in scope):  # tasks, not requests
             made, approved = asked.get((dept, kind), (0, 0))
             asked[(dept, kind)] = (made + n, approved + (n if state == "approved" else 0))
     ranking = Ranking(department, win, fig, questions, review, dict(workflow.rates), reported, asked)
@@ -286,7 +293,7 @@ async def build_digest(
         section = await policy_report(store, library, texts, win.start, win.end, department, top)
         if section:
             text = f"{text}\n\n{section}"
-    return Reply(text)
+    return Reply(text, photo=digest_chart(texts, period, win, fig, []) if chart else None)
 
 
 def _warn_args(policies: SlaPolicies | None) -> dict[str, Any]:
@@ -363,6 +370,7 @@ async def _daily(
         yellow_total=sum(yellow_counts.values()),
         questions=await _questions(store, win, scope, kb, top, gaps_by),
         dispatch_queue=await _dispatch_queue(store, win, scope, kb),
+        hot=await hot_spots(store, now, dep_scope, top),
     )
 
 

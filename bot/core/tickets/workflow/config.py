@@ -41,6 +41,7 @@ class WorkflowConfig:
     hold_staff_notifications: bool = False
     rectify_working_days: int = 15
     report_after_working_days: int = 5
+    revisit_working_days: int = 3  # 回访 of a ticket closed unrated: called within this many working days
     duplicates: Duplicates = Duplicates()
     assignment: dict[str, Assignment] = field(default_factory=dict)
     rates: dict[str, float] = field(
@@ -58,6 +59,7 @@ class WorkflowConfig:
             "hold_staff_notifications",
             "rectify_working_days",
             "report_after_working_days",
+            "revisit_working_days",
             "duplicates",
             "assignment",
             "rates",
@@ -107,6 +109,7 @@ class WorkflowConfig:
             report_after_working_days=_positive(
                 data.get("report_after_working_days", 5), "report_after_working_days"
             ),
+            revisit_working_days=_positive(data.get("revisit_working_days", 3), "revisit_working_days"),
             duplicates=Duplicates(
                 window_days=_positive(dup.get("window_days", 7), "duplicates.window_days"),
                 threshold=float(threshold),

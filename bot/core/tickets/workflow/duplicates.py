@@ -48,18 +48,33 @@ class Likely:
 async def likely_duplicates(
     service: TicketService, t: Ticket, now: dt.datetime | None = None
 ) -> list[Likely]:
+    """The likely duplicates of an existing ticket (the staff `/ticket N` view)."""
+    return await similar_open(service, t.department, t.description, t.place, exclude=t.id, now=now)
+
+
+async def similar_open(
+    service: TicketService,
+    department: str,
+    description: str,
+    place: str | None,
+    *,
+    exclude: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Likely]:
+    """The department's open, unmerged tickets of the window that likely report the same problem as a text
+    not yet filed (intake, the new-ticket card) or as the ticket `exclude`; best first, at most SHOWN."""
     cfg = service.workflow.duplicates
     now = now or service.clock.now()
     since = now - dt.timedelta(days=cfg.window_days)
-    candidates = await service.store.tickets.recent_texts(t.department, since, cfg.candidates)
-    mine, place = pairs(t.description), pairs(t.place or "")
+    candidates = await service.store.tickets.recent_texts(department, since, cfg.candidates)
+    mine, where = pairs(description), pairs(place or "")
     scored: list[tuple[float, int, str]] = []
-    for id_, number, description, other_place in candidates:
-        if id_ == t.id:
+    for id_, number, other_description, other_place in candidates:
+        if id_ == exclude:
             continue
-        s = dice(mine, pairs(description))
-        if t.place and other_place:
-            s = (1 - PLACE_WEIGHT) * s + PLACE_WEIGHT * dice(place, pairs(other_place))
+        s = dice(mine, pairs(other_description))
+        if place and other_place:
+            s = (1 - PLACE_WEIGHT) * s + PLACE_WEIGHT * dice(where, pairs(other_place))
         if s >= cfg.threshold:
             scored.append((-s, id_, number))
     found: list[Likely] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from bot.core.storage import ConflictError
 from bot.core.tickets.domain.models import OPEN_STATES, RESOLVED, EventIn, Ticket, TicketQuery
 from bot.core.tickets.domain.sla import MILESTONES
 
@@ -22,34 +23,37 @@ MAX_DUPLICATES = 200  # resolved with one main ticket at a time
 
 
 async def merge(service: TicketService, number: str, actor_id: str, into: str) -> Ticket:
-    main = await service._must_get(into)
-
-    async def build(t: Ticket, now: dt.datetime) -> tuple[Any, ...]:
+    """Both tickets change in one transaction (store.tickets.apply_many with whole=True): the duplicate's
+    merged_into, its history and its citizen's notice, and the main ticket's history; a concurrent change to
+    either makes both be read and built again, so one is never written without the other."""
+    for _ in range(5):
+        t = await service._must_get(number)
+        main = await service._must_get(into)
+        now = service.clock.now()
         actor = await service.require_for(actor_id, t, "merge")
         await service.require_for(actor_id, main, "merge")
         if t.number == main.number:
             raise service.error("merge_self", number=t.number)
-        if t.state not in OPEN_STATES:
-            raise service.error("not_open", number=t.number, state=t.state, action="merge")
-        if main.state not in OPEN_STATES:
-            raise service.error("not_open", number=main.number, state=main.state, action="merge")
-        if t.merged_into is not None:
-            raise service.error("already_merged", number=t.number, main=t.merged_into)
-        if main.merged_into is not None:
-            raise service.error("already_merged", number=main.number, main=main.merged_into)
-        fields: dict[str, Any] = {"merged_into": main.number}
-        text = service.views.event("merged_into", main=main.number)
+        for x in (t, main):
+            if x.state not in OPEN_STATES:
+                raise service.error("not_open", number=x.number, state=x.state, action="merge")
+            if x.merged_into is not None:
+                raise service.error("already_merged", number=x.number, main=x.merged_into)
+        dup_fields: dict[str, Any] = {"merged_into": main.number}
+        dup_events = [EventIn(actor.user_id, "merge", service.views.event("merged_into", main=main.number))]
         told = service._notify_citizen(t, "merged", f"merged:{t.version}", main=main.number)
-        return fields, [EventIn(actor.user_id, "merge", text)], [told]
-
-    merged = await service._change(number, build)
-
-    async def note_on_main(t: Ticket, now: dt.datetime) -> tuple[Any, ...]:
-        text = service.views.event("merged_from", number=merged.number)
-        return {}, [EventIn(actor_id, "merged", text)], []
-
-    await service._change(main.number, note_on_main)
-    return merged
+        main_events = [EventIn(actor.user_id, "merged", service.views.event("merged_from", number=t.number))]
+        changes = [
+            await service._prepare(t, now, (dup_fields, dup_events, [told])),
+            await service._prepare(main, now, ({}, main_events, [])),
+        ]
+        try:
+            merged, _ = await service.store.tickets.apply_many(changes, whole=True)
+        except ConflictError:
+            continue
+        if merged is not None:  # whole=True: both written, or ConflictError
+            return merged
+    raise service.error("busy")
 
 
 async def duplicates_of(service: TicketService, main: Ticket) -> list[Ticket]:
