@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from bot.core.knowledge import Item, KnowledgeBase
 from bot.core.knowledge.dedup import duplicates
+from bot.core.knowledge.models import ImportedItem
 from bot.core.text.correct import Corrector
 from bot.core.text.function import FUNCTION_CHARS, subject_chars
 from bot.core.text.lexicon import everyday_words, unseen_weight
@@ -79,6 +80,9 @@ EXPLAINED_FROM, EXPLAINED_LEAD = 0.3, 0.15
 # a bigram the base knows counts as a subject when few entries use it: at most this share of the base (or
 # this many entries in a small base)
 SUBJECT_SHARE, SUBJECT_MIN_ENTRIES = 0.07, 3
+# retrieval hits reranked per question: a large catalogue holds a dozen variants of one matter in each of a dozen
+# districts, and one short name that a question contains in full can fill eight places with its variants alone
+CANDIDATES = 12
 
 
 @dataclass
@@ -148,7 +152,7 @@ def _phrases_of(entry, names: NameRules | None = None) -> list[tuple[str, float]
         out.append((bare, 1.0))
     out += [(a, 1.0) for a in entry.aliases]
     out += [(k, 0.85) for k in entry.keywords]
-    if names is not None and getattr(entry, "imported", None) is not None:
+    if names is not None and isinstance(entry, ImportedItem):
         # everyday forms of an imported formal name: "烟草专卖零售许可证延续" is also 烟草专卖零售许可证, 烟草证…
         # (entries written by hand carry their everyday words as aliases)
         out += list(names.parts(entry.name).phrases)
@@ -254,7 +258,8 @@ class Matcher:
         self._pos = {e.id: i for i, e in enumerate(entries)}
         self.kinds: list[str] = [e.kind for e in entries]
         # items imported from a centre's catalogue (formal names, no everyday aliases written by hand)
-        self._imported = np.array([getattr(e, "imported", None) is not None for e in entries], dtype=bool)
+        # (isinstance, not getattr: a missing attribute of a pydantic model costs an exception per entry)
+        self._imported = np.array([isinstance(e, ImportedItem) for e in entries], dtype=bool)
         # the everyday dictionary is read now, with the index, so the first question does not pay for it
         everyday_words()
         names = self.cues.names if not self.cues.names.empty else None
@@ -275,7 +280,9 @@ class Matcher:
         # question words are stripped, except where they are part of a phrase of the base ("卖药需要什么证")
         # (a two-character phrase too, unless it is itself a question word: the 吧 of 网吧 is no particle)
         strip_words = frozenset(self.cues.strip_words)
-        protected = {t for t in phrases.text if len(t) >= 3 or (len(t) == 2 and t not in strip_words)}
+        protected = {  # the distinct texts
+            t for t in self.index.texts if len(t) >= 3 or (len(t) == 2 and t not in strip_words)
+        }
         self._strip = PhraseTrie([*protected, *self.cues.strip_words])
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
@@ -300,7 +307,7 @@ class Matcher:
         if names is None:
             return
         by_key: dict[str, list[int]] = {}
-        items = [i for i, e in enumerate(entries) if e.kind == "item"]
+        items = [i for i, kind in enumerate(self.kinds) if kind == "item"]
         for i, (key, kinds) in zip(items, names.families([entries[i].name for i in items]), strict=True):
             self._kinds[i] = kinds
             by_key.setdefault(key, []).append(i)
@@ -720,7 +727,7 @@ class Matcher:
     # -- scoring -----------------------------------------------------------------------------------------
     def _rank(self, content: str, flat: str) -> list[tuple[int, float, int]]:
         """Candidates best first: (entry index, calibrated confidence, best phrase index)."""
-        scored = self._raw_scores(content, flat)
+        scored, matched = self._scored(content, flat)
         if not scored:
             return []
         raws = [s[1] for s in scored]
@@ -737,15 +744,81 @@ class Matcher:
                 conf = min(conf, ACCEPT - 0.01)
             out.append((ei, conf, phrase))
         out.sort(key=lambda t: -t[1])
+        self._more_specific_first(out, matched, flat)
+        self._ties_by_name(out, flat)
         return out
+
+    def _more_specific_first(
+        self, out: list[tuple[int, float, int]], matched: dict[int, float], flat: str
+    ) -> None:
+        """The best candidate gives its place to a more specific entry of the same matter that the question
+        supports better: one whose name holds the best one's whole name and more ("广安经开区燃气经营许可证" beside
+        燃气经营许可证), and that explains more of the question. A short name contained in full otherwise wins on
+        phrase coverage even when the question also names the district. The confidences stay with the places."""
+        for _ in range(len(out) - 1):
+            top = out[0][0]
+            name = self._bare_name(top)
+            at = next(
+                (
+                    k
+                    for k in range(1, len(out))
+                    if matched[out[k][0]] > matched[top] + 1e-6 and self._names_more(out[k][0], name, flat)
+                ),
+                None,
+            )
+            if at is None:
+                return
+            (a, conf_a, phrase_a), (b, conf_b, phrase_b) = out[0], out[at]
+            out[0], out[at] = (b, conf_a, phrase_b), (a, conf_b, phrase_a)
+
+    def _names_more(self, ei: int, name: str, flat: str) -> bool:
+        """Whether entry ei's name holds `name` and more, and the question says most of that more (its
+        characters: a district written with one of them missing still counts, "困难" alone does not make a
+        question about 家庭经济困难儿童 of 最低生活保障)."""
+        longer = self._bare_name(ei)
+        if len(longer) <= len(name) or name not in longer:
+            return False
+        extra = longer.replace(name, "", 1)
+        rest = flat.replace(name, "", 1)  # the characters of the shorter name do not count twice
+        return sum(c in rest for c in extra) * 2 >= len(extra)
+
+    def _ties_by_name(self, out: list[tuple[int, float, int]], flat: str) -> None:
+        """Among candidates tied at the top, the one whose own name the question covers best first: "非正常户解除
+        （县级）" before 非正常户解除（县级行使） for a question that says 县级 (otherwise the first in the base)."""
+        if len(out) < 2 or out[1][1] < out[0][1]:
+            return
+        tied = [r for r in out if r[1] >= out[0][1]]
+        asked = {flat[i : i + 2] for i in range(len(flat) - 1)}
+
+        def coverage(ei: int) -> float:
+            name = self._compact_name(ei)
+            return sum(name[i : i + 2] in asked for i in range(len(name) - 1)) / max(len(name) - 1, 1)
+
+        tied.sort(key=lambda r: -coverage(r[0]))  # stable: equals keep their order
+        out[: len(tied)] = tied
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _compact_name(self, ei: int) -> str:
+        return compact(self.kb.entry(self.ids[ei]).name)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _bare_name(self, ei: int) -> str:
+        """The name without bracketed qualifiers (variants, levels), compact."""
+        return compact(_PAREN.sub("", self.kb.entry(self.ids[ei]).name))
 
     def _raw_scores(
         self, content: str, flat: str
     ) -> list[tuple[int, float, int, tuple[float, float, float]]]:
         """Retrieval hits reranked: (entry index, raw score, best phrase, (phrase cov, query cov, fuzzy))."""
-        hits = self.index.search(content, top=8)
+        return self._scored(content, flat)[0]
+
+    def _scored(
+        self, content: str, flat: str
+    ) -> tuple[list[tuple[int, float, int, tuple[float, float, float]]], dict[int, float]]:
+        """_raw_scores(), and the IDF mass of the question each hit explains."""
+        hits = self.index.search(content, top=CANDIDATES)
         if not hits:
-            return []
+            return [], {}
         exemption_cue = bool(self.cues.exemption_re.search(flat))
         bundle_cue = bool(self.cues.bundle_re.search(flat))
         q_mass = self._informative_mass(content)
@@ -765,7 +838,7 @@ class Matcher:
                 raw += 0.06 if bundle_cue else -0.03
             out.append((h.entry, raw, h.best_phrase, (h.phrase_cov, qcov, fz)))
         out.sort(key=lambda t: -t[1])
-        return out
+        return out, {h.entry: h.matched for h in hits}
 
     def _informative_mass(self, content: str) -> float:
         """IDF mass of the question's content. Grams the base knows count in full; an unseen gram counts by

@@ -100,8 +100,10 @@ class NameRules:
         families of a 100,000-item base cost a few passes in C, not a loop of Python per name."""
         if not names:
             return []
-        # one NFKC pass over all the names: a line break is a starter and never composes with its neighbours
-        text = unicodedata.normalize("NFKC", "\n".join(n.replace("\n", " ") for n in names))
+        # NFKC name by name, joined: a line break is a starter and never composes with its neighbours (on one
+        # long string CPython's quick check fails at the first full-width bracket and normalises all of it the
+        # slow way, several times slower)
+        text = "\n".join([unicodedata.normalize("NFKC", n.replace("\n", " ")) for n in names])
         normal = text.split("\n")
         if len(normal) != len(names):  # a name whose NFKC form holds a line break: normalise one by one
             normal = [unicodedata.normalize("NFKC", n.replace("\n", " ")).replace("\n", " ") for n in names]
