@@ -211,7 +211,7 @@ class Dialogue:
             flat_q = u.corrected.replace(" ", "")
             aspects = self.matcher.cues.aspects_asked(flat_q)
             aspect = self.matcher.cues.aspect_cue(flat_q) or "overview"
-            return self._answer(user_id, ctx, ctx.last_target, aspect, res, aspects=aspects)
+            return self._answer(user_id, ctx, self._followed(ctx, flat_q), aspect, res, aspects=aspects)
         if not u.subject and u.target is None:
             # a follow-up with nothing to follow: ask which matter is meant (the centre, for its hours)
             cue = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
@@ -253,6 +253,10 @@ class Dialogue:
             return True
         if not u.subject:
             return True
+        if u.intent == "exemption" and u.score >= SWITCH_SURE:
+            # "还要开无犯罪记录证明吗" while talking about 教师资格: a 免证明 question, answered as one (it says
+            # whether the conversation's item is covered)
+            return False
         if self.matcher.mentions_material(ctx.last_target, u.corrected):
             return True  # "户口本要带吗", "出生证明要原件吗": a material of the topic, not another entry
         if u.foreign:
@@ -276,6 +280,17 @@ class Dialogue:
         # no entry named with confidence, and only words the base knows ("派出所周六开门吗", "审批要多久"):
         # still the topic
         return True
+
+    def _followed(self, ctx: Context, flat: str) -> str:
+        """What a follow-up continues: the last answer, or — after a 免证明 answer, when the message does not ask
+        about the certificate ("多久能下证", "在派出所办吗") — the item the conversation is about."""
+        last = ctx.last_target or ""
+        entry = self.kb.get(last)
+        if entry is None or entry.kind != "exemption" or not ctx.last_item:
+            return last
+        if self.matcher.cues.about_certificate(flat):
+            return last
+        return ctx.last_item
 
     def _nomatch(
         self, user_id: str, ctx: Context, u: Understanding, text: str, res: DialogueResult
@@ -355,6 +370,11 @@ class Dialogue:
         res.answered = True
         if base.target == entry_id:
             ctx.last_score = base.score
+        if kind == "exemption":
+            # the item asked about stays the conversation's matter, beside the certificate
+            ctx.last_item = asked_item or ctx.last_item
+        else:
+            ctx.last_item = entry_id
         ctx.last_target, ctx.last_aspect = entry_id, aspect
         ctx.choices, ctx.unanswered, ctx.urgent = [], None, False
         self.contexts.put(user_id, ctx)

@@ -56,10 +56,17 @@ _WEAK_POS = frozenset(
     {"m", "mq", "q", "r", "d", "p", "c", "u", "uj", "ul", "t", "f", "y", "e", "o", "ad", "zg"}
 )
 _PLAIN = frozenset({"new"})
+# how far after a noun the word for a document may end the name it is part of ("律师" + 执业 + 证)
+_DOCUMENT_REACH = 8
+# plain nouns: what a thing is called (not a verbal noun such as 救命, nor an adjective such as 麻烦)
+_THING_POS = frozenset({"n", "nz"})
 # most variants of one matter offered in one clarifying question
 FAMILY_CHOICES = 8
 # above this confidence a noun before the entry's words is taken as detail, not as another subject
 MODIFIER_SURE = 0.95
+# below this confidence a noun the base has never seen, which the entry's words and summary do not explain,
+# is the question's own subject ("律师执业证" beside 医师执业注册, "燃气表充值" beside 燃气报装)
+FOREIGN_SURE = 0.9
 # ... and only in a short question: a long one carries its subject in many words
 MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
@@ -433,6 +440,8 @@ class Matcher:
             act = None if modifier or by_variant else self._other_act(flat, ei)
             if not modifier and not act and score < MODIFIER_SURE:
                 modifier = self._only_generic(u.subject, ei)
+            if not modifier and not act and score < FOREIGN_SURE and u.foreign:
+                modifier = self._foreign_subject(corrected, u.subject, ei)
             if modifier or act:
                 # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card,
                 # "个体户注销" not 个体工商户设立登记
@@ -607,6 +616,50 @@ class Matcher:
         lexicon = everyday_words()
         nouns = [g for g in subject if g not in grams and lexicon.get(g) in _MODIFIER_POS]
         return nouns[0] if nouns else None
+
+    def _foreign_subject(self, flat: str, subject: list[str], ei: int) -> str | None:
+        """An everyday noun the base has never seen, written right after a noun that names entry ei and explained
+        neither by the entry's names nor by its summary: the head of the compound, what the question is about
+        ("燃气表" beside 燃气报装, "身份证号码" beside 身份证申领), or that is part of the name of the document
+        asked for ("律师执业证")."""
+        if self.kinds[ei] == "exemption" or len(flat.replace(" ", "")) > MODIFIER_MAX_CHARS:
+            return None
+        lexicon = everyday_words()
+        gram_id = self.index.gram_id
+        grams = self.entry_grams(ei)
+        known = grams | self._summary_grams(ei)
+        # the characters the entry's own words cover
+        covered = [False] * len(flat)
+        for i in range(len(flat) - 1):
+            if flat[i : i + 2] in grams:
+                covered[i] = covered[i + 1] = True
+        for g in subject:
+            if g in known or lexicon.get(g) not in _THING_POS or g in self._people:
+                continue
+            at = flat.find(g)
+            if at < 0:
+                continue
+            # a document is named by what it is for: "律师执业证", "出租车从业资格证" are not 医师执业注册 or
+            # 网约车驾驶员证, whatever else they share
+            m = self.cues.document_re.search(flat, at + 2)
+            if m is not None and m.start() - at <= _DOCUMENT_REACH:
+                if not any(c in _GLUE or c == " " for c in flat[at + 2 : m.start()]):
+                    return g
+            if g in gram_id or covered[at] or covered[at + 1]:
+                continue  # a word the base knows, or across a word of the entry: "二胎|生育" is not 胎生
+            # the head of a compound comes last: "身份证号码" is a 号码, "摄影协会" a 协会 (left to the entry)
+            if (
+                at > 0
+                and covered[at - 1]
+                and any(lexicon.get(flat[at - n : at]) in _MODIFIER_POS for n in (2, 3, 4) if at >= n)
+            ):
+                return g
+        return None
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _summary_grams(self, ei: int) -> frozenset[str]:
+        text = compact(self.kb.entry(self.ids[ei]).summary)
+        return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
     def _other_act(self, flat: str, ei: int) -> str | None:
         """An act the question asks for that entry ei is not about ("注销" asked of 个体工商户设立登记): the
