@@ -273,6 +273,8 @@ class Matcher:
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
         self._people = frozenset(self.cues.people_words)
+        # words that never say which kind of thing is asked about: question, generic and procedure words
+        self._no_kind = frozenset(self.cues.non_subject_words) | frozenset(self.cues.generic_procedures)
         self._actions = PhraseTrie(self.cues.actions)
         # bigrams of the generic kinds of procedure (备案, 登记, 许可…)
         self._generic_procedures = frozenset(
@@ -582,6 +584,8 @@ class Matcher:
             w = flat[max(0, stop - size) : stop]
             if len(w) != size or " " in w or lexicon.get(w) not in _MODIFIER_POS or w in self._people:
                 continue
+            if w in self._no_kind:
+                continue  # a word of doing or asking ("办理医师执业注册"), not a kind of thing
             if size == 2 and w[1] in _LOCATIVE:
                 continue  # a place ("河里", "山上"): where, not which kind of thing
             if all(w[i : i + 2] in grams for i in range(len(w) - 1)):
