@@ -223,7 +223,12 @@ class Dialogue:
             if cue and cue != "overview":
                 replies.append(Reply(self._render_followup_needed(cue)))
                 return res
-        if u.target is not None and not u.subject and not ctx.last_target and u.score < SURE_WITHOUT_SUBJECT:
+        if (
+            u.target is not None
+            and self.matcher.names_nothing(u)
+            and not ctx.last_target
+            and u.score < SURE_WITHOUT_SUBJECT
+        ):
             # "那在哪办" with no conversation before it: a generic phrase is not a question about any entry
             res.understanding = replace(u, intent="unknown", target=None, aspect=None, aspects=[])
             replies.append(

@@ -273,6 +273,7 @@ class Matcher:
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
         self._people = frozenset(self.cues.people_words)
+        self._generic_words = frozenset(self.cues.generic_procedures)
         # words that never say which kind of thing is asked about: question, generic and procedure words
         self._no_kind = frozenset(self.cues.non_subject_words) | frozenset(self.cues.generic_procedures)
         self._actions = PhraseTrie(self.cues.actions)
@@ -601,6 +602,11 @@ class Matcher:
                     return None
             return w
         return None
+
+    def names_nothing(self, u: Understanding) -> bool:
+        """A message whose subject is at most a generic kind of procedure ("要开什么证明", "手续怎么办"): it
+        names no matter of its own."""
+        return all(g in self._generic_words for g in u.subject)
 
     def unexplained_by(self, entry_id: str | None, u: Understanding) -> list[str]:
         """The subject bigrams of a message that an entry's words do not contain."""
