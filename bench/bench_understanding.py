@@ -39,6 +39,8 @@ DEV_SETS = {
     "dev6_out_of_catalog": DATA / "dev6_out_of_catalog.jsonl",
     "dev6_emergencies": DATA / "dev6_emergencies.jsonl",
     "dev6_appeals": DATA / "dev6_appeals.jsonl",
+    "dev7_appeals": DATA / "dev7_appeals.jsonl",
+    "dev7_emergencies": DATA / "dev7_emergencies.jsonl",
 }
 BLIND_SETS = {
     "blind_followups": DATA / "blind_followups.jsonl",
