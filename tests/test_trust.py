@@ -182,7 +182,12 @@ async def test_a_near_miss_is_not_answered_with_the_near_entry(assistant, text, 
 
 @pytest.mark.parametrize(
     ("text", "near"),
-    [("保安员执业证书怎么申请", "physician-register"), ("社保卡密码忘了", "social-card-apply")],
+    [
+        ("保安员执业证书怎么申请", "physician-register"),
+        ("社保卡密码忘了", "social-card-apply"),
+        # two things the entry does not explain, one of them a plain noun: about more than the entry
+        ("医保卡余额能取现金吗", "social-card-apply"),
+    ],
 )
 async def test_a_document_or_thing_the_entry_does_not_explain_is_not_answered_with_it(assistant, text, near):
     # the noun that names the document ("保安员…执业证书") or the head of the compound ("…卡密码") is not what the

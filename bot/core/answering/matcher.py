@@ -67,6 +67,9 @@ MODIFIER_SURE = 0.95
 # below this confidence a noun the base has never seen, which the entry's words and summary do not explain,
 # is the question's own subject ("律师执业证" beside 医师执业注册, "燃气表充值" beside 燃气报装)
 FOREIGN_SURE = 0.9
+# below this confidence, this many subject words the entry does not explain (one a plain noun) make the question
+# about something else
+UNEXPLAINED_SURE, UNEXPLAINED_MIN = 0.8, 2
 # ... and only in a short question: a long one carries its subject in many words
 MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
@@ -445,6 +448,8 @@ class Matcher:
                 modifier = self._only_generic(u.subject, ei)
             if not modifier and not act and score < FOREIGN_SURE and u.foreign:
                 modifier = self._foreign_subject(corrected, u.subject, ei)
+            if not modifier and not act and score < UNEXPLAINED_SURE:
+                modifier = self._unexplained_thing(flat, u.subject, ei)
             if modifier or act:
                 # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card,
                 # "个体户注销" not 个体工商户设立登记
@@ -655,7 +660,7 @@ class Matcher:
             if m is not None and m.start() - at <= _DOCUMENT_REACH:
                 if not any(c in _GLUE or c == " " for c in flat[at + 2 : m.start()]):
                     return g
-            if g in gram_id or covered[at] or covered[at + 1]:
+            if covered[at] or covered[at + 1]:
                 continue  # a word the base knows, or across a word of the entry: "二胎|生育" is not 胎生
             # the head of a compound comes last: "身份证号码" is a 号码, "摄影协会" a 协会 (left to the entry)
             if (
@@ -665,6 +670,19 @@ class Matcher:
             ):
                 return g
         return None
+
+    def _unexplained_thing(self, flat: str, subject: list[str], ei: int) -> str | None:
+        """In a short question the entry is not sure of, two or more of the subject's words that the entry's
+        names and summary do not explain, one of them a plain noun: the question is about more than the entry
+        ("医疗器械广告审批" beside 医疗器械备案, "退役军人创业补贴" beside 优待证)."""
+        if self.kinds[ei] == "exemption" or len(flat) > MODIFIER_MAX_CHARS:
+            return None
+        known = self.entry_grams(ei) | self._summary_grams(ei)
+        missing = [g for g in subject if g not in known and g not in self._people]
+        if len(missing) < UNEXPLAINED_MIN:
+            return None
+        lexicon = everyday_words()
+        return next((g for g in missing if lexicon.get(g) in _THING_POS), None)
 
     @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
     def _summary_grams(self, ei: int) -> frozenset[str]:
