@@ -633,14 +633,13 @@ class Matcher:
         return nouns[0] if nouns else None
 
     def _foreign_subject(self, flat: str, subject: list[str], ei: int) -> str | None:
-        """An everyday noun the base has never seen, written right after a noun that names entry ei and explained
-        neither by the entry's names nor by its summary: the head of the compound, what the question is about
+        """An everyday noun, written right after a noun that names entry ei and explained neither by the entry's
+        names nor by its summary: the head of the compound, what the question is about
         ("燃气表" beside 燃气报装, "身份证号码" beside 身份证申领), or that is part of the name of the document
         asked for ("律师执业证")."""
         if self.kinds[ei] == "exemption" or len(flat.replace(" ", "")) > MODIFIER_MAX_CHARS:
             return None
         lexicon = everyday_words()
-        gram_id = self.index.gram_id
         grams = self.entry_grams(ei)
         known = grams | self._summary_grams(ei)
         # the characters the entry's own words cover
@@ -661,7 +660,7 @@ class Matcher:
                 if not any(c in _GLUE or c == " " for c in flat[at + 2 : m.start()]):
                     return g
             if covered[at] or covered[at + 1]:
-                continue  # a word the base knows, or across a word of the entry: "二胎|生育" is not 胎生
+                continue  # across a word of the entry: "二胎|生育" is not 胎生
             # the head of a compound comes last: "身份证号码" is a 号码, "摄影协会" a 协会 (left to the entry)
             if (
                 at > 0
