@@ -163,6 +163,8 @@ class Cues:
     question_marks: list[str] = field(default_factory=list)
     question_endings: list[str] = field(default_factory=list)
     narrative_marks: list[str] = field(default_factory=list)
+    # questions that ask for help with what was just told ("…一直漏水，怎么办", "…有人管吗")
+    help_questions: list[str] = field(default_factory=list)
     appeal_threshold: float = 2.0
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
@@ -202,6 +204,7 @@ class Cues:
         )
         self.question_mark_re = _alternation(self.question_marks)
         self.narrative_re = _alternation(self.narrative_marks)
+        self.help_question_re = _alternation(self.help_questions)
         self.exemption_re = _alternation(self.exemption)
         self.document_re = _alternation(self.documents)
         self.certificate_re = _alternation(self.certificate_words)
@@ -230,6 +233,16 @@ class Cues:
         if self.narrative_marks and not self.narrative_re.search(text):
             return False
         return len(subject_chars(text)) >= self.statement_min_chars
+
+    def asks_help_after_story(self, text: str, raw: str = "") -> bool:
+        """A story that ends by asking for help: "楼上漏水漏到我家天花板了，怎么办" tells something and asks what to do
+        about it (not how to get a service: that is `asks_how`)."""
+        found = list(self.help_question_re.finditer(text))
+        m = found[-1] if found else None
+        if m is None or len(text) - m.end() > 2 or self.asks_how(text):
+            return False
+        story = text[: m.start()]
+        return self.is_statement(story, raw.split("?")[0].split("？")[0] if raw else "")
 
     def asks_how(self, text: str) -> bool:
         """The message asks how to get something done (a question cue of appeal.yaml: "请问", "要带什么")."""
@@ -445,6 +458,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
             statement.get("question_endings", []), "appeal.yaml: statement.question_endings"
         ),
         narrative_marks=words(statement.get("narrative_marks", []), "appeal.yaml: statement.narrative_marks"),
+        help_questions=words(statement.get("help_questions", []), "appeal.yaml: statement.help_questions"),
         exemption=ex,
         certificate_words=certificate,
         bundle=bu,

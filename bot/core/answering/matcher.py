@@ -459,7 +459,9 @@ class Matcher:
         elif weak_appeal or strong_appeal:
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
-        elif self.cues.is_statement(own, text or "") and u.subject:
+        elif (
+            self.cues.is_statement(own, text or "") or self.cues.asks_help_after_story(own, text or "")
+        ) and u.subject:
             # a statement that asks nothing and names no entry tells of something: "驾校收了钱两个月都没安排练车"
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
