@@ -41,6 +41,8 @@ DEV_SETS = {
     "dev6_appeals": DATA / "dev6_appeals.jsonl",
     "dev7_appeals": DATA / "dev7_appeals.jsonl",
     "dev7_emergencies": DATA / "dev7_emergencies.jsonl",
+    "dev8_out_of_catalog": DATA / "dev8_out_of_catalog.jsonl",
+    "dev9_followups": DATA / "dev9_followups.jsonl",
 }
 BLIND_SETS = {
     "blind_followups": DATA / "blind_followups.jsonl",

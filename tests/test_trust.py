@@ -207,6 +207,15 @@ async def test_a_certificate_asked_about_inside_a_conversation_gets_its_exemptio
     assert (u.target, u.aspect) == ("teacher-qualification", "time")
 
 
+async def test_what_about_another_matter_turns_to_it_and_a_short_remark_stays_on_the_topic(assistant):
+    await say(assistant, "开个小餐馆要办哪些证")
+    u = understand(assistant, "消防检查那块呢")
+    assert u.target == "fire-safety-inspection"
+    await say(assistant, "结婚登记要预约吗", user="r")
+    u = understand(assistant, "照片是自己带还是到那边拍", user="r")
+    assert u.intent == "item" and u.target == "marriage-register"
+
+
 async def test_after_an_exemption_answer_a_follow_up_goes_back_to_the_item(assistant):
     await say(assistant, "办个体工商户营业执照")
     await say(assistant, "经营场所证明还要吗")

@@ -24,6 +24,10 @@ _HANDOFF = re.compile(
 _SPECIFIC_ASPECTS = frozenset({"fee", "time", "materials", "location", "online", "conditions"})
 # "那买房提取呢", "还有购房的呢": what about something else?
 _WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
+# in a conversation, "那X呢" turns to the entry that explains X from this confidence
+WHAT_ABOUT_MIN = 0.4
+# a remark this short, with no appeal cue, inside a conversation about an entry is about that entry
+_REMARK_CHARS = 16
 # a reply this short to a list of variants may just say which one ("丢了", "快到期了")
 _VARIANT_REPLY_CHARS = 12
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
@@ -202,10 +206,19 @@ class Dialogue:
             return res
         if u.topic == "centre":
             return self._centre(res)
-        if u.intent == "appeal":
+        if u.intent == "appeal" and not self._story_in_conversation(u, ctx):
             res.start_ticket = text
             return res
+        if u.intent == "appeal":
+            # "照片自己带还是现场拍" while talking about 结婚登记: a short remark with no appeal cue is a follow-up
+            u = res.understanding = replace(u, intent="unknown")
 
+        turned = self._turns_to(u, ctx)
+        if turned is not None:
+            # "消防那块呢" after 开餐馆一件事: what about the matter its words name?
+            flat_q = u.corrected.replace(" ", "")
+            aspect = self.matcher.cues.aspect_cue(flat_q) or "overview"
+            return self._answer(user_id, ctx, turned, aspect, res)
         if ctx.last_target and self._follows_up(u, ctx):
             # "那在哪办", "多久能拿到", "补卡要钱不": nothing of its own that names another entry
             flat_q = u.corrected.replace(" ", "")
@@ -262,6 +275,10 @@ class Dialogue:
             # "还要开无犯罪记录证明吗" while talking about 教师资格: a 免证明 question, answered as one (it says
             # whether the conversation's item is covered)
             return False
+        topic = self.kb.get(ctx.last_target or "")
+        if u.target is not None and u.score >= SWITCH_SURE and u.target in getattr(topic, "items", ()):
+            # one of the matters of the 一件事 being talked about ("消防检查那块呢" after 开餐馆): that matter
+            return False
         if self.matcher.mentions_material(ctx.last_target, u.corrected):
             return True  # "户口本要带吗", "出生证明要原件吗": a material of the topic, not another entry
         if u.foreign:
@@ -285,6 +302,30 @@ class Dialogue:
         # no entry named with confidence, and only words the base knows ("派出所周六开门吗", "审批要多久"):
         # still the topic
         return True
+
+    def _turns_to(self, u: Understanding, ctx: Context) -> str | None:
+        """In a conversation, a "what about X?" ("那X呢", "X那块呢") whose words are all explained by one close
+        entry other than the topic, where no entry was named with confidence: that entry."""
+        if not ctx.last_target or u.target is not None or not u.subject or not u.candidates:
+            return None
+        if not _WHAT_ABOUT.match(compact(u.text)):
+            return None
+        best = u.candidates[0]
+        if best.id == ctx.last_target or best.score < WHAT_ABOUT_MIN:
+            return None
+        if self.matcher.unexplained_by(best.id, u):
+            return None
+        return best.id
+
+    def _story_in_conversation(self, u: Understanding, ctx: Context) -> bool:
+        """A message read as a 诉求 only because it tells something without asking (no appeal cue), short, in the
+        middle of a conversation about an entry: it is about that entry."""
+        cues = self.matcher.cues
+        return bool(
+            ctx.last_target
+            and u.appeal_score < cues.appeal_weak_threshold
+            and len(compact(u.text)) <= _REMARK_CHARS
+        )
 
     def _followed(self, ctx: Context, flat: str) -> str:
         """What a follow-up continues: the last answer, or — after a 免证明 answer, when the message does not ask
