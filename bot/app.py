@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from bot.core.assistant import Answering, Assistant, TicketDesk
     from bot.core.knowledge import KnowledgeBase
     from bot.core.knowledge.loop import ReloadResult
+    from bot.core.media import MediaLimits
+    from bot.core.media_store import LocalMediaStore
     from bot.core.policies.desk import PolicyDesk
     from bot.core.routing import Routing
     from bot.core.storage import Store
@@ -340,26 +342,60 @@ async def _ticket_desk(
 ) -> TicketDesk:
     from bot.core.assistant import TicketDesk
     from bot.core.texts import Texts
+    from bot.core.tickets.attachments import AttachmentDesk
     from bot.core.tickets.commands.dispatch import TicketCommands
     from bot.core.tickets.intake.flow import IntakeFlow
     from bot.core.tickets.service import TicketService
 
     admins = {str(i) for i in settings.admin_ids} | set(extra_admins)
     texts = Texts(paths.templates)
-    service = TicketService(store, answering.kb, clock, policies, admins, texts, load_workflow(answering.kb))
+    service = TicketService(
+        store,
+        answering.kb,
+        clock,
+        policies,
+        admins,
+        texts,
+        load_workflow(answering.kb),
+        media_limits=media_limits(settings),
+        media_keeper=media_keeper(settings),
+    )
+    intake = IntakeFlow(
+        service,
+        store.state,
+        answering.kb,
+        clock,
+        texts,
+        looks_new=_looks_new(current or (lambda: answering)),
+    )
     return TicketDesk(
         store=store,
         service=service,
         commands=TicketCommands(service),
-        intake=IntakeFlow(
-            service,
-            store.state,
-            answering.kb,
-            clock,
-            texts,
-            looks_new=_looks_new(current or (lambda: answering)),
-        ),
+        intake=intake,
+        attachments=AttachmentDesk(service, store.state, intake),
     )
+
+
+def media_limits(settings: Settings) -> MediaLimits:
+    """MEDIA_KINDS, MEDIA_MAX_MB and MEDIA_MAX_COUNT as the core's limits."""
+    from bot.core.media import MB, MediaLimits
+
+    return MediaLimits(
+        kinds=frozenset(settings.media_kinds),
+        max_bytes=settings.media_max_mb * MB,
+        max_count=settings.media_max_count,
+    )
+
+
+def media_keeper(settings: Settings) -> LocalMediaStore | None:
+    """Local copies of attachments only when MEDIA_STORE_DIR is set; the channel supplies how to fetch a file
+    (`Assistant.set_media_fetch`) once it is connected."""
+    if settings.media_store_dir is None:
+        return None
+    from bot.core.media_store import LocalMediaStore
+
+    return LocalMediaStore(settings.media_store_dir, fetch=None)
 
 
 def _policy_desk(

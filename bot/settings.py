@@ -223,6 +223,14 @@ class Settings(BaseSettings):
     dialogue_context: str = "auto"
     # attempts to reach Telegram at start-up when the network or the server fails (waits 1 s, 2 s, 4 s, …)
     telegram_connect_attempts: int = 6
+    # photos and files in 诉求: the kinds accepted, the largest file (MB), how many per 诉求
+    media_kinds: tuple[str, ...] = ("photo", "video", "document", "voice")
+    media_max_mb: int = 20
+    media_max_count: int = 10
+    # None: nothing is downloaded (the channel keeps the files); a folder: copies there, EXIF location removed
+    media_store_dir: Path | None = None
+    # seconds to wait for the rest of an album (Telegram sends its photos as separate messages)
+    album_wait_seconds: float = 0.5
     # 惠企政策: a policy ending within this many days is flagged; the push (直达快享) goes out in these hours of
     # working days
     policy_expiring_days: int = 30
@@ -426,6 +434,8 @@ class Settings(BaseSettings):
         "faq_expiry_days",
         "database_pool_size",
         "database_timeout_seconds",
+        "media_max_mb",
+        "media_max_count",
         "policy_expiring_days",
         mode="before",
     )
@@ -433,6 +443,47 @@ class Settings(BaseSettings):
     def _bounded_int(cls, v: Any, info: Any) -> Any:
         lo, hi = _INT_RANGES[info.field_name]
         return _int(info.field_name.upper(), v, lo, hi) if v is not None else None
+
+    @field_validator("media_kinds", mode="before")
+    @classmethod
+    def _media_kinds(cls, v: Any) -> Any:
+        from bot.core.media import MEDIA_KINDS
+
+        if not isinstance(v, str):
+            return v
+        kinds = tuple(dict.fromkeys(k.strip().lower() for k in v.replace("，", ",").split(",") if k.strip()))
+        unknown = [k for k in kinds if k not in MEDIA_KINDS]
+        if unknown or not kinds:
+            raise ConfigError(
+                "MEDIA_KINDS",
+                f"取值“{v}”无效：应为 {', '.join(MEDIA_KINDS)} 中的一个或几个，用英文逗号分隔。",
+            )
+        return kinds
+
+    @field_validator("media_store_dir", mode="before")
+    @classmethod
+    def _media_store_dir(cls, v: Any) -> Path | None:
+        if not v:
+            return None
+        path = Path(v).expanduser()
+        if path.exists() and not path.is_dir():
+            raise ConfigError(
+                "MEDIA_STORE_DIR", f"“{v}”已存在但不是目录：请填写一个目录（不存在会自动创建）。"
+            )
+        return path
+
+    @field_validator("album_wait_seconds", mode="before")
+    @classmethod
+    def _album_wait(cls, v: Any) -> Any:
+        if v is None or isinstance(v, int | float) and not isinstance(v, bool) and 0.05 <= v <= 10:
+            return v
+        try:
+            seconds = float(str(v).strip())
+        except ValueError:
+            raise ConfigError("ALBUM_WAIT_SECONDS", f"应为秒数（如 0.5），实际为“{v}”。") from None
+        if not 0.05 <= seconds <= 10:
+            raise ConfigError("ALBUM_WAIT_SECONDS", f"取值 {seconds} 超出范围：应在 0.05 到 10 秒之间。")
+        return seconds
 
     @model_validator(mode="after")
     def _webhook_needs_port(self) -> Settings:
@@ -503,6 +554,8 @@ _INT_RANGES = {
     "telegram_connect_attempts": (1, 100),
     "database_pool_size": (1, 1000),
     "database_timeout_seconds": (1, 600),
+    "media_max_mb": (1, 2000),
+    "media_max_count": (1, 100),
     "policy_expiring_days": (1, 366),
 }
 

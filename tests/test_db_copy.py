@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.core.media import Media
 from bot.core.messages import Incoming
 from bot.core.storage.copying import canonical
 from tests.store_engines import requires_postgres
 from tests.test_assistant_flow import STAFF, as_citizen, as_staff, button, drain, file_ticket
 
 TABLES = {
+    "attachments",
     "drafts",
     "leases",
     "meta",
@@ -39,15 +41,17 @@ async def run(*argv: str) -> int:
 
 
 async def live_deployment(path: Path, clock, build_app) -> dict[str, str]:
-    """An SQLite database as a deployment leaves it: tickets in every state with their history, reminders sent,
-    notifications sent, waiting and parked, an intake half done, an awaited comment, staff, logged questions,
-    seen updates, leases and the calendar fingerprint. Returns what the tests look for."""
+    """An SQLite database as a deployment leaves it: tickets in every state with their history, a staff photo (an
+    attachment), reminders sent, notifications sent, waiting and parked, an intake half done, an awaited comment,
+    staff, logged questions, seen updates, leases and the calendar fingerprint. Returns what the tests look for."""
     app = await build_app(path, clock, extra_admins={STAFF})
     a = app.assistant
     await as_staff(a, "/staff add 7001 handler 公安局 李警官")
     number, _ = await file_ticket(a)
     await as_staff(a, f"/claim {number}")
     await as_staff(a, f"/reply {number} 您好，已安排人员处理。")
+    photo = Media("photo", "file-1", "uniq-1", 2048, "维修前", "image/jpeg", None, STAFF)
+    await a.handle(Incoming(STAFF, STAFF, text=f"/reply {number} 现场照片", media=(photo,)))  # an attachment
     await as_staff(a, f"/resolve {number} 已修好。")
     rate = [r for r in await drain(a, clock) if r.reply.buttons]
     await as_citizen(a, callback=button([n.reply for n in rate], "2"))  # a low rating waits for a comment

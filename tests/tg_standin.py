@@ -4,7 +4,9 @@ without touching Telegram.
 An HTTP/1.1 server on 127.0.0.1 (asyncio streams, its own event loop in a background thread) answering
 getMe, getUpdates (serving queued updates, long-polling), sendMessage, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands, getMyCommands, deleteMyCommands, deleteWebhook,
-setWebhook, getWebhookInfo, and recording every call. Failures can be injected for the next N calls
+setWebhook, getWebhookInfo, sendPhoto, sendVideo, sendDocument, sendVoice, sendAudio, sendAnimation,
+sendVideoNote, sendMediaGroup, getFile (and the file download URL), and recording every call. Incoming photos
+(alone or as an album), documents, voice messages, locations and venues can be pushed like text. Failures can be injected for the next N calls
 (429 with retry_after, 500, …) or for a chat (chat not found, blocked). A token other than its own gets
 401 Unauthorized, as Telegram answers a revoked token.
 
@@ -54,6 +56,17 @@ _JSON_PARAMS = {
     "entities",
     "drop_pending_updates",
     "max_connections",
+    "media",
+}
+# the Bot API's methods that send one file, and the parameter that names it
+_SEND_FILE = {
+    "sendPhoto": "photo",
+    "sendVideo": "video",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendAudio": "audio",
+    "sendAnimation": "animation",
+    "sendVideoNote": "video_note",
 }
 
 
@@ -122,6 +135,10 @@ class BotApiStandIn:
         self._fail_rules: list[_FailRule] = []
         self._chat_failures: dict[int, tuple[int, str]] = {}
         self.commands: dict[str, list[dict[str, str]]] = {}
+        # file id -> (unique id, bytes): what getFile and the download URL serve for files people sent
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self._file_ids = itertools.count(1)
+        self._album_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
@@ -324,6 +341,127 @@ class BotApiStandIn:
         }
         return self.push_update({"message": message})
 
+    def _media_message(
+        self,
+        user_id: int,
+        *,
+        chat_id: int | None = None,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id if chat_id is not None else user_id),
+            "from": self._user(user_id),
+        }
+        if caption:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": _u16len(caption.split()[0])}
+                ]
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
+        return message
+
+    def add_file(self, data: bytes, *, unique_id: str | None = None) -> tuple[str, str]:
+        """Register a file people could send; returns (file_id, file_unique_id)."""
+        n = next(self._file_ids)
+        file_id, unique = f"F{n:06d}", unique_id or f"U{n:06d}"
+        with self._lock:
+            self.files[file_id] = (unique, data)
+        return file_id, unique
+
+    def push_photo(
+        self,
+        user_id: int,
+        caption: str | None = None,
+        *,
+        chat_id: int | None = None,
+        media_group_id: str | None = None,
+        data: bytes = b"\xff\xd8 photo",
+        file_size: int | None = None,
+        unique_id: str | None = None,
+    ) -> int:
+        """A photo as Telegram sends it: several sizes, the largest last."""
+        file_id, unique = self.add_file(data, unique_id=unique_id)
+        message = self._media_message(
+            user_id, chat_id=chat_id, caption=caption, media_group_id=media_group_id
+        )
+        size = file_size if file_size is not None else len(data)
+        message["photo"] = [
+            {
+                "file_id": f"{file_id}s",
+                "file_unique_id": f"{unique}s",
+                "width": 90,
+                "height": 67,
+                "file_size": 900,
+            },
+            {"file_id": file_id, "file_unique_id": unique, "width": 1280, "height": 960, "file_size": size},
+        ]
+        return self.push_update({"message": message})
+
+    def push_album(
+        self, user_id: int, count: int, caption: str | None = None, *, chat_id: int | None = None
+    ) -> list[int]:
+        """`count` photos with one media_group_id, the caption on the first (as Telegram clients send them)."""
+        group = f"album{next(self._album_ids)}"
+        return [
+            self.push_photo(user_id, caption if i == 0 else None, chat_id=chat_id, media_group_id=group)
+            for i in range(count)
+        ]
+
+    def push_file(
+        self,
+        user_id: int,
+        kind: str = "document",
+        caption: str | None = None,
+        *,
+        chat_id: int | None = None,
+        file_size: int | None = None,
+        file_name: str = "材料.pdf",
+        mime_type: str = "application/pdf",
+        data: bytes = b"%PDF-1.4 stand-in",
+        duration: int = 3,
+    ) -> int:
+        """A document, voice message, video or audio (kind: document | voice | video | audio)."""
+        file_id, unique = self.add_file(data)
+        message = self._media_message(user_id, chat_id=chat_id, caption=caption)
+        item: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": unique,
+            "file_size": file_size if file_size is not None else len(data),
+        }
+        if kind == "document":
+            item.update(file_name=file_name, mime_type=mime_type)
+        elif kind == "voice":
+            item.update(duration=duration, mime_type="audio/ogg")
+        elif kind == "video":
+            item.update(duration=duration, width=640, height=480, mime_type="video/mp4")
+        elif kind == "audio":
+            item.update(duration=duration, mime_type="audio/mpeg")
+        message[kind] = item
+        return self.push_update({"message": message})
+
+    def push_location(
+        self,
+        user_id: int,
+        latitude: float,
+        longitude: float,
+        *,
+        title: str | None = None,
+        address: str | None = None,
+        chat_id: int | None = None,
+    ) -> int:
+        """A location pin, or a venue when `title` is given."""
+        message = self._media_message(user_id, chat_id=chat_id)
+        location = {"latitude": latitude, "longitude": longitude}
+        message["location"] = location
+        if title is not None:
+            message["venue"] = {"location": location, "title": title, "address": address or ""}
+        return self.push_update({"message": message})
+
     def push_callback(
         self, user_id: int, data: str, *, chat_id: int | None = None, message_id: int | None = None
     ) -> int:
@@ -425,6 +563,11 @@ class BotApiStandIn:
         with self._lock:
             return list(self._calls)
 
+    def calls_since(self, index: int) -> list[Call]:
+        """The calls recorded after the first `index` (a poller's cursor: no copy of the whole record)."""
+        with self._lock:
+            return self._calls[index:]
+
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -446,6 +589,34 @@ class BotApiStandIn:
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         return [m["text"] for m in self.sent_messages(chat_id)]
+
+    def sent_media(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Photos and files the bot sent successfully, in order: one entry per call, with the method, the items
+        [(type, file id, caption)], the caption's parse mode and the buttons."""
+        out = []
+        for c in self.calls:
+            if c.status != 200 or (c.method not in _SEND_FILE and c.method != "sendMediaGroup"):
+                continue
+            if chat_id is not None and int(c.params.get("chat_id", 0)) != chat_id:
+                continue
+            if c.method == "sendMediaGroup":
+                items = [
+                    (m.get("type"), m.get("media"), m.get("caption", "")) for m in c.params.get("media") or []
+                ]
+            else:
+                param = _SEND_FILE[c.method]
+                items = [(param, c.params.get(param), c.params.get("caption", ""))]
+            described = self._describe(c.params)
+            out.append(
+                {
+                    "method": c.method,
+                    "chat_id": int(c.params.get("chat_id", 0)),
+                    "items": items,
+                    "parse_mode": c.params.get("parse_mode"),
+                    "buttons": described["buttons"],
+                }
+            )
+        return out
 
     @staticmethod
     def _describe(params: dict[str, Any]) -> dict[str, Any]:
@@ -512,12 +683,18 @@ class BotApiStandIn:
                 started = time.perf_counter()
                 parts = request_line.decode("latin-1").split()
                 path = parts[1] if len(parts) > 1 else "/"
-                status, payload = await self._dispatch(path, headers.get("content-type", ""), body, started)
-                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                download = self._download(path)
+                if download is not None:
+                    status, data, kind = *download, b"application/octet-stream"
+                else:
+                    status, payload = await self._dispatch(
+                        path, headers.get("content-type", ""), body, started
+                    )
+                    data, kind = json.dumps(payload, ensure_ascii=False).encode("utf-8"), b"application/json"
                 writer.write(
-                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                    b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
                     b"Connection: keep-alive\r\n\r\n"
-                    % (status, b"OK" if status == 200 else b"Error", len(data))
+                    % (status, b"OK" if status == 200 else b"Error", kind, len(data))
                     + data
                 )
                 await writer.drain()
@@ -528,6 +705,19 @@ class BotApiStandIn:
                 writer.close()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _download(self, path: str) -> tuple[int, bytes] | None:
+        """GET /file/bot<token>/<file_path>: the file's bytes (None: not a download)."""
+        prefix = f"/file/bot{self.token}/"
+        if not path.startswith("/file/"):
+            return None
+        if not path.startswith(prefix):
+            return 401, b"Unauthorized"
+        file_id = path[len(prefix) :].rsplit("/", 1)[-1].split(".")[0]
+        with self._lock:
+            self._calls.append(Call("download", {"file_id": file_id}, 200, 0.0))
+            found = self.files.get(file_id)
+        return (200, found[1]) if found else (404, b"Not Found")
 
     def _parse(self, content_type: str, body: bytes) -> dict[str, Any]:
         if not body:
@@ -618,6 +808,50 @@ class BotApiStandIn:
                     return rule.status, payload
         return None
 
+    def _send_file(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """sendPhoto & co. and sendMediaGroup: the file must be one the stand-in knows (sent by file id)."""
+        chat_id = int(params.get("chat_id", 0))
+
+        def bad(description: str) -> tuple[int, dict[str, Any]]:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
+        if method == "sendMediaGroup":
+            items = params.get("media")
+            if not isinstance(items, list) or not 2 <= len(items) <= 10:
+                return bad("media must include 2-10 items")
+            kinds = {i.get("type") for i in items}
+            if not (kinds <= {"photo", "video"} or kinds == {"document"} or kinds == {"audio"}):
+                return bad("can't mix these media types in an album")
+            files = [(i.get("type"), i.get("media"), i.get("caption")) for i in items]
+        else:
+            param = _SEND_FILE[method]
+            files = [(param, params.get(param), params.get("caption"))]
+        for _, file_id, caption in files:
+            if not isinstance(file_id, str) or file_id.rstrip("s") not in self.files:
+                return bad("wrong remote file identifier specified")
+            if caption and _u16len(caption) > 1024:
+                return bad("message caption is too long")
+        messages = []
+        for kind, file_id, caption in files:
+            mid = next(self._message_ids)
+            message: dict[str, Any] = {
+                "message_id": mid,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id),
+                "from": self.bot_user,
+            }
+            if kind == "photo":
+                message["photo"] = [
+                    {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1, "height": 1}
+                ]
+            else:
+                message[kind] = {"file_id": file_id, "file_unique_id": f"u{file_id}"}
+            if caption:
+                message["caption"] = caption
+            messages.append(message)
+        params["_message_id"] = messages[0]["message_id"]
+        return 200, {"ok": True, "result": messages if method == "sendMediaGroup" else messages[0]}
+
     async def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         token = self.token
         with self._lock:
@@ -706,6 +940,23 @@ class BotApiStandIn:
             with self._lock:
                 self._messages[(chat_id, mid)] = message
             return ok(message)
+        if method in _SEND_FILE or method == "sendMediaGroup":
+            return self._send_file(method, params)
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            with self._lock:
+                found = self.files.get(file_id)
+            if found is None:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            unique, data = found
+            return ok(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": unique,
+                    "file_size": len(data),
+                    "file_path": f"files/{file_id}.bin",
+                }
+            )
         if method in ("editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id", 0))
             mid = int(params.get("message_id", 0))

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import mimetypes
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.core.clock import Clock, SystemClock
+from bot.core.media import Location, Media
 from bot.core.messages import Incoming, Reply
 from bot.core.storage.protocols import StoreWriteError
 from bot.core.text.markup import html_to_text
@@ -63,6 +67,7 @@ class Console:
     def show(self, replies: list[Reply]) -> None:
         self.buttons = []
         for r in replies:
+            self.show_media(r.media)
             self.say(html_to_text(r.html))
             labels = []
             for row in r.buttons:
@@ -86,11 +91,17 @@ class Console:
         for row in await outbox.due(self.clock.now(), 100):
             rcpt, reply = row.notification.recipient, row.notification.reply
             self.say(self.words("notification", kind=rcpt.kind, id=rcpt.id))
+            self.show_media(reply.media, indent="   ")
             self.say("   " + html_to_text(reply.html).replace("\n", "\n   "))
             labels = [b.label for r in reply.buttons for b in r]
             if labels:
                 self.say("   ［" + " | ".join(labels) + "］")
             await outbox.sent(row.id, self.clock.now())
+
+    def show_media(self, media: tuple[Media, ...], indent: str = "") -> None:
+        for m in media:
+            name = Path(m.path).name if m.path else m.file_name
+            self.say(indent + self.words("media_line", kind=m.kind, name=name, caption=m.caption))
 
     def prompt(self) -> str:
         role = "citizen" if self.user == CITIZEN else ("group" if self.group else "staff")
@@ -143,6 +154,10 @@ class Console:
             await self.tick()
         elif name == "tick":
             await self.tick()
+        elif name == "attach":
+            await self.attach(args[1:])
+        elif name == "pin":
+            await self.pin(args[1:])
         elif name == "digest":
             department = " ".join(args[1:]) or None
             self.show([await self.a.digest(department, self.clock.now().date())])
@@ -152,6 +167,38 @@ class Console:
             self.say(html_to_text(self.a.command_help("admin" if self.user == STAFF else "citizen")))
         return True
 
+    async def attach(self, args: list[str]) -> None:
+        """`:attach PATH [说明]`: a local file as the channel would hand it over. A caption that is a command
+        (/reply 7 已修好) is the message's text, as under a photo on Telegram."""
+        if not args:
+            self.say(self.words("attach_usage"))
+            return
+        caption = " ".join(args[1:])
+        text = caption if caption.startswith("/") else ""
+        try:
+            media = await asyncio.to_thread(
+                local_media, args[0], "" if text else caption, self.user, self.clock.now()
+            )
+        except OSError:
+            self.say(self.words("no_such_file", path=args[0]))
+            return
+        await self.send(Incoming(self.user, self.chat, text=text, is_group=self.group, media=(media,)))
+
+    async def pin(self, args: list[str]) -> None:
+        try:
+            lat, lon = float(args[0]), float(args[1])
+        except (IndexError, ValueError):
+            self.say(self.words("pin_usage"))
+            return
+        title = " ".join(args[2:]) or None
+        await self.send(
+            Incoming(self.user, self.chat, is_group=self.group, location=Location(lat, lon, title))
+        )
+
+    async def send(self, msg: Incoming) -> None:
+        self.show(await self.a.handle(msg))
+        await self.drain_outbox()
+
     async def tick(self) -> None:
         try:
             n = await self.a.tick()
@@ -160,6 +207,40 @@ class Console:
             return
         self.say(self.words("ticked", count=n))
         await self.drain_outbox()
+
+
+def local_media(name: str, caption: str, sender: str, at: dt.datetime) -> Media:
+    """A file on this machine as a `Media`: the kind from its type, the unique id from its content."""
+    path = Path(name).expanduser()
+    data = path.read_bytes()
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    kind = "document"
+    if mime.startswith("image/") and mime != "image/gif":
+        kind = "photo"
+    elif mime.startswith("video/"):
+        kind = "video"
+    elif mime in ("audio/ogg", "audio/opus"):
+        kind = "voice"
+    elif mime.startswith("audio/"):
+        kind = "audio"
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    return Media(
+        kind,
+        f"local:{path.resolve()}",
+        digest,
+        len(data),
+        caption,
+        mime,
+        path.name,
+        sender,
+        at,
+        path=str(path.resolve()),
+    )
+
+
+async def read_local(media: Media) -> bytes:
+    """The bytes of a console attachment (for MEDIA_STORE_DIR)."""
+    return await asyncio.to_thread(Path(media.path or media.file_id.removeprefix("local:")).read_bytes)
 
 
 async def run_console(
@@ -174,6 +255,7 @@ async def run_console(
     app.reload_on_sighup(asyncio.get_running_loop())  # kill -HUP <pid>, as for the Telegram bot
     try:
         assistant = app.assistant
+        assistant.set_media_fetch(read_local)
         console = Console(assistant, clock, out)
         console.say(html_to_text(assistant.renderer.render("help.html.j2")))
         console.say("\n" + console.words("welcome") + "\n")

@@ -201,7 +201,8 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"没有找到诉求 {number}。", file=sys.stderr)
             return 1
         names = {m.user_id: m.name for m in await store.staff.list()}
-        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False)
+        files = [a.media for a in await store.attachments.of_ticket(ticket.id)]
+        html = views.staff_card(ticket, names.get(ticket.handler or ""), group=False, attachments=files)
         events = await store.tickets.events(ticket.id)
         html += "\n办理记录\n" + views.history(events, names, limit=1000, citizen_id=ticket.citizen_id)
         print(html_to_text(html))
@@ -229,7 +230,8 @@ async def _export(args: argparse.Namespace, settings: Settings, out: Any) -> int
                 batch = await store.tickets.list(TicketQuery(after_id=after, newest_first=False, limit=1000))
                 if not batch:
                     break
-                export.add(batch)
+                attached = await store.attachments.of_tickets([t.id for t in batch])
+                export.add(batch, attached)
                 after = batch[-1].id
             export.close()
             count = export.count

@@ -24,6 +24,7 @@ from bot.core.answering.render import Renderer
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
 from bot.core.leases import Leases, process_owner
+from bot.core.media_store import Fetch
 from bot.core.messages import Incoming, Reply
 from bot.core.outbox import Outbox
 from bot.core.scheduler import Scheduler
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from bot.core.answering.policy_dialogue import PolicyDialogue
     from bot.core.policies.desk import PolicyDesk
     from bot.core.storage import Store
+    from bot.core.tickets.attachments import AttachmentDesk
     from bot.core.tickets.commands.dispatch import TicketCommands
     from bot.core.tickets.domain.sla import SlaPolicies
     from bot.core.tickets.intake.flow import IntakeFlow
@@ -70,6 +72,8 @@ class TicketDesk:
     service: TicketService
     commands: TicketCommands
     intake: IntakeFlow
+    # photos, files and pins outside an intake (bot/core/tickets/attachments.py)
+    attachments: AttachmentDesk | None = None
 
 
 class Facade(Protocol):
@@ -86,6 +90,7 @@ class Facade(Protocol):
     async def tick(self) -> int: ...
     async def staff_user_ids(self) -> list[str]: ...
     async def close(self) -> None: ...
+    def set_media_fetch(self, fetch: Fetch) -> None: ...
 
 
 class Assistant:
@@ -120,6 +125,7 @@ class Assistant:
         self.service = desk.service if desk else None
         self.commands = desk.commands if desk else None
         self.intake = desk.intake if desk else None
+        self.attachments = desk.attachments if desk else None
         self.policies = policies
         # 惠企政策 (bot/core/policies/desk.py): the policy questions and the push (直达快享), when the base has a 政策库
         self.policy_dialogue: PolicyDialogue | None = None
@@ -190,6 +196,13 @@ class Assistant:
     def command_help(self, scope: Scope) -> str:
         return command_help(self.texts, scope)
 
+    def set_media_fetch(self, fetch: Fetch) -> None:
+        """How the channel hands over a file's bytes (`async fetch(media) -> bytes`); used only when local
+        copies are kept (MEDIA_STORE_DIR)."""
+        keeper = getattr(self.service, "media_keeper", None)
+        if keeper is not None:
+            keeper.fetch = fetch
+
     async def staff_user_ids(self) -> list[str]:
         """Everyone registered as staff (for the channel's staff command menus)."""
         if self.service is None:
@@ -225,6 +238,11 @@ class Assistant:
             return []  # in staff groups only commands and buttons are for us
         if self.intake is not None and await self.intake.active(msg.user_id):
             return await self._intake(msg)
+        if msg.media or msg.location is not None:
+            # a bare photo, file or pin: "您是要反映问题吗？" with the 诉求 offer
+            if self.attachments is None:
+                return [Reply(self.texts.say(SAYINGS, "tickets_unavailable"))]
+            return await self.attachments.offer(msg)
         if self.commands is not None:
             comment = await self.commands.take_comment(msg)
             if comment is not None:
@@ -313,6 +331,8 @@ class Assistant:
         who = callbacks.owner(data)
         if who == "intake" and self.intake is not None:
             return await self._intake(msg)
+        if who == "attachments" and self.attachments is not None:
+            return await self.attachments.press(msg)
         if who == "dialogue":
             result = await self._respond(msg.user_id, callback=data)
             if result.picked:
@@ -372,7 +392,20 @@ class Assistant:
         # housekeeping of what processes share, done by whichever holds the tick
         await self._store.updates.forget(now - UPDATE_RETENTION)
         await self.contexts.purge()
+        await self._retry_copies(now)
         return queued
+
+    async def _retry_copies(self, now: dt.datetime) -> None:
+        """Local copies of attachments that failed, tried again (only with MEDIA_STORE_DIR)."""
+        keeper = getattr(self.service, "media_keeper", None)
+        if keeper is None or self._store is None:
+            return
+        from bot.core.tickets.copies import retry_copies
+
+        try:
+            await retry_copies(self._store, keeper, now)
+        except Exception:  # noqa: BLE001 - the reminders are queued; the copies wait for the next tick
+            log.exception("retrying local copies of attachments failed")
 
     async def _daily_digest(self, department: str | None, day: dt.date) -> Reply:
         return await self.digest(department, day)

@@ -20,6 +20,9 @@ class Prefix(StrEnum):
     TRANSFER = "xfer"  # xfer:<number>[:<department index>] — staff transfer a ticket
     RATE = "rate"  # rate:<number>:<score> — the citizen rates a resolved ticket
     COMMENT = "cmt"  # cmt:<number> — the citizen adds a comment to their rating
+    ATTACH = (
+        "att"  # att:new | att:add:<number> | att:no — a bare photo or pin; att:show:<number> — re-send files
+    )
     VISIT = "visit"  # visit:<number>:<yes|no> — 回访: the citizen says whether the problem was solved
     REQUEST = "rq"  # rq:ok:<number> — the dispatcher approves the ticket's waiting request
     POLICY = "pol"  # pol:<action>[:<value>…] — 惠企政策: an answer, a detail, more, saving the profile
@@ -36,6 +39,7 @@ OWNER: dict[Prefix, str] = {
     Prefix.TRANSFER: "commands",
     Prefix.RATE: "commands",
     Prefix.COMMENT: "commands",
+    Prefix.ATTACH: "attachments",
     Prefix.VISIT: "commands",
     Prefix.REQUEST: "commands",
     Prefix.POLICY: "policies",

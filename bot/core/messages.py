@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.media import Location, Media
+
 
 @dataclass(frozen=True)
 class Button:
@@ -22,6 +24,8 @@ class Button:
 class Reply:
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
+    # photos, files… sent with the text (an album first, then the text with its buttons; see bot/core/media.py)
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Incoming:
     chat_id: where to answer (same as user_id in a private chat; a group's id in a staff group).
     text: the typed text (empty for a button press).
     callback: the Button.data of a pressed button, if any.
+    media: photos, videos, files, voice messages sent with it (an album: several); their captions are on each.
+    location: a map pin (or a venue) the person sent.
     """
 
     user_id: str
@@ -40,6 +46,8 @@ class Incoming:
     callback: str | None = None
     display_name: str = ""
     is_group: bool = False
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
 
 
 RecipientKind = Literal["user", "department", "staff", "admins"]

@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    Message,
     Update,
 )
 from telegram.constants import ChatType
@@ -47,6 +49,7 @@ from bot.settings import CATCH_ALL, ConfigError, Settings
 from .guards import PerChatUpdateProcessor, RateLimiter, UpdateDeduplicator
 from .http import AiohttpRequest
 from .masking import mask_sensitive
+from .media import AlbumCollector, TelegramFiles, location_of, media_of
 from .outbox import OutboxDispatcher
 from .sending import ReplySender, is_transient
 
@@ -95,6 +98,9 @@ class TelegramBridge:
         self.handled = 0
         self._menu_task: asyncio.Task[None] | None = None
         self._catch_up_task: asyncio.Task[int] | None = None
+        # an album arrives as one message per photo: gathered, then handed to the core as one message
+        self.albums = AlbumCollector(settings.album_wait_seconds, self._album_ready)
+        self._albums_counted: OrderedDict[tuple[int, str], None] = OrderedDict()
 
     def words(self, what: str) -> str:
         """One of the adapter's own sentences (templates/telegram/messages.html.j2)."""
@@ -107,7 +113,10 @@ class TelegramBridge:
 
     def attach(self, application: Application) -> None:
         self.application = application
-        self.sender = ReplySender(application.bot)
+        self.sender = ReplySender(application.bot, media_failed=self.words("media_failed"))
+        set_fetch = getattr(self.assistant, "set_media_fetch", None)
+        if set_fetch is not None:  # used only when copies are kept (MEDIA_STORE_DIR)
+            set_fetch(TelegramFiles(application.bot).fetch)
         if self.assistant.outbox is not None:
             self.outbox = OutboxDispatcher(
                 self.assistant.outbox,
@@ -125,6 +134,7 @@ class TelegramBridge:
             self._catch_up_task = asyncio.create_task(self.catch_up_digest())
 
     async def on_shutdown(self, application: Application) -> None:
+        await self.albums.flush()  # an album still gathering is handled, not lost
         for task in (self._menu_task, self._catch_up_task):
             if task is not None:
                 await asyncio.gather(task, return_exceptions=True)
@@ -175,6 +185,8 @@ class TelegramBridge:
         chat = update.effective_chat
         if chat is not None and chat.type != ChatType.PRIVATE and not self._is_group_input(update):
             return  # group chatter we ignore anyway must not eat anybody's allowance
+        if not self._first_of_album(update):
+            return  # the photos of one album are one message
         verdict = self.limiter.check(str(user.id))
         if verdict == "ok":
             return
@@ -189,7 +201,20 @@ class TelegramBridge:
         if update.callback_query is not None:
             return True
         msg = update.message
-        return bool(msg and msg.text and msg.text.startswith("/"))
+        command = (msg.text or msg.caption or "") if msg else ""
+        return command.startswith("/")
+
+    def _first_of_album(self, update: Update) -> bool:
+        msg = update.message
+        if msg is None or msg.media_group_id is None:
+            return True
+        key = (msg.chat_id, str(msg.media_group_id))
+        if key in self._albums_counted:
+            return False
+        self._albums_counted[key] = None
+        if len(self._albums_counted) > 1000:
+            self._albums_counted.popitem(last=False)
+        return True
 
     # ------------------------------------------------------------------ handlers
 
@@ -233,6 +258,73 @@ class TelegramBridge:
             is_group=chat is not None and chat.type != ChatType.PRIVATE,
         )
         await self._handle(incoming, chat_id)
+
+    async def on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo, video, file, voice message, location or venue; an album's photos are gathered first."""
+        msg = update.message
+        if msg is None or update.effective_chat is None:
+            return
+        if msg.media_group_id is not None:
+            self.albums.add(msg)
+            return
+        await self._media_message([msg])
+
+    async def _album_ready(self, messages: list[Message]) -> None:
+        try:
+            await self._media_message(messages)
+        except Exception as exc:  # noqa: BLE001 - outside PTB's handlers: report it as the error handler would
+            chat = messages[0].chat
+            log.error(
+                "处理相册出错（会话 %s）：%s",
+                chat.id,
+                mask_sensitive(f"{type(exc).__name__}: {exc}"),
+                exc_info=exc,
+            )
+            try:
+                assert self.sender is not None
+                await self.sender.send(chat.id, Reply(self.words("error")), retry=False)
+            except Exception:  # noqa: BLE001 - nothing more we can do for this person now
+                log.warning("无法向会话 %s 发送出错提示", chat.id)
+
+    async def _media_message(self, messages: list[Message]) -> None:
+        first = messages[0]
+        chat, user = first.chat, first.from_user
+        if user is None:
+            return
+        media = [m for m in (media_of(x) for x in messages) if m is not None]
+        # a command as a caption ("/reply 7 已修好" under a photo) is the message's text, not the photo's words
+        text = ""
+        for i, item in enumerate(media):
+            if item.caption.lstrip().startswith("/"):
+                command = self._command_text(item.caption.strip())
+                if command is None:
+                    return  # a command for another bot
+                text = command
+                media[i] = item.with_caption("")
+                break
+        is_group = chat.type != ChatType.PRIVATE
+        if is_group and not text:
+            return  # in staff groups only commands are for us
+        incoming = Incoming(
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            text=text,
+            display_name=user.full_name,
+            is_group=is_group,
+            media=tuple(media),
+            location=location_of(first),
+        )
+        await self._handle(incoming, chat.id)
+
+    def _command_text(self, text: str) -> str | None:
+        """ "/cmd@bot rest" as "/cmd rest"; None when the command names another bot."""
+        m = _COMMAND_RE.match(text)
+        if not m:
+            return text
+        command, target, rest = m.group(1), m.group(2), m.group(3)
+        if target and self.bot_username and target.lower() != self.bot_username:
+            return None
+        return f"/{command}{rest}"
 
     async def on_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -431,6 +523,23 @@ def build_application(
         MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, bridge.on_text)
     )
     application.add_handler(CallbackQueryHandler(bridge.on_callback))
+    # photos, videos, files, voice and pins go to the core (stickers and the like get a hint below)
+    files = (
+        filters.PHOTO
+        | filters.VIDEO
+        | filters.Document.ALL
+        | filters.VOICE
+        | filters.AUDIO
+        | filters.ANIMATION
+        | filters.VIDEO_NOTE
+    )
+    application.add_handler(
+        MessageHandler(private_msg & (files | filters.LOCATION | filters.VENUE), bridge.on_media)
+    )
+    # in groups: a photo whose caption is a command (/reply N …), and the rest of its album
+    application.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & files, bridge.on_media)
+    )
     application.add_handler(MessageHandler(private_msg & ~filters.TEXT, bridge.on_not_text))
     application.add_error_handler(bridge.on_error)
 

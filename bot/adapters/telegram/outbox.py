@@ -33,6 +33,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
@@ -174,6 +175,7 @@ class OutboxDispatcher:
             done = set(row.delivered)
             taken: dt.datetime | None = None  # when this sender took the row (marked it in flight)
             elsewhere = False  # another sender took it after we read it (or sent it): theirs to finish
+            reply = notification.reply
             try:
                 for chat in chats:
                     if str(chat) in done:
@@ -191,7 +193,17 @@ class OutboxDispatcher:
                             row.sending_at.isoformat(timespec="seconds"),
                         )
                     taken = at
-                    await self.sender.send(chat, notification.reply, retry=False)
+                    # photos went out but not the text: a retry sends only the text ("<chat>#media")
+                    media_key = f"{chat}#media"
+                    await self.sender.send(
+                        chat,
+                        reply,
+                        retry=False,
+                        skip_media=media_key in done,
+                        media_sent=partial(self._media_sent, row.id, done, media_key)
+                        if reply.media
+                        else None,
+                    )
                     done.add(str(chat))
                     if len(chats) > 1:
                         await self.outbox.delivered(row.id, sorted(done))
@@ -208,6 +220,10 @@ class OutboxDispatcher:
             self.sent += 1
             delivered += 1
         return delivered, False
+
+    async def _media_sent(self, row_id: int, done: set[str], key: str) -> None:
+        done.add(key)
+        await self.outbox.delivered(row_id, sorted(done))
 
     async def _fail(self, row: Any, error: str, *, transient: bool, exc: BaseException | None = None) -> None:
         now = self.now()

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -16,6 +17,7 @@ from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, T
 from bot.core.messages import Button, Reply
 from bot.core.text.markup import html_to_text
 
+from .media import caption_fits, send_media, send_one
 from .splitting import split_html
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,12 @@ def keyboard(buttons: Sequence[Sequence[Button]]) -> Markup | None:
     return {"inline_keyboard": rows} if rows else None
 
 
+def media_refused(exc: BadRequest) -> bool:
+    """Telegram refused the photos or files themselves, not the chat (which the text would hit as well)."""
+    text = str(exc).lower()
+    return not any(word in text for word in ("chat", "rights", "thread", "forbidden"))
+
+
 class ReplySender:
     """Sends replies to one chat. Direct answers retry a few times in place (honouring RetryAfter up to
     `max_wait` seconds in all); what still fails raises, so the caller can park it in the outbox."""
@@ -71,24 +79,81 @@ class ReplySender:
         attempts: int = 4,
         max_wait: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        media_failed: str = "",
     ):
         self.bot = bot
         self.attempts = attempts
         self.max_wait = max_wait
         self.sleep = sleep
+        # said under the text when Telegram refuses a reply's photos or files for good (HTML)
+        self.media_failed = media_failed
 
-    async def send(self, chat_id: int | str, reply: Reply, *, retry: bool = True) -> list[dict]:
-        parts = split_html(reply.html) if reply.html.strip() else []
+    async def send(
+        self,
+        chat_id: int | str,
+        reply: Reply,
+        *,
+        retry: bool = True,
+        skip_media: bool = False,
+        media_sent: Callable[[], Awaitable[None]] | None = None,
+    ) -> list[dict]:
+        """The reply's media first (see media.py), then its text with the buttons. `skip_media`: they were
+        sent before (a retry); `media_sent` is awaited once they are, before the text."""
         markup = keyboard(reply.buttons)
+        sent: list[Any] = []
+        html = reply.html
+        if reply.media and not skip_media:
+
+            def call(method: str, kwargs: dict[str, Any]) -> Awaitable[Any]:
+                return self.call(method, kwargs, retry=retry)
+
+            try:
+                if caption_fits(reply.media, reply.html):  # one photo with the text as its caption
+                    return [
+                        await send_one(call, chat_id, reply.media[0], caption_html=reply.html, markup=markup)
+                    ]
+                sent += await send_media(call, chat_id, reply.media)
+            except BadRequest as exc:
+                if not media_refused(exc):
+                    raise
+                # a file Telegram will never send (an id of another bot, a file gone): the text still goes,
+                # saying so, rather than the whole reply (a new ticket's card) failing for good
+                log.warning("发送到 %s 的附件被拒绝（%s），只发送文字", chat_id, exc)
+                html = "\n\n".join(filter(None, [reply.html, self.media_failed]))
+            if media_sent is not None:
+                await media_sent()
+        parts = split_html(html) if html.strip() else []
         if not parts:
             if markup is None:
-                return []
+                return sent
             parts = ["请选择："]
-        sent: list[dict] = []
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             sent.append(await self._send_part(chat_id, part, markup if last else None, retry=retry))
         return sent
+
+    async def call(self, method: str, kwargs: dict[str, Any], *, retry: bool = True) -> Any:
+        """One Bot API call (photos, files), retried like a text message (RetryAfter, timeouts, 5xx)."""
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self.bot.do_api_request(method, api_kwargs=kwargs)
+            except ChatMigrated as exc:
+                log.warning(
+                    "群组 %s 已升级为超级群 %s，请更新 STAFF_GROUPS。", kwargs.get("chat_id"), exc.new_chat_id
+                )
+                kwargs = {**kwargs, "chat_id": exc.new_chat_id}
+            except TelegramError as exc:
+                if not retry or not is_transient(exc) or attempt >= self.attempts:
+                    raise
+                delay = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else 0.25 * 2 ** (attempt - 1)
+                if waited + delay > self.max_wait:
+                    raise
+                waited += delay
+                log.warning("发送到 %s 失败（%s），%.1f 秒后重试", kwargs.get("chat_id"), exc, delay)
+                await self.sleep(delay)
 
     async def _send_part(self, chat_id: int | str, text: str, markup: Markup | None, *, retry: bool) -> dict:
         waited = 0.0

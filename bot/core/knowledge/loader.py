@@ -21,6 +21,7 @@ from bot.core.policies.library import FOLDER as POLICY_FOLDER
 from bot.core.policies.library import PolicyLibrary, load_policy_library
 from bot.core.resources import data_dir, parse_yaml
 
+from .boundaries import Boundaries, load_boundaries
 from .models import (
     AppealCategory,
     Bundle,
@@ -107,6 +108,8 @@ class KnowledgeBase:
     latin_stopwords: list[str] = field(default_factory=list)
     # raw YAML of files owned by other parts of the core (e.g. sla.yaml), keyed by file stem
     extra: dict[str, Any] = field(default_factory=dict)
+    # the 街道/乡镇 of the district (boundaries/*.geojson): a map pin's 属地 unit, `boundaries.unit_at(lat, lon)`
+    boundaries: Boundaries = field(default_factory=Boundaries)
     # the 政策库 of knowledge/policies/ (惠企政策), empty when the base has none
     policies: PolicyLibrary = field(default_factory=PolicyLibrary)
     # entry id -> the file (relative to the base's parent) that defines it
@@ -281,6 +284,8 @@ def load_knowledge(root: Path | str | None = None, *, cross_check: bool = True) 
                 store[key] = obj
 
     kb.origins = origin
+    kb.boundaries, found = load_boundaries(root)
+    problems.extend(found)
     if cross_check:
         problems.extend(_cross_check(kb, origin))
     if (root / POLICY_FOLDER).is_dir():
@@ -331,6 +336,9 @@ def _cross_check(kb: KnowledgeBase, origin: dict[str, str]) -> list[str]:
                 p(ex.id, f"items 引用了不存在的事项 {ref}")
             elif not any(m.exempted_by == ex.id for m in target.materials):
                 p(ex.id, f"适用事项 {ref} 的材料清单中没有标注 exempted_by: {ex.id} 的材料")
+    for u in kb.boundaries.units:
+        if u.department and have_departments and kb.department(u.department) is None:
+            problems.append(f"{u.source}: 区域 {u.name}: department「{u.department}」未在 departments 中定义")
     for c in kb.appeal_categories.values():
         if have_departments and kb.department(c.department) is None:
             problems.append(

@@ -24,10 +24,12 @@ from typing import Any, Protocol
 
 from bot.core.messages import Notification
 from bot.core.tickets.domain.models import (
+    Attachment,
     Change,
     EventIn,
     NewTicket,
     OutboxRow,
+    PendingCopy,
     StaffMember,
     Ticket,
     TicketEvent,
@@ -427,6 +429,23 @@ class PolicyRepository(Protocol):
         ...
 
 
+class AttachmentRepository(Protocol):
+    """Photos and files kept with tickets. They are written with the ticket's creation (NewTicket.attachments)
+    or a change (Change.attachments), in the same transaction as their events; read here, oldest first."""
+
+    async def of_ticket(self, ticket_id: int) -> list[Attachment]: ...
+    async def of_tickets(self, ticket_ids: list[int]) -> dict[int, list[Attachment]]: ...
+    async def without_copy(self, now: dt.datetime, limit: int, max_attempts: int) -> list[PendingCopy]:
+        """Attachments with no local copy whose next try is due: tried fewer than `max_attempts` times, the
+        last try at least 2^attempts minutes before `now` (1, 2, 4… minutes); oldest first."""
+        ...
+
+    async def copy_kept(self, attachment_id: int, path: str) -> None: ...
+    async def copy_failed(self, attachment_id: int, now: dt.datetime, attempts: int) -> None:
+        """Another try failed: `attempts` tries so far, the last at `now`."""
+        ...
+
+
 class MetaRepository(Protocol):
     """Small facts about the database itself (e.g. the fingerprint of the calendar its deadlines used)."""
 
@@ -540,6 +559,8 @@ class Store(Protocol):
     def reports(self) -> ReportQueries: ...
     @property
     def meta(self) -> MetaRepository: ...
+    @property
+    def attachments(self) -> AttachmentRepository: ...
     @property
     def updates(self) -> UpdateLog: ...
     @property

@@ -12,9 +12,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.core.media import Media, media_from_json, media_to_json
 from bot.core.messages import Button, Notification, Recipient, Reply
 from bot.core.storage.protocols import RateCounts, RoutingModelRow
 from bot.core.tickets.domain.models import (
+    Attachment,
     Change,
     OutboxRow,
     StaffMember,
@@ -35,7 +37,7 @@ DEFAULTS = {"paused_work": 0, "paused_wall": 0, "extra_days": 0}
 
 OUTBOX_COLUMNS = (
     "id, recipient_kind, recipient_id, html, buttons, dedup_key, created_at, attempts,"
-    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at"
+    " next_attempt_at, sent_at, last_error, parked_at, delivered, sending_at, media"
 )
 STAFF_COLUMNS = "user_id, name, role, departments"
 REQUEST_COLUMNS = (
@@ -43,6 +45,12 @@ REQUEST_COLUMNS = (
     " decided_by, decided_at, decision"
 )
 EVENT_COLUMNS = "id, ticket_id, at, actor, action, text"
+# what an attachment row holds (bot/core/media.py's Media, the ticket and who sent it: citizen or staff)
+ATTACHMENT_FIELDS = (
+    "ticket_id", "role", "sender", "kind", "file_id", "unique_id", "size", "caption", "mime", "file_name",
+    "album", "path", "at",
+)  # fmt: skip
+ATTACHMENT_COLUMNS = "id, " + ", ".join(ATTACHMENT_FIELDS)
 
 
 def to_ts(value: dt.datetime | None) -> int | None:
@@ -109,15 +117,43 @@ def buttons_from(raw: str | None) -> list[list[Button]]:
     return [[Button(b["label"], b["data"]) for b in row] for row in json.loads(raw or "[]")]
 
 
+def media_json(reply: Reply) -> str:
+    return json.dumps(media_to_json(reply.media), ensure_ascii=False)
+
+
 def notification_params(n: Notification, at: int | None) -> tuple[Any, ...]:
-    """The values of an outbox insert: kind, id, html, buttons, dedup key, created."""
-    return (n.recipient.kind, n.recipient.id, n.reply.html, buttons_json(n.reply), n.dedup_key, at)
+    """The values of an outbox insert: kind, id, html, buttons, dedup key, created, media."""
+    return (
+        n.recipient.kind, n.recipient.id, n.reply.html, buttons_json(n.reply), n.dedup_key, at, media_json(n.reply)
+    )  # fmt: skip
+
+
+def attachment_params(ticket_id: int, role: str, m: Media, at: int | None) -> tuple[Any, ...]:
+    """The values of an attachment insert, in ATTACHMENT_FIELDS order (`at`: the media's own time if it has
+    one, else the change's)."""
+    when = to_ts(m.at) if m.at is not None else at
+    return (
+        ticket_id, role, m.sender, m.kind, m.file_id, m.unique_id, m.size, m.caption, m.mime, m.file_name,
+        m.group, m.path, when,
+    )  # fmt: skip
+
+
+def attachment_from_row(r: Sequence[Any], tz: dt.tzinfo) -> Attachment:
+    media = Media(
+        kind=r[4], file_id=r[5], unique_id=r[6], size=r[7], caption=r[8] or "", mime=r[9], file_name=r[10],
+        sender=r[3], at=from_ts(r[13], tz), group=r[11], path=r[12],
+    )  # fmt: skip
+    return Attachment(id=r[0], ticket_id=r[1], role=r[2], media=media)
 
 
 def outbox_from_row(r: Sequence[Any], tz: dt.tzinfo) -> OutboxRow:
     return OutboxRow(
         id=r[0],
-        notification=Notification(Recipient(r[1], r[2]), Reply(r[3], buttons_from(r[4])), r[5]),
+        notification=Notification(
+            Recipient(r[1], r[2]),
+            Reply(r[3], buttons_from(r[4]), media_from_json(json.loads(r[14] or "[]"))),
+            r[5],
+        ),
         created_at=from_ts(r[6], tz),  # type: ignore[arg-type]
         attempts=r[7],
         next_attempt_at=from_ts(r[8], tz),  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from typing import Any
 from bot.core.clock import DEFAULT_TZ, FixedClock
 from bot.core.knowledge.gaps import GapGroup
 from bot.core.knowledge.loop import FaqDraft, ReloadResult
+from bot.core.media import Media
 from bot.core.resources import data_dir
 from bot.core.routing.samples import sample_decisions, sample_results
 from bot.core.storage import RateCounts, SlaCount
@@ -67,6 +68,8 @@ ASSISTANT = "assistant.html.j2"  # bot/core/assistant.py
 TELEGRAM = "telegram/messages.html.j2"  # bot/adapters/telegram/app.py
 STARTUP = "telegram/startup.txt.j2"  # bot/adapters/telegram/runner.py
 CONSOLE = "console.txt.j2"  # bot/adapters/console.py
+MEDIA = "tickets/media.html.j2"  # photos, files and pins (bot/core/tickets/files.py, attachments.py)
+MEDIA_PLACE = "tickets/media.txt.j2"  # the place a pin gives (bot/core/tickets/intake/evidence.py)
 ROUTING = "routing/replies.html.j2"
 KNOWLEDGE = "commands/knowledge.html.j2"  # bot/core/tickets/commands/knowledge.py, bot/app.py (reload)
 # Templates of short sentences called by name: every macro of each is rendered with SAMPLE_ARGS.
@@ -81,6 +84,8 @@ SNIPPETS = [
     TELEGRAM,
     STARTUP,
     CONSOLE,
+    MEDIA,
+    MEDIA_PLACE,
     ROUTING,
     KNOWLEDGE,
     WORKFLOW,
@@ -226,6 +231,32 @@ SAMPLE_ARGS: dict[str, Any] = {
     "variable": "HTTPS_PROXY",
     "detail": "Bad Gateway",
     "why": Alternatives(("in_use", "denied", "no_address", "other")),
+    # photos, files and pins
+    "caption": Alternatives(("坑很深，电话 13812345678", "")),
+    "counts": Alternatives(({"photo": 3, "video": 1}, {"voice": 1}, {})),
+    "kinds": ["photo", "video", "document", "voice"],
+    "accepted": ["photo", "video", "document", "voice"],
+    "total": 4,
+    "max_mb": 20,
+    "max_count": 10,
+    "place": "幸福小区东门",
+    "location": Alternatives((True, False)),
+    "voice": Alternatives((False, True)),
+    "refused_note": Alternatives(("", "抱歉，音频 1 段暂时无法接收。")),
+    "open_tickets": Alternatives((["SQ20261220-0007"], [])),
+    "captions": Alternatives((["坑的位置 138****5678"], [])),
+    "group": Alternatives((False, True)),
+    "files": [
+        {"kind": "photo", "role": "citizen", "at": NOW, "now": NOW, "size": 350_000, "caption": "坑很深"},
+        {"kind": "voice", "role": "staff", "at": NOW, "now": NOW, "size": None, "caption": ""},
+    ],
+    "bytes": Alternatives((350_000, 2_500_000)),
+    "unit": Alternatives(("南湖街道", None)),
+    "title": Alternatives(("幸福小区", None)),
+    "address": Alternatives(("人民路100号", None)),
+    "lat": 30.0612,
+    "lon": 120.0534,
+    "path": "~/照片/路灯.jpg",
     # the knowledge loop (commands/knowledge.html.j2)
     "groups": Alternatives(([_GAP], [])),
     "g": Alternatives((_GAP, dataclasses.replace(_GAP, kinds=Counter({"clarify": 5})))),
@@ -244,7 +275,14 @@ SAMPLE_ARGS: dict[str, Any] = {
     "draft": _DRAFT,
 }
 # the values a macro's argument takes where the code passes one of a fixed set (each must have its words)
+# a media kind (photo, video…), where other macros' `kind` is a request kind
+MEDIA_KINDS = Alternatives(
+    ("photo", "video", "document", "voice", "audio", "animation", "video_note", "other")
+)
 SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
+    (EVENTS, "attached"): {"kind": MEDIA_KINDS},
+    (MEDIA, "kind"): {"kind": MEDIA_KINDS},
+    (CONSOLE, "media_line"): {"kind": MEDIA_KINDS},
     (ERRORS, "not_open"): {
         "action": Alternatives(("claim", "assign", "transfer", "contact", "resolve", "priority", "type"))
     },
@@ -254,6 +292,10 @@ SAMPLE_ARGS_BY_MACRO: dict[tuple[str, str], dict[str, Any]] = {
     },
     (CONSOLE, "notification"): {"kind": Alternatives(("user", "department", "staff", "admins"))},
     (CONSOLE, "clock_moved"): {"now": NOW},
+    (MEDIA, "refused"): {"reason": Alternatives(("kind", "size", "count"))},
+    (MEDIA, "offer_buttons"): {"name": Alternatives(("new", "add", "no"))},
+    (MEDIA, "replied"): {"text": Alternatives(("已修复，请看照片。", ""))},
+    (MEDIA, "card_location"): {"url": "https://www.openstreetmap.org/?mlat=30.0612&mlon=120.0534"},
     (ROUTING, "route"): {
         "d": Alternatives(sample_decisions()),
         "dispatcher": Alternatives(("派单中心", "")),
@@ -513,6 +555,46 @@ def _cards(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) 
     run(f"{tag}放假安排提醒", lambda: views.provisional_year(2027))
 
 
+def sample_media() -> list[Media]:
+    return [
+        Media(
+            "photo",
+            "f1",
+            "u1",
+            350_000,
+            "坑很深，电话 13812345678",
+            "image/jpeg",
+            None,
+            "citizen-1",
+            NOW,
+            "g1",
+        ),
+        Media("photo", "f2", "u2", 320_000, "", "image/jpeg", None, "citizen-1", NOW, "g1"),
+        Media("video", "f3", "u3", 5_000_000, "", "video/mp4", None, "citizen-1", NOW, "g1"),
+        Media("voice", "f4", "u4", 40_000, "", "audio/ogg", None, "citizen-1", NOW),
+    ]
+
+
+def _media(run: _Run, views: TicketViews, tickets: dict[str, Ticket], tag: str) -> None:
+    """Cards with photos and a map pin (with and without a 属地 unit), the new-ticket post carrying them, and
+    the 补充材料 notice."""
+    files = sample_media()
+    pinned = {
+        "地图位置": dataclasses.replace(
+            tickets["待受理"], latitude=30.0612, longitude=120.0534, unit="南湖街道"
+        ),
+        "地图位置（无边界数据）": dataclasses.replace(
+            tickets["匿名"], latitude=30.5, longitude=121.0, unit=None
+        ),
+    }
+    for label, t in {**tickets, **pinned}.items():
+        what = f"{tag}{label}（附件）"
+        run(f"工作人员卡片（工作群）｜{what}", partial(views.staff_card, t, attachments=files))
+        run(f"群众卡片｜{what}", partial(views.citizen_card, t, files))
+        run(f"新诉求通知｜{what}", partial(views.new_ticket, t, files))
+        run(f"补充材料通知｜{what}", partial(views.supplement, t, files))
+
+
 SAMPLE_REQUESTS = {("城市管理局", "return"): (3, 1), ("城市管理局", "extend"): (2, 2)}
 
 
@@ -645,6 +727,7 @@ def check_texts(
         for tag, pols in (("", policies), ("暂定｜", _AllProvisional(policies))):
             views = TicketViews(texts, pols, clock)  # type: ignore[arg-type]
             _cards(run, views, tickets, tag)
+            _media(run, views, tickets, tag)
         _reports(run, texts, policies)
         _snippets(run, texts, list(itertools.chain(SNIPPETS, snippets or [])))
     finally:

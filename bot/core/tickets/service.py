@@ -11,11 +11,12 @@ import builtins
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.core.clock import Clock
 from bot.core.knowledge import KnowledgeBase
+from bot.core.media import Checked, Location, Media, MediaKeeper, MediaLimits, check_media, kind_counts
 from bot.core.messages import Button, Notification, Recipient, Reply
 from bot.core.storage import ConflictError, Store
 from bot.core.storage.protocols import SentKey
@@ -30,6 +31,8 @@ from bot.core.tickets.domain.models import (
     PRIORITIES,
     RESOLVED,
     ROLE_LABELS,
+    Attachment,
+    AttachmentIn,
     Change,
     EventIn,
     NewTicket,
@@ -42,6 +45,7 @@ from bot.core.tickets.domain.models import (
 from bot.core.tickets.domain.permissions import PermissionDenied, check_admin, check_staff, check_ticket
 from bot.core.tickets.domain.schedule import awaiting_rating, first_due_at, next_due_at
 from bot.core.tickets.domain.sla import MILESTONES, SlaPolicies
+from bot.core.tickets.files import MEDIA, attach_events, keep_all
 from bot.core.tickets.views import RATING_LABELS, TicketViews
 from bot.core.tickets.workflow.config import WorkflowConfig
 from bot.core.tickets.workflow.merging import resolve_duplicates
@@ -59,11 +63,12 @@ RECOMPUTE_BATCH = 1000
 SYSTEM = "system"
 MAX_TEXT = 4000  # replies, notes, results: one chat message
 
-# what a change's build step returns: the ticket fields it sets, its events and its notifications
-# what a change step builds: fields, events, notifications, and (for the loop's requests) the requests it writes
+# what a change step builds: fields, events, notifications, and (for the loop's requests) the requests it writes,
+# then (for photos and files a reply or the citizen adds) the attachments it keeps
 Built = (
     tuple[dict[str, Any], list[EventIn], list[Notification]]
     | tuple[dict[str, Any], list[EventIn], list[Notification], list[RequestWrite]]
+    | tuple[dict[str, Any], list[EventIn], list[Notification], list[RequestWrite], list[AttachmentIn]]
 )
 
 
@@ -82,6 +87,9 @@ class TicketService:
         admin_ids: set[str] | frozenset[str] = frozenset(),
         texts: Texts | None = None,
         workflow: WorkflowConfig | None = None,
+        *,
+        media_limits: MediaLimits | None = None,
+        media_keeper: MediaKeeper | None = None,
     ):
         self.store = store
         self.kb = kb
@@ -93,6 +101,9 @@ class TicketService:
         # every text a person reads (notifications, cards, refusals) comes from templates/tickets/
         self.texts = texts or Texts()
         self.views = TicketViews(self.texts, policies, clock)
+        # photos and files (bot/core/media.py): what a 诉求 takes, and where copies are kept (None: nowhere)
+        self.media_limits = media_limits or MediaLimits()
+        self.media_keeper = media_keeper
         # the RoutingDesk (bot/core/routing/learning.py), when routing learns: told of every transfer, category
         # change and resolution by staff, each a labelled example
         self.routing: RoutingDesk | None = None
@@ -231,6 +242,9 @@ class TicketService:
         anonymous: bool = False,
         priority: str = "normal",
         source_question: str | None = None,
+        attachments: Sequence[Media] = (),
+        location: Location | None = None,
+        unit: str | None = None,
         appeal_type: str | None = None,
         citizen_name: str | None = None,
     ) -> Ticket:
@@ -263,6 +277,10 @@ class TicketService:
             feedback_due=deadlines.due["feedback"],
             resolve_due=deadlines.due["resolve"],
             next_due_at=first_due_at(now, deadlines.due.values(), policy),
+            latitude=location.lat if location else None,
+            longitude=location.lon if location else None,
+            unit=unit,
+            attachments=tuple(attachments),
             appeal_type=appeal_type,
             tier=tier,
             dispatch_due=deadlines.due["dispatch"],
@@ -274,9 +292,12 @@ class TicketService:
                 "created", category=category, policy=policy.label, appeal_type=appeal_type or ""
             )
             events = [EventIn(str(citizen_id), "create", text)]
+            events += attach_events(self.views, str(citizen_id), new.attachments)
             notes = [
                 Notification(
-                    Recipient("department", dept), self.views.new_ticket(ticket), f"new:{ticket.number}"
+                    Recipient("department", dept),
+                    self.views.new_ticket(ticket, new.attachments),
+                    f"new:{ticket.number}",
                 )
             ]
             notes.extend(self.provisional_notice(y) for y in sorted(deadlines.years))
@@ -293,19 +314,21 @@ class TicketService:
         build: Callable[[Ticket, dt.datetime], Awaitable[Built]],
     ) -> Ticket:
         """Read the ticket, `build` the change (fields, events, notifications, and optionally the requests it
-        writes) and apply it; a concurrent change makes it read and build again."""
+        writes and the files it keeps) and apply it; a concurrent change makes it read and build again."""
         for _ in range(5):
             ticket = await self._must_get(number)
             now = self.clock.now()
             fields, events, notes, *more = await build(ticket, now)
-            requests = more[0] if more else []
+            # the optional parts by position (Built): mypy sees the union of the tuples' tails as objects
+            requests = cast("list[RequestWrite]", more[0]) if more else []
+            files = cast("list[AttachmentIn]", more[1]) if len(more) > 1 else []
             preview = dataclasses.replace(ticket, **fields)
             notes += self._provisional_notices(preview, fields)
             sent = {k for k in (await self.store.tickets.reminders_sent([ticket.id]))[ticket.id]}
             fields["next_due_at"] = next_due_at(preview, self.policies.get(ticket.policy), sent, now)
             try:
                 return await self.store.tickets.apply(
-                    Change(ticket, now, fields, events, notes, requests=requests)
+                    Change(ticket, now, fields, events, notes, requests=requests, attachments=files)
                 )
             except ConflictError:
                 continue
@@ -476,9 +499,16 @@ class TicketService:
 
         return await self._change(number, build)
 
-    async def reply(self, number: str, actor_id: str, text: str) -> Ticket:
+    async def reply(self, number: str, actor_id: str, text: str, media: Sequence[Media] = ()) -> Ticket:
+        """Staff answer the citizen; `media` (a photo of the repair…) goes with the answer and is kept."""
         text = text.strip()[:MAX_TEXT]
-        if not text:
+        taken: list[Media] = []
+        if media:
+            checked = check_media(media, self.media_limits)
+            if not checked.taken:
+                raise TicketError(self.texts.say(MEDIA, "reply_media_refused"))
+            taken = await keep_all(self.media_keeper, checked.taken)
+        if not text and not taken:
             raise self.error("reply_empty")
 
         async def build(t: Ticket, now: dt.datetime) -> Built:
@@ -490,10 +520,26 @@ class TicketService:
                 if t.met(m) is None:
                     fields[f"{m}_met"] = now
             events.append(EventIn(actor.user_id, "reply", text))
-            note = self._notify_citizen(
-                t, "replied", f"reply:{t.version}", department=t.department, text=text
+            if not taken:
+                note = self._notify_citizen(
+                    t, "replied", f"reply:{t.version}", department=t.department, text=text
+                )
+                return fields, events, [note]
+            events += attach_events(self.views, actor.user_id, taken)
+            html = self.texts.say(
+                MEDIA,
+                "replied",
+                number=t.number,
+                department=t.department,
+                text=text,
+                counts=kind_counts(taken),
             )
-            return fields, events, [note]
+            note = Notification(
+                Recipient("user", t.citizen_id),
+                Reply(html, media=tuple(taken)),
+                f"{t.number}:reply:{t.version}",
+            )
+            return fields, events, [note], [], [AttachmentIn("staff", m) for m in taken]
 
         return await self._change(number, build)
 
@@ -602,6 +648,39 @@ class TicketService:
             return {"state": CLOSED, "closed_at": now}, [EventIn(actor_id, "close", reason)], [note]
 
         return await self._change(number, build)
+
+    # ------------------------------------------------------------------ photos and files
+    async def attachments_of(self, ticket: Ticket) -> builtins.list[Attachment]:
+        return await self.store.attachments.of_ticket(ticket.id)
+
+    async def attach(self, number: str, citizen_id: str, media: Sequence[Media]) -> tuple[Ticket, Checked]:
+        """The citizen's 补充材料 for their submitted ticket: kept with it, each an event, and posted to the
+        department with the ticket's number. Returns the ticket and what was taken and refused (limits)."""
+        ticket = await self._must_get(number)
+        citizen_id = str(citizen_id)
+        if ticket.citizen_id != citizen_id:
+            raise PermissionDenied(self.texts.say(MEDIA, "add_not_yours"))
+        if ticket.state == CLOSED:
+            raise TicketError(self.texts.say(MEDIA, "add_closed", number=ticket.number))
+        already = sum(a.role == "citizen" for a in await self.attachments_of(ticket))
+        checked = check_media(media, self.media_limits, already)
+        if not checked.taken:
+            return ticket, checked
+        taken = await keep_all(self.media_keeper, checked.taken)
+        checked.taken = taken
+
+        async def build(t: Ticket, now: dt.datetime):
+            if t.state == CLOSED:
+                raise TicketError(self.texts.say(MEDIA, "add_closed", number=t.number))
+            events = attach_events(self.views, citizen_id, taken, action="supplement")
+            note = Notification(
+                Recipient("department", t.department),
+                self.views.supplement(t, taken),
+                f"{t.number}:supplement:{t.version}",
+            )
+            return {}, events, [note], [], [AttachmentIn("citizen", m) for m in taken]
+
+        return await self._change(number, build), checked
 
     # ------------------------------------------------------------------ citizen operations
     async def rate(self, number: str, citizen_id: str, score: int, comment: str | None = None) -> Ticket:

@@ -14,19 +14,21 @@ The module-level functions at the end are the previous API, kept for commands/ a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
 from markupsafe import Markup
 
 from bot.core.clock import Clock
+from bot.core.media import Media, kind_counts, map_url
 from bot.core.messages import Button, Reply
 from bot.core.text.mask import mask_phone, mask_pii
 from bot.core.texts import Texts, short
 from bot.core.tickets.domain.models import Ticket, TicketEvent
 from bot.core.tickets.domain.schedule import Alert
 from bot.core.tickets.domain.sla import MILESTONE_LABELS, MILESTONES, SlaPolicies
+from bot.core.tickets.files import masked
 
 # data labels (shown inside sentences that live in templates)
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -46,6 +48,8 @@ ACTION_LABELS = {
     "remind": "提醒",
     "deadline_unset": "时限未设定",  # written by versions before provisional years; kept for their history
     "deadline_recomputed": "时限重新计算",
+    "attach": "附件",
+    "supplement": "补充材料",
     "priority": "调整优先级",
     "type": "调整类型",
     "sign": "签收",
@@ -89,6 +93,7 @@ LOW_RATING = "tickets/low_rating.html.j2"
 LOW_RATING_COMMENT = "tickets/low_rating_comment.html.j2"
 PROVISIONAL_YEAR = "tickets/provisional_year.html.j2"
 REMINDER = "tickets/reminder.html.j2"
+MEDIA = "tickets/media.html.j2"
 WORKFLOW = "tickets/workflow.html.j2"
 
 # what a citizen is shown of the deadlines: signing for the ticket (签收) is the department's own affair
@@ -211,9 +216,11 @@ class TicketViews:
         *,
         group: bool = True,
         full: bool = False,
+        attachments: Sequence[Media] = (),
         citizen: bool = False,
     ) -> dict[str, Any]:
-        """What a card shows; in groups (group=True) phone and ID numbers are masked."""
+        """What a card shows; in groups (group=True) phone and ID numbers are masked. `attachments`: the photos
+        and files kept with the ticket (counted on the card)."""
         description = mask_pii(ticket.description) if group else ticket.description
         cut = group and not full and len(description) > GROUP_DESCRIPTION_LIMIT
         phone = None
@@ -235,6 +242,12 @@ class TicketViews:
             "rating_label": RATING_LABELS.get(ticket.rating or 0),
             "deadlines": deadlines,
             "provisional_years": sorted(pending),
+            "attachment_counts": kind_counts(attachments),
+            "map_url": (
+                map_url(ticket.latitude, ticket.longitude)
+                if ticket.latitude is not None and ticket.longitude is not None
+                else None
+            ),
             # the urgency tier, worth a line only when it is not the everyday one
             "tier_label": (
                 self.policies.tier(ticket.tier).label
@@ -244,16 +257,25 @@ class TicketViews:
         }
 
     def staff_card(
-        self, ticket: Ticket, handler_name: str | None = None, *, group: bool = True, full: bool = False
+        self,
+        ticket: Ticket,
+        handler_name: str | None = None,
+        *,
+        group: bool = True,
+        full: bool = False,
+        attachments: Sequence[Media] = (),
     ) -> str:
         """The ticket as staff see it. In groups (group=True) phone and ID numbers are masked."""
         return self.texts.render(
-            STAFF_CARD, **self.card_context(ticket, handler_name, group=group, full=full)
+            STAFF_CARD,
+            **self.card_context(ticket, handler_name, group=group, full=full, attachments=attachments),
         )
 
-    def citizen_card(self, ticket: Ticket) -> str:
+    def citizen_card(self, ticket: Ticket, attachments: Sequence[Media] = ()) -> str:
         """The citizen's own ticket (nothing masked: it is theirs)."""
-        return self.texts.render(CITIZEN_CARD, **self.card_context(ticket, group=False, citizen=True))
+        return self.texts.render(
+            CITIZEN_CARD, **self.card_context(ticket, group=False, attachments=attachments, citizen=True)
+        )
 
     # ------------------------------------------------------------------ lists and history
     def list_line(self, ticket: Ticket, names: dict[str, str] | None = None, *, citizen: bool = False) -> str:
@@ -315,10 +337,28 @@ class TicketViews:
         ]
 
     # ------------------------------------------------------------------ notifications
-    def new_ticket(self, ticket: Ticket) -> Reply:
-        """To the department's group: a new ticket to claim."""
+    def new_ticket(self, ticket: Ticket, attachments: Sequence[Media] = ()) -> Reply:
+        """To the department's group: a new ticket to claim, with the citizen's photos and files (an album
+        before the card; captions masked)."""
         return Reply(
-            self.texts.render(NEW_TICKET, **self.card_context(ticket)), self.new_ticket_buttons(ticket.number)
+            self.texts.render(NEW_TICKET, **self.card_context(ticket, attachments=attachments)),
+            self.new_ticket_buttons(ticket.number),
+            media=masked(attachments),
+        )
+
+    def supplement(self, ticket: Ticket, media: Sequence[Media]) -> Reply:
+        """To the department's group: the citizen's 补充材料 for a submitted ticket, with its number."""
+        captions = [short(mask_pii(m.caption), 100) for m in media if m.caption]
+        html = self._say(
+            MEDIA,
+            "supplement",
+            number=ticket.number,
+            summary=summary_text(ticket),
+            counts=kind_counts(media),
+            captions=captions,
+        )
+        return Reply(
+            html, self.claim_buttons(ticket.number) if ticket.handler is None else [], media=masked(media)
         )
 
     def assigned(self, ticket: Ticket, staff_name: str) -> Reply:

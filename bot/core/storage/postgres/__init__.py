@@ -12,6 +12,7 @@ from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus, StoreOpenError
 from bot.core.storage.url import DatabaseTarget, parse_database
 
+from .attachments import PostgresAttachments
 from .coordination import PostgresLeases, PostgresUpdates
 from .database import Database
 from .learned import PostgresLearned
@@ -43,6 +44,7 @@ class PostgresStore:
         self.reports = PostgresReports(db)
         self.policies = PostgresPolicies(db)
         self.meta = PostgresMeta(db)
+        self.attachments = PostgresAttachments(db)
         self.requests = PostgresRequests(db)
         self.reply_templates = PostgresReplyTemplates(db)
         self.updates = PostgresUpdates(db)

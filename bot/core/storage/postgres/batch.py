@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from bot.core.messages import Notification
-from bot.core.storage.rows import notification_params
+from bot.core.storage.rows import ATTACHMENT_FIELDS, notification_params
 
 from .database import as_columns, status_count
 
@@ -21,8 +21,12 @@ REMINDERS = (
     ("int8", "text", "text", "int4", "int4", "int8"),
 )
 OUTBOX = (
-    "outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at)",
-    ("text", "text", "text", "text", "text", "int8"),
+    "outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, media)",
+    ("text", "text", "text", "text", "text", "int8", "text"),
+)
+ATTACHMENTS = (
+    f"attachments({', '.join(ATTACHMENT_FIELDS)})",
+    ("int8", "text", "text", "text", "text", "text", "int8", "text", "text", "text", "text", "text", "int8"),
 )
 
 
@@ -31,10 +35,11 @@ async def write_beside(
     events: Sequence[tuple[Any, ...]] = (),
     reminders: Sequence[tuple[Any, ...]] = (),
     notifications: Sequence[tuple[Notification, int | None]] = (),
+    attachments: Sequence[tuple[Any, ...]] = (),
 ) -> int:
     """Insert events (ticket id, at, actor, action, text), reminders (ticket id, milestone, level, round,
-    repeat, sent at) and notifications (each with its creation time) in the caller's transaction; returns how
-    many notifications were new."""
+    repeat, sent at), attachments (rows.attachment_params) and notifications (each with its creation time) in
+    the caller's transaction; returns how many notifications were new."""
     args: list[Any] = []
     statements: list[str] = []
 
@@ -48,6 +53,8 @@ async def write_beside(
         insert(EVENTS, events)
     if reminders:
         insert(REMINDERS, reminders)
+    if attachments:
+        insert(ATTACHMENTS, attachments)
     if notifications:  # last: the statement's own status counts the rows it inserted
         insert(OUTBOX, [notification_params(n, at) for n, at in notifications], " ON CONFLICT DO NOTHING")
     if not statements:

@@ -24,7 +24,7 @@ import asyncpg
 
 from bot.core.messages import Notification
 from bot.core.storage.protocols import CreateHook, StoreWriteError
-from bot.core.storage.rows import TICKET_FIELDS, column_value, ticket_from_row, to_ts
+from bot.core.storage.rows import TICKET_FIELDS, attachment_params, column_value, ticket_from_row, to_ts
 from bot.core.tickets.domain.models import PENDING, NewTicket, Ticket
 
 from .batch import write_beside
@@ -35,6 +35,7 @@ BATCH = 500
 NEW_FIELDS = (
     "citizen_id", "description", "category", "department", "place", "phone", "anonymous", "priority",
     "policy", "created_at", "contact_due", "feedback_due", "resolve_due", "next_due_at", "source_question",
+    "latitude", "longitude", "unit",
     "appeal_type", "tier", "dispatch_due", "citizen_name", "hot_key",
 )  # fmt: skip
 
@@ -140,12 +141,14 @@ class TicketCreator:
                 tickets[i] = replace(rows[i][2], id=tid, number=f"SQ{day}-{seq:04d}", seq=seq)
         events: list[tuple[Any, ...]] = []
         notes: list[Notification] = []
-        for (_, hook, _), ticket in zip(batch, tickets, strict=True):
+        files: list[tuple[Any, ...]] = []
+        for (new, hook, _), ticket in zip(batch, tickets, strict=True):
             assert ticket is not None
             evs, ns = hook(ticket)
             at = to_ts(ticket.created_at)
             events += [(ticket.id, at, e.actor, e.action, e.text) for e in evs]
             notes += ns
+            files += [attachment_params(ticket.id, "citizen", m, at) for m in new.attachments]
         now = to_ts(self.db.clock.now())
-        await write_beside(tx, events=events, notifications=[(n, now) for n in notes])
+        await write_beside(tx, events=events, notifications=[(n, now) for n in notes], attachments=files)
         return tickets  # type: ignore[return-value]

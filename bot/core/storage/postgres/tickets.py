@@ -20,6 +20,7 @@ from bot.core.storage.rows import (
     TICKET_COLUMNS,
     TICKET_FIELDS,
     TIME_FIELDS,
+    attachment_params,
     column_value,
     event_from_row,
     request_rows,
@@ -51,6 +52,8 @@ def _pg_type(f: dataclasses.Field[Any]) -> str:
         return "int8"
     if f.name in BOOL_FIELDS:
         return "int2"
+    if str(f.type).startswith("float"):
+        return "float8"
     return "int4" if str(f.type).startswith("int") else "text"
 
 
@@ -195,6 +198,11 @@ class PostgresTickets:
                     for r in c.reminders
                 ],
                 notifications=[(n, to_ts(c.at)) for c in applied for n in c.notifications],
+                attachments=[
+                    attachment_params(c.ticket.id, a.role, a.media, to_ts(c.at))
+                    for c in applied
+                    for a in c.attachments
+                ],
             )
             return applied, fresh
 

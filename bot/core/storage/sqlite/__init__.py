@@ -11,6 +11,7 @@ from bot.core.clock import DEFAULT_TZ, Clock, SystemClock
 from bot.core.storage.migrating import Migration
 from bot.core.storage.protocols import MigrationStatus
 
+from .attachments import SqliteAttachments
 from .coordination import SqliteLeases, SqliteUpdates
 from .database import Database
 from .learned import SqliteLearned
@@ -41,6 +42,7 @@ class SqliteStore:
         self.reports = SqliteReports(db)
         self.policies = SqlitePolicies(db)
         self.meta = SqliteMeta(db)
+        self.attachments = SqliteAttachments(db)
         self.requests = SqliteRequests(db)
         self.reply_templates = SqliteReplyTemplates(db)
         self.updates = SqliteUpdates(db)

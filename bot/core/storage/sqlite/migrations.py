@@ -217,6 +217,39 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     (
+        7,
+        "attachments: photos and files of tickets; map pins (coordinates, 属地 unit); media of notifications",
+        [
+            # a reference to a file the channel keeps (the file itself only under MEDIA_STORE_DIR: path)
+            """CREATE TABLE attachments (
+                id INTEGER PRIMARY KEY,
+                ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+                role TEXT NOT NULL CHECK (role IN ('citizen','staff')),
+                sender TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                file_id TEXT NOT NULL,
+                unique_id TEXT NOT NULL,
+                size INTEGER,
+                caption TEXT NOT NULL DEFAULT '',
+                mime TEXT,
+                file_name TEXT,
+                album TEXT,
+                path TEXT,
+                -- local copies (MEDIA_STORE_DIR) that failed are tried again later (bot/core/tickets/copies.py)
+                copy_attempts INTEGER NOT NULL DEFAULT 0,
+                copy_tried INTEGER,
+                at INTEGER NOT NULL
+            )""",
+            "CREATE INDEX attachments_ticket ON attachments(ticket_id, id)",
+            "CREATE INDEX attachments_uncopied ON attachments(id) WHERE path IS NULL",
+            # photos sent with a notification (the new-ticket post carries the citizen's album)
+            "ALTER TABLE outbox ADD COLUMN media TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE tickets ADD COLUMN latitude REAL",
+            "ALTER TABLE tickets ADD COLUMN longitude REAL",
+            "ALTER TABLE tickets ADD COLUMN unit TEXT",
+        ],
+    ),
+    (
         8,
         "routing: labelled examples from staff transfers and changes, and the models learned from them",
         [

@@ -21,8 +21,10 @@ import aiosqlite
 from bot.core.messages import Notification
 from bot.core.storage.protocols import ConflictError, CreateHook, SentKey
 from bot.core.storage.rows import (
+    ATTACHMENT_FIELDS,
     EVENT_COLUMNS,
     TICKET_COLUMNS,
+    attachment_params,
     column_value,
     event_from_row,
     notification_params,
@@ -60,13 +62,15 @@ URGENCY_ORDER = (
     + ")"
 )
 INSERT_NOTIFICATION = (
-    "INSERT OR IGNORE INTO outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at,"
-    " attempts, next_attempt_at) VALUES (?,?,?,?,?,?,0,0)"
+    "INSERT OR IGNORE INTO outbox(recipient_kind, recipient_id, html, buttons, dedup_key, created_at, media,"
+    " attempts, next_attempt_at) VALUES (?,?,?,?,?,?,?,0,0)"
 )
+INSERT_ATTACHMENT = f"INSERT INTO attachments({', '.join(ATTACHMENT_FIELDS)}) VALUES ({','.join('?' * len(ATTACHMENT_FIELDS))})"
 _NEW_COLUMNS = (
     "number, day, seq, citizen_id, description, category, department, place, phone, anonymous, priority,"
     " policy, state, created_at, updated_at, round_started_at, contact_due, feedback_due, resolve_due,"
-    " next_due_at, source_question, appeal_type, tier, dispatch_due, citizen_name, hot_key"
+    " next_due_at, source_question, appeal_type, tier, dispatch_due, citizen_name, hot_key,"
+    " latitude, longitude, unit"
 )
 
 
@@ -180,18 +184,24 @@ class SqliteTickets:
                     at, at, at, to_ts(new.contact_due), to_ts(new.feedback_due), to_ts(new.resolve_due),
                     to_ts(new.next_due_at), new.source_question, new.appeal_type, new.tier,
                     to_ts(new.dispatch_due), new.citizen_name, new.hot_key,
+                    new.latitude, new.longitude, new.unit,
                 )
             )  # fmt: skip
-        marks = ",".join("?" * 26)
+        marks = ",".join("?" * 29)
         await tx.executemany(f"INSERT INTO tickets({_NEW_COLUMNS}) VALUES ({marks})", rows)
         by_number = {t.number: t for t in await self._select(tx, "number", numbers)}
         tickets = [by_number[n] for n in numbers]
         events: list[tuple[int, int | None, EventIn]] = []
         notes: list[Notification] = []
-        for (_, hook, _), ticket in zip(batch, tickets, strict=True):
+        files: list[tuple[Any, ...]] = []
+        for (new, hook, _), ticket in zip(batch, tickets, strict=True):
             evs, ns = hook(ticket)
             events += [(ticket.id, to_ts(ticket.created_at), e) for e in evs]
             notes += ns
+            at = to_ts(ticket.created_at)
+            files += [attachment_params(ticket.id, "citizen", m, at) for m in new.attachments]
+        if files:
+            await tx.executemany(INSERT_ATTACHMENT, files)
         await insert_events(tx, events)
         await insert_notifications(tx, to_ts(self.db.clock.now()), notes)
         return tickets
@@ -308,6 +318,13 @@ class SqliteTickets:
                 await tx.executemany(INSERT_REQUEST, new)
             if decided:
                 await tx.executemany(DECIDE_REQUEST, decided)
+            files = [
+                attachment_params(c.ticket.id, a.role, a.media, to_ts(c.at))
+                for c in applied
+                for a in c.attachments
+            ]
+            if files:
+                await tx.executemany(INSERT_ATTACHMENT, files)
             notes = [(c, n) for c in applied for n in c.notifications]
             if notes:
                 await tx.executemany(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.core.messages import Incoming, Reply
 from bot.core.text.mask import mask_pii
 from bot.core.texts import short
+from bot.core.tickets.attachments import show_button
 from bot.core.tickets.domain.permissions import PermissionDenied, department_text
 from bot.core.tickets.workflow.duplicates import likely_duplicates
 
@@ -32,10 +33,17 @@ async def ticket(c: Context, msg: Incoming, rest: str) -> list[Reply]:
     member = await c.service.staff_member(msg.user_id)
     t = await find_ticket(c, rest.split()[0], msg.user_id, member)
     # the lead department and the supporting ones (协办) see the card and the history
-    if member is not None and any(member.covers(d) for d in (t.department, *t.co_departments)):
+    staff = member is not None and any(member.covers(d) for d in (t.department, *t.co_departments))
+    files = (
+        [a.media for a in await c.service.attachments_of(t)] if staff or t.citizen_id == msg.user_id else []
+    )
+    more = show_button(c.service, t.number, len(files))  # re-sends the photos and files
+    if staff:
         names = await c.service.staff_names()
         views = c.service.views
-        html = views.staff_card(t, names.get(t.handler or ""), group=msg.is_group, full=True)
+        html = views.staff_card(
+            t, names.get(t.handler or ""), group=msg.is_group, full=True, attachments=files
+        )
         history = views.history(await c.service.events(t), names, citizen_id=t.citizen_id)
         parts = [html, c.say("history_heading"), history]
         if t.is_open and t.merged_into is None:  # the dispatch view: likely duplicates to merge (并单)
@@ -45,9 +53,9 @@ async def ticket(c: Context, msg: Incoming, rest: str) -> list[Reply]:
             ]
             if rows:
                 parts.append(c.say("likely_duplicates", number=t.number, rows=rows))
-        return [Reply("\n".join(parts))]
+        return [Reply("\n".join(parts), more)]
     if t.citizen_id == msg.user_id:
-        return [Reply(c.service.views.citizen_card(t))]
+        return [Reply(c.service.views.citizen_card(t, files), more)]
     if member is not None:
         raise PermissionDenied(
             c.say(

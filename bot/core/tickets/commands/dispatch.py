@@ -23,6 +23,7 @@ from . import (
     citizen,  # noqa: F401, I001
     knowledge,  # noqa: F401, I001
     loop,  # noqa: F401, I001
+    media,  # noqa: F401, I001
     policies,  # noqa: F401, I001
     routing,  # noqa: F401, I001
     staff,  # noqa: F401, I001

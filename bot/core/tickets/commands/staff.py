@@ -106,10 +106,11 @@ async def contact(c: Context, msg: Incoming, rest: str) -> list[Reply]:
 
 @REGISTRY.command("reply", who="staff", menus=STAFF)
 async def reply(c: Context, msg: Incoming, rest: str) -> list[Reply]:
-    _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 2)
+    # as a photo's caption the text may be left out: the photo is the answer
+    _, ticket, text = await staff_ticket(c, msg.user_id, rest, "reply", 1 if msg.media else 2)
     # `#名称`: the department's canned reply, filled in for this ticket
     text = await canned.expand(c.service, ticket, text.strip(), c.say("citizen_fallback_name"))
-    t = await c.service.reply(ticket.number, msg.user_id, text)
+    t = await c.service.reply(ticket.number, msg.user_id, text, media=msg.media)
     return [Reply(c.say("reply_sent", number=t.number))]
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.core.media import Media
 from bot.core.messages import Notification
 
 # States, in the order a ticket normally passes through them.
@@ -83,6 +84,12 @@ class NewTicket:
     feedback_due: dt.datetime | None = None
     resolve_due: dt.datetime | None = None
     next_due_at: dt.datetime | None = None
+    # a map pin for the place (WGS-84) and the 属地 unit (街道/乡镇) it lies in, when the base has boundaries
+    latitude: float | None = None
+    longitude: float | None = None
+    unit: str | None = None
+    # photos, files… the citizen sent during the intake (stored with the ticket, each with its event)
+    attachments: tuple[Media, ...] = ()
     appeal_type: str | None = None
     tier: str | None = None
     dispatch_due: dt.datetime | None = None
@@ -126,6 +133,9 @@ class Ticket:
     rating_due: dt.datetime | None
     next_due_at: dt.datetime | None
     version: int
+    latitude: float | None = None
+    longitude: float | None = None
+    unit: str | None = None  # the 属地 街道/乡镇 of the map pin (knowledge/boundaries)
     # the 接诉即办 loop (migration 6); defaults are what a ticket filed before it reads as
     appeal_type: str | None = None  # 诉求类型 (sla.yaml types: 咨询, 求助, 投诉, 建议, 举报, 表扬)
     tier: str | None = None  # urgency tier (sla.yaml tiers), which sets the dispatch (签收) window
@@ -179,6 +189,32 @@ class ReminderKey:
     milestone: str  # contact | feedback | resolve | rating
     level: str  # yellow | red | close
     repeat: int = 0
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    """A photo or file to keep with a ticket: sent by the citizen (补充材料) or by staff (with a reply)."""
+
+    role: str  # citizen | staff
+    media: Media
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or file kept with a ticket (a reference: the channel keeps the file; see bot/core/media.py)."""
+
+    id: int
+    ticket_id: int
+    role: str  # citizen | staff
+    media: Media
+
+
+@dataclass(frozen=True)
+class PendingCopy:
+    """An attachment whose local copy (MEDIA_STORE_DIR) is still to be made, and how often it failed."""
+
+    attachment: Attachment
+    attempts: int
 
 
 # Requests about a ticket that somebody else decides (ticket_requests), and their states.
@@ -236,6 +272,7 @@ class Change:
     events: list[EventIn]
     notifications: list[Notification] = field(default_factory=list)
     reminders: list[ReminderKey] = field(default_factory=list)
+    attachments: list[AttachmentIn] = field(default_factory=list)
     requests: list[RequestWrite] = field(default_factory=list)
 
 

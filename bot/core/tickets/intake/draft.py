@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.core.media import Location, Media, media_from_json, media_to_json
+
 VERSION = 1
 
 
@@ -51,11 +53,19 @@ class Draft:
     # a message that looked like a new question or another problem, waiting for "补充" or "先回答"
     held: str | None = None
     updated: dt.datetime | None = None
+    # photos, videos, files, voice messages sent during the intake (references; see bot/core/media.py)
+    media: list[Media] = field(default_factory=list)
+    # a map pin for the place, and the 属地 unit (街道/乡镇) it lies in when the base has boundaries
+    location: Location | None = None
+    unit: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["alternatives"] = list(self.alternatives)
         data["step"] = self.step.value
         data["updated"] = self.updated.isoformat() if self.updated else None
+        data["media"] = media_to_json(self.media)
+        data["location"] = self.location.to_json() if self.location else None
         data["v"] = VERSION
         return data
 
@@ -77,4 +87,9 @@ class Draft:
         known = {f.name for f in dataclasses.fields(cls)} - {"step", "updated"}
         values = {k: v for k, v in data.items() if k in known}
         values["alternatives"] = list(values.get("alternatives") or [])
+        try:
+            values["media"] = list(media_from_json(values.get("media")))
+            values["location"] = Location.from_json(values.get("location"))
+        except (KeyError, TypeError, ValueError):
+            return None
         return cls(step=step, updated=updated, **values)

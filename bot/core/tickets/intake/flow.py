@@ -28,14 +28,16 @@ from typing import Any
 
 from bot.core.callbacks import Prefix, fits
 from bot.core.clock import Clock
+from bot.core.media import Location, Media, kind_counts
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.storage.protocols import StateRepository, StoreWriteError
 from bot.core.texts import Texts
 from bot.core.tickets.classify import FALLBACK, classify
 from bot.core.tickets.domain.models import MAX_DESCRIPTION
+from bot.core.tickets.files import keep_all
 from bot.core.tickets.service import TicketError, TicketService
 
-from . import words
+from . import evidence, words
 from .draft import Draft, Step
 from .phone import find_phone
 
@@ -88,12 +90,20 @@ class IntakeFlow:
 
     # ------------------------------------------------------------------ public API
     async def start(
-        self, msg: Incoming, description: str, *, source_question: str | None = None, urgent: bool = False
+        self,
+        msg: Incoming,
+        description: str,
+        *,
+        source_question: str | None = None,
+        urgent: bool = False,
+        media: tuple[Media, ...] = (),
+        location: Location | None = None,
     ) -> list[Reply]:
         """Begin intake for msg.user_id with `description` (the appeal message or the unanswered question).
 
         `source_question`: the question the assistant could not answer, when intake follows that offer; it is
-        kept on the ticket for the knowledge-gap statistics.
+        kept on the ticket for the knowledge-gap statistics. `media`, `location`: photos, files or a pin sent
+        before the intake began (see evidence.py).
         """
         async with self._lock(msg.user_id):
             source = words.clean_text(source_question)[:MAX_DESCRIPTION] if source_question else ""
@@ -104,6 +114,10 @@ class IntakeFlow:
             text = words.clean_text(description)
             if words.meaningful(text) >= MIN_MEANINGFUL:
                 draft.description = self._take_description(text, notes)
+                self._classify_into(draft)
+            if location is not None:
+                evidence.take_pin(self, draft, location, notes)
+            if media and evidence.take_media(self, draft, media, notes):
                 self._classify_into(draft)
             return await self._save_and_show(msg.user_id, draft, notes, intro=True)
 
@@ -120,6 +134,8 @@ class IntakeFlow:
                 if action == "x":
                     return Outcome(await self._cancel(msg.user_id))
                 return await self._on_button(msg, draft, action)
+            if msg.media or msg.location is not None:
+                return Outcome(await evidence.on_media(self, msg, draft))
             text = words.clean_text(msg.text)
             if words.is_cancel(text):
                 return Outcome(await self._cancel(msg.user_id))
@@ -345,9 +361,13 @@ class IntakeFlow:
 
     async def _goto(self, uid: str, draft: Draft, step: Step, notes: list[str] | None = None) -> list[Reply]:
         notes = notes or []
-        enter = ENTER.get(step)
-        if enter is not None:
-            step = enter(self, draft, notes)
+        if step == Step.PLACE and draft.location is not None and not draft.return_to_summary:
+            step = Step.PHONE  # a pin sent earlier already answered where (evidence.py)
+            notes.append(evidence.place_note(self, draft))
+        else:
+            enter = ENTER.get(step)
+            if enter is not None:
+                step = enter(self, draft, notes)
         draft.step = step
         if step != Step.PHONE:
             draft.phone_error = None
@@ -383,6 +403,8 @@ class IntakeFlow:
         if taken is None:
             return [self._reply("intake/expired.html.j2")]
         try:
+            # local copies (MEDIA_STORE_DIR) only of what becomes a ticket
+            media = await keep_all(self.service.media_keeper, draft.media) if draft.media else []
             ticket = await self.service.create(
                 citizen_id=uid,
                 description=draft.description,
@@ -393,6 +415,9 @@ class IntakeFlow:
                 anonymous=bool(draft.anonymous),
                 source_question=draft.source_question,
                 priority=self._priority(draft),
+                attachments=media,
+                location=draft.location,
+                unit=draft.unit,
                 appeal_type=draft.appeal_type,
                 citizen_name=draft.citizen_name,
             )
@@ -419,6 +444,7 @@ class IntakeFlow:
                 provisional_note=note,
                 anonymous=bool(draft.anonymous),
                 now=self.clock.now(),
+                attachment_counts=kind_counts(media),
             )
         ]
 
@@ -442,6 +468,7 @@ class IntakeFlow:
             "max_place": MAX_PLACE,
             "urgent": draft.step == Step.SUMMARY and self._priority(draft) == "urgent",
             "phone_error": draft.phone_error,
+            "attachment_counts": kind_counts(draft.media),
         }
         return self._reply(TEMPLATES[draft.step], self._buttons(draft), **ctx)
 
@@ -556,7 +583,9 @@ class IntakeFlow:
         routing = getattr(self.service, "routing", None)
         if routing is None or not draft.description:
             return None
-        return routing.route(draft.description, draft.place).unit or None
+        # a map pin's 街道/乡镇 (knowledge/boundaries) is the surest 属地; the place as typed or pinned follows
+        place = "，".join(filter(None, [draft.unit, draft.place])) or None
+        return routing.route(draft.description, place).unit or None
 
     def _department(self, category: str | None) -> str:
         cat = (getattr(self.kb, "appeal_categories", {}) or {}).get(category) if category else None

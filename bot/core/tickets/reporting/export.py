@@ -12,11 +12,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.core.text.mask import mask_phone, mask_pii
-from bot.core.tickets.domain.models import Ticket
+from bot.core.tickets.domain.models import Attachment, Ticket
 
 FORMATS = ("csv", "xlsx", "jsonl")
 FIELDS = [
@@ -45,6 +45,11 @@ FIELDS = [
     "comment",
     "rated_at",
     "closed_at",
+    "latitude",
+    "longitude",
+    "unit",
+    # the photos and files of the ticket, listed without their content (no file ids, no local paths)
+    "attachments",
 ]
 MASKED_TEXT = {"description", "place", "resolution", "comment"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,10 +62,28 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def export_row(t: Ticket, mask: bool) -> dict[str, Any]:
+def attachment_rows(files: Sequence[Attachment], mask: bool) -> list[dict[str, Any]]:
+    """What is attached, without the content: kind, who sent it, when, size, type and caption."""
+    return [
+        {
+            "kind": a.media.kind,
+            "role": a.role,
+            "at": a.media.at.isoformat() if a.media.at else None,
+            "size": a.media.size,
+            "mime": a.media.mime,
+            "caption": mask_pii(a.media.caption) if mask and a.media.caption else a.media.caption,
+        }
+        for a in files
+    ]
+
+
+def export_row(t: Ticket, mask: bool, files: Sequence[Attachment] = ()) -> dict[str, Any]:
     """The ticket's exported values (times as ISO text; phone and ID numbers masked when asked)."""
     row: dict[str, Any] = {}
     for f in FIELDS:
+        if f == "attachments":
+            row[f] = attachment_rows(files, mask)
+            continue
         v = getattr(t, f)
         if isinstance(v, dt.datetime):
             v = v.isoformat()
@@ -94,12 +117,15 @@ class Export:
             self._sheet = self._book.create_sheet("tickets")
             self._sheet.append(FIELDS)
 
-    def add(self, tickets: Iterable[Ticket]) -> None:
+    def add(self, tickets: Iterable[Ticket], files: Mapping[int, Sequence[Attachment]] | None = None) -> None:
+        """`files`: each ticket's attachments by ticket id (listed, never their content)."""
         for t in tickets:
+            values = export_row(t, self.mask, (files or {}).get(t.id, ()))
             if self.fmt == "jsonl":
-                self.out.write(json.dumps(export_row(t, self.mask), ensure_ascii=False) + "\n")
+                self.out.write(json.dumps(values, ensure_ascii=False) + "\n")
             else:
-                row = [neutralise(v) for v in export_row(t, self.mask).values()]
+                values["attachments"] = json.dumps(values["attachments"], ensure_ascii=False)
+                row = [neutralise(v) for v in values.values()]
                 if self._csv is not None:
                     self._csv.writerow(row)
                 else:
