@@ -35,6 +35,14 @@ DEV_SETS = {
     "dev3_followups": DATA / "dev3_followups.jsonl",
     "dev4_emergencies": DATA / "dev4_emergencies.jsonl",
     "dev5_appeals_emergencies": DATA / "dev5_appeals_emergencies.jsonl",
+    "dev6_followups": DATA / "dev6_followups.jsonl",
+    "dev6_out_of_catalog": DATA / "dev6_out_of_catalog.jsonl",
+    "dev6_emergencies": DATA / "dev6_emergencies.jsonl",
+    "dev6_appeals": DATA / "dev6_appeals.jsonl",
+    "dev7_appeals": DATA / "dev7_appeals.jsonl",
+    "dev7_emergencies": DATA / "dev7_emergencies.jsonl",
+    "dev8_out_of_catalog": DATA / "dev8_out_of_catalog.jsonl",
+    "dev9_followups": DATA / "dev9_followups.jsonl",
 }
 BLIND_SETS = {
     "blind_followups": DATA / "blind_followups.jsonl",
@@ -42,6 +50,11 @@ BLIND_SETS = {
     "blind_out_of_catalog": DATA / "blind_out_of_catalog.jsonl",
     "blind_emergencies": DATA / "blind_emergencies.jsonl",
     "blind_appeals": DATA / "blind_appeals.jsonl",
+    "blind2_general": DATA / "blind2" / "general.jsonl",
+    "blind2_followups": DATA / "blind2" / "followups.jsonl",
+    "blind2_out_of_catalog": DATA / "blind2" / "out_of_catalog.jsonl",
+    "blind2_emergencies": DATA / "blind2" / "emergencies.jsonl",
+    "blind2_appeals": DATA / "blind2" / "appeals.jsonl",
 }
 METRICS = [
     ("n", "questions"),

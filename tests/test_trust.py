@@ -180,6 +180,51 @@ async def test_a_near_miss_is_not_answered_with_the_near_entry(assistant, text, 
     assert "t:new" in datas([r])
 
 
+@pytest.mark.parametrize(
+    ("text", "near"),
+    [
+        ("保安员执业证书怎么申请", "physician-register"),
+        ("社保卡密码忘了", "social-card-apply"),
+        # two things the entry does not explain, one of them a plain noun: about more than the entry
+        ("医保卡余额能取现金吗", "social-card-apply"),
+    ],
+)
+async def test_a_document_or_thing_the_entry_does_not_explain_is_not_answered_with_it(assistant, text, near):
+    # the noun that names the document ("保安员…执业证书") or the head of the compound ("…卡密码") is not what the
+    # near entry is about, whatever words they share
+    u = understand(assistant, text, user="d")
+    assert u.target is None and u.intent == "unknown"
+    [r] = await say(assistant, text, user="d2")
+    assert "不在我们的办事指南里" in r.html
+
+
+async def test_a_certificate_asked_about_inside_a_conversation_gets_its_exemption_answer(assistant):
+    await say(assistant, "教师资格认定要准备什么")
+    u = understand(assistant, "那还要开无犯罪记录证明吗")
+    assert (u.intent, u.target) == ("exemption", "exempt-no-crime")
+    # the conversation's item is still what "要多久" asks about, and "这个证明" still the certificate
+    u = understand(assistant, "认定要多久")
+    assert (u.target, u.aspect) == ("teacher-qualification", "time")
+
+
+async def test_what_about_another_matter_turns_to_it_and_a_short_remark_stays_on_the_topic(assistant):
+    await say(assistant, "开个小餐馆要办哪些证")
+    u = understand(assistant, "消防检查那块呢")
+    assert u.target == "fire-safety-inspection"
+    await say(assistant, "结婚登记要预约吗", user="r")
+    u = understand(assistant, "照片是自己带还是到那边拍", user="r")
+    assert u.intent == "item" and u.target == "marriage-register"
+
+
+async def test_after_an_exemption_answer_a_follow_up_goes_back_to_the_item(assistant):
+    await say(assistant, "办个体工商户营业执照")
+    await say(assistant, "经营场所证明还要吗")
+    u = understand(assistant, "这个证明去哪开")
+    assert u.target == "exempt-premises"
+    u = understand(assistant, "多久能拿到执照")
+    assert (u.target, u.aspect) == ("individual-business-setup", "time")
+
+
 async def test_no_match_answer_promises_nothing_before_a_ticket_exists(assistant):
     [r] = await say(assistant, "红烧肉怎么做")
     assert "小时" not in r.html and "受理后" in r.html

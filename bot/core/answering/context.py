@@ -23,6 +23,9 @@ class Context:
     unanswered: str | None = None  # the last question we could not answer (offered as a 诉求)
     last_score: float = 0.0  # confidence of the entry last answered, when a question named it
     urgent: bool = False  # `unanswered` was an emergency: its 诉求 is urgent
+    # the item the conversation is about while a 免证明 entry is the last answer ("办个体户" → "经营场所证明还要吗"
+    # → "多久能下证" asks about 个体户 again)
+    last_item: str | None = None
     at: dt.datetime | None = None
 
 

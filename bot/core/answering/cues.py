@@ -148,6 +148,8 @@ class Cues:
     people_words: list[str] = field(default_factory=list)
     actions: dict[str, int] = field(default_factory=dict)  # word -> kind of act
     generic_procedures: list[str] = field(default_factory=list)
+    # the words that end the name of a document or licence (证, 许可证, 执照…): the nouns before them say which
+    documents: list[str] = field(default_factory=list)
     default_aspect: str = "overview"
     smalltalk: dict[str, list[str]] = field(default_factory=dict)
     appeal: dict[str, float] = field(default_factory=dict)
@@ -161,9 +163,14 @@ class Cues:
     question_marks: list[str] = field(default_factory=list)
     question_endings: list[str] = field(default_factory=list)
     narrative_marks: list[str] = field(default_factory=list)
+    # questions that ask for help with what was just told ("…一直漏水，怎么办", "…有人管吗")
+    help_questions: list[str] = field(default_factory=list)
     appeal_threshold: float = 2.0
     appeal_weak_threshold: float = 1.0
     exemption: list[str] = field(default_factory=list)
+    # words that ask about a certificate itself ("这个证明", "去哪开"): after a 免证明 answer such a follow-up
+    # stays on the certificate, any other goes back to the item of the conversation
+    certificate_words: list[str] = field(default_factory=list)
     bundle: list[str] = field(default_factory=list)
     emergency: Emergency = field(default_factory=Emergency)
     topics: Topics = field(default_factory=Topics)
@@ -197,7 +204,10 @@ class Cues:
         )
         self.question_mark_re = _alternation(self.question_marks)
         self.narrative_re = _alternation(self.narrative_marks)
+        self.help_question_re = _alternation(self.help_questions)
         self.exemption_re = _alternation(self.exemption)
+        self.document_re = _alternation(self.documents)
+        self.certificate_re = _alternation(self.certificate_words)
         self.bundle_re = _alternation(self.bundle)
 
     # -- detectors -------------------------------------------------------------------------------------
@@ -223,6 +233,16 @@ class Cues:
         if self.narrative_marks and not self.narrative_re.search(text):
             return False
         return len(subject_chars(text)) >= self.statement_min_chars
+
+    def asks_help_after_story(self, text: str, raw: str = "") -> bool:
+        """A story that ends by asking for help: "楼上漏水漏到我家天花板了，怎么办" tells something and asks what to do
+        about it (not how to get a service: that is `asks_how`)."""
+        found = list(self.help_question_re.finditer(text))
+        m = found[-1] if found else None
+        if m is None or len(text) - m.end() > 2 or self.asks_how(text):
+            return False
+        story = text[: m.start()]
+        return self.is_statement(story, raw.split("?")[0].split("？")[0] if raw else "")
 
     def asks_how(self, text: str) -> bool:
         """The message asks how to get something done (a question cue of appeal.yaml: "请问", "要带什么")."""
@@ -255,6 +275,9 @@ class Cues:
         if loose and best_len * 5 < len(text) * 2:
             return None
         return best
+
+    def about_certificate(self, text: str) -> bool:
+        return bool(self.certificate_re.search(text))
 
     def aspect_cue(self, text: str) -> str | None:
         """The aspect a question explicitly asks about, or None when it names none."""
@@ -312,6 +335,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
     generic = words(fdata.get("generic_words", []), "fillers.yaml: generic_words")
     people = words(fdata.get("people_words", []), "fillers.yaml: people_words")
     generic_procedures = words(fdata.get("generic_procedures", []), "fillers.yaml: generic_procedures")
+    documents = words(fdata.get("documents", []), "fillers.yaml: documents")
     actions: dict[str, int] = {}
     for n, group in enumerate(fdata.get("actions") or []):
         for w in words(group, f"fillers.yaml: actions 第 {n + 1} 组"):
@@ -367,7 +391,9 @@ def load_cues(root: Path | str | None = None) -> Cues:
                 problems.append(f"{where}: 应为 {{weight: 数字, all: [[词, …], [词, …]]}}")
                 continue
             problems_.append((float(weight), compiled))
-    ex = words(_read(root / "exemption.yaml").get("cues", []), "exemption.yaml: cues")
+    ex_data = _read(root / "exemption.yaml")
+    ex = words(ex_data.get("cues", []), "exemption.yaml: cues")
+    certificate = words(ex_data.get("certificate_words", []), "exemption.yaml: certificate_words")
     bu = words(_read(root / "bundle.yaml").get("cues", []), "bundle.yaml: cues")
     em = _read(root / "emergency.yaml")
     kinds: dict[str, list[list[re.Pattern[str]]]] = {}
@@ -415,6 +441,7 @@ def load_cues(root: Path | str | None = None) -> Cues:
         people_words=people,
         actions=actions,
         generic_procedures=generic_procedures,
+        documents=documents,
         default_aspect=default,
         smalltalk=st,
         appeal=appeal,
@@ -431,7 +458,9 @@ def load_cues(root: Path | str | None = None) -> Cues:
             statement.get("question_endings", []), "appeal.yaml: statement.question_endings"
         ),
         narrative_marks=words(statement.get("narrative_marks", []), "appeal.yaml: statement.narrative_marks"),
+        help_questions=words(statement.get("help_questions", []), "appeal.yaml: statement.help_questions"),
         exemption=ex,
+        certificate_words=certificate,
         bundle=bu,
         emergency=emergency,
         topics=topics,

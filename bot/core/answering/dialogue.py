@@ -24,6 +24,10 @@ _HANDOFF = re.compile(
 _SPECIFIC_ASPECTS = frozenset({"fee", "time", "materials", "location", "online", "conditions"})
 # "那买房提取呢", "还有购房的呢": what about something else?
 _WHAT_ABOUT = re.compile(r"^(?:那|那么|还有|另外)?.{2,12}(?:的)?呢$")
+# in a conversation, "那X呢" turns to the entry that explains X from this confidence
+WHAT_ABOUT_MIN = 0.4
+# a remark this short, with no appeal cue, inside a conversation about an entry is about that entry
+_REMARK_CHARS = 16
 # a reply this short to a list of variants may just say which one ("丢了", "快到期了")
 _VARIANT_REPLY_CHARS = 12
 # suggestions shown with a no-match answer need at least this confidence to be worth offering
@@ -202,16 +206,25 @@ class Dialogue:
             return res
         if u.topic == "centre":
             return self._centre(res)
-        if u.intent == "appeal":
+        if u.intent == "appeal" and not self._story_in_conversation(u, ctx):
             res.start_ticket = text
             return res
+        if u.intent == "appeal":
+            # "照片自己带还是现场拍" while talking about 结婚登记: a short remark with no appeal cue is a follow-up
+            u = res.understanding = replace(u, intent="unknown")
 
+        turned = self._turns_to(u, ctx)
+        if turned is not None:
+            # "消防那块呢" after 开餐馆一件事: what about the matter its words name?
+            flat_q = u.corrected.replace(" ", "")
+            aspect = self.matcher.cues.aspect_cue(flat_q) or "overview"
+            return self._answer(user_id, ctx, turned, aspect, res)
         if ctx.last_target and self._follows_up(u, ctx):
             # "那在哪办", "多久能拿到", "补卡要钱不": nothing of its own that names another entry
             flat_q = u.corrected.replace(" ", "")
             aspects = self.matcher.cues.aspects_asked(flat_q)
             aspect = self.matcher.cues.aspect_cue(flat_q) or "overview"
-            return self._answer(user_id, ctx, ctx.last_target, aspect, res, aspects=aspects)
+            return self._answer(user_id, ctx, self._followed(ctx, flat_q), aspect, res, aspects=aspects)
         if not u.subject and u.target is None:
             # a follow-up with nothing to follow: ask which matter is meant (the centre, for its hours)
             cue = self.matcher.cues.aspect_cue(u.corrected.replace(" ", ""))
@@ -223,7 +236,12 @@ class Dialogue:
             if cue and cue != "overview":
                 replies.append(Reply(self._render_followup_needed(cue)))
                 return res
-        if u.target is not None and not u.subject and not ctx.last_target and u.score < SURE_WITHOUT_SUBJECT:
+        if (
+            u.target is not None
+            and self.matcher.names_nothing(u)
+            and not ctx.last_target
+            and u.score < SURE_WITHOUT_SUBJECT
+        ):
             # "那在哪办" with no conversation before it: a generic phrase is not a question about any entry
             res.understanding = replace(u, intent="unknown", target=None, aspect=None, aspects=[])
             replies.append(
@@ -253,6 +271,14 @@ class Dialogue:
             return True
         if not u.subject:
             return True
+        if u.intent == "exemption" and u.score >= SWITCH_SURE:
+            # "还要开无犯罪记录证明吗" while talking about 教师资格: a 免证明 question, answered as one (it says
+            # whether the conversation's item is covered)
+            return False
+        topic = self.kb.get(ctx.last_target or "")
+        if u.target is not None and u.score >= SWITCH_SURE and u.target in getattr(topic, "items", ()):
+            # one of the matters of the 一件事 being talked about ("消防检查那块呢" after 开餐馆): that matter
+            return False
         if self.matcher.mentions_material(ctx.last_target, u.corrected):
             return True  # "户口本要带吗", "出生证明要原件吗": a material of the topic, not another entry
         if u.foreign:
@@ -276,6 +302,41 @@ class Dialogue:
         # no entry named with confidence, and only words the base knows ("派出所周六开门吗", "审批要多久"):
         # still the topic
         return True
+
+    def _turns_to(self, u: Understanding, ctx: Context) -> str | None:
+        """In a conversation, a "what about X?" ("那X呢", "X那块呢") whose words are all explained by one close
+        entry other than the topic, where no entry was named with confidence: that entry."""
+        if not ctx.last_target or u.target is not None or not u.subject or not u.candidates:
+            return None
+        if not _WHAT_ABOUT.match(compact(u.text)):
+            return None
+        best = u.candidates[0]
+        if best.id == ctx.last_target or best.score < WHAT_ABOUT_MIN:
+            return None
+        if self.matcher.unexplained_by(best.id, u):
+            return None
+        return best.id
+
+    def _story_in_conversation(self, u: Understanding, ctx: Context) -> bool:
+        """A message read as a 诉求 only because it tells something without asking (no appeal cue), short, in the
+        middle of a conversation about an entry: it is about that entry."""
+        cues = self.matcher.cues
+        return bool(
+            ctx.last_target
+            and u.appeal_score < cues.appeal_weak_threshold
+            and len(compact(u.text)) <= _REMARK_CHARS
+        )
+
+    def _followed(self, ctx: Context, flat: str) -> str:
+        """What a follow-up continues: the last answer, or — after a 免证明 answer, when the message does not ask
+        about the certificate ("多久能下证", "在派出所办吗") — the item the conversation is about."""
+        last = ctx.last_target or ""
+        entry = self.kb.get(last)
+        if entry is None or entry.kind != "exemption" or not ctx.last_item:
+            return last
+        if self.matcher.cues.about_certificate(flat):
+            return last
+        return ctx.last_item
 
     def _nomatch(
         self, user_id: str, ctx: Context, u: Understanding, text: str, res: DialogueResult
@@ -355,6 +416,11 @@ class Dialogue:
         res.answered = True
         if base.target == entry_id:
             ctx.last_score = base.score
+        if kind == "exemption":
+            # the item asked about stays the conversation's matter, beside the certificate
+            ctx.last_item = asked_item or ctx.last_item
+        else:
+            ctx.last_item = entry_id
         ctx.last_target, ctx.last_aspect = entry_id, aspect
         ctx.choices, ctx.unanswered, ctx.urgent = [], None, False
         self.contexts.put(user_id, ctx)

@@ -59,10 +59,20 @@ _WEAK_POS = frozenset(
     {"m", "mq", "q", "r", "d", "p", "c", "u", "uj", "ul", "t", "f", "y", "e", "o", "ad", "zg"}
 )
 _PLAIN = frozenset({"new"})
+# how far after a noun the word for a document may end the name it is part of ("律师" + 执业 + 证)
+_DOCUMENT_REACH = 8
+# plain nouns: what a thing is called (not a verbal noun such as 救命, nor an adjective such as 麻烦)
+_THING_POS = frozenset({"n", "nz"})
 # most variants of one matter offered in one clarifying question
 FAMILY_CHOICES = 8
 # above this confidence a noun before the entry's words is taken as detail, not as another subject
 MODIFIER_SURE = 0.95
+# below this confidence a noun the base has never seen, which the entry's words and summary do not explain,
+# is the question's own subject ("律师执业证" beside 医师执业注册, "燃气表充值" beside 燃气报装)
+FOREIGN_SURE = 0.9
+# below this confidence, this many subject words the entry does not explain (one a plain noun) make the question
+# about something else
+UNEXPLAINED_SURE, UNEXPLAINED_MIN = 0.8, 2
 # ... and only in a short question: a long one carries its subject in many words
 MODIFIER_MAX_CHARS = 16
 # one verb of doing may stand between such a noun and the entry's words: "异地办身份证", "宠物打疫苗"
@@ -287,6 +297,9 @@ class Matcher:
         self._strip_only = frozenset(w for w in self.cues.strip_words if w not in protected)
         self._non_subject = PhraseTrie(self.cues.non_subject_words)
         self._people = frozenset(self.cues.people_words)
+        self._generic_words = frozenset(self.cues.generic_procedures)
+        # words that never say which kind of thing is asked about: question, generic and procedure words
+        self._no_kind = frozenset(self.cues.non_subject_words) | frozenset(self.cues.generic_procedures)
         self._actions = PhraseTrie(self.cues.actions)
         # bigrams of the generic kinds of procedure (备案, 登记, 许可…)
         self._generic_procedures = frozenset(
@@ -482,6 +495,10 @@ class Matcher:
             act = None if modifier or by_variant else self._other_act(flat, ei)
             if not modifier and not act and score < MODIFIER_SURE:
                 modifier = self._only_generic(u.subject, ei)
+            if not modifier and not act and score < FOREIGN_SURE and u.foreign:
+                modifier = self._foreign_subject(corrected, u.subject, ei)
+            if not modifier and not act and score < UNEXPLAINED_SURE:
+                modifier = self._unexplained_thing(flat, u.subject, ei)
             if modifier or act:
                 # the key subject is something else: "宠物护照" is not a 护照, "异地办身份证" not a first ID card,
                 # "个体户注销" not 个体工商户设立登记
@@ -491,7 +508,9 @@ class Matcher:
         elif weak_appeal or strong_appeal:
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
-        elif self.cues.is_statement(own, text or "") and u.subject:
+        elif (
+            self.cues.is_statement(own, text or "") or self.cues.asks_help_after_story(own, text or "")
+        ) and u.subject:
             # a statement that asks nothing and names no entry tells of something: "驾校收了钱两个月都没安排练车"
             u.intent = "appeal"
             u.score = top[1] if top else 0.0
@@ -630,6 +649,8 @@ class Matcher:
             w = flat[max(0, stop - size) : stop]
             if len(w) != size or " " in w or lexicon.get(w) not in _MODIFIER_POS or w in self._people:
                 continue
+            if w in self._no_kind:
+                continue  # a word of doing or asking ("办理医师执业注册"), not a kind of thing
             if size == 2 and w[1] in _LOCATIVE:
                 continue  # a place ("河里", "山上"): where, not which kind of thing
             if all(w[i : i + 2] in grams for i in range(len(w) - 1)):
@@ -645,6 +666,11 @@ class Matcher:
                     return None
             return w
         return None
+
+    def names_nothing(self, u: Understanding) -> bool:
+        """A message whose subject is at most a generic kind of procedure ("要开什么证明", "手续怎么办"): it
+        names no matter of its own."""
+        return all(g in self._generic_words for g in u.subject)
 
     def unexplained_by(self, entry_id: str | None, u: Understanding) -> list[str]:
         """The subject bigrams of a message that an entry's words do not contain."""
@@ -664,6 +690,62 @@ class Matcher:
         lexicon = everyday_words()
         nouns = [g for g in subject if g not in grams and lexicon.get(g) in _MODIFIER_POS]
         return nouns[0] if nouns else None
+
+    def _foreign_subject(self, flat: str, subject: list[str], ei: int) -> str | None:
+        """An everyday noun, written right after a noun that names entry ei and explained neither by the entry's
+        names nor by its summary: the head of the compound, what the question is about
+        ("燃气表" beside 燃气报装, "身份证号码" beside 身份证申领), or that is part of the name of the document
+        asked for ("律师执业证")."""
+        if self.kinds[ei] == "exemption" or len(flat.replace(" ", "")) > MODIFIER_MAX_CHARS:
+            return None
+        lexicon = everyday_words()
+        grams = self.entry_grams(ei)
+        known = grams | self._summary_grams(ei)
+        # the characters the entry's own words cover
+        covered = [False] * len(flat)
+        for i in range(len(flat) - 1):
+            if flat[i : i + 2] in grams:
+                covered[i] = covered[i + 1] = True
+        for g in subject:
+            if g in known or lexicon.get(g) not in _THING_POS or g in self._people:
+                continue
+            at = flat.find(g)
+            if at < 0:
+                continue
+            # a document is named by what it is for: "律师执业证", "出租车从业资格证" are not 医师执业注册 or
+            # 网约车驾驶员证, whatever else they share
+            m = self.cues.document_re.search(flat, at + 2)
+            if m is not None and m.start() - at <= _DOCUMENT_REACH:
+                if not any(c in _GLUE or c == " " for c in flat[at + 2 : m.start()]):
+                    return g
+            if covered[at] or covered[at + 1]:
+                continue  # across a word of the entry: "二胎|生育" is not 胎生
+            # the head of a compound comes last: "身份证号码" is a 号码, "摄影协会" a 协会 (left to the entry)
+            if (
+                at > 0
+                and covered[at - 1]
+                and any(lexicon.get(flat[at - n : at]) in _MODIFIER_POS for n in (2, 3, 4) if at >= n)
+            ):
+                return g
+        return None
+
+    def _unexplained_thing(self, flat: str, subject: list[str], ei: int) -> str | None:
+        """In a short question the entry is not sure of, two or more of the subject's words that the entry's
+        names and summary do not explain, one of them a plain noun: the question is about more than the entry
+        ("医疗器械广告审批" beside 医疗器械备案, "退役军人创业补贴" beside 优待证)."""
+        if self.kinds[ei] == "exemption" or len(flat) > MODIFIER_MAX_CHARS:
+            return None
+        known = self.entry_grams(ei) | self._summary_grams(ei)
+        missing = [g for g in subject if g not in known and g not in self._people]
+        if len(missing) < UNEXPLAINED_MIN:
+            return None
+        lexicon = everyday_words()
+        return next((g for g in missing if lexicon.get(g) in _THING_POS), None)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 — one matcher per process; the cache is bounded
+    def _summary_grams(self, ei: int) -> frozenset[str]:
+        text = compact(self.kb.entry(self.ids[ei]).summary)
+        return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
     def _other_act(self, flat: str, ei: int) -> str | None:
         """An act the question asks for that entry ei is not about ("注销" asked of 个体工商户设立登记): the
