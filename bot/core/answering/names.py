@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bot.core.resources import read_yaml
 from bot.core.text.normalize import compact
 from bot.core.text.trie import PhraseTrie
 
@@ -329,7 +330,7 @@ def load_names(root: Path) -> NameRules:
     from bot.core.knowledge import KnowledgeError
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         raise KnowledgeError([f"names.yaml: YAML 格式错误: {exc}"]) from exc
     problems: list[str] = []

@@ -17,12 +17,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.knowledge.loader import KnowledgeError
+from bot.core.resources import parse_yaml
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# a top-level key of the 派单目录 or the places, as block YAML writes it (quoted or not)
+_MAY_ROUTE = re.compile(r"""(?m)^["']?(?:dispatch|places)["']?\s*:""")
 
 
 def _words(v: Any) -> list[str]:
@@ -152,7 +157,12 @@ def load_routing_data(root: Path, kb: Any) -> RoutingData:
     stamps = _stamps(root)
     for path in stamps:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            # most files of a base are items (an imported catalogue is thousands of them): parse only a file
+            # with a top-level dispatch or places key, or a flow-style one that a line test cannot read
+            if not _MAY_ROUTE.search(text) and not text.lstrip().startswith("{"):
+                continue
+            data = parse_yaml(text)
         except (yaml.YAMLError, UnicodeDecodeError):
             continue  # the knowledge loader reports unreadable files
         if not isinstance(data, dict) or not ({"dispatch", "places"} & set(data)):

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from bot.core.knowledge.loader import KnowledgeError
 from bot.core.knowledge.sheets import CellError, clean, header_key, recognise, words, yes_no
 from bot.core.knowledge.yaml_out import dump_block
+from bot.core.resources import read_yaml
 
 from .catalogue import DispatchEntry, entry_problems, load_routing_data
 
@@ -186,7 +187,7 @@ def plan_import(source: Path, root: Path, kb: Any, *, dispatcher: str | None = N
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
