@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
@@ -407,24 +407,14 @@ def plan_import(
     controlled = {k for f in cols for k in _CONTROLS.get(f, ())}
     if sheet.materials:
         controlled.add("materials")
-    merged: dict[str, dict[str, Any]] = {}
-    for iid, new in incoming.items():
-        old = existing_items.get(iid)
-        if old is None:
-            merged[iid] = {**new, "updated": new.get("updated", today)}
-            plan.added.append(Change(iid, new["name"]))
-            continue
-        item, changed = _merge(old, new, controlled, today)
-        merged[iid] = item
-        if changed:
-            plan.updated.append(Change(iid, new["name"], changed))
-        else:
-            plan.unchanged += 1
-    for iid, old in existing_items.items():
-        if iid not in incoming:
-            plan.not_in_sheet.append(Change(iid, old.get("name", iid)))
-            if not prune:
-                merged[iid] = old
+    merged = reconcile(
+        incoming,
+        existing_items,
+        lambda old, new: _merge(old, new, controlled, today),
+        plan,
+        today=today,
+        prune=prune,
+    )
 
     departments = list(existing_departments)
     known = {d["name"] for d in departments}
@@ -436,7 +426,7 @@ def plan_import(
         departments.append({"name": name, "imported": True})
         plan.new_departments.append(name)
     plan.text = _dump(
-        source, departments, [_ordered(merged[i]) for i in _order(merged, existing_items, incoming)]
+        source, departments, [_ordered(merged[i]) for i in sheet_order(merged, existing_items, incoming)]
     )
     return plan
 
@@ -503,8 +493,49 @@ def _norm(v: Any) -> Any:
     return str(v) if isinstance(v, dt.date) else v
 
 
-def _order(merged: dict, existing: dict, incoming: dict) -> list[str]:
-    """Items in sheet order; those kept from before but not in the sheet after them, in their old order."""
+class Reconciled(Protocol):
+    """What an import plan counts of a re-import (ImportPlan, the 政策清单's PolicyImportPlan)."""
+
+    added: list[Change]
+    updated: list[Change]
+    unchanged: int
+    not_in_sheet: list[Change]
+
+
+def reconcile(
+    incoming: dict[str, dict[str, Any]],
+    existing: dict[str, dict[str, Any]],
+    merge: Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, Any], list[str]]],
+    plan: Reconciled,
+    *,
+    today: dt.date,
+    prune: bool,
+) -> dict[str, dict[str, Any]]:
+    """The records after re-importing a sheet, by id: a new one as the sheet has it (dated today unless it says),
+    one already there `merge`d with its row; one not in the sheet kept unless `prune`. Counted on `plan`."""
+    merged: dict[str, dict[str, Any]] = {}
+    for rid, new in incoming.items():
+        old = existing.get(rid)
+        if old is None:
+            merged[rid] = {**new, "updated": new.get("updated", today)}
+            plan.added.append(Change(rid, new["name"]))
+            continue
+        record, changed = merge(old, new)
+        merged[rid] = record
+        if changed:
+            plan.updated.append(Change(rid, new["name"], changed))
+        else:
+            plan.unchanged += 1
+    for rid, old in existing.items():
+        if rid not in incoming:
+            plan.not_in_sheet.append(Change(rid, old.get("name", rid)))
+            if not prune:
+                merged[rid] = old
+    return merged
+
+
+def sheet_order(merged: dict, existing: dict, incoming: dict) -> list[str]:
+    """Records in sheet order; those kept from before but not in the sheet after them, in their old order."""
     return [
         *(i for i in incoming if i in merged),
         *(i for i in existing if i in merged and i not in incoming),

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.core.knowledge.catalog import Change, sheet_stem
+from bot.core.knowledge.catalog import Change, reconcile, sheet_order, sheet_stem
 from bot.core.knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.core.knowledge.sheets import CellError
 from bot.core.knowledge.yaml_out import dump_block
@@ -167,29 +167,15 @@ def plan_policy_import(source: Path, into: Path, *, today: dt.date, prune: bool 
     controlled = {_CONTROLS[f] for f in cols if f in _CONTROLS}
     if sheet.groups:
         controlled.add(("any_of", None))
-    merged: dict[str, dict[str, Any]] = {}
-    for pid, new in incoming.items():
-        old = existing.get(pid)
-        if old is None:
-            merged[pid] = {**new, "updated": new.get("updated", today)}
-            plan.added.append(Change(pid, new["name"]))
-            continue
-        policy, changed = _merge(old, new, controlled, today)
-        merged[pid] = policy
-        if changed:
-            plan.updated.append(Change(pid, new["name"], changed))
-        else:
-            plan.unchanged += 1
-    for pid, old in existing.items():
-        if pid not in incoming:
-            plan.not_in_sheet.append(Change(pid, old.get("name", pid)))
-            if not prune:
-                merged[pid] = old
-    order = [
-        *(p for p in incoming if p in merged),
-        *(p for p in existing if p in merged and p not in incoming),
-    ]
-    plan.text = _dump(source, [_ordered(merged[p]) for p in order])
+    merged = reconcile(
+        incoming,
+        existing,
+        lambda old, new: _merge(old, new, controlled, today),
+        plan,
+        today=today,
+        prune=prune,
+    )
+    plan.text = _dump(source, [_ordered(merged[p]) for p in sheet_order(merged, existing, incoming)])
     return plan
 
 
